@@ -1,0 +1,245 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { cidrProblem, prefixLength } from "./cidr";
+import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "./conventions";
+import { InvalidArgsError } from "./errors";
+
+/** Owner of the official Debian AMIs (the Debian cloud team's account). */
+export const DEBIAN_AMI_OWNER = "136693071363";
+
+export interface BastionArgs {
+    /** VPC the bastion lives in. */
+    vpcId: pulumi.Input<string>;
+    /** A public subnet of that VPC (one with a route to an internet gateway). */
+    subnetId: pulumi.Input<string>;
+    /**
+     * IPv4 CIDRs allowed to SSH (port 22) into the bastion, e.g. your office's egress range.
+     * Required, at least one; `0.0.0.0/0` (or any /0) is refused because it opens SSH to the internet.
+     */
+    adminCidrs: string[];
+    /**
+     * CIDRs of the private hosts the bastion may open SSH connections to (its only egress besides
+     * HTTP/HTTPS for packages and the SSM agent), e.g. the CIDRs of every VPC it serves. At least one.
+     */
+    sshTargetCidrs: string[];
+    /** EC2 instance type. Default `t3.micro`. Graviton types (`t4g.*`) get the arm64 Debian AMI. */
+    instanceType?: string;
+    /**
+     * AMI ID to launch. Default: the newest official Debian 12 AMI (owner 136693071363) for the
+     * instance type's architecture, looked up at deployment.
+     */
+    amiId?: string;
+    /** Size of the encrypted gp3 root volume in GiB. Default 8 (the Debian AMI's size); at least 8. */
+    rootVolumeSizeGb?: number;
+    /** Login user of the AMI. Default `admin` (Debian's cloud images). */
+    sshUser?: string;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+export interface ResolvedBastionArgs {
+    adminCidrs: string[];
+    sshTargetCidrs: string[];
+    instanceType: string;
+    amiId?: string;
+    rootVolumeSizeGb: number;
+    sshUser: string;
+    architecture: "x86_64" | "arm64";
+    tags: Record<string, string>;
+}
+
+/** `t4g.small` → arm64, `t3.micro` → x86_64, `g4dn.xlarge` → x86_64 (the g there is a family, not Graviton). */
+export function instanceArchitecture(instanceType: string): "x86_64" | "arm64" {
+    const m = /^([a-z]+)(\d+)([a-z-]*)\./.exec(instanceType);
+    if (!m) return "x86_64";
+    const [, family, , attributes] = m;
+    return family === "a" || attributes.includes("g") ? "arm64" : "x86_64";
+}
+
+function cidrListProblems(key: string, cidrs: string[] | undefined, refuseWorld: boolean): string[] {
+    if (!cidrs || cidrs.length === 0) {
+        return [`${key}: give at least one IPv4 CIDR`];
+    }
+    const problems: string[] = [];
+    for (const c of cidrs) {
+        const p = cidrProblem(c);
+        if (p) {
+            problems.push(`${key}: ${p}`);
+        } else if (refuseWorld && prefixLength(c) === 0) {
+            problems.push(`${key}: ${c} would open SSH to the whole internet (FSBP EC2.13); use your own egress range, e.g. 198.51.100.7/32`);
+        }
+    }
+    return problems;
+}
+
+export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBastionArgs {
+    const problems = [
+        ...cidrListProblems("adminCidrs", args.adminCidrs, true),
+        ...cidrListProblems("sshTargetCidrs", args.sshTargetCidrs, true),
+    ];
+    const instanceType = args.instanceType ?? "t3.micro";
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
+        problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.micro`);
+    }
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 8;
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) {
+        problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is smaller than the Debian AMI's 8 GiB; use 8 or more`);
+    }
+    if (args.amiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.amiId)) {
+        problems.push(`amiId: "${args.amiId}" is not an AMI ID like ami-0123456789abcdef0; leave it unset to use the newest Debian 12 AMI`);
+    }
+    if (problems.length > 0) {
+        throw new InvalidArgsError("Bastion", name, problems);
+    }
+    return {
+        adminCidrs: [...args.adminCidrs],
+        sshTargetCidrs: [...args.sshTargetCidrs],
+        instanceType,
+        amiId: args.amiId,
+        rootVolumeSizeGb,
+        sshUser: args.sshUser ?? "admin",
+        architecture: instanceArchitecture(instanceType),
+        tags: args.tags ?? {},
+    };
+}
+
+/** The newest official Debian 12 AMI for an architecture (an invoke, so it also works in preview). */
+export function debian12Ami(architecture: "x86_64" | "arm64", opts?: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+    const debArch = architecture === "arm64" ? "arm64" : "amd64";
+    return aws.ec2
+        .getAmiOutput(
+            {
+                owners: [DEBIAN_AMI_OWNER],
+                mostRecent: true,
+                filters: [
+                    { name: "name", values: [`debian-12-${debArch}-*`] },
+                    { name: "architecture", values: [architecture] },
+                    { name: "virtualization-type", values: ["hvm"] },
+                ],
+            },
+            opts,
+        )
+        .apply((ami) => ami.id);
+}
+
+/**
+ * The one host with a public IP: an SSH jump host for the admin CIDRs, through which
+ * `@pulumi/command` reaches the private cluster nodes. Its key pair is generated here (ed25519);
+ * the private key only ever exists as a Pulumi secret. SSM Session Manager works too (instance
+ * profile with AmazonSSMManagedInstanceCore, agent installed at first boot).
+ */
+export class Bastion extends pulumi.ComponentResource {
+    public readonly instanceId: pulumi.Output<string>;
+    public readonly publicIp: pulumi.Output<string>;
+    public readonly privateIp: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** Name of the EC2 key pair; cluster components can launch their nodes with it. */
+    public readonly keyPairName: pulumi.Output<string>;
+    /** OpenSSH private key of the key pair. Secret. */
+    public readonly privateKeyOpenssh: pulumi.Output<string>;
+    public readonly sshUser: string;
+
+    constructor(name: string, args: BastionArgs, opts?: pulumi.ComponentResourceOptions) {
+        const a = resolveBastionArgs(name, args);
+        super("owncloud-ha:access:Bastion", name, {}, opts);
+        const tags = (extra: Record<string, string>) => withTags(a.tags, { [TAG_TIER]: "bastion", ...extra });
+
+        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ED25519" }, { parent: this });
+        const keyPair = new aws.ec2.KeyPair(
+            `${name}-keypair`,
+            { keyNamePrefix: `${name}-`, publicKey: key.publicKeyOpenssh, tags: tags({}) },
+            { parent: this },
+        );
+        this.keyPairName = keyPair.keyName;
+        this.privateKeyOpenssh = pulumi.secret(key.privateKeyOpenssh);
+        this.sshUser = a.sshUser;
+
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: "Bastion: SSH in from admin CIDRs only; SSH out to private hosts, HTTP(S) out for packages",
+                ingress: [
+                    { description: "SSH from admin CIDRs", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: a.adminCidrs },
+                ],
+                egress: [
+                    { description: "SSH to private hosts", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: a.sshTargetCidrs },
+                    { description: "HTTPS for packages and the SSM agent", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+                    { description: "HTTP for Debian package mirrors", protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] },
+                ],
+                tags: tags({ Name: `${name}-sg` }),
+            },
+            { parent: this },
+        );
+        this.securityGroupId = sg.id;
+
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags: tags({}),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-ssm`,
+            { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+            { parent: role },
+        );
+        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags({}) }, { parent: role });
+
+        const ami = a.amiId ?? debian12Ami(a.architecture, { parent: this });
+        const instance = new aws.ec2.Instance(
+            `${name}-instance`,
+            {
+                ami,
+                instanceType: a.instanceType,
+                subnetId: args.subnetId,
+                vpcSecurityGroupIds: [sg.id],
+                keyName: keyPair.keyName,
+                iamInstanceProfile: profile.name,
+                // Explicit: the subnet does not auto-assign public IPs; this host is the exemption.
+                associatePublicIpAddress: true,
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                rootBlockDevice: { volumeType: "gp3", volumeSize: a.rootVolumeSizeGb, encrypted: true, deleteOnTermination: true },
+                userData: fs.readFileSync(path.join(__dirname, "..", "scripts", "bastion", "user-data.sh"), "utf8"),
+                userDataReplaceOnChange: true,
+                tags: tags({ Name: name, [TAG_PUBLIC_EXEMPTION]: "SSH jump host, reachable only from adminCidrs" }),
+                volumeTags: tags({ Name: `${name}-root` }),
+            },
+            { parent: this },
+        );
+        this.instanceId = instance.id;
+        this.publicIp = instance.publicIp;
+        this.privateIp = instance.privateIp;
+
+        this.registerOutputs({
+            instanceId: this.instanceId,
+            publicIp: this.publicIp,
+            securityGroupId: this.securityGroupId,
+            keyPairName: this.keyPairName,
+        });
+    }
+
+    /**
+     * The `@pulumi/command` connection to a private host, jumping through this bastion. The host
+     * must accept this bastion's key pair (launch it with `keyPairName`) and allow SSH from
+     * `securityGroupId`.
+     */
+    public connectionTo(host: pulumi.Input<string>, user?: string): command.types.input.remote.ConnectionArgs {
+        return {
+            host,
+            user: user ?? this.sshUser,
+            privateKey: this.privateKeyOpenssh,
+            dialErrorLimit: 30,
+            proxy: { host: this.publicIp, user: this.sshUser, privateKey: this.privateKeyOpenssh, dialErrorLimit: 30 },
+        };
+    }
+}

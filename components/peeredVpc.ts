@@ -1,0 +1,366 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "./cidr";
+import { TAG_SUBNET_TIER, TAG_TIER, withTags } from "./conventions";
+import { InvalidArgsError } from "./errors";
+
+/** How private subnets reach the internet (package mirrors, AWS APIs). */
+export type NatStrategy = "none" | "single" | "onePerAz";
+export const NAT_STRATEGIES: readonly NatStrategy[] = ["none", "single", "onePerAz"];
+
+export interface PeeredVpcArgs {
+    /**
+     * IPv4 CIDR of the VPC, between /16 and /28. Must not overlap any VPC it will be peered with.
+     * Plain string (not an Output) so that subnets and peering routes can be planned and checked
+     * before anything is created.
+     */
+    cidrBlock: string;
+    /**
+     * Availability zone names, one public and one private subnet is created in each, e.g.
+     * `["eu-central-1a", "eu-central-1b", "eu-central-1c"]`. At least 1, no duplicates. Plain strings
+     * because they name the child resources.
+     */
+    availabilityZones: string[];
+    /**
+     * Prefix length of each private subnet. Default: VPC prefix + 4 (a /16 VPC gets /20 subnets),
+     * at most 28. All subnets of all AZs must fit in the VPC.
+     */
+    privateSubnetPrefixLength?: number;
+    /** Prefix length of each public subnet. Default: VPC prefix + 8 (a /16 VPC gets /24 subnets), at most 28. */
+    publicSubnetPrefixLength?: number;
+    /**
+     * NAT for the private subnets: `none` (no internet egress from private subnets), `single` (one
+     * NAT gateway in the first AZ shared by all AZs: cheaper, but an AZ outage there cuts egress for
+     * all), `onePerAz` (one NAT gateway per AZ, each private subnet uses its own). Default `single`.
+     * NAT gateways are usually the largest fixed cost of this network.
+     */
+    natStrategy?: NatStrategy;
+    /** Retention of the VPC flow log group, in days (CloudWatch's allowed values). Default 365. */
+    flowLogRetentionDays?: number;
+    /** Which traffic the flow log records: `ALL`, `ACCEPT` or `REJECT`. Default `ALL`. */
+    flowLogTrafficType?: string;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+/** CloudWatch Logs accepts only these retention values. */
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export interface ResolvedPeeredVpcArgs {
+    cidrBlock: string;
+    availabilityZones: string[];
+    privateSubnetPrefixLength: number;
+    publicSubnetPrefixLength: number;
+    natStrategy: NatStrategy;
+    flowLogRetentionDays: number;
+    flowLogTrafficType: string;
+    tags: Record<string, string>;
+    subnets: SubnetLayout;
+}
+
+/**
+ * Checks the arguments and fills in defaults. Throws one error listing every problem, each naming
+ * the argument and what to do, so nothing is created from a plan that cannot work.
+ */
+export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): ResolvedPeeredVpcArgs {
+    const problems: string[] = [];
+    const cidr = cidrProblem(args.cidrBlock);
+    if (cidr) {
+        problems.push(`cidrBlock: ${cidr}`);
+    } else if (prefixLength(args.cidrBlock) < 16 || prefixLength(args.cidrBlock) > 28) {
+        problems.push(`cidrBlock: AWS VPCs are /16 to /28, got ${args.cidrBlock}`);
+    }
+    const azs = args.availabilityZones ?? [];
+    if (azs.length < 1) {
+        problems.push("availabilityZones: give at least one availability zone name");
+    }
+    if (new Set(azs).size !== azs.length) {
+        problems.push(`availabilityZones: duplicates in [${azs.join(", ")}]; list each zone once`);
+    }
+    const natStrategy = args.natStrategy ?? "single";
+    if (!NAT_STRATEGIES.includes(natStrategy)) {
+        problems.push(`natStrategy: "${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`);
+    }
+    const flowLogRetentionDays = args.flowLogRetentionDays ?? 365;
+    if (!LOG_RETENTION_DAYS.includes(flowLogRetentionDays)) {
+        problems.push(
+            `flowLogRetentionDays: ${flowLogRetentionDays} is not a CloudWatch retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+        );
+    }
+    const flowLogTrafficType = args.flowLogTrafficType ?? "ALL";
+    if (!["ALL", "ACCEPT", "REJECT"].includes(flowLogTrafficType)) {
+        problems.push(`flowLogTrafficType: "${flowLogTrafficType}" is not ALL, ACCEPT or REJECT`);
+    }
+    let subnets: SubnetLayout = { privateCidrs: [], publicCidrs: [] };
+    let privateSubnetPrefixLength = args.privateSubnetPrefixLength ?? 0;
+    let publicSubnetPrefixLength = args.publicSubnetPrefixLength ?? 0;
+    if (problems.length === 0) {
+        const defaults = defaultSubnetPrefixes(args.cidrBlock);
+        privateSubnetPrefixLength = args.privateSubnetPrefixLength ?? defaults.privatePrefixLength;
+        publicSubnetPrefixLength = args.publicSubnetPrefixLength ?? defaults.publicPrefixLength;
+        try {
+            subnets = planSubnets(args.cidrBlock, azs.length, privateSubnetPrefixLength, publicSubnetPrefixLength);
+        } catch (e) {
+            problems.push(`privateSubnetPrefixLength/publicSubnetPrefixLength: ${(e as Error).message}`);
+        }
+    }
+    if (problems.length > 0) {
+        throw new InvalidArgsError("PeeredVpc", name, problems);
+    }
+    return {
+        cidrBlock: args.cidrBlock,
+        availabilityZones: [...azs],
+        privateSubnetPrefixLength,
+        publicSubnetPrefixLength,
+        natStrategy,
+        flowLogRetentionDays,
+        flowLogTrafficType,
+        tags: args.tags ?? {},
+        subnets,
+    };
+}
+
+/** Which AZs get a NAT gateway, and which NAT (by AZ index) each private subnet routes through. */
+export function natLayout(strategy: NatStrategy, azCount: number): { natAzIndexes: number[]; routeVia: (number | undefined)[] } {
+    const azIndexes = Array.from({ length: azCount }, (_, i) => i);
+    switch (strategy) {
+        case "none":
+            return { natAzIndexes: [], routeVia: azIndexes.map(() => undefined) };
+        case "single":
+            return { natAzIndexes: [0], routeVia: azIndexes.map(() => 0) };
+        case "onePerAz":
+            return { natAzIndexes: azIndexes, routeVia: azIndexes };
+    }
+}
+
+/**
+ * A VPC laid out for peering: one public and one private subnet per AZ, an internet gateway, NAT per
+ * the chosen strategy, a private route table per AZ, flow logs to CloudWatch and a default security
+ * group with every rule removed. Public subnets never auto-assign public IPs: the few resources
+ * that need one (bastion, NAT, ALB) ask for it explicitly.
+ *
+ * Built from `@pulumi/aws` resources rather than `awsx.ec2.Vpc` so that every subnet, route and NAT
+ * gateway is visible to `pulumi preview`, to the policy pack and to tests (awsx v3 is a remote
+ * component whose children are invisible under mocks).
+ */
+export class PeeredVpc extends pulumi.ComponentResource {
+    public readonly vpcId: pulumi.Output<string>;
+    /** The VPC's CIDR as given (plain, so peers can plan routes before creation). */
+    public readonly cidrBlock: string;
+    public readonly availabilityZones: string[];
+    public readonly publicSubnetIds: pulumi.Output<string>[];
+    public readonly privateSubnetIds: pulumi.Output<string>[];
+    public readonly publicSubnetCidrs: string[];
+    public readonly privateSubnetCidrs: string[];
+    public readonly publicRouteTableId: pulumi.Output<string>;
+    /** One per AZ, in the order of `availabilityZones`. */
+    public readonly privateRouteTableIds: pulumi.Output<string>[];
+    /** Every route table of the VPC (public first): peering adds its route to each. */
+    public readonly routeTableIds: pulumi.Output<string>[];
+    public readonly natGatewayIds: pulumi.Output<string>[];
+    public readonly defaultSecurityGroupId: pulumi.Output<string>;
+    public readonly flowLogGroupName: pulumi.Output<string>;
+
+    constructor(name: string, args: PeeredVpcArgs, opts?: pulumi.ComponentResourceOptions) {
+        const a = resolvePeeredVpcArgs(name, args);
+        super("owncloud-ha:network:PeeredVpc", name, {}, opts);
+        const tags = (extra: Record<string, string>) => withTags(a.tags, { [TAG_TIER]: "network", ...extra });
+        const parent = { parent: this };
+
+        const vpc = new aws.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock: a.cidrBlock,
+                enableDnsSupport: true,
+                enableDnsHostnames: true,
+                tags: tags({ Name: name }),
+            },
+            parent,
+        );
+        this.vpcId = vpc.id;
+        this.cidrBlock = a.cidrBlock;
+        this.availabilityZones = a.availabilityZones;
+        this.publicSubnetCidrs = a.subnets.publicCidrs;
+        this.privateSubnetCidrs = a.subnets.privateCidrs;
+
+        // Taking over the default SG with no rules closes it (FSBP EC2.2): anything launched without
+        // an explicit SG gets no traffic instead of the VPC-wide allow-all.
+        const defaultSg = new aws.ec2.DefaultSecurityGroup(
+            `${name}-default-sg`,
+            { vpcId: vpc.id, tags: tags({ Name: `${name}-default-closed` }) },
+            { parent: vpc },
+        );
+        this.defaultSecurityGroupId = defaultSg.id;
+
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags({ Name: `${name}-igw` }) }, { parent: vpc });
+
+        const publicSubnets = a.availabilityZones.map(
+            (az, i) =>
+                new aws.ec2.Subnet(
+                    `${name}-public-${az}`,
+                    {
+                        vpcId: vpc.id,
+                        availabilityZone: az,
+                        cidrBlock: a.subnets.publicCidrs[i],
+                        mapPublicIpOnLaunch: false,
+                        tags: tags({ Name: `${name}-public-${az}`, [TAG_SUBNET_TIER]: "public" }),
+                    },
+                    { parent: vpc },
+                ),
+        );
+        const privateSubnets = a.availabilityZones.map(
+            (az, i) =>
+                new aws.ec2.Subnet(
+                    `${name}-private-${az}`,
+                    {
+                        vpcId: vpc.id,
+                        availabilityZone: az,
+                        cidrBlock: a.subnets.privateCidrs[i],
+                        mapPublicIpOnLaunch: false,
+                        tags: tags({ Name: `${name}-private-${az}`, [TAG_SUBNET_TIER]: "private" }),
+                    },
+                    { parent: vpc },
+                ),
+        );
+        this.publicSubnetIds = publicSubnets.map((s) => s.id);
+        this.privateSubnetIds = privateSubnets.map((s) => s.id);
+
+        const publicRt = new aws.ec2.RouteTable(
+            `${name}-public-rt`,
+            { vpcId: vpc.id, tags: tags({ Name: `${name}-public`, [TAG_SUBNET_TIER]: "public" }) },
+            { parent: vpc },
+        );
+        new aws.ec2.Route(
+            `${name}-public-default`,
+            { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
+            { parent: publicRt },
+        );
+        publicSubnets.forEach(
+            (subnet, i) =>
+                new aws.ec2.RouteTableAssociation(
+                    `${name}-public-rta-${a.availabilityZones[i]}`,
+                    { subnetId: subnet.id, routeTableId: publicRt.id },
+                    { parent: publicRt },
+                ),
+        );
+        this.publicRouteTableId = publicRt.id;
+
+        const nat = natLayout(a.natStrategy, a.availabilityZones.length);
+        const natGateways = new Map<number, aws.ec2.NatGateway>();
+        for (const i of nat.natAzIndexes) {
+            const az = a.availabilityZones[i];
+            const eip = new aws.ec2.Eip(
+                `${name}-nat-eip-${az}`,
+                { domain: "vpc", tags: tags({ Name: `${name}-nat-${az}` }) },
+                { parent: vpc },
+            );
+            natGateways.set(
+                i,
+                new aws.ec2.NatGateway(
+                    `${name}-nat-${az}`,
+                    {
+                        allocationId: eip.id,
+                        subnetId: publicSubnets[i].id,
+                        connectivityType: "public",
+                        tags: tags({ Name: `${name}-nat-${az}` }),
+                    },
+                    // The gateway needs the IGW attached before it can route.
+                    { parent: vpc, dependsOn: [igw] },
+                ),
+            );
+        }
+        this.natGatewayIds = [...natGateways.values()].map((n) => n.id);
+
+        const privateRts = a.availabilityZones.map((az, i) => {
+            const rt = new aws.ec2.RouteTable(
+                `${name}-private-rt-${az}`,
+                { vpcId: vpc.id, tags: tags({ Name: `${name}-private-${az}`, [TAG_SUBNET_TIER]: "private" }) },
+                { parent: vpc },
+            );
+            const via = nat.routeVia[i];
+            if (via !== undefined) {
+                new aws.ec2.Route(
+                    `${name}-private-default-${az}`,
+                    { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: natGateways.get(via)!.id },
+                    { parent: rt },
+                );
+            }
+            new aws.ec2.RouteTableAssociation(
+                `${name}-private-rta-${az}`,
+                { subnetId: privateSubnets[i].id, routeTableId: rt.id },
+                { parent: rt },
+            );
+            return rt;
+        });
+        this.privateRouteTableIds = privateRts.map((rt) => rt.id);
+        this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-flow-logs`,
+            { namePrefix: `/owncloud-ha/vpc-flow-logs/${name}-`, retentionInDays: a.flowLogRetentionDays, tags: tags({}) },
+            { parent: this },
+        );
+        const flowLogRole = new aws.iam.Role(
+            `${name}-flow-logs-role`,
+            {
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                        },
+                    ],
+                }),
+                tags: tags({}),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-flow-logs-policy`,
+            {
+                role: flowLogRole.id,
+                // Scoped to this VPC's log group only; no logs:* and no "*" resource.
+                policy: logGroup.arn.apply((arn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                Resource: [arn, `${arn}:*`],
+                            },
+                        ],
+                    }),
+                ),
+            },
+            { parent: flowLogRole },
+        );
+        new aws.ec2.FlowLog(
+            `${name}-flow-log`,
+            {
+                vpcId: vpc.id,
+                trafficType: a.flowLogTrafficType,
+                logDestinationType: "cloud-watch-logs",
+                logDestination: logGroup.arn,
+                iamRoleArn: flowLogRole.arn,
+                maxAggregationInterval: 60,
+                tags: tags({ Name: `${name}-flow-log` }),
+            },
+            { parent: this },
+        );
+        this.flowLogGroupName = logGroup.name;
+
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            publicSubnetIds: this.publicSubnetIds,
+            privateSubnetIds: this.privateSubnetIds,
+            routeTableIds: this.routeTableIds,
+            natGatewayIds: this.natGatewayIds,
+            flowLogGroupName: this.flowLogGroupName,
+        });
+    }
+}

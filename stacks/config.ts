@@ -1,0 +1,274 @@
+import { cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
+import { NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
+
+/**
+ * The stack settings, mirrored from the `config:` schema in Pulumi.yaml (a test keeps the two in
+ * step). Values arrive as strings (that is how Pulumi hands out config); `loadPlatformConfig`
+ * parses and validates all of them before any resource exists.
+ */
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+export interface ConfigKey {
+    type: ConfigType;
+    description: string;
+    /** Absent: the key is required. */
+    default?: string | number | boolean | string[];
+}
+
+export const CONFIG_SCHEMA = {
+    adminCidrs: {
+        type: "array",
+        description: "IPv4 CIDRs allowed to SSH to the bastion (your office or VPN egress). Required; 0.0.0.0/0 is refused.",
+    },
+    availabilityZones: {
+        type: "array",
+        description: "Availability zones to use, in order. Empty: the region's first available zones, looked up at deployment.",
+        default: [],
+    },
+    webVpcCidr: { type: "string", description: "CIDR of the web VPC (ALB, web nodes, bastion).", default: "10.0.0.0/16" },
+    dbVpcCidr: { type: "string", description: "CIDR of the database VPC (Galera, Redis).", default: "10.1.0.0/16" },
+    fsVpcCidr: { type: "string", description: "CIDR of the file-system VPC (GlusterFS).", default: "10.2.0.0/16" },
+    webAzCount: { type: "integer", description: "Availability zones for the web tier (2 or 3).", default: 3 },
+    dbAzCount: { type: "integer", description: "Availability zones for the database tier (2 or 3).", default: 3 },
+    fsAzCount: { type: "integer", description: "Availability zones for the file-system tier (2 or 3).", default: 3 },
+    privateSubnetPrefixLength: {
+        type: "integer",
+        description: "Prefix length of each private subnet; 0 means VPC prefix + 4 (/20 in a /16).",
+        default: 0,
+    },
+    publicSubnetPrefixLength: {
+        type: "integer",
+        description: "Prefix length of each public subnet; 0 means VPC prefix + 8 (/24 in a /16).",
+        default: 0,
+    },
+    natStrategy: {
+        type: "string",
+        description: "NAT gateways per VPC: none, single (one shared, cheaper) or onePerAz (survives an AZ loss).",
+        default: "single",
+    },
+    flowLogRetentionDays: {
+        type: "integer",
+        description: "Retention of the VPC flow log groups in days (a CloudWatch Logs retention value).",
+        default: 365,
+    },
+    bastionInstanceType: { type: "string", description: "EC2 instance type of the bastion.", default: "t3.micro" },
+    bastionAmiId: {
+        type: "string",
+        description: "AMI of the bastion; empty means the newest official Debian 12 AMI.",
+        default: "",
+    },
+} satisfies Record<string, ConfigKey>;
+
+export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
+
+export type TierName = "web" | "db" | "fs";
+export const TIERS: readonly TierName[] = ["web", "db", "fs"];
+
+export interface TierNetwork {
+    cidr: string;
+    azCount: number;
+    privateSubnetPrefixLength: number;
+    publicSubnetPrefixLength: number;
+}
+
+export interface PlatformConfig {
+    /** The environment (stack) name; goes into names and the Environment tag. */
+    environment: string;
+    adminCidrs: string[];
+    availabilityZones: string[];
+    network: Record<TierName, TierNetwork>;
+    natStrategy: NatStrategy;
+    flowLogRetentionDays: number;
+    bastion: { instanceType: string; amiId?: string };
+}
+
+/** A bad setting: the message names the key and the fix. Thrown before any resource is created. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** RFC 5737 documentation ranges: fine in a sample stack file, never a real admin network. */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
+
+export function isDocumentationCidr(cidr: string): boolean {
+    return cidrProblem(cidr) === undefined && DOCUMENTATION_RANGES.some((r) => cidrsOverlap(r, cidr));
+}
+
+/**
+ * Parses raw config values (strings as `pulumi.Config` returns them, or already-typed values as
+ * read from a stack YAML file) and validates them. `project` is the config namespace used in
+ * messages so they match what the user types in `pulumi config set`.
+ */
+export function loadPlatformConfig(
+    environment: string,
+    raw: Partial<Record<ConfigKeyName, unknown>>,
+    project = "owncloud-ha",
+): PlatformConfig {
+    const problems: string[] = [];
+    const key = (k: ConfigKeyName) => `${project}:${k}`;
+
+    function value(k: ConfigKeyName): unknown {
+        const v = raw[k];
+        if (v === undefined || v === null) {
+            const schema: ConfigKey = CONFIG_SCHEMA[k];
+            return schema.default;
+        }
+        return v;
+    }
+    function str(k: ConfigKeyName): string {
+        const v = value(k);
+        if (typeof v !== "string") {
+            problems.push(`${key(k)}: expected a string, got ${JSON.stringify(v)}`);
+            return "";
+        }
+        return v.trim();
+    }
+    function int(k: ConfigKeyName): number {
+        const v = value(k);
+        const n = typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+        if (typeof n !== "number" || !Number.isInteger(n)) {
+            problems.push(`${key(k)}: expected a whole number, got ${JSON.stringify(v)}`);
+            return NaN;
+        }
+        return n;
+    }
+    /** undefined: not set; null: set but unusable (already reported). */
+    function list(k: ConfigKeyName, example: string): string[] | undefined | null {
+        let v = value(k);
+        if (typeof v === "string") {
+            try {
+                v = JSON.parse(v);
+            } catch {
+                problems.push(`${key(k)}: "${v}" is not a list; set it with: pulumi config set --path '${key(k)}[0]' ${example}`);
+                return null;
+            }
+        }
+        if (v === undefined) return undefined;
+        if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+            problems.push(`${key(k)}: expected a list of strings, got ${JSON.stringify(v)}`);
+            return null;
+        }
+        return v.map((x: string) => x.trim());
+    }
+
+    const adminCidrs = list("adminCidrs", "198.51.100.7/32");
+    if (adminCidrs === null) {
+        // reported by list()
+    } else if (adminCidrs === undefined || adminCidrs.length === 0) {
+        problems.push(
+            `${key("adminCidrs")}: missing; the bastion needs the CIDRs allowed to SSH to it. ` +
+                `Set it with: pulumi config set --path '${key("adminCidrs")}[0]' <your-ip>/32`,
+        );
+    } else {
+        for (const c of adminCidrs) {
+            const p = cidrProblem(c);
+            if (p) {
+                problems.push(`${key("adminCidrs")}: ${p}`);
+            } else if (prefixLength(c) === 0) {
+                problems.push(
+                    `${key("adminCidrs")}: ${c} would open SSH to the whole internet (FSBP EC2.13); give your own egress range, e.g. 198.51.100.7/32`,
+                );
+            }
+        }
+    }
+
+    const availabilityZones = list("availabilityZones", "eu-central-1a") || [];
+    if (new Set(availabilityZones).size !== availabilityZones.length) {
+        problems.push(`${key("availabilityZones")}: [${availabilityZones.join(", ")}] lists a zone twice`);
+    }
+    for (const az of availabilityZones) {
+        if (!/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/.test(az)) {
+            problems.push(`${key("availabilityZones")}: "${az}" is not an availability zone name like eu-central-1a`);
+        }
+    }
+
+    const privatePrefixSetting = int("privateSubnetPrefixLength");
+    const publicPrefixSetting = int("publicSubnetPrefixLength");
+    const network = {} as Record<TierName, TierNetwork>;
+    const usableCidr: Partial<Record<TierName, boolean>> = {};
+    for (const tier of TIERS) {
+        const cidrKey = `${tier}VpcCidr` as ConfigKeyName;
+        const azKey = `${tier}AzCount` as ConfigKeyName;
+        const cidr = str(cidrKey);
+        const azCount = int(azKey);
+        let cidrIssue = cidrProblem(cidr);
+        if (!cidrIssue && (prefixLength(cidr) < 16 || prefixLength(cidr) > 28)) {
+            cidrIssue = `AWS VPCs are /16 to /28, got ${cidr}`;
+        }
+        if (cidrIssue) problems.push(`${key(cidrKey)}: ${cidrIssue}`);
+        usableCidr[tier] = !cidrIssue;
+        if (Number.isInteger(azCount) && (azCount < 2 || azCount > 3)) {
+            problems.push(
+                `${key(azKey)}: ${azCount} availability zones requested; use 2 or 3 (fewer loses high availability, ` +
+                    "more than 3 buys nothing for 3-node clusters)",
+            );
+        }
+        if (availabilityZones.length > 0 && Number.isInteger(azCount) && azCount > availabilityZones.length) {
+            problems.push(
+                `${key(azKey)}: ${azCount} zones requested but ${key("availabilityZones")} lists only ${availabilityZones.length}; add zones or lower the count`,
+            );
+        }
+        let privateSubnetPrefixLength = privatePrefixSetting;
+        let publicSubnetPrefixLength = publicPrefixSetting;
+        if (!cidrIssue && Number.isInteger(azCount) && Number.isInteger(privatePrefixSetting) && Number.isInteger(publicPrefixSetting)) {
+            const defaults = defaultSubnetPrefixes(cidr);
+            privateSubnetPrefixLength = privatePrefixSetting || defaults.privatePrefixLength;
+            publicSubnetPrefixLength = publicPrefixSetting || defaults.publicPrefixLength;
+            try {
+                planSubnets(cidr, Math.max(azCount, 1), privateSubnetPrefixLength, publicSubnetPrefixLength);
+            } catch (e) {
+                problems.push(`${key("privateSubnetPrefixLength")}/${key("publicSubnetPrefixLength")} in ${key(cidrKey)}: ${(e as Error).message}`);
+            }
+        }
+        network[tier] = { cidr, azCount, privateSubnetPrefixLength, publicSubnetPrefixLength };
+    }
+    for (let i = 0; i < TIERS.length; i++) {
+        for (let j = i + 1; j < TIERS.length; j++) {
+            const a = network[TIERS[i]].cidr;
+            const b = network[TIERS[j]].cidr;
+            if (usableCidr[TIERS[i]] && usableCidr[TIERS[j]] && cidrsOverlap(a, b)) {
+                problems.push(
+                    `${key(`${TIERS[i]}VpcCidr` as ConfigKeyName)} ${a} overlaps ${key(`${TIERS[j]}VpcCidr` as ConfigKeyName)} ${b}: ` +
+                        "peered VPCs need disjoint ranges; give each its own, e.g. 10.0.0.0/16, 10.1.0.0/16, 10.2.0.0/16",
+                );
+            }
+        }
+    }
+
+    const natStrategy = str("natStrategy") as NatStrategy;
+    if (!NAT_STRATEGIES.includes(natStrategy)) {
+        problems.push(`${key("natStrategy")}: "${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`);
+    }
+    const flowLogRetentionDays = int("flowLogRetentionDays");
+    if (Number.isInteger(flowLogRetentionDays) && !LOG_RETENTION_DAYS.includes(flowLogRetentionDays)) {
+        problems.push(`${key("flowLogRetentionDays")}: ${flowLogRetentionDays} is not a CloudWatch Logs retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`);
+    }
+    const bastionInstanceType = str("bastionInstanceType");
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(bastionInstanceType)) {
+        problems.push(`${key("bastionInstanceType")}: "${bastionInstanceType}" is not an EC2 instance type like t3.micro`);
+    }
+    const bastionAmiId = str("bastionAmiId");
+    if (bastionAmiId !== "" && !/^ami-[0-9a-f]{8,17}$/.test(bastionAmiId)) {
+        problems.push(`${key("bastionAmiId")}: "${bastionAmiId}" is not an AMI ID like ami-0123456789abcdef0; leave it empty for the newest Debian 12 AMI`);
+    }
+    const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
+    for (const k of unknown) {
+        problems.push(`${project}:${k}: unknown setting (a typo?); known settings: ${Object.keys(CONFIG_SCHEMA).join(", ")}`);
+    }
+
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return {
+        environment,
+        adminCidrs: adminCidrs || [],
+        availabilityZones,
+        network,
+        natStrategy,
+        flowLogRetentionDays,
+        bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined },
+    };
+}

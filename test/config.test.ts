@@ -1,0 +1,150 @@
+import { expect } from "chai";
+import { CONFIG_SCHEMA, ConfigError, isDocumentationCidr, loadPlatformConfig } from "../stacks/config";
+import { readYaml } from "./harness/stacks";
+
+const valid = { adminCidrs: ["198.51.100.7/32"] };
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+    try {
+        loadPlatformConfig("dev", raw);
+    } catch (e) {
+        expect(e).to.be.instanceOf(ConfigError);
+        return (e as ConfigError).problems;
+    }
+    throw new Error("expected the configuration to be rejected");
+}
+
+/**
+ * Asserts the input is rejected only for `key` (every problem names it; a setting shared by the
+ * three VPCs may be reported once per VPC) and that the message explains the fix.
+ */
+function rejects(raw: Record<string, unknown>, key: string, fix: RegExp): void {
+    const problems = problemsOf(raw);
+    expect(problems.length, problems.join("\n")).to.be.within(1, 3);
+    for (const p of problems) {
+        expect(p).to.contain(`owncloud-ha:${key}`);
+        expect(p).to.match(fix);
+    }
+}
+
+describe("stack config", () => {
+    describe("schema", () => {
+        it("declares in Pulumi.yaml exactly the keys the loader reads, with the same types and defaults", () => {
+            const declared = readYaml("Pulumi.yaml").config;
+            expect(Object.keys(declared).sort()).to.deep.equal(Object.keys(CONFIG_SCHEMA).sort());
+            for (const [k, schema] of Object.entries(CONFIG_SCHEMA)) {
+                expect(declared[k].type, k).to.equal(schema.type);
+                expect(declared[k].description, k).to.be.a("string").and.not.equal("");
+                expect(declared[k].default, k).to.deep.equal((schema as { default?: unknown }).default);
+            }
+        });
+
+        it("accepts both stack files as they are committed", () => {
+            for (const stack of ["dev", "prod"]) {
+                const file = readYaml(`Pulumi.${stack}.yaml`).config;
+                const raw = Object.fromEntries(
+                    Object.entries(file)
+                        .filter(([k]) => k.startsWith("owncloud-ha:"))
+                        .map(([k, v]) => [k.slice("owncloud-ha:".length), v]),
+                );
+                const cfg = loadPlatformConfig(stack, raw);
+                expect(cfg.network.web.cidr).to.equal("10.0.0.0/16");
+                expect(cfg.network.db.cidr).to.equal("10.1.0.0/16");
+                expect(cfg.network.fs.cidr).to.equal("10.2.0.0/16");
+                expect(file["aws:region"]).to.equal("eu-central-1");
+            }
+        });
+
+        it("differs between dev and prod where the environments should", () => {
+            const nat = (s: string) => readYaml(`Pulumi.${s}.yaml`).config["owncloud-ha:natStrategy"];
+            expect(nat("dev")).to.equal("single");
+            expect(nat("prod")).to.equal("onePerAz");
+        });
+
+        it("ships admin CIDR placeholders that are recognisable as placeholders", () => {
+            for (const stack of ["dev", "prod"]) {
+                const cidrs: string[] = readYaml(`Pulumi.${stack}.yaml`).config["owncloud-ha:adminCidrs"];
+                expect(cidrs.every(isDocumentationCidr), stack).to.equal(true);
+            }
+            expect(isDocumentationCidr("198.18.0.0/24")).to.equal(false);
+            expect(isDocumentationCidr("203.0.113.0/24")).to.equal(true);
+        });
+    });
+
+    describe("defaults and parsing", () => {
+        it("fills defaults for everything but adminCidrs", () => {
+            const cfg = loadPlatformConfig("dev", valid);
+            expect(cfg.natStrategy).to.equal("single");
+            expect(cfg.flowLogRetentionDays).to.equal(365);
+            expect(cfg.network.web).to.deep.equal({
+                cidr: "10.0.0.0/16",
+                azCount: 3,
+                privateSubnetPrefixLength: 20,
+                publicSubnetPrefixLength: 24,
+            });
+            expect(cfg.bastion).to.deep.equal({ instanceType: "t3.micro", amiId: undefined });
+            expect(cfg.availabilityZones).to.deep.equal([]);
+        });
+
+        it("parses values the way the Pulumi CLI hands them over (strings, lists as JSON)", () => {
+            const cfg = loadPlatformConfig("dev", {
+                adminCidrs: '["198.51.100.7/32","192.0.2.0/28"]',
+                webAzCount: "2",
+                dbAzCount: "2",
+                fsAzCount: "2",
+                natStrategy: "onePerAz",
+                availabilityZones: '["eu-central-1b","eu-central-1c"]',
+            });
+            expect(cfg.adminCidrs).to.deep.equal(["198.51.100.7/32", "192.0.2.0/28"]);
+            expect(cfg.network.web.azCount).to.equal(2);
+            expect(cfg.natStrategy).to.equal("onePerAz");
+            expect(cfg.availabilityZones).to.deep.equal(["eu-central-1b", "eu-central-1c"]);
+        });
+
+        it("collects every problem at once instead of stopping at the first", () => {
+            const problems = problemsOf({ adminCidrs: ["0.0.0.0/0"], natStrategy: "many", webAzCount: 5 });
+            expect(problems).to.have.length(3);
+        });
+    });
+
+    describe("rejects", () => {
+        it("missing admin CIDRs", () => rejects({}, "adminCidrs", /missing.*pulumi config set --path/));
+        it("an empty admin CIDR list", () => rejects({ adminCidrs: [] }, "adminCidrs", /missing/));
+        it("0.0.0.0/0 as an admin CIDR", () => rejects({ adminCidrs: ["0.0.0.0/0"] }, "adminCidrs", /whole internet.*EC2\.13/));
+        it("a malformed admin CIDR", () => rejects({ adminCidrs: ["my-office"] }, "adminCidrs", /not IPv4 CIDR notation/));
+        it("admin CIDRs that are not a list", () => rejects({ adminCidrs: "1.2.3.4/32" }, "adminCidrs", /not a list/));
+        it("a malformed VPC CIDR", () => rejects({ ...valid, dbVpcCidr: "10.1.0.0/33" }, "dbVpcCidr", /not a valid IPv4 CIDR/));
+        it("a VPC CIDR with host bits", () => rejects({ ...valid, fsVpcCidr: "10.2.3.0/16" }, "fsVpcCidr", /network address is 10\.2\.0\.0\/16/));
+        it("a VPC larger than AWS allows", () => rejects({ ...valid, webVpcCidr: "10.0.0.0/8" }, "webVpcCidr", /\/16 to \/28/));
+        it("overlapping VPC CIDRs", () =>
+            rejects({ ...valid, fsVpcCidr: "10.0.128.0/17" }, "webVpcCidr", /overlaps owncloud-ha:fsVpcCidr 10\.0\.128\.0\/17/));
+        it("identical VPC CIDRs", () => rejects({ ...valid, dbVpcCidr: "10.0.0.0/16" }, "webVpcCidr", /disjoint ranges/));
+        it("subnet sizes that don't fit the VPC", () =>
+            rejects({ ...valid, privateSubnetPrefixLength: 17 }, "privateSubnetPrefixLength", /need \d+ addresses but VPC/));
+        it("a subnet prefix smaller than AWS allows", () =>
+            rejects({ ...valid, publicSubnetPrefixLength: 29 }, "publicSubnetPrefixLength", /at most \/28/));
+        it("fewer than 2 AZs for a tier", () => rejects({ ...valid, dbAzCount: 1 }, "dbAzCount", /use 2 or 3/));
+        it("more than 3 AZs for a tier", () => rejects({ ...valid, webAzCount: 4 }, "webAzCount", /use 2 or 3/));
+        it("a non-integer AZ count", () => rejects({ ...valid, fsAzCount: "three" }, "fsAzCount", /whole number/));
+        it("more AZs than listed zones", () =>
+            rejects(
+                { ...valid, availabilityZones: ["eu-central-1a", "eu-central-1b"], dbAzCount: 2, fsAzCount: 2 },
+                "webAzCount",
+                /3 zones requested but owncloud-ha:availabilityZones lists only 2/,
+            ));
+        it("a duplicated zone", () =>
+            expect(problemsOf({ ...valid, availabilityZones: ["eu-central-1a", "eu-central-1a", "eu-central-1b"] }).join()).to.match(
+                /availabilityZones: .* lists a zone twice/,
+            ));
+        it("a malformed zone name", () =>
+            expect(problemsOf({ ...valid, availabilityZones: ["eu-central-1a", "eu-central-1b", "central"] }).join()).to.match(
+                /"central" is not an availability zone name/,
+            ));
+        it("an unknown NAT strategy", () => rejects({ ...valid, natStrategy: "perVpc" }, "natStrategy", /not one of none, single, onePerAz/));
+        it("a retention CloudWatch does not offer", () =>
+            rejects({ ...valid, flowLogRetentionDays: 10 }, "flowLogRetentionDays", /not a CloudWatch Logs retention value/));
+        it("a malformed instance type", () => rejects({ ...valid, bastionInstanceType: "micro" }, "bastionInstanceType", /like t3\.micro/));
+        it("a malformed AMI ID", () => rejects({ ...valid, bastionAmiId: "debian-12" }, "bastionAmiId", /not an AMI ID/));
+        it("an unknown (misspelt) key", () => rejects({ ...valid, natStrategie: "single" }, "natStrategie", /unknown setting \(a typo\?\)/));
+    });
+});

@@ -1,0 +1,228 @@
+/**
+ * Offline Pulumi engine for tests (and the offline plan): `pulumi.runtime.setMocks` plus a recorder
+ * that sees every registration the way the engine would — URN, parent, dependencies and
+ * property dependencies, and the inputs with secret markers intact — so tests can assert what our
+ * code decided rather than what a mock echoes back.
+ */
+import * as pulumi from "@pulumi/pulumi";
+// The settings module is where setMocks installs its monitor; wrapping that monitor is how the
+// recorder sees parent/dependency information that MockResourceArgs does not carry.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings");
+
+/** How the SDK marks a secret value on the wire: `{ [SIG_KEY]: SECRET_SIG, value }`. */
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** URN of the parent, or undefined for resources without a parent. */
+    parent?: string;
+    custom: boolean;
+    /** Inputs as plain values (secrets unwrapped). */
+    inputs: Record<string, any>;
+    /** Inputs as sent to the engine: secrets are `{ [SIG_KEY]: SECRET_SIG, value }` objects. */
+    rawInputs: Record<string, any>;
+    /** URNs this resource depends on (explicit dependsOn and through inputs). */
+    dependencies: string[];
+    /** For each input property, the URNs whose outputs flowed into it. */
+    propertyDependencies: Record<string, string[]>;
+    /** Names of outputs the SDK asked the engine to treat as secret. */
+    additionalSecretOutputs: string[];
+}
+
+export interface InvokeRecord {
+    token: string;
+    args: Record<string, any>;
+}
+
+/** Availability zones the mock region offers (enough for every tier of both stacks). */
+export function mockZones(region: string): string[] {
+    return ["a", "b", "c"].map((l) => `${region}${l}`);
+}
+
+/** Deterministic AMI IDs per architecture, so tests can tell which lookup a component made. */
+export const MOCK_AMIS: Record<string, string> = { x86_64: "ami-0d3b1a6e0000x8664", arm64: "ami-0d3b1a6e00000arm" };
+
+function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {
+    const state: Record<string, any> = { ...inputs, arn: `arn:aws:mock:${region}:123456789012:${type}/${name}` };
+    switch (type) {
+        case "aws:ec2/instance:Instance":
+            state.privateIp = "10.0.48.10";
+            if (inputs.associatePublicIpAddress) state.publicIp = "192.0.2.10";
+            break;
+        case "tls:index/privateKey:PrivateKey":
+            state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n";
+            state.publicKeyOpenssh = "ssh-ed25519 AAAAmock";
+            break;
+        case "aws:ec2/keyPair:KeyPair":
+            state.keyName = `${inputs.keyNamePrefix ?? ""}mock`;
+            break;
+        case "aws:cloudwatch/logGroup:LogGroup":
+            state.name = `${inputs.namePrefix ?? name}mock`;
+            break;
+        case "aws:iam/role:Role":
+        case "aws:iam/instanceProfile:InstanceProfile":
+            state.name = inputs.name ?? `${name}-mock`;
+            break;
+    }
+    return state;
+}
+
+export class MockEngine {
+    readonly resources: RecordedResource[] = [];
+    readonly invokes: InvokeRecord[] = [];
+    private inFlight = 0;
+
+    constructor(private readonly region: string) {}
+
+    /** pulumi.runtime.Mocks implementation: deterministic answers, and no answer for what we don't expect. */
+    mocks(): pulumi.runtime.Mocks {
+        return {
+            newResource: (args) => ({
+                id: args.inputs.name ?? `${args.name}-id`,
+                state: computedState(args.type, args.name, args.inputs, this.region),
+            }),
+            call: (args) => {
+                this.invokes.push({ token: args.token, args: args.inputs });
+                switch (args.token) {
+                    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                        const names = mockZones(this.region);
+                        return { names, zoneIds: names.map((_, i) => `euc1-az${i + 1}`), id: this.region };
+                    }
+                    case "aws:ec2/getAmi:getAmi": {
+                        const arch = (args.inputs.filters ?? []).find((f: any) => f.name === "architecture")?.values?.[0];
+                        if (!MOCK_AMIS[arch]) throw new Error(`mock getAmi: no architecture filter in ${JSON.stringify(args.inputs)}`);
+                        return { id: MOCK_AMIS[arch], architecture: arch, name: `debian-12-${arch}-mock` };
+                    }
+                    default:
+                        // A new invoke must be added here deliberately, with a deterministic answer.
+                        throw new Error(`unexpected invoke ${args.token}: add a deterministic answer to test/harness/mocks.ts`);
+                }
+            },
+        };
+    }
+
+    /** Installs the mocks and the recorder. Call before any resource is constructed. */
+    async install(project: string, stack: string, preview = false): Promise<void> {
+        await pulumi.runtime.setMocks(this.mocks(), project, stack, preview);
+        const monitor = settings.getMonitor();
+        const original = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+            this.inFlight++;
+            original(req, (err: any, resp: any) => {
+                if (!err) this.record(req, resp.getUrn());
+                this.inFlight--;
+                callback(err, resp);
+            });
+        };
+    }
+
+    private record(req: any, urn: string): void {
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+            propertyDependencies[key] = deps.getUrnsList();
+        });
+        const rawInputs = req.getObject()?.toJavaScript() ?? {};
+        this.resources.push({
+            urn,
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent() || undefined,
+            custom: req.getCustom(),
+            inputs: unwrapSecrets(rawInputs),
+            rawInputs,
+            dependencies: req.getDependenciesList(),
+            propertyDependencies,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        });
+    }
+
+    /** Resolves once every registration started so far (and any it triggers) has been answered. */
+    async settle(maxTurns = 2000): Promise<void> {
+        let quiet = 0;
+        for (let turn = 0; turn < maxTurns; turn++) {
+            await new Promise((r) => setTimeout(r, 1));
+            quiet = this.inFlight === 0 ? quiet + 1 : 0;
+            if (quiet >= 20) return;
+        }
+        throw new Error(`mock engine did not settle after ${maxTurns} turns (${this.inFlight} registrations in flight)`);
+    }
+
+    ofType(type: string): RecordedResource[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    /** The one resource with this logical name (names are unique across types in this project). */
+    byName(name: string): RecordedResource {
+        const found = this.resources.filter((r) => r.name === name);
+        if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
+        return found[0];
+    }
+
+    byUrn(urn: string): RecordedResource | undefined {
+        return this.resources.find((r) => r.urn === urn);
+    }
+
+    /** URNs registered more than once (the engine would reject these; mocks don't). */
+    duplicateUrns(): string[] {
+        return duplicates(this.resources.map((r) => r.urn));
+    }
+
+    /**
+     * Logical names used by more than one resource. Pulumi allows this across types, but this
+     * project keeps names unique so every resource is addressable by name alone (targets, imports).
+     */
+    duplicateNames(): string[] {
+        return duplicates(this.resources.map((r) => r.name));
+    }
+
+    /** Children of a resource (direct). */
+    childrenOf(urn: string): RecordedResource[] {
+        return this.resources.filter((r) => r.parent === urn);
+    }
+}
+
+function duplicates(values: string[]): string[] {
+    const seen = new Map<string, number>();
+    for (const v of values) seen.set(v, (seen.get(v) ?? 0) + 1);
+    return [...seen.entries()].filter(([, n]) => n > 1).map(([v]) => v);
+}
+
+function unwrapSecrets(v: any): any {
+    if (Array.isArray(v)) return v.map(unwrapSecrets);
+    if (v && typeof v === "object") {
+        if (v[SIG_KEY] === SECRET_SIG && "value" in v) return unwrapSecrets(v.value);
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+    }
+    return v;
+}
+
+/** True when the raw input value at `path` was sent as a secret. */
+export function isSecretInput(r: RecordedResource, prop: string): boolean {
+    const v = r.rawInputs[prop];
+    return !!v && typeof v === "object" && v[SIG_KEY] === SECRET_SIG;
+}
+
+/** Resolves an Output's value (and whether it is secret) under mocks. */
+export async function resolveOutput<T>(o: pulumi.Input<T>): Promise<{ value: T; secret: boolean }> {
+    const out = pulumi.output(o);
+    const value = await new Promise<T>((resolve) => out.apply((v) => resolve(v as T)));
+    return { value, secret: await pulumi.isSecret(out) };
+}
+
+export async function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
+    return (await resolveOutput(o)).value;
+}
+
+/** Runs `build` against a fresh mock engine and returns the engine once every registration is answered. */
+export async function underMocks(build: () => unknown, region = "eu-central-1"): Promise<MockEngine> {
+    const engine = new MockEngine(region);
+    await engine.install("test", "test");
+    pulumi.runtime.setAllConfig({ "aws:region": region });
+    await build();
+    await engine.settle();
+    return engine;
+}

@@ -1,0 +1,52 @@
+/**
+ * Builds a real stack (dev or prod) offline: the values users deploy, from Pulumi.yaml defaults and
+ * Pulumi.<stack>.yaml, fed through pulumi config exactly as `pulumi up` would.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { loadPlatformConfig, PlatformConfig } from "../../stacks/config";
+import { buildPlatform, Platform } from "../../stacks/platform";
+import { readStackConfig } from "../../stacks/program";
+import { MockEngine } from "./mocks";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+export function readYaml(file: string): any {
+    return YAML.parse(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"));
+}
+
+export const PROJECT: string = readYaml("Pulumi.yaml").name;
+
+/** The stack file's `config:` map, with values as the CLI hands them to the program (strings; lists as JSON). */
+export function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
+    const file = readYaml(`Pulumi.${stack}.yaml`);
+    const merged: Record<string, unknown> = { ...(file.config ?? {}), ...overrides };
+    return Object.fromEntries(
+        Object.entries(merged)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+}
+
+export interface BuiltStack {
+    engine: MockEngine;
+    config: PlatformConfig;
+    platform: Platform;
+}
+
+/**
+ * Builds `stack` under mocks. `overrides` are full config keys (`owncloud-ha:natStrategy`) to
+ * change on top of the stack file.
+ */
+export async function buildStack(stack: string, overrides: Record<string, unknown> = {}): Promise<BuiltStack> {
+    const all = stackConfig(stack, overrides);
+    const engine = new MockEngine(all["aws:region"] ?? "us-east-1");
+    await engine.install(PROJECT, stack);
+    pulumi.runtime.setAllConfig(all);
+    const config = loadPlatformConfig(stack, readStackConfig(), PROJECT);
+    const platform = await buildPlatform(config);
+    await engine.settle();
+    return { engine, config, platform };
+}

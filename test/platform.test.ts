@@ -1,0 +1,180 @@
+import { expect } from "chai";
+import { TAG_SUBNET_TIER } from "../components/conventions";
+import { ConfigError } from "../stacks/config";
+import { platformTags } from "../stacks/platform";
+import { isSecretInput, resolveOutput } from "./harness/mocks";
+import { BuiltStack, buildStack } from "./harness/stacks";
+
+const CIDRS = { web: "10.0.0.0/16", db: "10.1.0.0/16", fs: "10.2.0.0/16" };
+
+function vpcOfRouteTable(s: BuiltStack, rtUrn: string): string {
+    const rt = s.engine.byUrn(rtUrn)!;
+    return s.engine.byUrn(rt.propertyDependencies.vpcId[0])!.inputs.cidrBlock;
+}
+
+/** Destination CIDRs routed through a peering, grouped by the CIDR of the VPC that owns the table. */
+function peeringRoutesByVpc(s: BuiltStack): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const r of s.engine.ofType("aws:ec2/route:Route")) {
+        if (!r.propertyDependencies.vpcPeeringConnectionId?.length) continue;
+        const vpc = vpcOfRouteTable(s, r.propertyDependencies.routeTableId[0]);
+        out.set(vpc, [...(out.get(vpc) ?? []), r.inputs.destinationCidrBlock]);
+    }
+    return out;
+}
+
+describe("platform (dev and prod from the committed stack files)", function () {
+    const stacks: Record<string, BuiltStack> = {};
+    before(async () => {
+        stacks.dev = await buildStack("dev");
+        stacks.prod = await buildStack("prod");
+    });
+
+    for (const name of ["dev", "prod"]) {
+        describe(name, () => {
+            it("builds three VPCs with the documented CIDRs across three AZs", () => {
+                const s = stacks[name];
+                const vpcs = s.engine.ofType("aws:ec2/vpc:Vpc").map((v) => v.inputs.cidrBlock).sort();
+                expect(vpcs).to.deep.equal(Object.values(CIDRS));
+                for (const cidr of Object.values(CIDRS)) {
+                    const subnets = s.engine
+                        .ofType("aws:ec2/subnet:Subnet")
+                        .filter((sn) => s.engine.byUrn(sn.propertyDependencies.vpcId[0])!.inputs.cidrBlock === cidr);
+                    const azs = new Set(subnets.map((sn) => sn.inputs.availabilityZone));
+                    expect([...azs].sort()).to.deep.equal(["eu-central-1a", "eu-central-1b", "eu-central-1c"]);
+                    expect(subnets.filter((sn) => sn.inputs.tags[TAG_SUBNET_TIER] === "private")).to.have.length(3);
+                }
+            });
+
+            it("peers web with db and with fs, never db with fs", () => {
+                const conns = stacks[name].engine.ofType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection");
+                const pairs = conns.map((c) =>
+                    [c.propertyDependencies.vpcId[0], c.propertyDependencies.peerVpcId[0]]
+                        .map((u) => stacks[name].engine.byUrn(u)!.inputs.cidrBlock)
+                        .sort()
+                        .join(" <-> "),
+                );
+                expect(pairs.sort()).to.deep.equal([`${CIDRS.web} <-> ${CIDRS.db}`, `${CIDRS.web} <-> ${CIDRS.fs}`]);
+            });
+
+            it("routes exactly the peer CIDR from every route table, and db and fs have no route to each other", () => {
+                const s = stacks[name];
+                const routes = peeringRoutesByVpc(s);
+                const tablesIn = (cidr: string) =>
+                    s.engine.ofType("aws:ec2/routeTable:RouteTable").filter((t) => s.engine.byUrn(t.propertyDependencies.vpcId[0])!.inputs.cidrBlock === cidr).length;
+                // every table of web has one route to db and one to fs; every table of db/fs one route to web
+                expect([...(routes.get(CIDRS.web) ?? [])].sort()).to.deep.equal(
+                    [...Array(tablesIn(CIDRS.web)).fill(CIDRS.db), ...Array(tablesIn(CIDRS.web)).fill(CIDRS.fs)].sort(),
+                );
+                expect(routes.get(CIDRS.db)).to.deep.equal(Array(tablesIn(CIDRS.db)).fill(CIDRS.web));
+                expect(routes.get(CIDRS.fs)).to.deep.equal(Array(tablesIn(CIDRS.fs)).fill(CIDRS.web));
+                for (const r of s.engine.ofType("aws:ec2/route:Route")) {
+                    const own = vpcOfRouteTable(s, r.propertyDependencies.routeTableId[0]);
+                    if (own === CIDRS.db) expect(r.inputs.destinationCidrBlock).to.not.equal(CIDRS.fs);
+                    if (own === CIDRS.fs) expect(r.inputs.destinationCidrBlock).to.not.equal(CIDRS.db);
+                }
+            });
+
+            it("has one flow log and one closed default SG per VPC", () => {
+                const s = stacks[name];
+                expect(s.engine.ofType("aws:ec2/flowLog:FlowLog")).to.have.length(3);
+                const retention = s.engine.ofType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
+                expect(retention).to.deep.equal(Array(3).fill(s.config.flowLogRetentionDays));
+                for (const sg of s.engine.ofType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")) {
+                    expect(sg.inputs.ingress ?? []).to.deep.equal([]);
+                    expect(sg.inputs.egress ?? []).to.deep.equal([]);
+                }
+            });
+
+            it("puts one bastion in a public subnet of the web VPC, SSH from the admin CIDRs only", () => {
+                const s = stacks[name];
+                const [instance] = s.engine.ofType("aws:ec2/instance:Instance");
+                const subnet = s.engine.byUrn(instance.propertyDependencies.subnetId[0])!;
+                expect(subnet.inputs.tags[TAG_SUBNET_TIER]).to.equal("public");
+                expect(s.engine.byUrn(subnet.propertyDependencies.vpcId[0])!.inputs.cidrBlock).to.equal(CIDRS.web);
+                const [sg] = s.engine.ofType("aws:ec2/securityGroup:SecurityGroup");
+                expect(sg.inputs.ingress.map((r: any) => r.cidrBlocks)).to.deep.equal([s.config.adminCidrs]);
+                expect(sg.inputs.egress.find((r: any) => r.fromPort === 22).cidrBlocks).to.deep.equal(Object.values(CIDRS));
+            });
+
+            it("tags every taggable resource with Project, Environment and ManagedBy", () => {
+                const s = stacks[name];
+                for (const r of s.engine.resources.filter((x) => x.custom && x.inputs.tags !== undefined)) {
+                    expect(r.inputs.tags, r.name).to.include(platformTags(name));
+                }
+                const untaggable = new Set([
+                    "aws:ec2/route:Route",
+                    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+                    "aws:iam/rolePolicy:RolePolicy",
+                    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                    "tls:index/privateKey:PrivateKey",
+                ]);
+                for (const r of s.engine.resources.filter((x) => x.custom && !untaggable.has(x.type))) {
+                    expect(r.inputs.tags, `${r.type} ${r.name}`).to.be.an("object");
+                }
+            });
+
+            it("uses every resource name once", () => {
+                expect(stacks[name].engine.duplicateUrns()).to.deep.equal([]);
+                expect(stacks[name].engine.duplicateNames()).to.deep.equal([]);
+            });
+
+            it("exports IDs, the bastion address, an SSH hint, and the key only as a secret", async () => {
+                const out = stacks[name].platform.outputs;
+                expect(Object.keys(out).sort()).to.deep.equal(
+                    ["availabilityZones", "bastionPrivateKey", "bastionPublicIp", "bastionSshCommand", "subnetIds", "vpcIds"].sort(),
+                );
+                expect((await resolveOutput(out.bastionPrivateKey as any)).secret).to.equal(true);
+                const hint = await resolveOutput(out.bastionSshCommand as any);
+                expect(hint.secret).to.equal(false);
+                expect(hint.value).to.match(/ssh -i bastion\.key admin@192\.0\.2\.10$/);
+                const subnetIds = out.subnetIds as Record<string, { public: unknown[]; private: unknown[] }>;
+                for (const t of ["web", "db", "fs"]) expect(subnetIds[t].private).to.have.length(3);
+            });
+
+            it("sends no secret in any resource input", () => {
+                for (const r of stacks[name].engine.resources) {
+                    for (const prop of Object.keys(r.rawInputs)) expect(isSecretInput(r, prop), `${r.name}.${prop}`).to.equal(false);
+                }
+            });
+        });
+    }
+
+    it("dev has one NAT gateway per VPC, prod one per AZ in each VPC", () => {
+        const nats = (s: string) => stacks[s].engine.ofType("aws:ec2/natGateway:NatGateway").length;
+        expect(nats("dev")).to.equal(3);
+        expect(nats("prod")).to.equal(9);
+    });
+
+    it("dev and prod differ only where their stack files differ", () => {
+        const shape = (s: BuiltStack) =>
+            s.engine.resources
+                .filter((r) => r.type !== "aws:ec2/natGateway:NatGateway" && r.type !== "aws:ec2/eip:Eip" && !r.name.includes("-private-default-"))
+                .map((r) => `${r.type} ${r.name.replace(/^(dev|prod)-/, "")}`)
+                .sort();
+        expect(shape(stacks.dev)).to.deep.equal(shape(stacks.prod));
+    });
+
+    it("honours natStrategy none: no NAT and no default route in private tables", async () => {
+        const s = await buildStack("dev", { "owncloud-ha:natStrategy": "none" });
+        expect(s.engine.ofType("aws:ec2/natGateway:NatGateway")).to.have.length(0);
+        expect(s.engine.ofType("aws:ec2/route:Route").filter((r) => r.name.includes("-private-default-"))).to.have.length(0);
+    });
+
+    it("spreads a 2-AZ tier over the first two zones only", async () => {
+        const s = await buildStack("dev", { "owncloud-ha:fsAzCount": 2 });
+        const fsSubnets = s.engine.ofType("aws:ec2/subnet:Subnet").filter((sn) => sn.name.startsWith("dev-fs-"));
+        expect(new Set(fsSubnets.map((sn) => sn.inputs.availabilityZone))).to.deep.equal(new Set(["eu-central-1a", "eu-central-1b"]));
+    });
+
+    it("rejects a bad stack file before creating anything", async () => {
+        let caught: unknown;
+        try {
+            await buildStack("dev", { "owncloud-ha:adminCidrs": ["0.0.0.0/0"] });
+        } catch (e) {
+            caught = e;
+        }
+        expect(caught).to.be.instanceOf(ConfigError);
+        expect((caught as Error).message).to.match(/owncloud-ha:adminCidrs: 0\.0\.0\.0\/0 would open SSH/);
+    });
+});
