@@ -1,0 +1,101 @@
+/**
+ * Tag conventions and resource type tokens shared by the policy pack and (by value) the components.
+ *
+ * Policies judge facts that are known at `pulumi preview` time. Resource IDs are not, so the
+ * components label what matters with tags:
+ *
+ * | tag key                         | values                                           | on                              |
+ * |---------------------------------|--------------------------------------------------|---------------------------------|
+ * | `owncloud-ha:tier`              | bastion, web, galera, gluster, redis, alb, network | instances, ASGs, SGs, LBs, ... |
+ * | `owncloud-ha:subnet-tier`       | public, private                                  | every aws.ec2.Subnet            |
+ * | `owncloud-ha:public-exemption`  | free text: why this resource may have a public IPv4 | the bastion instance only     |
+ * | `Project`, `Environment`, `ManagedBy` | free text (Environment: dev, prod, ...)    | every taggable resource         |
+ *
+ * These strings must stay equal to `components/conventions.ts` (a test checks it); the pack does
+ * not import the components so that it can be installed on its own.
+ */
+
+export const TAG_TIER = "owncloud-ha:tier";
+export const TAG_SUBNET_TIER = "owncloud-ha:subnet-tier";
+/** Present (its value = the reason) only on resources allowed a public IPv4 address (EC2.9/EC2.25). */
+export const TAG_PUBLIC_EXEMPTION = "owncloud-ha:public-exemption";
+
+export const TIERS = ["bastion", "web", "galera", "gluster", "redis", "alb", "network"] as const;
+export type Tier = (typeof TIERS)[number];
+export const SUBNET_TIERS = ["public", "private"] as const;
+export type SubnetTier = (typeof SUBNET_TIERS)[number];
+
+/** Tiers whose nodes must sit in private subnets. */
+export const PRIVATE_TIERS: readonly Tier[] = ["web", "galera", "gluster", "redis"];
+/** The tier value that marks the ALB's security group, the only one allowed world ingress (EC2.18). */
+export const ALB_TIER: Tier = "alb";
+
+export const REQUIRED_TAG_KEYS = ["Project", "Environment", "ManagedBy"] as const;
+export const TAG_ENVIRONMENT = "Environment";
+
+/** Pulumi type tokens (the `__pulumiType` of the @pulumi/aws v7 classes). */
+export const T = {
+    vpc: "aws:ec2/vpc:Vpc",
+    subnet: "aws:ec2/subnet:Subnet",
+    route: "aws:ec2/route:Route",
+    routeTable: "aws:ec2/routeTable:RouteTable",
+    flowLog: "aws:ec2/flowLog:FlowLog",
+    peering: "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+    securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+    defaultSecurityGroup: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+    sgIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    instance: "aws:ec2/instance:Instance",
+    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    launchConfiguration: "aws:ec2/launchConfiguration:LaunchConfiguration",
+    eip: "aws:ec2/eip:Eip",
+    eipAssociation: "aws:ec2/eipAssociation:EipAssociation",
+    ebsVolume: "aws:ebs/volume:Volume",
+    lbLoadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+    albLoadBalancer: "aws:alb/loadBalancer:LoadBalancer",
+    lbListener: "aws:lb/listener:Listener",
+    albListener: "aws:alb/listener:Listener",
+    asg: "aws:autoscaling/group:Group",
+    replicationGroup: "aws:elasticache/replicationGroup:ReplicationGroup",
+    cacheCluster: "aws:elasticache/cluster:Cluster",
+    iamPolicy: "aws:iam/policy:Policy",
+    iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    iamUserPolicy: "aws:iam/userPolicy:UserPolicy",
+    iamGroupPolicy: "aws:iam/groupPolicy:GroupPolicy",
+    iamRole: "aws:iam/role:Role",
+    iamRolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    iamUserPolicyAttachment: "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    iamGroupPolicyAttachment: "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    iamPolicyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+} as const;
+
+export const LOAD_BALANCER_TYPES: readonly string[] = [T.lbLoadBalancer, T.albLoadBalancer];
+export const LISTENER_TYPES: readonly string[] = [T.lbListener, T.albListener];
+
+/**
+ * Resource types that accept `tags` and are expected to carry the required tags. Any other
+ * resource that sets `tags` at all is checked too.
+ */
+export const TAGGABLE_TYPES: readonly string[] = [
+    T.vpc, T.subnet, T.routeTable, T.flowLog, T.peering, T.securityGroup, T.defaultSecurityGroup,
+    T.sgIngressRule, T.instance, T.launchTemplate, T.eip, T.ebsVolume, T.lbLoadBalancer,
+    T.albLoadBalancer, T.lbListener, T.albListener, T.asg, T.replicationGroup, T.iamPolicy, T.iamRole,
+    T.logGroup,
+    "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/networkAcl:NetworkAcl",
+    "aws:ec2/keyPair:KeyPair",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:lb/targetGroup:TargetGroup",
+    "aws:alb/targetGroup:TargetGroup",
+    "aws:elasticache/subnetGroup:SubnetGroup",
+    "aws:elasticache/parameterGroup:ParameterGroup",
+    "aws:iam/instanceProfile:InstanceProfile",
+    "aws:secretsmanager/secret:Secret",
+    "aws:kms/key:Key",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:sns/topic:Topic",
+];
