@@ -1,0 +1,243 @@
+/**
+ * Galera (MariaDB 10.11) bootstrap plans as data, and the web hosts' node-local HAProxy plan.
+ *
+ * Pure functions: the Pulumi components turn the steps into `CopyToRemote` + `remote.Command`;
+ * the local lab (`npm run lab`) runs the very same steps over SSH through its bastion.
+ */
+import { BootstrapPlan, BootstrapStep } from "./plan";
+
+export interface GaleraNode {
+    /** Logical host name (plan `host`), also the wsrep node name, e.g. `db1`. */
+    name: string;
+    /** Private IPv4 address of the node. */
+    address: string;
+}
+
+export interface GaleraPlanSettings {
+    /** wsrep_cluster_name, e.g. `owncloud`. */
+    clusterName: string;
+    /** All nodes, in a fixed order (the same order is used for the HAProxy servers). Odd count >= 3. */
+    nodes: GaleraNode[];
+    /** The node that bootstraps a fresh cluster (default: the first node). */
+    bootstrapNode?: string;
+    /** Application database user and database (default `owncloud` / `owncloud`). */
+    appUser?: string;
+    appDatabase?: string;
+    /** MariaDB host pattern the application connects from (the web subnets), e.g. `10.0.%`. */
+    appHosts: string;
+    /** Extra wsrep_provider_options appended to the defaults of configure.sh. */
+    providerOptions?: string;
+    /** Seconds a starting node may take to reach Synced (SST of a large dataset is slow). */
+    syncTimeoutSeconds?: number;
+}
+
+/** Secret names the Galera plan asks the runner to deliver on stdin. */
+export const GALERA_SECRETS = {
+    root: "GALERA_ROOT_PASSWORD",
+    app: "GALERA_APP_PASSWORD",
+    sst: "GALERA_SST_PASSWORD",
+    health: "GALERA_HEALTH_PASSWORD",
+} as const;
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
+const CLUSTER_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SQL_IDENT_RE = /^[A-Za-z0-9_]{1,32}$/;
+const HOST_PATTERN_RE = /^[0-9A-Za-z.%_:/-]{1,60}$/;
+
+export function isIPv4(s: string): boolean {
+    const parts = s.split(".");
+    return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+/** Throws with every problem listed; returns the bootstrap node name. */
+export function validateGaleraSettings(s: GaleraPlanSettings): string {
+    const errors: string[] = [];
+    if (!CLUSTER_RE.test(s.clusterName ?? "")) errors.push(`clusterName "${s.clusterName}" must match ${CLUSTER_RE}`);
+    const n = s.nodes?.length ?? 0;
+    if (n < 3) errors.push(`a Galera cluster needs at least 3 nodes for quorum (got ${n})`);
+    else if (n % 2 === 0) errors.push(`an even node count (${n}) cannot keep quorum after a split into halves: use an odd count`);
+    const names = new Set<string>();
+    const addrs = new Set<string>();
+    for (const node of s.nodes ?? []) {
+        if (!NAME_RE.test(node.name)) errors.push(`node name "${node.name}" must match ${NAME_RE}`);
+        if (!isIPv4(node.address)) errors.push(`node ${node.name}: address "${node.address}" is not an IPv4 address`);
+        if (names.has(node.name)) errors.push(`duplicate node name "${node.name}"`);
+        if (addrs.has(node.address)) errors.push(`duplicate node address "${node.address}"`);
+        names.add(node.name);
+        addrs.add(node.address);
+    }
+    const boot = s.bootstrapNode ?? s.nodes?.[0]?.name;
+    if (boot === undefined || !names.has(boot)) errors.push(`bootstrapNode "${boot}" is not one of the nodes`);
+    for (const [k, v] of [["appUser", s.appUser ?? "owncloud"], ["appDatabase", s.appDatabase ?? "owncloud"]]) {
+        if (!SQL_IDENT_RE.test(v)) errors.push(`${k} "${v}" must match ${SQL_IDENT_RE}`);
+    }
+    if (!HOST_PATTERN_RE.test(s.appHosts ?? "")) errors.push(`appHosts "${s.appHosts}" must be a MariaDB host pattern like 10.0.%`);
+    if (s.providerOptions !== undefined && /["\n\\]/.test(s.providerOptions)) errors.push("providerOptions must not contain quotes, backslashes or newlines");
+    if (s.syncTimeoutSeconds !== undefined && !(Number.isInteger(s.syncTimeoutSeconds) && s.syncTimeoutSeconds > 0)) {
+        errors.push("syncTimeoutSeconds must be a positive integer");
+    }
+    if (errors.length > 0) throw new Error(`invalid Galera settings:\n  - ${errors.join("\n  - ")}`);
+    return boot!;
+}
+
+/**
+ * The plan for a fresh cluster (and safe to re-run on a running one: every script is idempotent and
+ * start.sh refuses --wsrep-new-cluster while any peer runs):
+ *   install + configure every node (in parallel) -> bootstrap the designated node -> users (once, on
+ *   it) -> join the other nodes ONE AT A TIME, each waiting for the previous to be Synced ->
+ *   verify on every node after the last join.
+ */
+export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
+    const boot = validateGaleraSettings(s);
+    const addresses = s.nodes.map((n) => n.address).join(",");
+    const peersOf = (name: string) => s.nodes.filter((n) => n.name !== name).map((n) => n.address).join(",");
+    const sync = String(s.syncTimeoutSeconds ?? 600);
+    const steps: BootstrapStep[] = [];
+
+    for (const node of s.nodes) {
+        steps.push({
+            id: `galera-install-${node.name}`,
+            host: node.name,
+            script: "galera/install.sh",
+            env: {},
+            secrets: [],
+            dependsOn: [],
+            description: `Install MariaDB 10.11, galera-4, mariadb-backup and socat on ${node.name} (nodes in parallel).`,
+        });
+        const env: Record<string, string> = {
+            GALERA_CLUSTER_NAME: s.clusterName,
+            GALERA_NODE_NAME: node.name,
+            GALERA_NODE_ADDRESS: node.address,
+            GALERA_CLUSTER_ADDRESSES: addresses,
+        };
+        if (s.providerOptions) env.GALERA_PROVIDER_OPTIONS = s.providerOptions;
+        steps.push({
+            id: `galera-configure-${node.name}`,
+            host: node.name,
+            script: "galera/configure.sh",
+            env,
+            secrets: [GALERA_SECRETS.sst, GALERA_SECRETS.health],
+            dependsOn: [`galera-install-${node.name}`],
+            description: `Write the wsrep configuration, SST and health-check credentials and the 9200 health endpoint on ${node.name}.`,
+        });
+    }
+
+    steps.push({
+        id: `galera-bootstrap-${boot}`,
+        host: boot,
+        script: "galera/start.sh",
+        env: { GALERA_MODE: "bootstrap", GALERA_PEERS: peersOf(boot), GALERA_SYNC_TIMEOUT: sync },
+        secrets: [],
+        dependsOn: [`galera-configure-${boot}`],
+        description: `Bootstrap the Primary Component on the designated node ${boot} (refused if any peer already runs).`,
+    });
+    steps.push({
+        id: "galera-users",
+        host: boot,
+        script: "galera/users.sh",
+        env: {
+            GALERA_APP_USER: s.appUser ?? "owncloud",
+            GALERA_APP_DATABASE: s.appDatabase ?? "owncloud",
+            GALERA_APP_HOSTS: s.appHosts,
+        },
+        secrets: [GALERA_SECRETS.root, GALERA_SECRETS.app, GALERA_SECRETS.sst, GALERA_SECRETS.health],
+        dependsOn: [`galera-bootstrap-${boot}`],
+        description: "Create the SST, health and application users once, on the bootstrap node; joiners receive them by SST.",
+    });
+
+    let previous = "galera-users";
+    for (const node of s.nodes.filter((n) => n.name !== boot)) {
+        const id = `galera-join-${node.name}`;
+        steps.push({
+            id,
+            host: node.name,
+            script: "galera/start.sh",
+            env: { GALERA_MODE: "join", GALERA_PEERS: peersOf(node.name), GALERA_SYNC_TIMEOUT: sync },
+            secrets: [],
+            dependsOn: [previous, `galera-configure-${node.name}`],
+            description: `Join ${node.name} and wait until Synced; joins run one at a time (concurrent SSTs overload the donor).`,
+        });
+        previous = id;
+    }
+    for (const node of s.nodes) {
+        steps.push({
+            id: `galera-verify-${node.name}`,
+            host: node.name,
+            script: "galera/verify.sh",
+            env: { GALERA_EXPECTED_SIZE: String(s.nodes.length) },
+            secrets: [],
+            dependsOn: [previous],
+            description: `Check on ${node.name}: cluster size ${s.nodes.length}, Primary, Synced, health endpoint 200.`,
+        });
+    }
+    return { cluster: "galera", steps };
+}
+
+export interface HaproxyPlanSettings {
+    /** Web hosts that each get a node-local HAProxy. */
+    webHosts: string[];
+    /** Galera nodes in server order: the first is the active writer, the others `backup`. */
+    galeraNodes: GaleraNode[];
+    /** Local listener (default 127.0.0.1:3306). */
+    listen?: string;
+    /** Health check interval in ms (default 500), fall/rise counts (default 2/3). */
+    checkIntervalMs?: number;
+    fall?: number;
+    rise?: number;
+}
+
+/** One independent step per web host; the server list (order included) is identical on all. */
+export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
+    const errors: string[] = [];
+    if (s.webHosts.length === 0) errors.push("at least one web host is needed");
+    if (new Set(s.webHosts).size !== s.webHosts.length) errors.push("duplicate web host");
+    if (s.galeraNodes.length === 0) errors.push("at least one Galera node is needed");
+    for (const n of s.galeraNodes) {
+        if (!NAME_RE.test(n.name) || !isIPv4(n.address)) errors.push(`bad Galera node ${n.name}=${n.address}`);
+    }
+    const listen = s.listen ?? "127.0.0.1:3306";
+    if (!/^[0-9.]+:[0-9]{1,5}$/.test(listen)) errors.push(`listen "${listen}" must be ADDRESS:PORT`);
+    if (errors.length > 0) throw new Error(`invalid HAProxy settings:\n  - ${errors.join("\n  - ")}`);
+    const backends = s.galeraNodes.map((n) => `${n.name}=${n.address}`).join(",");
+    return {
+        cluster: "haproxy",
+        steps: s.webHosts.map((host) => ({
+            id: `haproxy-${host}`,
+            host,
+            script: "web/haproxy.sh",
+            env: {
+                GALERA_BACKENDS: backends,
+                HAPROXY_LISTEN: listen,
+                HAPROXY_CHECK_INTER_MS: String(s.checkIntervalMs ?? 500),
+                HAPROXY_FALL: String(s.fall ?? 2),
+                HAPROXY_RISE: String(s.rise ?? 3),
+            },
+            secrets: [],
+            dependsOn: [],
+            description: `Node-local single-writer HAProxy on ${host}: ${s.galeraNodes[0]?.name} active, the others backup.`,
+        })),
+    };
+}
+
+/** Topological order check used by tests and runners: throws on unknown/duplicate ids or cycles. */
+export function topoOrder(plan: BootstrapPlan): BootstrapStep[] {
+    const byId = new Map<string, BootstrapStep>();
+    for (const st of plan.steps) {
+        if (byId.has(st.id)) throw new Error(`duplicate step id ${st.id}`);
+        byId.set(st.id, st);
+    }
+    for (const st of plan.steps) for (const d of st.dependsOn) if (!byId.has(d)) throw new Error(`step ${st.id} depends on unknown ${d}`);
+    const out: BootstrapStep[] = [];
+    const state = new Map<string, 1 | 2>();
+    const visit = (st: BootstrapStep) => {
+        const s0 = state.get(st.id);
+        if (s0 === 2) return;
+        if (s0 === 1) throw new Error(`dependency cycle at ${st.id}`);
+        state.set(st.id, 1);
+        for (const d of st.dependsOn) visit(byId.get(d)!);
+        state.set(st.id, 2);
+        out.push(st);
+    };
+    plan.steps.forEach(visit);
+    return out;
+}

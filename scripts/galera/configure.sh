@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Configure one Galera node (MariaDB 10.11, Debian 12). Idempotent: files are rewritten only when
+# their content changes; a running node is never restarted here (a changed config is reported and
+# applied by a rolling restart, one node at a time).
+#
+# Environment (non-secret):
+#   GALERA_CLUSTER_NAME       e.g. owncloud
+#   GALERA_NODE_NAME          e.g. db1
+#   GALERA_NODE_ADDRESS       this node's private IP
+#   GALERA_CLUSTER_ADDRESSES  comma-separated IPs of all nodes (same order everywhere)
+#   GALERA_BIND_ADDRESS       optional, default GALERA_NODE_ADDRESS (3306 for the web nodes' HAProxy)
+#   GALERA_PROVIDER_OPTIONS   optional, extra wsrep_provider_options (appended)
+#   GALERA_SST_USER           optional, default sst
+#   GALERA_HEALTH_USER        optional, default galera_health
+# Secrets (stdin, NAME=value): GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES
+read_secrets GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
+BIND="${GALERA_BIND_ADDRESS:-$GALERA_NODE_ADDRESS}"
+SST_USER="${GALERA_SST_USER:-sst}"
+HEALTH_USER="${GALERA_HEALTH_USER:-galera_health}"
+
+case "$GALERA_CLUSTER_ADDRESSES" in *[!0-9a-zA-Z.,:_-]*) die "GALERA_CLUSTER_ADDRESSES has unexpected characters: $GALERA_CLUSTER_ADDRESSES" ;; esac
+case "$GALERA_SST_PASSWORD" in *[\"\'\\:\ ]*) die "GALERA_SST_PASSWORD must not contain quotes, backslashes, colons or spaces" ;; esac
+[ -d /etc/mysql/mariadb.conf.d ] || die "/etc/mysql/mariadb.conf.d missing: run galera/install.sh first"
+
+changed=0
+# install_if_changed DEST MODE OWNER:GROUP  (content on stdin)
+install_if_changed() {
+    local dest="$1" mode="$2" owner="$3" tmp
+    tmp="$(mktemp)"
+    cat > "$tmp"
+    if [ -f "$dest" ] && cmp -s "$tmp" "$dest" && [ "$(stat -c '%a %U:%G' "$dest")" = "$mode $owner" ]; then
+        rm -f "$tmp"; return 0
+    fi
+    install -m "$mode" -o "${owner%%:*}" -g "${owner##*:}" "$tmp" "$dest"
+    rm -f "$tmp"
+    log "wrote $dest"
+    changed=1
+}
+
+# Tight group-communication timers for nodes in one region (sub-ms to few-ms RTT): a lost node is
+# suspected after 1 s and the new view installed within ~0.5 s (defaults: 5 s / 15 s), so a writer
+# failover fits the 3 s budget. Cost: a node stalled > 1 s (e.g. long I/O freeze) is dropped and
+# rejoins by IST. pc.recovery lets a fully crashed cluster re-form its Primary Component by itself
+# when every node comes back. Override with GALERA_PROVIDER_OPTIONS (appended, last one wins).
+PROVIDER_OPTS="pc.recovery=TRUE; gcache.size=256M; evs.keepalive_period=PT0.3S; evs.suspect_timeout=PT1S; evs.inactive_check_period=PT0.3S; evs.inactive_timeout=PT2S; evs.install_timeout=PT2S; evs.join_retrans_period=PT0.3S; pc.wait_prim_timeout=PT30S"
+if [ -n "${GALERA_PROVIDER_OPTIONS:-}" ]; then PROVIDER_OPTS="$PROVIDER_OPTS; $GALERA_PROVIDER_OPTIONS"; fi
+
+install_if_changed /etc/mysql/mariadb.conf.d/60-galera.cnf 644 root:root <<CNF
+# Managed by owncloud-ha scripts/galera/configure.sh — do not edit by hand.
+[mysqld]
+bind-address                   = ${BIND}
+binlog_format                  = ROW
+default_storage_engine         = InnoDB
+innodb_autoinc_lock_mode       = 2
+innodb_flush_log_at_trx_commit = 1
+skip_name_resolve              = ON
+max_connections                = 500
+
+[galera]
+wsrep_on                 = ON
+wsrep_provider           = /usr/lib/galera/libgalera_smm.so
+wsrep_cluster_name       = ${GALERA_CLUSTER_NAME}
+wsrep_cluster_address    = gcomm://${GALERA_CLUSTER_ADDRESSES}
+wsrep_node_name          = ${GALERA_NODE_NAME}
+wsrep_node_address       = ${GALERA_NODE_ADDRESS}
+wsrep_sst_method         = mariabackup
+wsrep_certify_nonPK      = ON
+wsrep_sync_wait          = 1
+wsrep_slave_threads      = 2
+wsrep_provider_options   = "${PROVIDER_OPTS}"
+CNF
+
+# SST credentials: mariadbd runs as user mysql and must read them, so root:mysql 640 (not world-readable).
+install_if_changed /etc/mysql/mariadb.conf.d/61-galera-sst.cnf 640 root:mysql <<CNF
+# Managed by owncloud-ha scripts/galera/configure.sh — SST credentials.
+[galera]
+wsrep_sst_auth = ${SST_USER}:${GALERA_SST_PASSWORD}
+CNF
+
+install_if_changed /etc/mysql/galera-health.cnf 600 root:root <<CNF
+[client]
+user     = ${HEALTH_USER}
+password = "${GALERA_HEALTH_PASSWORD}"
+socket   = /run/mysqld/mysqld.sock
+CNF
+
+install -d -m 755 /opt/owncloud-ha/bin
+install_if_changed /opt/owncloud-ha/bin/galera-health 755 root:root < "$(dirname "$0")/health-check.sh"
+
+if is_systemd; then
+    install_if_changed /etc/systemd/system/galera-health.socket 644 root:root <<'UNIT'
+[Unit]
+Description=Galera health check (HTTP on 9200)
+[Socket]
+ListenStream=9200
+Accept=yes
+MaxConnections=64
+[Install]
+WantedBy=sockets.target
+UNIT
+    install_if_changed /etc/systemd/system/galera-health@.service 644 root:root <<'UNIT'
+[Unit]
+Description=Galera health check responder
+[Service]
+ExecStart=/opt/owncloud-ha/bin/galera-health
+StandardInput=socket
+StandardOutput=socket
+StandardError=journal
+TimeoutStopSec=5
+UNIT
+    systemctl daemon-reload
+fi
+
+# Data directory (the package initialises it in the cloud; the lab's hosts start empty).
+if [ ! -d /var/lib/mysql/mysql ]; then
+    log "initialising data directory /var/lib/mysql"
+    install -d -o mysql -g mysql -m 755 /var/lib/mysql
+    mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db \
+        --auth-root-authentication-method=socket >/dev/null 2>&1 \
+        || die "mariadb-install-db failed"
+fi
+
+if [ "$changed" = 1 ] && svc status mariadb; then
+    warn "configuration changed while mariadb runs: apply with a rolling restart (one node at a time)"
+fi
+log "node ${GALERA_NODE_NAME} configured (cluster ${GALERA_CLUSTER_NAME}, peers ${GALERA_CLUSTER_ADDRESSES})"

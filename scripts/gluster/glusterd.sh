@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Install and start glusterd with a bounded brick port range (idempotent, safe to re-run).
+#
+#   GLUSTER_BASE_PORT  first port glusterd hands to bricks (glusterd.vol `base-port`), e.g. 49152
+#   GLUSTER_MAX_PORT   last one (glusterd.vol `max-port`), e.g. 49161
+#
+# The security group then opens 24007-24008 plus exactly this range. Port allocation happens when a
+# brick starts, so a changed range applies to bricks started afterwards; glusterd is restarted here
+# only when the file changed (restarting glusterd does not stop running bricks).
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+
+require_env GLUSTER_BASE_PORT GLUSTER_MAX_PORT
+for v in GLUSTER_BASE_PORT GLUSTER_MAX_PORT; do
+    [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v=${!v} is not a port number"
+done
+if [ "$GLUSTER_BASE_PORT" -lt 1024 ] || [ "$GLUSTER_MAX_PORT" -gt 65535 ] \
+    || [ "$GLUSTER_BASE_PORT" -gt "$GLUSTER_MAX_PORT" ]; then
+    die "brick port range $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT is invalid (need 1024 <= base <= max <= 65535)"
+fi
+if [ "$GLUSTER_BASE_PORT" -le 24008 ] && [ "$GLUSTER_MAX_PORT" -ge 24007 ]; then
+    die "brick port range $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT overlaps glusterd's 24007-24008"
+fi
+
+apt_install glusterfs-server
+
+vol=/etc/glusterfs/glusterd.vol
+[ -f "$vol" ] || die "$vol missing after installing glusterfs-server"
+# Replace (or add before end-volume) the two options; everything else of Debian's file is kept.
+new="$(awk -v base="$GLUSTER_BASE_PORT" -v max="$GLUSTER_MAX_PORT" '
+    /^[[:space:]]*#?[[:space:]]*option[[:space:]]+base-port[[:space:]]/ { next }
+    /^[[:space:]]*#?[[:space:]]*option[[:space:]]+max-port[[:space:]]/ { next }
+    /^[[:space:]]*end-volume/ && !done {
+        printf "    option base-port %s\n    option max-port %s\n", base, max; done = 1 }
+    { print }' "$vol")"
+changed=0
+if [ "$new" != "$(cat "$vol")" ]; then
+    printf '%s\n' "$new" | write_root_file "$vol" 644
+    changed=1
+    log "glusterd.vol: brick ports $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT"
+fi
+
+svc enable glusterd
+if svc status glusterd >/dev/null 2>&1; then
+    if [ "$changed" = 1 ]; then
+        log "glusterd running with an old port range: restarting it (bricks keep running)"
+        svc restart glusterd
+    fi
+else
+    svc start glusterd
+fi
+wait_for "glusterd answers" 60 gluster --mode=script pool list \
+    || die "glusterd does not answer 'gluster pool list'"
+log "glusterd up (brick ports $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT)"

@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# Helpers shared by the GlusterFS node scripts. Source after ../lib/common.sh.
+
+gl() { gluster --mode=script "$@"; }
+
+# volume_exists VOL: true when glusterd knows the volume (bricks also remember it in xattrs, so
+# creating it again would fail; this is the only test used before `volume create`).
+volume_exists() { gl volume info "$1" >/dev/null 2>&1; }
+
+# volume_field VOL FIELD: value of "FIELD: value" from `volume info` (e.g. Type, Status).
+volume_field() {
+    gl volume info "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -n1
+}
+
+# bricks_online VOL: prints "ONLINE TOTAL" for the volume's bricks (self-heal daemon excluded).
+bricks_online() {
+    local xml
+    xml="$(gl volume status "$1" --xml 2>/dev/null)" || { echo "0 ?"; return 0; }
+    printf '%s\n' "$xml" | awk '
+        /<node>/ { inb = 0; st = "" }
+        /<path>\// { inb = 1 }
+        /<status>/ { gsub(/.*<status>|<\/status>.*/, ""); st = $0 }
+        /<\/node>/ { if (inb) { total++; if (st == "1") on++ } inb = 0 }
+        END { printf "%d %d\n", on, total }'
+}
+
+# total_bricks VOL: number of bricks the volume is defined with.
+total_bricks() {
+    gl volume info "$1" 2>/dev/null | sed -n 's/^Number of Bricks: .*= *\([0-9]*\)$/\1/p; s/^Number of Bricks: \([0-9]*\)$/\1/p' | head -n1
+}
+
+# pending_heals VOL: prints the sum of entries needing heal over all bricks, or "?" when a brick
+# cannot report (down/unreachable): an unknown count is never reported as 0.
+pending_heals() {
+    local out
+    out="$(timeout 60 gluster --mode=script volume heal "$1" info summary 2>/dev/null)" || { echo "?"; return 0; }
+    printf '%s\n' "$out" | awk '
+        /^Brick / { bricks++ }
+        /^Total Number of entries:/ { v = $NF; if (v ~ /^[0-9]+$/) { sum += v; ok++ } else bad++ }
+        END { if (bricks == 0 || bad > 0 || ok < bricks) print "?"; else print sum }'
+}

@@ -1,0 +1,239 @@
+/**
+ * Galera fault scenarios. A client on web1 writes through web1's HAProxy (127.0.0.1:3306) rows with
+ * increasing ids and records every acknowledged commit; after the fault is healed every node must
+ * hold every acknowledged row.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Lab, STATE, log, runSync, sleep } from "../lab-core";
+import { DB_NODES, dbQuery, galeraNodeStatus, haproxyWriter, recoverGalera } from "../galera-lab";
+import { createTable, firstCommitAfter, lostAcked, maxGapAfter, startWriter, WriterHandle } from "../galera-client";
+import { Scenario, ScenarioResult } from "../types";
+
+const WEB = "web1";
+const r2 = (x: number | undefined) => (x === undefined ? -1 : Math.round(x * 100) / 100);
+
+async function waitFor(desc: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<number> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+        if (await fn()) return (Date.now() - t0) / 1000;
+        await sleep(250);
+    }
+    throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${desc}`);
+}
+
+async function allSynced(lab: Lab): Promise<boolean> {
+    const st = await Promise.all(DB_NODES.map((n) => galeraNodeStatus(lab, n.name)));
+    return st.every((s) => s.running && s.state === "Synced" && s.clusterSize === DB_NODES.length && s.health === 200);
+}
+
+async function writerIs(lab: Lab, node: string): Promise<boolean> {
+    return (await haproxyWriter(lab, WEB)) === node;
+}
+
+/** Precondition for every scenario: 3 nodes Synced, web1 writes to db1. Repairs with the decision procedure. */
+export async function ensureHealthy(lab: Lab, notes: string[]): Promise<void> {
+    for (const n of DB_NODES) runSync(["ip", "link", "set", `ocl-${n.name}`, "up"], { allowFail: true });
+    if (!(await allSynced(lab))) {
+        notes.push("precondition: cluster not healthy, running the recovery procedure");
+        await recoverGalera(lab, notes);
+        await waitFor("all nodes Synced", 120_000, () => allSynced(lab));
+    }
+    await waitFor(`${WEB} HAProxy writing to ${DB_NODES[0].name}`, 30_000, () => writerIs(lab, DB_NODES[0].name));
+}
+
+/** Start a joiner back through the plan's script over SSH (what the cloud would run). */
+async function rejoin(lab: Lab, node: string): Promise<void> {
+    const peers = DB_NODES.filter((n) => n.name !== node).map((n) => n.address).join(",");
+    const r = await lab.runStep(
+        { id: `rejoin-${node}`, host: node, script: "galera/start.sh", env: { GALERA_MODE: "join", GALERA_PEERS: peers, GALERA_SYNC_TIMEOUT: "300" }, secrets: [], dependsOn: [], description: "" },
+        {},
+    );
+    if (r.code !== 0) throw new Error(`rejoin of ${node} failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
+}
+
+function logSize(node: string): number {
+    const f = path.join(STATE, "hosts", node, "var/log/oclab-svc/mariadb.log");
+    return fs.existsSync(f) ? fs.statSync(f).size : 0;
+}
+/** IST or SST from the node's log since byte offset `from`. */
+function stateTransfer(node: string, from: number): string {
+    const f = path.join(STATE, "hosts", node, "var/log/oclab-svc/mariadb.log");
+    const text = fs.readFileSync(f, "utf8").slice(from);
+    if (/IST received|Receiving IST/.test(text) && !/SST completed|mariabackup SST completed/.test(text)) return "IST";
+    if (/SST completed|Proceeding with SST|State transfer required/.test(text)) return "SST";
+    return "none-needed";
+}
+
+interface Ctx {
+    lab: Lab;
+    table: string;
+    w: WriterHandle;
+    notes: string[];
+    figures: ScenarioResult["figures"];
+}
+
+async function scenario(lab: Lab, name: string, body: (c: Ctx) => Promise<boolean>): Promise<ScenarioResult> {
+    const t0 = Date.now();
+    const notes: string[] = [];
+    const figures: ScenarioResult["figures"] = {};
+    let ok = false;
+    let w: WriterHandle | undefined;
+    try {
+        await ensureHealthy(lab, notes);
+        const table = `w_${name.replace(/[^a-z0-9]/g, "_")}`;
+        await createTable(lab, table);
+        w = await startWriter(lab, WEB, table);
+        await sleep(2000);
+        const bodyOk = await body({ lab, table, w, notes, figures });
+        await sleep(1500);
+        await w.stop();
+        figures.ackedWrites = w.acks.length;
+        figures.failedCommits = w.errors.length;
+        await waitFor("all nodes Synced after the scenario", 120_000, () => allSynced(lab));
+        const lost = await lostAcked(lab, table, w.acks);
+        figures.lostAckedWrites = Math.max(...Object.values(lost));
+        figures.lostAckedWritesPerNode = Object.entries(lost).map(([k, v]) => `${k}:${v}`).join(" ");
+        ok = bodyOk && figures.lostAckedWrites === 0;
+    } catch (e) {
+        notes.push(`ERROR: ${(e as Error).message}`);
+        if (w) await w.stop();
+    }
+    const res = { name, ok, figures, notes, durationSeconds: Math.round((Date.now() - t0) / 1000) };
+    log(`scenario ${name}: ${ok ? "PASS" : "FAIL"} ${JSON.stringify(figures)}`);
+    return res;
+}
+
+export const scenarios: Scenario[] = [
+    {
+        name: "galera-kill-nonwriter",
+        description: "kill -9 a non-writer node (db3), restart it, it rejoins (IST/SST); writes continue",
+        run: (lab) =>
+            scenario(lab, "galera-kill-nonwriter", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[2].name;
+                const k = await lab.svc(victim, "kill", "mariadb");
+                const tFault = Date.now(); // the process is dead once the launcher returned
+                notes.push(k.stderr.trim());
+                await sleep(4000);
+                const off = logSize(victim);
+                const t1 = Date.now();
+                await rejoin(lab, victim);
+                figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
+                figures.stateTransfer = stateTransfer(victim, off);
+                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+                figures.maxCommitGapSeconds = r2(maxGapAfter(w, tFault));
+                notes.push(`killed ${victim}; writes went on through ${await haproxyWriter(lab, WEB)}`);
+                return figures.maxCommitGapSeconds <= 5;
+            }),
+    },
+    {
+        name: "galera-kill-writer",
+        description: "kill -9 the active writer (db1): HAProxy fails over to db2 within 3 s; db1 restarts, rejoins, HAProxy fails back",
+        run: (lab) =>
+            scenario(lab, "galera-kill-writer", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[0].name;
+                const k = await lab.svc(victim, "kill", "mariadb");
+                const tFault = Date.now(); // the process is dead once the launcher returned
+                notes.push(k.stderr.trim());
+                await waitFor("a commit after the fault", 30_000, async () => w.acks.some((a) => a.t > tFault));
+                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+                figures.newWriter = await haproxyWriter(lab, WEB);
+                await sleep(2000);
+                const off = logSize(victim);
+                const t1 = Date.now();
+                await rejoin(lab, victim);
+                figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
+                figures.stateTransfer = stateTransfer(victim, off);
+                const tBack = Date.now();
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
+                await sleep(1000);
+                figures.failbackOutageSeconds = r2(maxGapAfter(w, tBack));
+                notes.push(`failover to ${figures.newWriter}; target writer outage <= 3 s`);
+                return (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 3;
+            }),
+    },
+    {
+        name: "galera-crash-all",
+        description: "kill -9 all three nodes within a second, recover automatically with the decision procedure",
+        run: (lab) =>
+            scenario(lab, "galera-crash-all", async ({ lab, w, notes, figures }) => {
+                const t0 = Date.now();
+                const killedAt: number[] = [];
+                await Promise.all(DB_NODES.map(async (n) => { await lab.svc(n.name, "kill", "mariadb"); killedAt.push(Date.now()); }));
+                const tFault = Math.min(...killedAt);
+                figures.killSpreadSeconds = r2((Math.max(...killedAt) - t0) / 1000);
+                await sleep(2000);
+                const t1 = Date.now();
+                const decisions: string[] = [];
+                await recoverGalera(lab, decisions);
+                notes.push(...decisions);
+                figures.recoverySeconds = r2((Date.now() - t1) / 1000);
+                await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
+                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+                figures.decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
+                return true;
+            }),
+    },
+    {
+        name: "galera-partition",
+        description: "cut the writer (db1) off the network: it must refuse writes as non-Primary, db2+db3 go on; heal, it rejoins",
+        run: (lab) =>
+            scenario(lab, "galera-partition", async ({ lab, table, w, notes, figures }) => {
+                const victim = DB_NODES[0].name;
+                const tFault = Date.now();
+                runSync(["ip", "link", "set", `ocl-${victim}`, "down"]);
+                let refused = false;
+                try {
+                    // commits in flight may still be acknowledged right after the cut: the outage is the
+                    // longest commit gap until writes flow through the new writer
+                    await waitFor("HAProxy moving off the isolated writer", 30_000, async () => !(await writerIs(lab, victim)));
+                    const tMoved = Date.now();
+                    await waitFor("a commit through the new writer", 30_000, async () => w.acks.some((a) => a.t > tMoved));
+                    figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
+                    figures.newWriter = await haproxyWriter(lab, WEB);
+                    await waitFor(`${victim} non-Primary`, 20_000, async () => (await galeraNodeStatus(lab, victim)).clusterStatus === "non-Primary");
+                    const ins = await dbQuery(lab, victim, `INSERT INTO owncloud.\`${table}\` (id, t) VALUES (-1, 0);`, 10_000);
+                    refused = ins.code !== 0;
+                    figures.isolatedNodeRefusedWrite = refused;
+                    notes.push(`write on isolated ${victim}: ${refused ? ins.stderr.trim().split("\n").pop() : "ACCEPTED (bad)"}`);
+                    const others = await Promise.all(DB_NODES.slice(1).map((n) => galeraNodeStatus(lab, n.name)));
+                    figures.majoritySize = others[0].clusterSize ?? -1;
+                } finally {
+                    runSync(["ip", "link", "set", `ocl-${victim}`, "up"]);
+                }
+                const tHeal = Date.now();
+                figures.rejoinSeconds = r2(await waitFor(`${victim} Synced again`, 90_000, async () => {
+                    const s = await galeraNodeStatus(lab, victim);
+                    return s.state === "Synced" && s.clusterSize === DB_NODES.length;
+                }));
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
+                await sleep(1000);
+                figures.failbackOutageSeconds = r2(maxGapAfter(w, tHeal));
+                return refused && figures.majoritySize === DB_NODES.length - 1;
+            }),
+    },
+    {
+        name: "galera-crash-staggered",
+        description: "kill -9 db3, keep writing, then kill db1+db2 and lose every saved view (gvwstate.dat): the decision procedure must bootstrap the highest seqno, never db3",
+        run: (lab) =>
+            scenario(lab, "galera-crash-staggered", async ({ lab, w, notes, figures }) => {
+                await lab.svc(DB_NODES[2].name, "kill", "mariadb");
+                await sleep(3000);
+                const t0 = Date.now();
+                await Promise.all(DB_NODES.slice(0, 2).map((n) => lab.svc(n.name, "kill", "mariadb")));
+                const tFault = Date.now();
+                await Promise.all(DB_NODES.map((n) => lab.sh(n.name, "rm -f /var/lib/mysql/gvwstate.dat")));
+                figures.killSpreadSeconds = r2((tFault - t0) / 1000);
+                const t1 = Date.now();
+                const decisions: string[] = [];
+                await recoverGalera(lab, decisions);
+                notes.push(...decisions);
+                figures.recoverySeconds = r2((Date.now() - t1) / 1000);
+                await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
+                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+                const decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
+                figures.decision = decision;
+                return /^bootstrap-force (db1|db2) highest-seqno/.test(decision);
+            }),
+    },
+];

@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# Shared helpers for node scripts. Source it, don't run it:
+#   . "$(dirname "$0")/../lib/common.sh"
+#
+# Stable API (documented in the lab notes; the Gluster scripts source it too):
+#   log MSG… / warn MSG… / die MSG…      messages on stderr, prefixed with script and host
+#   require_env VAR…                      refuse (exit 2) naming every missing/empty variable
+#   read_secrets NAME…                    read `NAME=value` lines from stdin into shell variables
+#                                         (not exported); refuse naming every missing one
+#   write_root_file PATH MODE             write stdin to PATH atomically, owner root, mode MODE
+#   is_systemd                            true when PID 1 is systemd
+#   svc start|stop|restart|reload|status|kill|enable NAME [ARGS…]
+#                                         service seam: systemctl on systemd, the lab launcher otherwise
+#   wait_for DESC TIMEOUT_S CMD…          poll CMD every 0.5 s until it succeeds, bounded
+#   apt_install PKG…                      install missing Debian packages, non-interactive
+
+if [ -n "${OCHA_COMMON_SH:-}" ]; then return 0; fi
+OCHA_COMMON_SH=1
+
+OCHA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OCHA_ME="$(basename "${0:-script}")"
+
+log() { printf '%s [%s@%s] %s\n' "$(date -u +%H:%M:%S)" "$OCHA_ME" "$(hostname 2>/dev/null || echo '?')" "$*" >&2; }
+warn() { log "WARNING: $*"; }
+die() { log "ERROR: $*"; exit 1; }
+
+require_env() {
+    local v missing=()
+    for v in "$@"; do
+        if [ -z "${!v:-}" ]; then missing+=("$v"); fi
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "ERROR: missing required variable(s): ${missing[*]} (set them in the step's environment)"
+        exit 2
+    fi
+}
+
+# read_secrets NAME… : reads NAME=value lines from stdin (until EOF). Unknown names are ignored.
+read_secrets() {
+    local line name value want missing=()
+    if [ -t 0 ]; then
+        log "ERROR: secrets $* are expected on stdin as NAME=value lines, but stdin is a terminal"
+        exit 2
+    fi
+    while IFS= read -r line || [ -n "$line" ]; do
+        [ -z "$line" ] && continue
+        name="${line%%=*}"
+        value="${line#*=}"
+        for want in "$@"; do
+            if [ "$name" = "$want" ]; then
+                printf -v "$name" '%s' "$value"
+            fi
+        done
+    done
+    for want in "$@"; do
+        if [ -z "${!want:-}" ]; then missing+=("$want"); fi
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "ERROR: missing secret(s) on stdin: ${missing[*]} (expected NAME=value lines)"
+        exit 2
+    fi
+}
+
+write_root_file() {
+    local path="$1" mode="$2" tmp
+    tmp="$(mktemp "$(dirname "$path")/.tmp.XXXXXX")"
+    chmod "$mode" "$tmp"
+    cat > "$tmp"
+    chown root:root "$tmp" 2>/dev/null || true
+    mv -f "$tmp" "$path"
+}
+
+is_systemd() {
+    [ "$(cat /proc/1/comm 2>/dev/null)" = "systemd" ]
+}
+
+wait_for() {
+    local desc="$1" timeout="$2"; shift 2
+    local deadline=$((SECONDS + timeout))
+    while ! "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "timed out after ${timeout}s waiting for: $desc"
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+apt_install() {
+    local p missing=()
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$p")
+        fi
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    log "installing: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+}
+
+# Service seam. Only the start of mariadb accepts an extra argument (--wsrep-new-cluster); on
+# systemd it is passed through the _WSREP_NEW_CLUSTER environment variable that Debian's
+# mariadb.service reads (what galera_new_cluster does, but with start, never restart).
+svc() {
+    local action="${1:?svc: action}" name="${2:?svc: service name}"
+    shift 2
+    if is_systemd; then
+        case "$action" in
+            start)
+                if [ "$#" -gt 0 ]; then
+                    if [ "$name" != mariadb ] || [ "$*" != "--wsrep-new-cluster" ]; then
+                        die "svc: extra arguments are only supported for 'mariadb --wsrep-new-cluster'"
+                    fi
+                    systemctl set-environment _WSREP_NEW_CLUSTER=--wsrep-new-cluster
+                    local rc=0
+                    systemctl start mariadb || rc=$?
+                    systemctl set-environment _WSREP_NEW_CLUSTER=
+                    return "$rc"
+                fi
+                systemctl start "$name" ;;
+            stop|restart|reload) systemctl "$action" "$name" ;;
+            status) systemctl is-active --quiet "$name" || return 3 ;;
+            kill) systemctl kill --signal=SIGKILL "$name" ;;
+            enable) systemctl enable "$name" ;;
+            *) die "svc: unknown action $action" ;;
+        esac
+    else
+        local launcher="${OCLAB_SVC:-$OCHA_SCRIPTS_DIR/lab/svc.sh}"
+        [ -x "$launcher" ] || [ -f "$launcher" ] \
+            || die "svc: PID 1 is not systemd and the lab launcher $launcher is missing"
+        if [ "$action" = enable ]; then return 0; fi
+        bash "$launcher" "$action" "$name" "$@"
+    fi
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# shellcheck shell=bash
+# ensure_xfs_mount DEVICE MOUNT [INODE_SIZE]: a dedicated data volume, formatted XFS only when it is
+# blank, mounted at MOUNT through an fstab entry by UUID (nofail, so a missing volume never blocks
+# boot). Refuses, never overwrites, a device that carries anything else. Idempotent. Needs common.sh.
+
+ensure_xfs_mount() {
+    local device="$1" mount_point="${2%/}" inode_size="${3:-512}"
+    local rc=0 probe fstype pttype uuid want existing old_src new_fstab src_uuid
+    case "$mount_point" in /?*) ;; *) die "mount point '$mount_point' must be an absolute path" ;; esac
+    wait_for "block device $device" 120 test -b "$device" || die "$device is not a block device (is the volume attached?)"
+    apt_install xfsprogs
+
+    probe="$(blkid -p -o export "$device" 2>/dev/null)" || rc=$?
+    if [ "$rc" -eq 2 ]; then
+        log "$device carries no filesystem: mkfs.xfs -i size=$inode_size"
+        mkfs.xfs -q -i "size=$inode_size" "$device"
+    elif [ "$rc" -ne 0 ]; then
+        die "blkid could not probe $device (exit $rc)"
+    else
+        fstype="$(printf '%s\n' "$probe" | sed -n 's/^TYPE=//p')"
+        pttype="$(printf '%s\n' "$probe" | sed -n 's/^PTTYPE=//p')"
+        [ -z "$pttype" ] || die "$device has a partition table ($pttype); refusing to touch it"
+        [ "$fstype" = xfs ] || die "$device already carries a '${fstype:-unknown}' filesystem; refusing to format it"
+        log "$device already carries XFS: keeping it"
+    fi
+    uuid="$(blkid -p -o value -s UUID "$device")"
+    [ -n "$uuid" ] || die "no UUID on $device after mkfs"
+
+    # Edits under flock, rewriting in place: concurrent runs sharing one fstab cannot lose lines.
+    want="UUID=$uuid $mount_point xfs defaults,noatime,inode64,nofail 0 0"
+    exec 9</etc/fstab
+    flock -w 30 9 || die "could not lock /etc/fstab within 30s"
+    existing="$(awk -v mp="$mount_point" '$1 !~ /^#/ && $2 == mp' /etc/fstab)"
+    if [ -z "$existing" ]; then
+        printf '%s\n' "$want" >> /etc/fstab
+        log "fstab: added $want"
+    elif [ "$existing" != "$want" ]; then
+        old_src="$(printf '%s\n' "$existing" | awk 'NR == 1 {print $1}')"
+        if [ "$old_src" != "UUID=$uuid" ] && blkid -U "${old_src#UUID=}" >/dev/null 2>&1; then
+            die "/etc/fstab already mounts another existing device at $mount_point: $existing"
+        fi
+        new_fstab="$(awk -v mp="$mount_point" -v want="$want" '$1 !~ /^#/ && $2 == mp { if (!done) print want; done = 1; next } { print }' /etc/fstab)"
+        printf '%s\n' "$new_fstab" > /etc/fstab
+        log "fstab: replaced stale '$existing' with '$want'"
+    fi
+    exec 9<&-
+
+    mkdir -p "$mount_point"
+    if mountpoint -q "$mount_point"; then
+        src_uuid="$(findmnt -n -o UUID --mountpoint "$mount_point" || true)"
+        [ "$src_uuid" = "$uuid" ] || die "$mount_point is mounted from another device (UUID ${src_uuid:-?}, want $uuid)"
+    else
+        mount "$mount_point"
+        log "mounted $device on $mount_point"
+    fi
+    mountpoint -q "$mount_point" || die "$mount_point is not a mount point after mount"
+}

@@ -1,0 +1,229 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    glusterPlan,
+    glusterClientPlan,
+    glusterAuthAllow,
+    validateGlusterSettings,
+    isOptimalDisperse,
+    GlusterSettings,
+    DEFAULT_PING_TIMEOUT_S,
+} from "../components/bootstrap/gluster";
+import { BootstrapPlan } from "../components/bootstrap/plan";
+
+const seed: GlusterSettings = {
+    nodes: [
+        { host: "fs1", address: "10.2.10.11", device: "/dev/nvme1n1" },
+        { host: "fs2", address: "10.2.11.11", device: "/dev/nvme1n1" },
+        { host: "fs3", address: "10.2.12.11", device: "/dev/nvme1n1" },
+    ],
+    volumeName: "gfs_v_r5",
+    disperse: 3,
+    redundancy: 1,
+    clientCidrs: ["10.0.10.0/24", "10.0.11.0/24", "10.0.12.0/24"],
+};
+
+/** Position of each step in a topological order that respects dependsOn, checking ids exist. */
+function order(plan: BootstrapPlan): Map<string, number> {
+    const ids = plan.steps.map((s) => s.id);
+    expect(new Set(ids).size, "step ids unique").to.equal(ids.length);
+    const pos = new Map<string, number>();
+    plan.steps.forEach((s, i) => pos.set(s.id, i));
+    for (const s of plan.steps) {
+        for (const d of s.dependsOn) {
+            expect(pos.has(d), `${s.id} depends on unknown ${d}`).to.equal(true);
+            expect(pos.get(d)!, `${s.id} listed after its dependency ${d}`).to.be.lessThan(pos.get(s.id)!);
+        }
+    }
+    return pos;
+}
+
+/** Transitive dependencies of a step. */
+function ancestors(plan: BootstrapPlan, id: string): Set<string> {
+    const byId = new Map(plan.steps.map((s) => [s.id, s]));
+    const seen = new Set<string>();
+    const walk = (x: string) => byId.get(x)!.dependsOn.forEach((d) => { if (!seen.has(d)) { seen.add(d); walk(d); } });
+    walk(id);
+    return seen;
+}
+
+describe("bootstrap/gluster: plan", () => {
+    const plan = glusterPlan(seed);
+
+    it("prepares a brick and glusterd on every node, then creates and verifies on node 1", () => {
+        expect(plan.cluster).to.equal("gluster");
+        expect(plan.steps.map((s) => s.id)).to.deep.equal([
+            "gluster-brick-fs1", "gluster-glusterd-fs1",
+            "gluster-brick-fs2", "gluster-glusterd-fs2",
+            "gluster-brick-fs3", "gluster-glusterd-fs3",
+            "gluster-create-volume", "gluster-verify-volume",
+        ]);
+        order(plan);
+        const create = plan.steps.find((s) => s.id === "gluster-create-volume")!;
+        expect(create.host).to.equal("fs1");
+        expect(plan.steps.find((s) => s.id === "gluster-verify-volume")!.host).to.equal("fs1");
+    });
+
+    it("probes/creates only after ALL nodes are prepared (brick + glusterd)", () => {
+        const anc = ancestors(plan, "gluster-create-volume");
+        for (const h of ["fs1", "fs2", "fs3"]) {
+            expect(anc.has(`gluster-brick-${h}`)).to.equal(true);
+            expect(anc.has(`gluster-glusterd-${h}`)).to.equal(true);
+        }
+        expect(ancestors(plan, "gluster-verify-volume").has("gluster-create-volume")).to.equal(true);
+        // glusterd on a node waits for that node's brick only (nodes prepare in parallel)
+        expect(plan.steps.find((s) => s.id === "gluster-glusterd-fs2")!.dependsOn).to.deep.equal(["gluster-brick-fs2"]);
+        expect(plan.steps.find((s) => s.id === "gluster-brick-fs2")!.dependsOn).to.deep.equal([]);
+    });
+
+    it("passes the seed's volume layout to the scripts", () => {
+        const create = plan.steps.find((s) => s.id === "gluster-create-volume")!;
+        expect(create.env).to.include({
+            GLUSTER_VOLUME: "gfs_v_r5",
+            GLUSTER_DISPERSE: "3",
+            GLUSTER_REDUNDANCY: "1",
+            GLUSTER_PEERS: "10.2.11.11 10.2.12.11",
+            GLUSTER_PING_TIMEOUT: String(DEFAULT_PING_TIMEOUT_S),
+            GLUSTER_AUTH_ALLOW: "10.0.10.*,10.0.11.*,10.0.12.*",
+            GLUSTER_TCP_USER_TIMEOUT: String(DEFAULT_PING_TIMEOUT_S - 2),
+        });
+        expect(create.env.GLUSTER_BRICKS.split(" ")).to.deep.equal([
+            "10.2.10.11:/data/glusterfs/gfs_v_r5/brick_a/brick",
+            "10.2.11.11:/data/glusterfs/gfs_v_r5/brick_b/brick",
+            "10.2.12.11:/data/glusterfs/gfs_v_r5/brick_c/brick",
+        ]);
+        const brick = plan.steps.find((s) => s.id === "gluster-brick-fs2")!;
+        expect(brick.env).to.deep.equal({
+            BRICK_DEVICE: "/dev/nvme1n1",
+            BRICK_MOUNT: "/data/glusterfs/gfs_v_r5/brick_b",
+            BRICK_DIR: "/data/glusterfs/gfs_v_r5/brick_b/brick",
+        });
+        const gd = plan.steps.find((s) => s.id === "gluster-glusterd-fs1")!;
+        expect(gd.env).to.deep.equal({ GLUSTER_BASE_PORT: "49152", GLUSTER_MAX_PORT: "49161" });
+    });
+
+    it("uses scripts that exist, carries no secrets, and is deterministic", () => {
+        for (const s of plan.steps) {
+            expect(fs.existsSync(path.join(__dirname, "..", "scripts", s.script)), s.script).to.equal(true);
+            expect(s.secrets).to.deep.equal([]);
+            expect(s.description.length).to.be.greaterThan(10);
+        }
+        expect(glusterPlan(seed)).to.deep.equal(plan);
+    });
+
+    it("honours per-node devices, the brick root and ownership", () => {
+        const p = glusterPlan({
+            ...seed,
+            brickDevice: "/dev/xvdf",
+            brickRoot: "/srv/gluster/",
+            nodes: seed.nodes.map((n, i) => (i === 1 ? { host: n.host, address: n.address } : n)),
+            ownerUid: 33,
+            ownerGid: 33,
+        });
+        expect(p.steps.find((s) => s.id === "gluster-brick-fs2")!.env.BRICK_DEVICE).to.equal("/dev/xvdf");
+        expect(p.steps.find((s) => s.id === "gluster-brick-fs1")!.env.BRICK_DEVICE).to.equal("/dev/nvme1n1");
+        expect(p.steps.find((s) => s.id === "gluster-brick-fs1")!.env.BRICK_MOUNT).to.equal("/srv/gluster/gfs_v_r5/brick_a");
+        expect(p.steps.find((s) => s.id === "gluster-create-volume")!.env).to.include({ GLUSTER_OWNER_UID: "33", GLUSTER_OWNER_GID: "33" });
+    });
+});
+
+describe("bootstrap/gluster: validation", () => {
+    const nodes = (k: number) => Array.from({ length: k }, (_, i) => ({ host: `fs${i + 1}`, address: `10.2.0.${i + 10}`, device: "/dev/xvdf" }));
+
+    it("refuses N <= 2R with a clear message", () => {
+        expect(() => glusterPlan({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 2 })).to.throw(/disperse 4 redundancy 2 refused: GlusterFS requires N > 2R/);
+        expect(() => glusterPlan({ ...seed, nodes: nodes(2), disperse: 2, redundancy: 1 })).to.throw(/N > 2R/);
+        expect(() => glusterPlan({ ...seed, redundancy: 0 })).to.throw(/at least 1/);
+    });
+
+    it("says when a combination is not optimal, and accepts it only when asked", () => {
+        expect(isOptimalDisperse(3, 1)).to.equal(true);
+        expect(isOptimalDisperse(6, 2)).to.equal(true);
+        expect(isOptimalDisperse(5, 1)).to.equal(true);
+        expect(isOptimalDisperse(4, 1)).to.equal(false);
+        expect(isOptimalDisperse(7, 2)).to.equal(false);
+        expect(() => glusterPlan({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 1 }))
+            .to.throw(/disperse 4 redundancy 1 is not one of GlusterFS's optimal combinations.*allowNonOptimal/s);
+        const v = validateGlusterSettings({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 1, allowNonOptimal: true });
+        expect(v.errors).to.deep.equal([]);
+        expect(v.warnings.join()).to.match(/not one of GlusterFS's optimal/);
+        expect(glusterPlan({ ...seed, nodes: nodes(6), disperse: 6, redundancy: 2 }).steps).to.have.length(6 * 2 + 2);
+    });
+
+    it("requires one brick per node, unique hosts/addresses and a device", () => {
+        expect(() => glusterPlan({ ...seed, disperse: 6, redundancy: 2 })).to.throw(/disperse 6 != 3 nodes/);
+        expect(() => glusterPlan({ ...seed, nodes: [seed.nodes[0], seed.nodes[0], seed.nodes[1]] })).to.throw(/duplicate host fs1/);
+        expect(() => glusterPlan({ ...seed, nodes: seed.nodes.map((n) => ({ host: n.host, address: n.address })) })).to.throw(/no brick device/);
+        expect(() => glusterPlan({ ...seed, nodes: [] })).to.throw(/at least one GlusterFS node/);
+    });
+
+    it("validates the volume name, ping-timeout and port range", () => {
+        expect(() => glusterPlan({ ...seed, volumeName: "bad name" })).to.throw(/volumeName/);
+        expect(() => glusterPlan({ ...seed, pingTimeoutSeconds: 0 })).to.throw(/pingTimeoutSeconds 0/);
+        expect(validateGlusterSettings({ ...seed, pingTimeoutSeconds: 60 }).warnings.join()).to.match(/above GlusterFS's default 42/);
+        expect(() => glusterPlan({ ...seed, basePort: 49200, maxPort: 49100 })).to.throw(/brick port range 49200-49100 is invalid/);
+        expect(() => glusterPlan({ ...seed, basePort: 24000, maxPort: 24010 })).to.throw(/overlaps glusterd/);
+    });
+
+    it("keeps TCP_USER_TIMEOUT below ping-timeout (else a silent stall exceeds it)", () => {
+        expect(glusterPlan({ ...seed, pingTimeoutSeconds: 20 }).steps.find((s) => s.id === "gluster-create-volume")!.env.GLUSTER_TCP_USER_TIMEOUT).to.equal("18");
+        expect(() => glusterPlan({ ...seed, pingTimeoutSeconds: 10, tcpUserTimeoutSeconds: 10 })).to.throw(/tcpUserTimeoutSeconds 10 must be below pingTimeoutSeconds 10/);
+        const off = glusterPlan({ ...seed, tcpUserTimeoutSeconds: 0 });
+        expect(off.steps.find((s) => s.id === "gluster-create-volume")!.env).to.not.have.property("GLUSTER_TCP_USER_TIMEOUT");
+        expect(validateGlusterSettings({ ...seed, tcpUserTimeoutSeconds: 0 }).warnings.join()).to.match(/up to 2 x ping-timeout/);
+    });
+
+    it("reports every error at once", () => {
+        try {
+            glusterPlan({ ...seed, volumeName: "x y", redundancy: 2, pingTimeoutSeconds: -1 });
+            expect.fail("should throw");
+        } catch (e) {
+            const m = (e as Error).message;
+            expect(m).to.match(/volumeName/).and.to.match(/N > 2R/).and.to.match(/pingTimeoutSeconds/);
+        }
+    });
+});
+
+describe("bootstrap/gluster: auth.allow from CIDRs", () => {
+    it("expands CIDRs exactly into patterns GlusterFS 10.3 matches (no CIDR entries)", () => {
+        expect(glusterAuthAllow(["10.0.1.0/24"])).to.equal("10.0.1.*");
+        expect(glusterAuthAllow(["10.0.0.0/16"])).to.equal("10.0.*");
+        expect(glusterAuthAllow(["10.0.0.0/8"])).to.equal("10.*");
+        expect(glusterAuthAllow(["198.18.0.31", "198.18.0.32/32"])).to.equal("198.18.0.31,198.18.0.32");
+        expect(glusterAuthAllow(["10.0.0.0/22"])).to.equal("10.0.0.*,10.0.1.*,10.0.2.*,10.0.3.*");
+        expect(glusterAuthAllow(["10.0.1.16/30"])).to.equal("10.0.1.16,10.0.1.17,10.0.1.18,10.0.1.19");
+        expect(glusterAuthAllow(["10.0.1.0/24", "10.0.1.0/24"])).to.equal("10.0.1.*");
+        expect(glusterAuthAllow(["10.0.0.0/20"]).split(",")).to.have.length(16);
+    });
+
+    it("refuses the world, host bits, garbage and empty lists", () => {
+        expect(() => glusterAuthAllow(["0.0.0.0/0"])).to.throw(/broader than \/8/);
+        expect(() => glusterAuthAllow(["10.0.1.5/24"])).to.throw(/host bits set.*10\.0\.1\.0\/24/);
+        expect(() => glusterAuthAllow(["10.0.1/24"])).to.throw(/not an IPv4/);
+        expect(() => glusterAuthAllow(["10.0.1.0/33"])).to.throw(/invalid prefix/);
+        expect(glusterAuthAllow(["10.0.0.0/9"]).split(",")).to.have.length(128);
+        expect(() => glusterAuthAllow(["10.0.0.0/9", "10.128.0.0/9", "11.0.0.0/9"])).to.throw(/384 entries \(max 256\)/);
+        expect(() => glusterAuthAllow([])).to.throw(/empty/);
+        expect(() => glusterPlan({ ...seed, clientCidrs: ["0.0.0.0/0"] })).to.throw(/clientCidrs: .*broader/);
+    });
+});
+
+describe("bootstrap/gluster: client plan", () => {
+    it("mounts on every web host with backup volfile servers, after the given steps", () => {
+        const p = glusterClientPlan({ hosts: ["web1", "web2"], servers: ["10.2.10.11", "10.2.11.11", "10.2.12.11"], after: ["gluster-verify-volume"] });
+        expect(p.steps.map((s) => s.id)).to.deep.equal(["gluster-mount-web1", "gluster-mount-web2"]);
+        for (const s of p.steps) {
+            expect(s.script).to.equal("web/gluster-mount.sh");
+            expect(fs.existsSync(path.join(__dirname, "..", "scripts", s.script))).to.equal(true);
+            expect(s.env).to.deep.equal({ GLUSTER_SERVERS: "10.2.10.11 10.2.11.11 10.2.12.11", GLUSTER_VOLUME: "gfs_v_r5", GLUSTER_MOUNT_POINT: "/mnt/owncloud-data" });
+            expect(s.dependsOn).to.deep.equal(["gluster-verify-volume"]);
+        }
+    });
+
+    it("refuses a single volfile server and bad input", () => {
+        expect(() => glusterClientPlan({ hosts: ["web1"], servers: ["10.2.10.11"] })).to.throw(/at least 2 addresses/);
+        expect(() => glusterClientPlan({ hosts: [], servers: ["a", "b"] })).to.throw(/at least one web host/);
+        expect(() => glusterClientPlan({ hosts: ["w"], servers: ["a", "b"], mountPoint: "rel/path" })).to.throw(/mountPoint/);
+    });
+});
