@@ -6,10 +6,39 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { cidrProblem, prefixLength } from "./cidr";
 import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "./conventions";
+import { debian12Ami, instanceArchitecture } from "./ami";
+import { createNodeRole } from "./clusterNodes";
 import { InvalidArgsError } from "./errors";
 
-/** Owner of the official Debian AMIs (the Debian cloud team's account). */
-export const DEBIAN_AMI_OWNER = "136693071363";
+/**
+ * What a cluster component needs to reach its private nodes over SSH through a bastion. Plain
+ * inputs, so any jump host works; `Bastion.access()` returns this for ours.
+ */
+export interface BastionAccess {
+    /** Address of the jump host as reachable from where `pulumi up` runs. */
+    host: pulumi.Input<string>;
+    /** Its security group: nodes admit SSH (22) from this group only. */
+    securityGroupId: pulumi.Input<string>;
+    /** EC2 key pair the nodes are launched with; the same key opens the jump host. */
+    keyPairName: pulumi.Input<string>;
+    /** OpenSSH private key of that key pair (keep it a Pulumi secret). */
+    privateKey: pulumi.Input<string>;
+    /** Login user on the jump host and the nodes. Default `admin` (Debian). */
+    user?: string;
+}
+
+/** The `@pulumi/command` connection to a private host through the bastion described by `access`. */
+export function connectionThrough(access: BastionAccess, host: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+    const user = access.user ?? "admin";
+    return {
+        host,
+        user,
+        privateKey: access.privateKey,
+        // Fresh instances take a while to start sshd: retry dialling instead of failing the step.
+        dialErrorLimit: 60,
+        proxy: { host: access.host, user, privateKey: access.privateKey, dialErrorLimit: 60 },
+    };
+}
 
 export interface BastionArgs {
     /** VPC the bastion lives in. */
@@ -50,14 +79,6 @@ export interface ResolvedBastionArgs {
     sshUser: string;
     architecture: "x86_64" | "arm64";
     tags: Record<string, string>;
-}
-
-/** `t4g.small` → arm64, `t3.micro` → x86_64, `g4dn.xlarge` → x86_64 (the g there is a family, not Graviton). */
-export function instanceArchitecture(instanceType: string): "x86_64" | "arm64" {
-    const m = /^([a-z]+)(\d+)([a-z-]*)\./.exec(instanceType);
-    if (!m) return "x86_64";
-    const [, family, , attributes] = m;
-    return family === "a" || attributes.includes("g") ? "arm64" : "x86_64";
 }
 
 function cidrListProblems(key: string, cidrs: string[] | undefined, refuseWorld: boolean): string[] {
@@ -105,25 +126,6 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         architecture: instanceArchitecture(instanceType),
         tags: args.tags ?? {},
     };
-}
-
-/** The newest official Debian 12 AMI for an architecture (an invoke, so it also works in preview). */
-export function debian12Ami(architecture: "x86_64" | "arm64", opts?: pulumi.InvokeOutputOptions): pulumi.Output<string> {
-    const debArch = architecture === "arm64" ? "arm64" : "amd64";
-    return aws.ec2
-        .getAmiOutput(
-            {
-                owners: [DEBIAN_AMI_OWNER],
-                mostRecent: true,
-                filters: [
-                    { name: "name", values: [`debian-12-${debArch}-*`] },
-                    { name: "architecture", values: [architecture] },
-                    { name: "virtualization-type", values: ["hvm"] },
-                ],
-            },
-            opts,
-        )
-        .apply((ami) => ami.id);
 }
 
 /**
@@ -177,23 +179,7 @@ export class Bastion extends pulumi.ComponentResource {
         );
         this.securityGroupId = sg.id;
 
-        const role = new aws.iam.Role(
-            `${name}-role`,
-            {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags: tags({}),
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicyAttachment(
-            `${name}-ssm`,
-            { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
-            { parent: role },
-        );
-        const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: tags({}) }, { parent: role });
+        const profile = createNodeRole(name, [], tags({}), this);
 
         const ami = a.amiId ?? debian12Ami(a.architecture, { parent: this });
         const instance = new aws.ec2.Instance(
@@ -233,13 +219,18 @@ export class Bastion extends pulumi.ComponentResource {
      * must accept this bastion's key pair (launch it with `keyPairName`) and allow SSH from
      * `securityGroupId`.
      */
-    public connectionTo(host: pulumi.Input<string>, user?: string): command.types.input.remote.ConnectionArgs {
+    public connectionTo(host: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+        return connectionThrough(this.access(), host);
+    }
+
+    /** What cluster components take to reach their nodes through this bastion. */
+    public access(): BastionAccess {
         return {
-            host,
-            user: user ?? this.sshUser,
+            host: this.publicIp,
+            securityGroupId: this.securityGroupId,
+            keyPairName: this.keyPairName,
             privateKey: this.privateKeyOpenssh,
-            dialErrorLimit: 30,
-            proxy: { host: this.publicIp, user: this.sshUser, privateKey: this.privateKeyOpenssh, dialErrorLimit: 30 },
+            user: this.sshUser,
         };
     }
 }

@@ -1,4 +1,4 @@
-import { IPv4CidrRange, IPv4Prefix, Pool, Validator } from "ip-num";
+import { IPv4, IPv4CidrRange, IPv4Prefix, Pool, Validator } from "ip-num";
 
 /**
  * Pure IPv4 CIDR helpers built on ip-num, so subnet arithmetic is done by a library that has been
@@ -94,4 +94,27 @@ export function planSubnets(
 export function defaultSubnetPrefixes(vpcCidr: string): { privatePrefixLength: number; publicPrefixLength: number } {
     const p = prefixLength(vpcCidr);
     return { privatePrefixLength: Math.min(p + 4, 28), publicPrefixLength: Math.min(p + 8, 28) };
+}
+
+/**
+ * The address `offset` places after the network address of `cidr` (AWS reserves the first four and
+ * the last address of every subnet, so offsets start at 4). Throws when it falls outside the range.
+ */
+export function hostAddress(cidr: string, offset: number): string {
+    const range = IPv4CidrRange.fromCidr(cidr);
+    const size = Number(range.getSize());
+    if (!Number.isInteger(offset) || offset < 4 || offset > size - 2) {
+        throw new Error(`offset ${offset} is not a usable host address in ${cidr} (4 to ${size - 2})`);
+    }
+    return IPv4.fromNumber(range.getFirst().getValue() + BigInt(offset)).toString();
+}
+
+/** MariaDB account host for clients in `cidr`: `10.0.%` for octet-aligned ranges, else `address/netmask`. */
+export function mariadbHostPattern(cidr: string): string {
+    const p = prefixLength(cidr);
+    const octets = cidr.split("/")[0].split(".");
+    if (p === 0) return "%";
+    if (p % 8 === 0) return `${octets.slice(0, p / 8).join(".")}.%`;
+    const mask = [0, 1, 2, 3].map((i) => 256 - 2 ** (8 - Math.min(8, Math.max(0, p - 8 * i)))).map((m) => (m === 256 ? 0 : m));
+    return `${cidr.split("/")[0]}/${mask.join(".")}`;
 }

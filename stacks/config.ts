@@ -57,6 +57,21 @@ export const CONFIG_SCHEMA = {
         description: "AMI of the bastion; empty means the newest official Debian 12 AMI.",
         default: "",
     },
+    galeraNodeCount: { type: "integer", description: "Galera nodes (odd, at least 3), spread over the db tier's AZs.", default: 3 },
+    galeraInstanceType: { type: "string", description: "EC2 instance type of the Galera nodes.", default: "t3.small" },
+    galeraDataVolumeSizeGb: { type: "integer", description: "Encrypted gp3 data volume (datadir) per Galera node, GiB.", default: 20 },
+    glusterNodeCount: { type: "integer", description: "GlusterFS nodes = bricks of the disperse set.", default: 3 },
+    glusterRedundancy: { type: "integer", description: "Bricks the volume may lose without losing data (nodes > 2 x this).", default: 1 },
+    glusterInstanceType: { type: "string", description: "EC2 instance type of the GlusterFS nodes.", default: "t3.small" },
+    glusterBrickVolumeSizeGb: { type: "integer", description: "Encrypted gp3 brick volume per GlusterFS node, GiB.", default: 20 },
+    redisShards: {
+        type: "integer",
+        description: "ElastiCache shards: 1 = cluster mode disabled (ownCloud's recommendation for locking), more = cluster mode.",
+        default: 1,
+    },
+    redisReplicasPerShard: { type: "integer", description: "Replicas per shard (0-5); failover and Multi-AZ need at least 1.", default: 1 },
+    redisNodeType: { type: "string", description: "ElastiCache node type.", default: "cache.t4g.micro" },
+    redisSnapshotRetentionDays: { type: "integer", description: "Days of automatic Redis snapshots (0-35).", default: 1 },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
@@ -80,6 +95,9 @@ export interface PlatformConfig {
     natStrategy: NatStrategy;
     flowLogRetentionDays: number;
     bastion: { instanceType: string; amiId?: string };
+    galera: { nodeCount: number; instanceType: string; dataVolumeSizeGb: number };
+    gluster: { nodeCount: number; redundancy: number; instanceType: string; brickVolumeSizeGb: number };
+    redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number };
 }
 
 /** A bad setting: the message names the key and the fix. Thrown before any resource is created. */
@@ -254,6 +272,30 @@ export function loadPlatformConfig(
     if (bastionAmiId !== "" && !/^ami-[0-9a-f]{8,17}$/.test(bastionAmiId)) {
         problems.push(`${key("bastionAmiId")}: "${bastionAmiId}" is not an AMI ID like ami-0123456789abcdef0; leave it empty for the newest Debian 12 AMI`);
     }
+    const instanceTypes = Object.fromEntries(
+        (["galeraInstanceType", "glusterInstanceType"] as const).map((k) => {
+            const v = str(k);
+            if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v)) problems.push(`${key(k)}: "${v}" is not an EC2 instance type like t3.small`);
+            return [k, v];
+        }),
+    ) as Record<"galeraInstanceType" | "glusterInstanceType", string>;
+    const redisNodeType = str("redisNodeType");
+    const counts = Object.fromEntries(
+        (
+            [
+                "galeraNodeCount",
+                "galeraDataVolumeSizeGb",
+                "glusterNodeCount",
+                "glusterRedundancy",
+                "glusterBrickVolumeSizeGb",
+                "redisShards",
+                "redisReplicasPerShard",
+                "redisSnapshotRetentionDays",
+            ] as const
+        ).map((k) => [k, int(k)]),
+    ) as Record<string, number>;
+    // The cluster rules themselves (odd Galera count, N > 2R, shard limits…) are checked by the
+    // components' resolve functions, which the program runs before creating anything.
     const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
     for (const k of unknown) {
         problems.push(`${project}:${k}: unknown setting (a typo?); known settings: ${Object.keys(CONFIG_SCHEMA).join(", ")}`);
@@ -270,5 +312,18 @@ export function loadPlatformConfig(
         natStrategy,
         flowLogRetentionDays,
         bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined },
+        galera: { nodeCount: counts.galeraNodeCount, instanceType: instanceTypes.galeraInstanceType, dataVolumeSizeGb: counts.galeraDataVolumeSizeGb },
+        gluster: {
+            nodeCount: counts.glusterNodeCount,
+            redundancy: counts.glusterRedundancy,
+            instanceType: instanceTypes.glusterInstanceType,
+            brickVolumeSizeGb: counts.glusterBrickVolumeSizeGb,
+        },
+        redis: {
+            shards: counts.redisShards,
+            replicasPerShard: counts.redisReplicasPerShard,
+            nodeType: redisNodeType,
+            snapshotRetentionDays: counts.redisSnapshotRetentionDays,
+        },
     };
 }

@@ -1,14 +1,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Bastion } from "../components/bastion";
-import { PeeredVpc } from "../components/peeredVpc";
+import { Bastion, BastionAccess, resolveBastionArgs } from "../components/bastion";
+import { TAG_TIER } from "../components/conventions";
+import { InvalidArgsError } from "../components/errors";
+import { GALERA_PORTS, GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/galeraCluster";
+import { GLUSTERD_PORTS, GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
+import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
+import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
 import { VpcPeering } from "../components/vpcPeering";
-import { ConfigError, PlatformConfig, TierName, TIERS } from "./config";
+import { ConfigError, ConfigKeyName, PlatformConfig, TierName, TIERS } from "./config";
 
 export interface Platform {
     vpcs: Record<TierName, PeeredVpc>;
     peerings: VpcPeering[];
     bastion: Bastion;
+    /** The web nodes' security group: every data tier admits its clients by this group. */
+    webSecurityGroup: aws.ec2.SecurityGroup;
+    galera: GaleraCluster;
+    gluster: GlusterDisperseVolume;
+    redis: RedisCluster;
     /** What the stack exports. */
     outputs: Record<string, unknown>;
 }
@@ -35,6 +45,150 @@ async function resolveZones(cfg: PlatformConfig): Promise<string[]> {
     return found.names;
 }
 
+/** Component arguments, derived from config alone: IDs that only exist after creation are left out. */
+interface PlannedArgs {
+    vpc: Record<TierName, PeeredVpcArgs>;
+    galera: Omit<GaleraClusterArgs, "vpcId" | "subnetIds" | "bastion" | "clientSecurityGroupIds">;
+    gluster: Omit<GlusterDisperseVolumeArgs, "vpcId" | "subnetIds" | "bastion" | "clientSecurityGroupIds">;
+    redis: Omit<RedisClusterArgs, "vpcId" | "subnetIds" | "clientSecurityGroupIds">;
+}
+
+/** Which stack setting each component argument comes from, so errors name what the user can change. */
+const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
+    PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays" },
+    Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId" },
+    GaleraCluster: { nodeCount: "galeraNodeCount", instanceType: "galeraInstanceType", dataVolumeSizeGb: "galeraDataVolumeSizeGb", subnetIds: "dbAzCount" },
+    GlusterDisperseVolume: {
+        nodeCount: "glusterNodeCount",
+        redundancy: "glusterRedundancy",
+        instanceType: "glusterInstanceType",
+        brickVolumeSizeGb: "glusterBrickVolumeSizeGb",
+    },
+    RedisCluster: {
+        shards: "redisShards",
+        replicasPerShard: "redisReplicasPerShard",
+        nodeType: "redisNodeType",
+        snapshotRetentionDays: "redisSnapshotRetentionDays",
+        subnetIds: "dbAzCount",
+    },
+};
+
+function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
+    const tags = platformTags(cfg.environment);
+    const vpc = {} as Record<TierName, PeeredVpcArgs>;
+    for (const tier of TIERS) {
+        const net = cfg.network[tier];
+        vpc[tier] = {
+            cidrBlock: net.cidr,
+            availabilityZones: zones.slice(0, net.azCount),
+            privateSubnetPrefixLength: net.privateSubnetPrefixLength,
+            publicSubnetPrefixLength: net.publicSubnetPrefixLength,
+            natStrategy: cfg.natStrategy,
+            flowLogRetentionDays: cfg.flowLogRetentionDays,
+            tags,
+        };
+    }
+    const webCidr = cfg.network.web.cidr;
+    return {
+        vpc,
+        galera: {
+            nodeCount: cfg.galera.nodeCount,
+            instanceType: cfg.galera.instanceType,
+            dataVolumeSizeGb: cfg.galera.dataVolumeSizeGb,
+            clientCidrs: [webCidr],
+            tags,
+        },
+        gluster: {
+            nodeCount: cfg.gluster.nodeCount,
+            redundancy: cfg.gluster.redundancy,
+            instanceType: cfg.gluster.instanceType,
+            brickVolumeSizeGb: cfg.gluster.brickVolumeSizeGb,
+            clientCidrs: [webCidr],
+            tags,
+        },
+        redis: {
+            shards: cfg.redis.shards,
+            replicasPerShard: cfg.redis.replicasPerShard,
+            nodeType: cfg.redis.nodeType,
+            snapshotRetentionDays: cfg.redis.snapshotRetentionDays,
+            tags,
+        },
+    };
+}
+
+/**
+ * Runs every component's argument checks with the values the stack will use, before a single
+ * resource is registered: a bad setting must not leave half a platform behind. Problems are
+ * reported against the stack setting they come from.
+ */
+export function preflight(cfg: PlatformConfig, zones: string[], planned: PlannedArgs): void {
+    const problems: string[] = [];
+    const check = (fn: () => unknown) => {
+        try {
+            fn();
+        } catch (e) {
+            if (!(e instanceof InvalidArgsError)) throw e;
+            const settings = SETTING_OF[e.component] ?? {};
+            for (const p of e.problems) {
+                const arg = Object.keys(settings).find((a) => p.startsWith(`${a}:`) || p.startsWith(`${a} `));
+                problems.push(arg ? `owncloud-ha:${settings[arg]} (${e.component} ${p})` : `${e.component} "${e.resourceName}": ${p}`);
+            }
+        }
+    };
+    const pending = "pending";
+    const subnets: Record<TierName, string[]> = { web: [], db: [], fs: [] };
+    for (const tier of TIERS) {
+        check(() => {
+            subnets[tier] = resolvePeeredVpcArgs(`${cfg.environment}-${tier}`, planned.vpc[tier]).subnets.privateCidrs;
+        });
+    }
+    const access: BastionAccess = { host: pending, securityGroupId: pending, keyPairName: pending, privateKey: pending };
+    const ids = (tier: TierName) => planned.vpc[tier].availabilityZones.map(() => pending);
+    check(() =>
+        resolveBastionArgs("bastion", {
+            vpcId: pending,
+            subnetId: pending,
+            adminCidrs: cfg.adminCidrs,
+            sshTargetCidrs: TIERS.map((t) => cfg.network[t].cidr),
+            instanceType: cfg.bastion.instanceType,
+            amiId: cfg.bastion.amiId,
+        }),
+    );
+    check(() =>
+        resolveGaleraClusterArgs("galera", { ...planned.galera, vpcId: pending, subnetIds: ids("db"), subnetCidrs: subnets.db, bastion: access, clientSecurityGroupIds: [pending] }),
+    );
+    check(() =>
+        resolveGlusterArgs("gluster", { ...planned.gluster, vpcId: pending, subnetIds: ids("fs"), subnetCidrs: subnets.fs, bastion: access, clientSecurityGroupIds: [pending] }),
+    );
+    check(() => resolveRedisClusterArgs("redis", { ...planned.redis, vpcId: pending, subnetIds: ids("db"), clientSecurityGroupIds: [pending] }));
+    if (zones.length === 0) problems.push("owncloud-ha:availabilityZones: no availability zone to use");
+    if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Allows `from` to open connections to `to` on a port range (egress on one side, ingress on the other). */
+function allow(
+    name: string,
+    from: { id: pulumi.Input<string> },
+    to: { id: pulumi.Input<string> },
+    ports: { protocol: string; from: number; to: number; description: string },
+    tags: Record<string, string>,
+    parent: pulumi.Resource,
+): void {
+    new aws.vpc.SecurityGroupEgressRule(
+        `${name}-out`,
+        {
+            securityGroupId: from.id,
+            referencedSecurityGroupId: to.id,
+            ipProtocol: ports.protocol,
+            fromPort: ports.from,
+            toPort: ports.to,
+            description: ports.description,
+            tags,
+        },
+        { parent },
+    );
+}
+
 /**
  * Composes the platform for one environment. Only composition lives here: every decision about a
  * resource is made (and tested) in its component.
@@ -43,20 +197,11 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
     const env = cfg.environment;
     const tags = platformTags(env);
     const zones = await resolveZones(cfg);
+    const planned = planArgs(cfg, zones);
+    preflight(cfg, zones, planned);
 
     const vpcs = {} as Record<TierName, PeeredVpc>;
-    for (const tier of TIERS) {
-        const net = cfg.network[tier];
-        vpcs[tier] = new PeeredVpc(`${env}-${tier}`, {
-            cidrBlock: net.cidr,
-            availabilityZones: zones.slice(0, net.azCount),
-            privateSubnetPrefixLength: net.privateSubnetPrefixLength,
-            publicSubnetPrefixLength: net.publicSubnetPrefixLength,
-            natStrategy: cfg.natStrategy,
-            flowLogRetentionDays: cfg.flowLogRetentionDays,
-            tags,
-        });
-    }
+    for (const tier of TIERS) vpcs[tier] = new PeeredVpc(`${env}-${tier}`, planned.vpc[tier]);
 
     // The web tier talks to both data tiers; db and fs never talk to each other, so they are not
     // peered (peering is not transitive, so nothing reaches fs from db through web either).
@@ -82,6 +227,59 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         amiId: cfg.bastion.amiId,
         tags,
     });
+    const access = bastion.access();
+
+    // Created before the data tiers so they can admit the web nodes by group (also across the
+    // peerings); its egress to each tier is added once that tier's group exists.
+    const webSecurityGroup = new aws.ec2.SecurityGroup(`${env}-web-nodes-sg`, {
+        vpcId: vpcs.web.vpcId,
+        description: "ownCloud web nodes: clients of Galera, GlusterFS and Redis",
+        tags: { ...tags, [TAG_TIER]: "web", Name: `${env}-web-nodes` },
+    });
+
+    const galera = new GaleraCluster(`${env}-galera`, {
+        ...planned.galera,
+        vpcId: vpcs.db.vpcId,
+        subnetIds: vpcs.db.privateSubnetIds,
+        subnetCidrs: vpcs.db.privateSubnetCidrs,
+        clientSecurityGroupIds: [webSecurityGroup.id],
+        bastion: access,
+    });
+    const redis = new RedisCluster(`${env}-redis`, {
+        ...planned.redis,
+        vpcId: vpcs.db.vpcId,
+        subnetIds: vpcs.db.privateSubnetIds,
+        clientSecurityGroupIds: [webSecurityGroup.id],
+    });
+    const gluster = new GlusterDisperseVolume(`${env}-gluster`, {
+        ...planned.gluster,
+        vpcId: vpcs.fs.vpcId,
+        subnetIds: vpcs.fs.privateSubnetIds,
+        subnetCidrs: vpcs.fs.privateSubnetCidrs,
+        clientSecurityGroupIds: [webSecurityGroup.id],
+        bastion: access,
+    });
+
+    const webTo = (target: string, to: { id: pulumi.Input<string> }, protocol: string, fromPort: number, toPort: number, description: string) =>
+        allow(`${env}-web-to-${target}`, webSecurityGroup, to, { protocol, from: fromPort, to: toPort, description }, tags, webSecurityGroup);
+    webTo("galera-sql", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.mysql, GALERA_PORTS.mysql, "SQL to Galera (through the local HAProxy)");
+    webTo("galera-health", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.health, GALERA_PORTS.health, "HAProxy health checks of Galera");
+    webTo("redis", { id: redis.securityGroupId }, "tcp", REDIS_PORT, REDIS_PORT, "Redis (TLS)");
+    webTo("glusterd", { id: gluster.securityGroupId }, "tcp", GLUSTERD_PORTS.from, GLUSTERD_PORTS.to, "glusterd (volfiles)");
+    webTo("gluster-bricks", { id: gluster.securityGroupId }, "tcp", gluster.brickPorts.from, gluster.brickPorts.to, "GlusterFS bricks");
+    new aws.vpc.SecurityGroupIngressRule(
+        `${env}-web-ssh-from-bastion`,
+        {
+            securityGroupId: webSecurityGroup.id,
+            referencedSecurityGroupId: bastion.securityGroupId,
+            ipProtocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            description: "SSH from the bastion",
+            tags,
+        },
+        { parent: webSecurityGroup },
+    );
 
     const outputs: Record<string, unknown> = {
         vpcIds: { web: vpcs.web.vpcId, db: vpcs.db.vpcId, fs: vpcs.fs.vpcId },
@@ -92,6 +290,14 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         bastionPublicIp: bastion.publicIp,
         bastionPrivateKey: bastion.privateKeyOpenssh,
         bastionSshCommand: pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key ${bastion.sshUser}@${bastion.publicIp}`,
+        webSecurityGroupId: webSecurityGroup.id,
+        galeraWriterOrder: galera.writerOrder,
+        galeraSecretArn: galera.secretArn,
+        glusterMountSource: gluster.mountSource,
+        glusterBackupVolfileServers: gluster.backupVolfileServers,
+        redisEndpoint: redis.endpoint,
+        redisPort: redis.port,
+        redisAuthSecretArn: redis.authSecretArn,
     };
-    return { vpcs, peerings, bastion, outputs };
+    return { vpcs, peerings, bastion, webSecurityGroup, galera, gluster, redis, outputs };
 }

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { Bastion, BastionArgs, instanceArchitecture, resolveBastionArgs } from "../components/bastion";
+import { instanceArchitecture } from "../components/ami";
+import { Bastion, BastionArgs, resolveBastionArgs } from "../components/bastion";
 import { TAG_PUBLIC_EXEMPTION, TAG_TIER } from "../components/conventions";
 import { InvalidArgsError } from "../components/errors";
 import { isSecretInput, MOCK_AMIS, resolveOutput, underMocks } from "./harness/mocks";

@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { TAG_SUBNET_TIER } from "../components/conventions";
+import { TAG_SUBNET_TIER, TAG_TIER } from "../components/conventions";
 import { ConfigError } from "../stacks/config";
 import { platformTags } from "../stacks/platform";
 import { isSecretInput, resolveOutput } from "./harness/mocks";
-import { BuiltStack, buildStack } from "./harness/stacks";
+import { BuiltStack, buildStack, lastEngine } from "./harness/stacks";
 
 const CIDRS = { web: "10.0.0.0/16", db: "10.1.0.0/16", fs: "10.2.0.0/16" };
 
@@ -88,11 +88,11 @@ describe("platform (dev and prod from the committed stack files)", function () {
 
             it("puts one bastion in a public subnet of the web VPC, SSH from the admin CIDRs only", () => {
                 const s = stacks[name];
-                const [instance] = s.engine.ofType("aws:ec2/instance:Instance");
+                const [instance] = s.engine.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.tags[TAG_TIER] === "bastion");
                 const subnet = s.engine.byUrn(instance.propertyDependencies.subnetId[0])!;
                 expect(subnet.inputs.tags[TAG_SUBNET_TIER]).to.equal("public");
                 expect(s.engine.byUrn(subnet.propertyDependencies.vpcId[0])!.inputs.cidrBlock).to.equal(CIDRS.web);
-                const [sg] = s.engine.ofType("aws:ec2/securityGroup:SecurityGroup");
+                const sg = s.engine.byName(`${name}-bastion-sg`);
                 expect(sg.inputs.ingress.map((r: any) => r.cidrBlocks)).to.deep.equal([s.config.adminCidrs]);
                 expect(sg.inputs.egress.find((r: any) => r.fromPort === 22).cidrBlocks).to.deep.equal(Object.values(CIDRS));
             });
@@ -108,6 +108,11 @@ describe("platform (dev and prod from the committed stack files)", function () {
                     "aws:iam/rolePolicy:RolePolicy",
                     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                     "tls:index/privateKey:PrivateKey",
+                    "random:index/randomPassword:RandomPassword",
+                    "aws:secretsmanager/secretVersion:SecretVersion",
+                    "aws:ec2/volumeAttachment:VolumeAttachment",
+                    "command:remote:Command",
+                    "command:remote:CopyToRemote",
                 ]);
                 for (const r of s.engine.resources.filter((x) => x.custom && !untaggable.has(x.type))) {
                     expect(r.inputs.tags, `${r.type} ${r.name}`).to.be.an("object");
@@ -122,8 +127,28 @@ describe("platform (dev and prod from the committed stack files)", function () {
             it("exports IDs, the bastion address, an SSH hint, and the key only as a secret", async () => {
                 const out = stacks[name].platform.outputs;
                 expect(Object.keys(out).sort()).to.deep.equal(
-                    ["availabilityZones", "bastionPrivateKey", "bastionPublicIp", "bastionSshCommand", "subnetIds", "vpcIds"].sort(),
+                    [
+                        "availabilityZones",
+                        "bastionPrivateKey",
+                        "bastionPublicIp",
+                        "bastionSshCommand",
+                        "subnetIds",
+                        "vpcIds",
+                        "webSecurityGroupId",
+                        "galeraWriterOrder",
+                        "galeraSecretArn",
+                        "glusterMountSource",
+                        "glusterBackupVolfileServers",
+                        "redisEndpoint",
+                        "redisPort",
+                        "redisAuthSecretArn",
+                    ].sort(),
                 );
+                expect(out.galeraWriterOrder).to.deep.equal(["10.1.0.10", "10.1.16.10", "10.1.32.10"]);
+                expect(out.glusterMountSource).to.equal("10.2.0.10:/gfs_v_r5");
+                for (const [k, v] of Object.entries(out)) {
+                    if (k !== "bastionPrivateKey") expect((await resolveOutput(v as any)).secret, k).to.equal(false);
+                }
                 expect((await resolveOutput(out.bastionPrivateKey as any)).secret).to.equal(true);
                 const hint = await resolveOutput(out.bastionSshCommand as any);
                 expect(hint.secret).to.equal(false);
@@ -132,10 +157,25 @@ describe("platform (dev and prod from the committed stack files)", function () {
                 for (const t of ["web", "db", "fs"]) expect(subnetIds[t].private).to.have.length(3);
             });
 
-            it("sends no secret in any resource input", () => {
+            it("sends secrets only where they belong: stdin of bootstrap steps, Secrets Manager, the Redis AUTH token", () => {
+                const allowed = new Set([
+                    "command:remote:Command.stdin",
+                    "command:remote:Command.connection",
+                    "command:remote:CopyToRemote.connection",
+                    "aws:secretsmanager/secretVersion:SecretVersion.secretString", "aws:elasticache/replicationGroup:ReplicationGroup.authToken"]);
+                let seen = 0;
                 for (const r of stacks[name].engine.resources) {
-                    for (const prop of Object.keys(r.rawInputs)) expect(isSecretInput(r, prop), `${r.name}.${prop}`).to.equal(false);
+                    for (const [prop, value] of Object.entries(r.inputs)) {
+                        const leaks = JSON.stringify(value ?? null).includes("MOCKSECRET") || JSON.stringify(value ?? null).includes("PRIVATE KEY");
+                        if (isSecretInput(r, prop)) {
+                            seen++;
+                            expect(allowed.has(`${r.type}.${prop}`), `${r.name}.${prop} is secret`).to.equal(true);
+                        } else {
+                            expect(leaks, `${r.name}.${prop} carries a secret in plain text`).to.equal(false);
+                        }
+                    }
                 }
+                expect(seen).to.be.greaterThan(3);
             });
         });
     }
@@ -165,6 +205,60 @@ describe("platform (dev and prod from the committed stack files)", function () {
         const s = await buildStack("dev", { "owncloud-ha:fsAzCount": 2 });
         const fsSubnets = s.engine.ofType("aws:ec2/subnet:Subnet").filter((sn) => sn.name.startsWith("dev-fs-"));
         expect(new Set(fsSubnets.map((sn) => sn.inputs.availabilityZone))).to.deep.equal(new Set(["eu-central-1a", "eu-central-1b"]));
+    });
+
+    for (const [setting, value, message] of [
+        ["galeraNodeCount", 4, /owncloud-ha:galeraNodeCount \(GaleraCluster nodeCount: 4 is even/],
+        ["glusterRedundancy", 2, /owncloud-ha:glusterNodeCount \(GlusterDisperseVolume nodeCount 3 with redundancy 2: refused/],
+        ["redisReplicasPerShard", 6, /owncloud-ha:redisReplicasPerShard \(RedisCluster replicasPerShard: 6 is outside 0–5/],
+        ["redisNodeType", "cache.m3.medium", /owncloud-ha:redisNodeType \(RedisCluster nodeType: cache\.m3\.medium is a previous-generation type/],
+        ["dbAzCount", 2, /owncloud-ha:dbAzCount \(GaleraCluster subnetIds: 2 subnet\(s\) for 3 nodes puts a majority in one AZ/],
+    ] as const) {
+        it(`refuses ${setting}=${value} naming the setting, before registering any resource`, async () => {
+            let caught: unknown;
+            let registered = -1;
+            try {
+                await buildStack("dev", { [`owncloud-ha:${setting}`]: value });
+            } catch (e) {
+                caught = e;
+            }
+            expect(caught, "expected a ConfigError").to.be.instanceOf(ConfigError);
+            expect((caught as Error).message).to.match(message);
+            await lastEngine().settle();
+            registered = lastEngine().resources.length;
+            expect(registered).to.equal(0);
+        });
+    }
+
+    it("deploys seed 002's Redis layout (3 shards x 2 replicas, cluster mode) by config alone", async () => {
+        const s = await buildStack("prod", { "owncloud-ha:redisShards": 3 });
+        const [g] = s.engine.ofType("aws:elasticache/replicationGroup:ReplicationGroup");
+        expect(g.inputs).to.deep.include({ clusterMode: "enabled", numNodeGroups: 3, replicasPerNodeGroup: 2 });
+    });
+
+    it("wires the web nodes' group to each data tier on exactly its ports, and nothing else", () => {
+        const s = stacks.dev;
+        const name = (urn: string | undefined) => (urn ? s.engine.byUrn(urn)!.name : "");
+        const web = s.engine.byName("dev-web-nodes-sg");
+        const egress = s.engine
+            .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            .filter((r) => r.propertyDependencies.securityGroupId?.[0] === web.urn)
+            .map((r) => `${name(r.propertyDependencies.referencedSecurityGroupId?.[0])} ${r.inputs.fromPort}-${r.inputs.toPort}`);
+        expect(egress.sort()).to.deep.equal(
+            ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
+        );
+        const fromWeb = s.engine
+            .resources.filter((r) => r.type.startsWith("aws:vpc/securityGroupIngressRule") || r.type === "aws:ec2/securityGroup:SecurityGroup")
+            .flatMap((r) =>
+                r.type === "aws:ec2/securityGroup:SecurityGroup"
+                    ? (r.inputs.ingress ?? []).filter(() => (r.propertyDependencies.ingress ?? []).includes(web.urn)).map((i: any) => `${r.name} ${i.fromPort}-${i.toPort}`)
+                    : r.propertyDependencies.referencedSecurityGroupId?.[0] === web.urn
+                      ? [`${name(r.propertyDependencies.securityGroupId[0])} ${r.inputs.fromPort}-${r.inputs.toPort}`]
+                      : [],
+            );
+        expect(fromWeb.sort()).to.deep.equal(
+            ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
+        );
     });
 
     it("rejects a bad stack file before creating anything", async () => {

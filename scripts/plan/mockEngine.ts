@@ -1,5 +1,5 @@
 /**
- * Offline Pulumi engine for tests (and the offline plan): `pulumi.runtime.setMocks` plus a recorder
+ * Offline Pulumi engine for the tests and the offline plan: `pulumi.runtime.setMocks` plus a recorder
  * that sees every registration the way the engine would — URN, parent, dependencies and
  * property dependencies, and the inputs with secret markers intact — so tests can assert what our
  * code decided rather than what a mock echoes back.
@@ -50,7 +50,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     const state: Record<string, any> = { ...inputs, arn: `arn:aws:mock:${region}:123456789012:${type}/${name}` };
     switch (type) {
         case "aws:ec2/instance:Instance":
-            state.privateIp = "10.0.48.10";
+            state.privateIp = inputs.privateIp ?? "10.0.48.10";
+            state.availabilityZone = inputs.availabilityZone ?? `${region}a`;
             if (inputs.associatePublicIpAddress) state.publicIp = "192.0.2.10";
             break;
         case "tls:index/privateKey:PrivateKey":
@@ -62,6 +63,18 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
             break;
         case "aws:cloudwatch/logGroup:LogGroup":
             state.name = `${inputs.namePrefix ?? name}mock`;
+            break;
+        case "random:index/randomPassword:RandomPassword":
+            // Recognisable in any string it leaks into, so tests can search for it.
+            state.result = `MOCKSECRET-${name}`;
+            break;
+        case "aws:elasticache/replicationGroup:ReplicationGroup":
+            state.primaryEndpointAddress = `master.${name}.mock.cache.amazonaws.com`;
+            state.readerEndpointAddress = `replica.${name}.mock.cache.amazonaws.com`;
+            state.configurationEndpointAddress = `clustercfg.${name}.mock.cache.amazonaws.com`;
+            break;
+        case "aws:elasticache/subnetGroup:SubnetGroup":
+            state.name = inputs.name ?? `${name}-mock`;
             break;
         case "aws:iam/role:Role":
         case "aws:iam/instanceProfile:InstanceProfile":

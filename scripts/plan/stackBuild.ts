@@ -9,7 +9,7 @@ import YAML from "yaml";
 import { loadPlatformConfig, PlatformConfig } from "../../stacks/config";
 import { buildPlatform, Platform } from "../../stacks/platform";
 import { readStackConfig } from "../../stacks/program";
-import { MockEngine } from "./mocks";
+import { MockEngine } from "./mockEngine";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -40,9 +40,18 @@ export interface BuiltStack {
  * Builds `stack` under mocks. `overrides` are full config keys (`owncloud-ha:natStrategy`) to
  * change on top of the stack file.
  */
+let last: MockEngine | undefined;
+
+/** The engine of the most recent buildStack call, also when that call threw (to see what got registered). */
+export function lastEngine(): MockEngine {
+    if (!last) throw new Error("buildStack has not run");
+    return last;
+}
+
 export async function buildStack(stack: string, overrides: Record<string, unknown> = {}): Promise<BuiltStack> {
     const all = stackConfig(stack, overrides);
     const engine = new MockEngine(all["aws:region"] ?? "us-east-1");
+    last = engine;
     await engine.install(PROJECT, stack);
     pulumi.runtime.setAllConfig(all);
     const config = loadPlatformConfig(stack, readStackConfig(), PROJECT);

@@ -1,0 +1,198 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { debian12Ami, instanceArchitecture } from "./ami";
+import { cidrProblem, cidrContains, hostAddress } from "./cidr";
+import { TAG_TIER, Tier, withTags } from "./conventions";
+
+/**
+ * What the stateful clusters (Galera, GlusterFS) share: fixed private addresses, instances spread
+ * over AZs, a dedicated encrypted data volume each, an instance role that can read exactly the
+ * secrets it needs. Not a component of its own: the resources belong to the cluster that asks.
+ */
+
+/** Offset of the first cluster node inside its subnet (0-3 and the last address are AWS's). */
+export const FIRST_NODE_OFFSET = 10;
+
+/**
+ * Fixed private addresses for `count` nodes placed round-robin over the subnets: node i goes to
+ * subnet i mod n at offset 10 + floor(i / n). Fixed addresses matter for both clusters: Galera's
+ * cluster address and Gluster's brick addresses name them, and a replaced node must come back at
+ * the address its peers know.
+ */
+export function nodeAddresses(subnetCidrs: string[], count: number): string[] {
+    return Array.from({ length: count }, (_, i) =>
+        hostAddress(subnetCidrs[i % subnetCidrs.length], FIRST_NODE_OFFSET + Math.floor(i / subnetCidrs.length)),
+    );
+}
+
+/**
+ * Validates the addressing args shared by the cluster components. Returns problems (each naming
+ * the argument) and, when there are none, the node addresses.
+ */
+export function resolveNodeAddresses(
+    count: number,
+    subnetIds: unknown[],
+    subnetCidrs: string[] | undefined,
+    privateIps: string[] | undefined,
+): { problems: string[]; addresses: string[] } {
+    const problems: string[] = [];
+    if (subnetIds.length === 0) problems.push("subnetIds: give at least one private subnet (one per AZ spreads the nodes)");
+    if (privateIps && privateIps.length > 0) {
+        if (privateIps.length !== count) problems.push(`privateIps: ${privateIps.length} addresses for ${count} nodes; give one per node`);
+        if (new Set(privateIps).size !== privateIps.length) problems.push("privateIps: an address is listed twice");
+        for (const ip of privateIps) {
+            if (cidrProblem(`${ip}/32`)) problems.push(`privateIps: "${ip}" is not an IPv4 address`);
+        }
+        if (subnetCidrs && subnetCidrs.length === subnetIds.length) {
+            privateIps.forEach((ip, i) => {
+                const cidr = subnetCidrs[i % subnetCidrs.length];
+                if (!cidrProblem(`${ip}/32`) && !cidrContains(cidr, `${ip}/32`)) {
+                    problems.push(`privateIps: node ${i + 1} (${ip}) is placed in subnet ${i % subnetCidrs.length + 1} (${cidr}) but is not inside it`);
+                }
+            });
+        }
+        return { problems, addresses: problems.length ? [] : [...privateIps] };
+    }
+    if (!subnetCidrs || subnetCidrs.length === 0) {
+        problems.push(
+            "subnetCidrs/privateIps: give the subnets' CIDRs (same order as subnetIds) so fixed node addresses can be derived, " +
+                "or the addresses themselves in privateIps",
+        );
+        return { problems, addresses: [] };
+    }
+    if (subnetCidrs.length !== subnetIds.length) {
+        problems.push(`subnetCidrs: ${subnetCidrs.length} CIDRs for ${subnetIds.length} subnetIds; give one per subnet, in the same order`);
+    }
+    for (const c of subnetCidrs) {
+        const p = cidrProblem(c);
+        if (p) problems.push(`subnetCidrs: ${p}`);
+    }
+    if (problems.length) return { problems, addresses: [] };
+    try {
+        return { problems, addresses: nodeAddresses(subnetCidrs, count) };
+    } catch (e) {
+        return { problems: [`subnetCidrs: ${(e as Error).message}; use larger subnets`], addresses: [] };
+    }
+}
+
+export interface ClusterNodeSpec {
+    tier: Tier;
+    count: number;
+    subnetIds: pulumi.Input<string>[];
+    addresses: string[];
+    instanceType: string;
+    amiId?: string;
+    keyPairName: pulumi.Input<string>;
+    securityGroupIds: pulumi.Input<string>[];
+    instanceProfileName: pulumi.Input<string>;
+    rootVolumeSizeGb: number;
+    dataVolumeSizeGb: number;
+    kmsKeyId?: pulumi.Input<string>;
+    tags: Record<string, string>;
+}
+
+export interface ClusterNode {
+    /** Plan host name, `node1`…`nodeN`. */
+    host: string;
+    address: string;
+    instance: aws.ec2.Instance;
+    dataVolume: aws.ebs.Volume;
+    attachment: aws.ec2.VolumeAttachment;
+    /** The data volume's device as the NVMe driver names it on Nitro instances (by EBS volume ID). */
+    dataDevice: pulumi.Output<string>;
+}
+
+/** Where the data volume is attached in the API; on Nitro it appears as NVMe, found by `dataDevice`. */
+export const DATA_DEVICE_NAME = "/dev/sdf";
+
+export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: pulumi.Resource): ClusterNode[] {
+    const ami = spec.amiId ?? debian12Ami(instanceArchitecture(spec.instanceType), { parent });
+    return Array.from({ length: spec.count }, (_, i) => {
+        const host = `node${i + 1}`;
+        const tags = (extra: Record<string, string>) => withTags(spec.tags, { [TAG_TIER]: spec.tier, ...extra });
+        const instance = new aws.ec2.Instance(
+            `${name}-${host}`,
+            {
+                ami,
+                instanceType: spec.instanceType,
+                subnetId: spec.subnetIds[i % spec.subnetIds.length],
+                privateIp: spec.addresses[i],
+                associatePublicIpAddress: false,
+                vpcSecurityGroupIds: spec.securityGroupIds,
+                keyName: spec.keyPairName,
+                iamInstanceProfile: spec.instanceProfileName,
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                rootBlockDevice: {
+                    volumeType: "gp3",
+                    volumeSize: spec.rootVolumeSizeGb,
+                    encrypted: true,
+                    kmsKeyId: spec.kmsKeyId,
+                    deleteOnTermination: true,
+                },
+                tags: tags({ Name: `${name}-${host}` }),
+                volumeTags: tags({ Name: `${name}-${host}-root` }),
+            },
+            { parent },
+        );
+        const dataVolume = new aws.ebs.Volume(
+            `${name}-${host}-data`,
+            {
+                availabilityZone: instance.availabilityZone,
+                size: spec.dataVolumeSizeGb,
+                type: "gp3",
+                encrypted: true,
+                kmsKeyId: spec.kmsKeyId,
+                tags: tags({ Name: `${name}-${host}-data` }),
+            },
+            { parent },
+        );
+        const attachment = new aws.ec2.VolumeAttachment(
+            `${name}-${host}-data-attach`,
+            { deviceName: DATA_DEVICE_NAME, volumeId: dataVolume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
+            { parent: instance },
+        );
+        const dataDevice = pulumi.interpolate`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${dataVolume.id.apply((id) => id.replace("-", ""))}`;
+        return { host, address: spec.addresses[i], instance, dataVolume, attachment, dataDevice };
+    });
+}
+
+/** Instance role: SSM core, and read access to exactly `secretArns` (no wildcard actions or resources). */
+export function createNodeRole(
+    name: string,
+    secretArns: pulumi.Input<string>[],
+    tags: Record<string, string>,
+    parent: pulumi.Resource,
+): aws.iam.InstanceProfile {
+    const role = new aws.iam.Role(
+        `${name}-role`,
+        {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            tags,
+        },
+        { parent },
+    );
+    new aws.iam.RolePolicyAttachment(
+        `${name}-ssm`,
+        { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+        { parent: role },
+    );
+    if (secretArns.length > 0) {
+        new aws.iam.RolePolicy(
+            `${name}-secrets`,
+            {
+                role: role.id,
+                policy: pulumi.all(secretArns).apply((arns) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: arns }],
+                    }),
+                ),
+            },
+            { parent: role },
+        );
+    }
+    return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, { parent: role });
+}

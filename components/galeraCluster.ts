@@ -1,0 +1,366 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { BastionAccess, connectionThrough } from "./bastion";
+import { GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
+import { BootstrapPlan } from "./bootstrap/plan";
+import { cidrProblem, mariadbHostPattern } from "./cidr";
+import { ClusterNode, createClusterNodes, createNodeRole, resolveNodeAddresses } from "./clusterNodes";
+import { TAG_TIER, withTags } from "./conventions";
+import { InvalidArgsError } from "./errors";
+import { runPlan } from "./remoteBootstrap";
+
+export const GALERA_PORTS = { mysql: 3306, health: 9200, replication: 4567, ist: 4568, sst: 4444 } as const;
+export const GALERA_DATADIR = "/var/lib/mysql";
+
+export interface GaleraClusterArgs {
+    /** VPC of the cluster. */
+    vpcId: pulumi.Input<string>;
+    /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
+    subnetIds: pulumi.Input<string>[];
+    /**
+     * CIDRs of `subnetIds`, same order. Nodes get fixed addresses derived from them (10th, 11th…
+     * address of their subnet): the cluster address names them, and a replaced node must come back
+     * at the address its peers know. Give either this or `privateIps`.
+     */
+    subnetCidrs?: string[];
+    /** Explicit fixed addresses, one per node (node i lives in subnet i mod n). Overrides `subnetCidrs`. */
+    privateIps?: string[];
+    /** Number of nodes: odd and at least 3 so a partition always leaves a majority. Default 3. */
+    nodeCount?: number;
+    /** EC2 instance type. Default `t3.small` (MariaDB with Galera needs more than 1 GiB). */
+    instanceType?: string;
+    /** AMI. Default: the newest official Debian 12 AMI for the instance type's architecture. */
+    amiId?: string;
+    /** Size of each node's encrypted gp3 data volume (the datadir) in GiB. Default 20. */
+    dataVolumeSizeGb?: number;
+    /** Size of the encrypted gp3 root volume in GiB. Default 10. */
+    rootVolumeSizeGb?: number;
+    /** `wsrep_cluster_name`. Default `owncloud`. */
+    clusterName?: string;
+    /** Application database and user. Default `owncloud` / `owncloud`. */
+    appDatabase?: string;
+    appUser?: string;
+    /** Security groups that may use the database (3306) and its health check (9200), e.g. the web tier's. */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
+    /**
+     * CIDRs the application connects from. Used for the database user's allowed hosts (always
+     * needed) and, only when no client security group is given, for the 3306/9200 rules.
+     */
+    clientCidrs: string[];
+    /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
+    bastion: BastionAccess;
+    /** KMS key for the volumes and the secret. Default: AWS-managed keys. */
+    kmsKeyId?: pulumi.Input<string>;
+    /** Seconds a joining node may take to reach Synced (an SST of a large dataset is slow). Default 900. */
+    syncTimeoutSeconds?: number;
+    /** Days Secrets Manager keeps the deleted credentials recoverable, 0 or 7–30. Default 7. */
+    secretRecoveryWindowDays?: number;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+export interface ResolvedGaleraClusterArgs {
+    nodeCount: number;
+    addresses: string[];
+    instanceType: string;
+    dataVolumeSizeGb: number;
+    rootVolumeSizeGb: number;
+    clusterName: string;
+    appDatabase: string;
+    appUser: string;
+    appHosts: string;
+    clientCidrs: string[];
+    syncTimeoutSeconds: number;
+    secretRecoveryWindowDays: number;
+    sshUser: string;
+    tags: Record<string, string>;
+}
+
+export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs): ResolvedGaleraClusterArgs {
+    const problems: string[] = [];
+    const nodeCount = args.nodeCount ?? 3;
+    if (!Number.isInteger(nodeCount) || nodeCount < 3) {
+        problems.push(`nodeCount: ${nodeCount} nodes cannot keep quorum when one fails; use 3, 5 or 7`);
+    } else if (nodeCount % 2 === 0) {
+        problems.push(`nodeCount: ${nodeCount} is even, so a split into halves stops the whole cluster; use an odd count (${nodeCount + 1} or ${nodeCount - 1})`);
+    }
+    const validCount = Number.isInteger(nodeCount) && nodeCount > 0 ? nodeCount : 3;
+    if (args.subnetIds.length > 0 && args.subnetIds.length < Math.min(validCount, 3)) {
+        problems.push(
+            `subnetIds: ${args.subnetIds.length} subnet(s) for ${validCount} nodes puts a majority in one AZ, so losing that AZ stops the ` +
+                "cluster; give one private subnet in each of 3 AZs",
+        );
+    }
+    const placement = resolveNodeAddresses(validCount, args.subnetIds, args.subnetCidrs, args.privateIps);
+    problems.push(...placement.problems);
+    const clientCidrs = args.clientCidrs ?? [];
+    if (clientCidrs.length === 0) problems.push("clientCidrs: give the CIDR the application connects from (e.g. the web VPC's)");
+    for (const c of clientCidrs) {
+        const p = cidrProblem(c);
+        if (p) problems.push(`clientCidrs: ${p}`);
+        else if (c.endsWith("/0")) problems.push(`clientCidrs: ${c} would let every address try the database; give the web tier's CIDR`);
+    }
+    if (clientCidrs.length > 1) {
+        problems.push("clientCidrs: one CIDR (it becomes the database user's host); use a range that covers every client");
+    }
+    const instanceType = args.instanceType ?? "t3.small";
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    const dataVolumeSizeGb = args.dataVolumeSizeGb ?? 20;
+    if (!Number.isInteger(dataVolumeSizeGb) || dataVolumeSizeGb < 1 || dataVolumeSizeGb > 16384) {
+        problems.push(`dataVolumeSizeGb: ${dataVolumeSizeGb} is outside gp3's 1–16384 GiB`);
+    }
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
+    const clusterName = args.clusterName ?? "owncloud";
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(clusterName)) problems.push(`clusterName: "${clusterName}" must be 1–64 letters, digits, _ or -`);
+    const appDatabase = args.appDatabase ?? "owncloud";
+    const appUser = args.appUser ?? "owncloud";
+    for (const [k, v] of [["appDatabase", appDatabase], ["appUser", appUser]]) {
+        if (!/^[A-Za-z0-9_]{1,32}$/.test(v)) problems.push(`${k}: "${v}" must be 1–32 letters, digits or _`);
+    }
+    const syncTimeoutSeconds = args.syncTimeoutSeconds ?? 900;
+    if (!Number.isInteger(syncTimeoutSeconds) || syncTimeoutSeconds < 30) problems.push(`syncTimeoutSeconds: ${syncTimeoutSeconds} is below 30`);
+    const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
+    if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
+        problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
+    }
+    if (problems.length > 0) throw new InvalidArgsError("GaleraCluster", name, problems);
+    return {
+        nodeCount,
+        addresses: placement.addresses,
+        instanceType,
+        dataVolumeSizeGb,
+        rootVolumeSizeGb,
+        clusterName,
+        appDatabase,
+        appUser,
+        appHosts: mariadbHostPattern(clientCidrs[0]),
+        clientCidrs,
+        syncTimeoutSeconds,
+        secretRecoveryWindowDays,
+        sshUser: args.bastion.user ?? "admin",
+        tags: args.tags ?? {},
+    };
+}
+
+/**
+ * The cloud plan: mount each node's data volume as the datadir before MariaDB is installed, then the
+ * very plan the lab proves (install/configure → bootstrap the first node → users → join one at a
+ * time → verify). Pure: tests check its ordering without any cloud.
+ */
+export function galeraCloudPlan(a: ResolvedGaleraClusterArgs): BootstrapPlan {
+    const hosts = a.addresses.map((address, i) => ({ name: `node${i + 1}`, address }));
+    const plan = galeraPlan({
+        clusterName: a.clusterName,
+        nodes: hosts,
+        appUser: a.appUser,
+        appDatabase: a.appDatabase,
+        appHosts: a.appHosts,
+        syncTimeoutSeconds: a.syncTimeoutSeconds,
+    });
+    const volumeSteps = hosts.map((h) => ({
+        id: `galera-datadir-${h.name}`,
+        host: h.name,
+        script: "node/data-volume.sh",
+        env: { DATA_DEVICE: "{{dataDevice}}", DATA_MOUNT: GALERA_DATADIR },
+        secrets: [],
+        dependsOn: [],
+        description: `Mount ${h.name}'s encrypted data volume at ${GALERA_DATADIR} before MariaDB writes its datadir there.`,
+    }));
+    const steps = plan.steps.map((s) =>
+        s.id === `galera-install-${s.host}` ? { ...s, dependsOn: [...s.dependsOn, `galera-datadir-${s.host}`] } : s,
+    );
+    return { cluster: plan.cluster, steps: [...volumeSteps, ...steps] };
+}
+
+/**
+ * A MariaDB 10.11 Galera cluster (seed 000's database, done properly): an odd number of Debian 12
+ * nodes spread over AZs at fixed private addresses, each with an encrypted data volume for the
+ * datadir; root, application, SST and health-check passwords generated here and kept in one
+ * Secrets Manager secret (and only as Pulumi secrets); bootstrapped over SSH through the bastion
+ * by the same plan the local lab tests.
+ *
+ * Clients connect to the nodes in `writerOrder`: the first is the single writer, the others are
+ * HAProxy `backup` servers (ownCloud deadlocks when it writes to several nodes).
+ */
+export class GaleraCluster extends pulumi.ComponentResource {
+    /** Node addresses in writer order (plain strings: fixed by design). */
+    public readonly nodeAddresses: string[];
+    /** The order every client's HAProxy must list the nodes in: first active, the rest backup. */
+    public readonly writerOrder: string[];
+    public readonly port: number = GALERA_PORTS.mysql;
+    public readonly healthCheckPort: number = GALERA_PORTS.health;
+    /** Secret with `rootPassword`, `appPassword`, `sstPassword`, `healthPassword`, `appUser`, `appDatabase`. */
+    public readonly secretArn: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    public readonly instanceIds: pulumi.Output<string>[];
+    /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
+    public readonly bootstrap: Record<string, command.remote.Command>;
+
+    constructor(name: string, args: GaleraClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const a = resolveGaleraClusterArgs(name, args);
+        const plan = galeraCloudPlan(a);
+        super("owncloud-ha:database:GaleraCluster", name, {}, opts);
+        const tags = (extra: Record<string, string>) => withTags(a.tags, { [TAG_TIER]: "galera", ...extra });
+        this.nodeAddresses = a.addresses;
+        this.writerOrder = a.addresses;
+
+        const password = (role: string) =>
+            new random.RandomPassword(`${name}-${role}-password`, { length: 40, special: false }, { parent: this }).result;
+        const passwords = {
+            [GALERA_SECRETS.root]: password("root"),
+            [GALERA_SECRETS.app]: password("app"),
+            [GALERA_SECRETS.sst]: password("sst"),
+            [GALERA_SECRETS.health]: password("health"),
+        };
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-credentials`,
+            {
+                namePrefix: `owncloud-ha/${name}/galera-`,
+                description: `Credentials of the ${name} Galera cluster`,
+                kmsKeyId: args.kmsKeyId,
+                recoveryWindowInDays: a.secretRecoveryWindowDays,
+                tags: tags({}),
+            },
+            { parent: this },
+        );
+        new aws.secretsmanager.SecretVersion(
+            `${name}-credentials-value`,
+            {
+                secretId: secret.id,
+                secretString: pulumi.secret(
+                    pulumi.jsonStringify({
+                        rootPassword: passwords[GALERA_SECRETS.root],
+                        appPassword: passwords[GALERA_SECRETS.app],
+                        sstPassword: passwords[GALERA_SECRETS.sst],
+                        healthPassword: passwords[GALERA_SECRETS.health],
+                        appUser: a.appUser,
+                        appDatabase: a.appDatabase,
+                    }),
+                ),
+            },
+            { parent: secret },
+        );
+        this.secretArn = secret.arn;
+
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: `Galera ${name}: SQL and health from clients, replication within the cluster, SSH from the bastion`,
+                tags: tags({ Name: `${name}-sg` }),
+            },
+            { parent: this },
+        );
+        this.securityGroupId = sg.id;
+        const clientSgs = args.clientSecurityGroupIds ?? [];
+        const rules: { id: string; description: string; protocol: string; port: number; from: "clients" | "self" | "bastion" }[] = [
+            { id: "mysql", description: "SQL from clients", protocol: "tcp", port: GALERA_PORTS.mysql, from: "clients" },
+            { id: "health", description: "Galera health check (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.health, from: "clients" },
+            { id: "repl-tcp", description: "Galera replication", protocol: "tcp", port: GALERA_PORTS.replication, from: "self" },
+            { id: "repl-udp", description: "Galera replication (multicast-free UDP)", protocol: "udp", port: GALERA_PORTS.replication, from: "self" },
+            { id: "ist", description: "Galera incremental state transfer", protocol: "tcp", port: GALERA_PORTS.ist, from: "self" },
+            { id: "sst", description: "Galera state snapshot transfer (mariabackup)", protocol: "tcp", port: GALERA_PORTS.sst, from: "self" },
+            { id: "ssh", description: "SSH from the bastion", protocol: "tcp", port: 22, from: "bastion" },
+        ];
+        for (const r of rules) {
+            const sources: { key: string; ref?: pulumi.Input<string>; cidr?: string }[] =
+                r.from === "self"
+                    ? [{ key: "self", ref: sg.id }]
+                    : r.from === "bastion"
+                      ? [{ key: "bastion", ref: args.bastion.securityGroupId }]
+                      : clientSgs.length > 0
+                        ? clientSgs.map((ref, i) => ({ key: `client${i}`, ref }))
+                        : a.clientCidrs.map((cidr, i) => ({ key: `cidr${i}`, cidr }));
+            for (const src of sources) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-in-${r.id}-${src.key}`,
+                    {
+                        securityGroupId: sg.id,
+                        description: r.description,
+                        ipProtocol: r.protocol,
+                        fromPort: r.port,
+                        toPort: r.port,
+                        referencedSecurityGroupId: src.ref,
+                        cidrIpv4: src.cidr,
+                        tags: tags({}),
+                    },
+                    { parent: sg },
+                );
+            }
+        }
+        // Egress: the cluster's own ports to its members, and HTTP(S) for Debian packages (via NAT).
+        const egress = [
+            { id: "repl-tcp", protocol: "tcp", port: GALERA_PORTS.replication, self: true },
+            { id: "repl-udp", protocol: "udp", port: GALERA_PORTS.replication, self: true },
+            { id: "ist", protocol: "tcp", port: GALERA_PORTS.ist, self: true },
+            { id: "sst", protocol: "tcp", port: GALERA_PORTS.sst, self: true },
+            { id: "https", protocol: "tcp", port: 443, self: false },
+            { id: "http", protocol: "tcp", port: 80, self: false },
+        ];
+        for (const e of egress) {
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-out-${e.id}`,
+                {
+                    securityGroupId: sg.id,
+                    description: e.self ? "Galera cluster traffic to members" : "Debian packages",
+                    ipProtocol: e.protocol,
+                    fromPort: e.port,
+                    toPort: e.port,
+                    referencedSecurityGroupId: e.self ? sg.id : undefined,
+                    cidrIpv4: e.self ? undefined : "0.0.0.0/0",
+                    tags: tags({}),
+                },
+                { parent: sg },
+            );
+        }
+
+        const profile = createNodeRole(name, [secret.arn], tags({}), this);
+        const nodes: ClusterNode[] = createClusterNodes(
+            name,
+            {
+                tier: "galera",
+                count: a.nodeCount,
+                subnetIds: args.subnetIds,
+                addresses: a.addresses,
+                instanceType: a.instanceType,
+                amiId: args.amiId,
+                keyPairName: args.bastion.keyPairName,
+                securityGroupIds: [sg.id],
+                instanceProfileName: profile.name,
+                rootVolumeSizeGb: a.rootVolumeSizeGb,
+                dataVolumeSizeGb: a.dataVolumeSizeGb,
+                kmsKeyId: args.kmsKeyId,
+                tags: a.tags,
+            },
+            this,
+        );
+        this.instanceIds = nodes.map((n) => n.instance.id);
+
+        this.bootstrap = runPlan(
+            name,
+            {
+                plan,
+                hosts: Object.fromEntries(
+                    nodes.map((n) => [
+                        n.host,
+                        { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment], vars: { dataDevice: n.dataDevice } },
+                    ]),
+                ),
+                connection: (host) => connectionThrough(args.bastion, host),
+                sshUser: a.sshUser,
+                secrets: passwords,
+            },
+            this,
+        );
+
+        this.registerOutputs({
+            nodeAddresses: this.nodeAddresses,
+            writerOrder: this.writerOrder,
+            secretArn: this.secretArn,
+            securityGroupId: this.securityGroupId,
+        });
+    }
+}

@@ -1,0 +1,313 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { BastionAccess, connectionThrough } from "./bastion";
+import {
+    DEFAULT_BASE_PORT,
+    DEFAULT_MAX_PORT,
+    DEFAULT_PING_TIMEOUT_S,
+    DEFAULT_VOLUME,
+    GlusterSettings,
+    OWNCLOUD_UID,
+    glusterPlan,
+    validateGlusterSettings,
+} from "./bootstrap/gluster";
+import { cidrProblem } from "./cidr";
+import { createClusterNodes, createNodeRole, resolveNodeAddresses } from "./clusterNodes";
+import { TAG_TIER, withTags } from "./conventions";
+import { InvalidArgsError } from "./errors";
+import { runPlan } from "./remoteBootstrap";
+
+export const GLUSTERD_PORTS = { from: 24007, to: 24008 } as const;
+
+export interface GlusterDisperseVolumeArgs {
+    /** VPC of the storage nodes. */
+    vpcId: pulumi.Input<string>;
+    /** Private subnets, one per AZ; nodes are spread over them round-robin. */
+    subnetIds: pulumi.Input<string>[];
+    /**
+     * CIDRs of `subnetIds`, same order; nodes get fixed addresses derived from them (bricks are
+     * named by address, so a replaced node must come back at the same one). Or give `privateIps`.
+     */
+    subnetCidrs?: string[];
+    /** Explicit fixed addresses, one per node (node i lives in subnet i mod n). Overrides `subnetCidrs`. */
+    privateIps?: string[];
+    /** Nodes = bricks in the disperse set (N). Default 3. Must be greater than 2 × redundancy. */
+    nodeCount?: number;
+    /**
+     * Bricks that may be lost without losing data (R). Default 1 (seed 000: disperse 3 redundancy 1,
+     * RAID-5-like). Combinations where N − R is not a power of two are refused unless `allowNonOptimal`.
+     */
+    redundancy?: number;
+    /** Accept a disperse/redundancy pair GlusterFS does not consider optimal (slower writes). Default false. */
+    allowNonOptimal?: boolean;
+    /** Volume name. Default `gfs_v_r5`. */
+    volumeName?: string;
+    /** Size of each node's encrypted gp3 brick volume in GiB. Default 20. Usable space ≈ (N − R) × this. */
+    brickVolumeSizeGb?: number;
+    /** EC2 instance type. Default `t3.small`. */
+    instanceType?: string;
+    /** AMI. Default: the newest official Debian 12 AMI for the instance type's architecture. */
+    amiId?: string;
+    /** Size of the encrypted gp3 root volume in GiB. Default 10. */
+    rootVolumeSizeGb?: number;
+    /** Security groups of the clients that mount the volume (glusterd and brick ports). */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
+    /**
+     * CIDRs of the clients. Always needed: they become the volume's `auth.allow`. Used for the
+     * security group only when no client security group is given.
+     */
+    clientCidrs: string[];
+    /**
+     * `network.ping-timeout` in seconds: how long clients stall before declaring a silently vanished
+     * node dead. Default 10 (GlusterFS's 42 s outlasts load-balancer health checks). 1–1800.
+     */
+    pingTimeoutSeconds?: number;
+    /** First and last port glusterd gives bricks; the security group opens exactly this range. Default 49152–49161. */
+    brickPortFrom?: number;
+    brickPortTo?: number;
+    /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
+    bastion: BastionAccess;
+    /** KMS key for the volumes. Default: AWS-managed key. */
+    kmsKeyId?: pulumi.Input<string>;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+export interface ResolvedGlusterArgs {
+    settings: GlusterSettings;
+    nodeCount: number;
+    addresses: string[];
+    instanceType: string;
+    rootVolumeSizeGb: number;
+    brickVolumeSizeGb: number;
+    volumeName: string;
+    brickPortFrom: number;
+    brickPortTo: number;
+    clientCidrs: string[];
+    sshUser: string;
+    /** Informational: e.g. a non-optimal layout accepted with allowNonOptimal. */
+    warnings: string[];
+    tags: Record<string, string>;
+}
+
+export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs): ResolvedGlusterArgs {
+    const problems: string[] = [];
+    const nodeCount = args.nodeCount ?? 3;
+    const redundancy = args.redundancy ?? 1;
+    if (!Number.isInteger(nodeCount) || nodeCount < 3) problems.push(`nodeCount: ${nodeCount}; a disperse volume needs at least 3 nodes`);
+    const count = Number.isInteger(nodeCount) && nodeCount >= 1 ? nodeCount : 3;
+    const placement = resolveNodeAddresses(count, args.subnetIds, args.subnetCidrs, args.privateIps);
+    problems.push(...placement.problems);
+    const clientCidrs = args.clientCidrs ?? [];
+    if (clientCidrs.length === 0) problems.push("clientCidrs: give the clients' CIDRs (they become the volume's auth.allow)");
+    for (const c of clientCidrs) {
+        const p = cidrProblem(c);
+        if (p) problems.push(`clientCidrs: ${p}`);
+    }
+    const instanceType = args.instanceType ?? "t3.small";
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    const brickVolumeSizeGb = args.brickVolumeSizeGb ?? 20;
+    if (!Number.isInteger(brickVolumeSizeGb) || brickVolumeSizeGb < 1 || brickVolumeSizeGb > 16384) {
+        problems.push(`brickVolumeSizeGb: ${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`);
+    }
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
+    const brickPortFrom = args.brickPortFrom ?? DEFAULT_BASE_PORT;
+    const brickPortTo = args.brickPortTo ?? DEFAULT_MAX_PORT;
+    const volumeName = args.volumeName ?? DEFAULT_VOLUME;
+
+    const settings: GlusterSettings = {
+        nodes: placement.addresses.map((address, i) => ({ host: `node${i + 1}`, address, device: "{{dataDevice}}" })),
+        volumeName,
+        disperse: nodeCount,
+        redundancy,
+        clientCidrs,
+        pingTimeoutSeconds: args.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S,
+        basePort: brickPortFrom,
+        maxPort: brickPortTo,
+        ownerUid: OWNCLOUD_UID,
+        ownerGid: OWNCLOUD_UID,
+        allowNonOptimal: args.allowNonOptimal ?? false,
+    };
+    let warnings: string[] = [];
+    if (problems.length === 0) {
+        const v = validateGlusterSettings(settings);
+        // The plan's messages name its own settings; map them to this component's argument names.
+        const renamed = (m: string) =>
+            m
+                .replace(/^disperse (\d+) redundancy (\d+)/, "nodeCount $1 with redundancy $2:")
+                .replace(/^brick port range/, "brickPortFrom/brickPortTo: range")
+                .replace(/^pingTimeoutSeconds/, "pingTimeoutSeconds:")
+                .replace(/^redundancy/, "redundancy:")
+                .replace(/^volumeName/, "volumeName:");
+        problems.push(...v.errors.map(renamed));
+        warnings = v.warnings.map(renamed);
+    }
+    if (problems.length > 0) throw new InvalidArgsError("GlusterDisperseVolume", name, problems);
+    return {
+        settings,
+        nodeCount,
+        addresses: placement.addresses,
+        instanceType,
+        rootVolumeSizeGb,
+        brickVolumeSizeGb,
+        volumeName,
+        brickPortFrom,
+        brickPortTo,
+        clientCidrs,
+        sshUser: args.bastion.user ?? "admin",
+        warnings,
+        tags: args.tags ?? {},
+    };
+}
+
+/**
+ * A GlusterFS dispersed volume (seed 000's RAID-5-like `gfs_v_r5`): N Debian 12 nodes at fixed
+ * addresses across AZs, each with one encrypted EBS brick volume formatted XFS by the bootstrap;
+ * glusterd and a bounded brick port range so the security group stays tight; the volume created
+ * only if absent, `auth.allow` limited to the clients, and verified with every brick online. The
+ * bootstrap is the plan the local lab tests, run over SSH through the bastion.
+ */
+export class GlusterDisperseVolume extends pulumi.ComponentResource {
+    public readonly volumeName: string;
+    /** Node addresses in brick order. */
+    public readonly nodeAddresses: string[];
+    /** `host:/volume` for mount, using the first node. */
+    public readonly mountSource: string;
+    /** The other nodes, for `backup-volfile-servers=` (so a mount works while the first node is down). */
+    public readonly backupVolfileServers: string[];
+    public readonly securityGroupId: pulumi.Output<string>;
+    /** The bounded brick port range clients must reach (besides glusterd's 24007-24008). */
+    public readonly brickPorts: { from: number; to: number };
+    public readonly instanceIds: pulumi.Output<string>[];
+    public readonly bootstrap: Record<string, command.remote.Command>;
+
+    constructor(name: string, args: GlusterDisperseVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
+        const a = resolveGlusterArgs(name, args);
+        const plan = glusterPlan(a.settings);
+        super("owncloud-ha:storage:GlusterDisperseVolume", name, {}, opts);
+        for (const w of a.warnings) void pulumi.log.warn(`GlusterDisperseVolume "${name}": ${w}`, this);
+        const tags = (extra: Record<string, string>) => withTags(a.tags, { [TAG_TIER]: "gluster", ...extra });
+        this.volumeName = a.volumeName;
+        this.nodeAddresses = a.addresses;
+        this.mountSource = `${a.addresses[0]}:/${a.volumeName}`;
+        this.backupVolfileServers = a.addresses.slice(1);
+        this.brickPorts = { from: a.brickPortFrom, to: a.brickPortTo };
+
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: args.vpcId,
+                description: `GlusterFS ${name}: glusterd and brick ports from clients and peers, SSH from the bastion`,
+                tags: tags({ Name: `${name}-sg` }),
+            },
+            { parent: this },
+        );
+        this.securityGroupId = sg.id;
+        const clientSgs = args.clientSecurityGroupIds ?? [];
+        const clientSources: { key: string; ref?: pulumi.Input<string>; cidr?: string }[] =
+            clientSgs.length > 0 ? clientSgs.map((ref, i) => ({ key: `client${i}`, ref })) : a.clientCidrs.map((cidr, i) => ({ key: `cidr${i}`, cidr }));
+        const portRanges = [
+            { id: "glusterd", from: GLUSTERD_PORTS.from, to: GLUSTERD_PORTS.to, description: "glusterd management" },
+            { id: "bricks", from: a.brickPortFrom, to: a.brickPortTo, description: "GlusterFS bricks (bounded range)" },
+        ];
+        for (const range of portRanges) {
+            for (const src of [...clientSources, { key: "peers", ref: sg.id as pulumi.Input<string> }]) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-in-${range.id}-${src.key}`,
+                    {
+                        securityGroupId: sg.id,
+                        description: `${range.description} from ${src.key === "peers" ? "peers" : "clients"}`,
+                        ipProtocol: "tcp",
+                        fromPort: range.from,
+                        toPort: range.to,
+                        referencedSecurityGroupId: src.ref,
+                        cidrIpv4: src.cidr,
+                        tags: tags({}),
+                    },
+                    { parent: sg },
+                );
+            }
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-out-${range.id}`,
+                {
+                    securityGroupId: sg.id,
+                    description: `${range.description} to peers`,
+                    ipProtocol: "tcp",
+                    fromPort: range.from,
+                    toPort: range.to,
+                    referencedSecurityGroupId: sg.id,
+                    tags: tags({}),
+                },
+                { parent: sg },
+            );
+        }
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-in-ssh-bastion`,
+            {
+                securityGroupId: sg.id,
+                description: "SSH from the bastion",
+                ipProtocol: "tcp",
+                fromPort: 22,
+                toPort: 22,
+                referencedSecurityGroupId: args.bastion.securityGroupId,
+                tags: tags({}),
+            },
+            { parent: sg },
+        );
+        for (const port of [443, 80]) {
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-out-${port === 443 ? "https" : "http"}`,
+                { securityGroupId: sg.id, description: "Debian packages", ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", tags: tags({}) },
+                { parent: sg },
+            );
+        }
+
+        const profile = createNodeRole(name, [], tags({}), this);
+        const nodes = createClusterNodes(
+            name,
+            {
+                tier: "gluster",
+                count: a.nodeCount,
+                subnetIds: args.subnetIds,
+                addresses: a.addresses,
+                instanceType: a.instanceType,
+                amiId: args.amiId,
+                keyPairName: args.bastion.keyPairName,
+                securityGroupIds: [sg.id],
+                instanceProfileName: profile.name,
+                rootVolumeSizeGb: a.rootVolumeSizeGb,
+                dataVolumeSizeGb: a.brickVolumeSizeGb,
+                kmsKeyId: args.kmsKeyId,
+                tags: a.tags,
+            },
+            this,
+        );
+        this.instanceIds = nodes.map((n) => n.instance.id);
+
+        this.bootstrap = runPlan(
+            name,
+            {
+                plan,
+                hosts: Object.fromEntries(
+                    nodes.map((n) => [
+                        n.host,
+                        { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment], vars: { dataDevice: n.dataDevice } },
+                    ]),
+                ),
+                connection: (host) => connectionThrough(args.bastion, host),
+                sshUser: a.sshUser,
+                secrets: {},
+            },
+            this,
+        );
+
+        this.registerOutputs({
+            mountSource: this.mountSource,
+            backupVolfileServers: this.backupVolfileServers,
+            volumeName: this.volumeName,
+            securityGroupId: this.securityGroupId,
+        });
+    }
+}

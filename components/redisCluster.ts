@@ -1,0 +1,250 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { cidrProblem } from "./cidr";
+import { TAG_TIER, withTags } from "./conventions";
+import { InvalidArgsError } from "./errors";
+
+export const REDIS_PORT = 6379;
+
+export interface RedisClusterArgs {
+    /** VPC of the cache (its security group is created there). */
+    vpcId: pulumi.Input<string>;
+    /**
+     * Private subnets for the cache nodes, ideally one per AZ. At least 2 (in different AZs) when
+     * there are replicas, so Multi-AZ can place the replica away from the primary.
+     */
+    subnetIds: pulumi.Input<string>[];
+    /** Security groups whose members may connect on 6379 (e.g. the web tier's SG, also across a same-region peering). */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
+    /** CIDRs that may connect on 6379, only where a security group cannot be referenced. */
+    clientCidrs?: string[];
+    /**
+     * Number of shards (node groups). `1` (default): cluster mode disabled, one primary and
+     * `replicasPerShard` replicas — what ownCloud recommends for file locking. `2`–`500`: cluster
+     * mode enabled (clients must speak Redis Cluster). 
+     */
+    shards?: number;
+    /** Replicas per shard, 0–5. Default 1. Automatic failover and Multi-AZ are on whenever this is ≥ 1. */
+    replicasPerShard?: number;
+    /** ElastiCache node type. Default `cache.t4g.micro`. Previous-generation types are refused. */
+    nodeType?: string;
+    /** Redis engine version. Default `7.1`. */
+    engineVersion?: string;
+    /** Days of automatic snapshots to keep, 0–35. Default 1 (0 turns backups off: not allowed in prod by the policy pack). */
+    snapshotRetentionDays?: number;
+    /** Daily snapshot window (UTC, `hh24:mi-hh24:mi`). Default `03:00-04:00`. */
+    snapshotWindow?: string;
+    /** Weekly maintenance window (UTC, `ddd:hh24:mi-ddd:hh24:mi`). Default `sun:04:30-sun:05:30`. */
+    maintenanceWindow?: string;
+    /** KMS key for at-rest encryption and the auth secret. Default: AWS-managed keys. */
+    kmsKeyId?: pulumi.Input<string>;
+    /** Days Secrets Manager keeps the deleted auth secret recoverable, 0 or 7–30. Default 7. */
+    secretRecoveryWindowDays?: number;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+export interface ResolvedRedisClusterArgs {
+    shards: number;
+    replicasPerShard: number;
+    clusterMode: boolean;
+    automaticFailover: boolean;
+    nodeType: string;
+    engineVersion: string;
+    snapshotRetentionDays: number;
+    snapshotWindow: string;
+    maintenanceWindow: string;
+    secretRecoveryWindowDays: number;
+    clientCidrs: string[];
+    tags: Record<string, string>;
+}
+
+/** Node families without Multi-AZ failover or encryption support (previous generation). */
+const UNSUPPORTED_FAMILIES = ["t1", "m1", "m2", "m3", "c1", "r3"];
+
+export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): ResolvedRedisClusterArgs {
+    const problems: string[] = [];
+    const shards = args.shards ?? 1;
+    const replicasPerShard = args.replicasPerShard ?? 1;
+    if (!Number.isInteger(shards) || shards < 1 || shards > 500) {
+        problems.push(`shards: ${shards} is outside 1–500 (1 = cluster mode disabled, 2+ = cluster mode enabled)`);
+    }
+    if (!Number.isInteger(replicasPerShard) || replicasPerShard < 0 || replicasPerShard > 5) {
+        problems.push(`replicasPerShard: ${replicasPerShard} is outside 0–5`);
+    }
+    const clusterMode = shards > 1;
+    if (clusterMode && replicasPerShard < 1) {
+        problems.push(
+            `replicasPerShard: cluster mode (shards: ${shards}) needs at least 1 replica per shard, or losing one node loses ` +
+                "that shard's keys and ElastiCache cannot fail over; set replicasPerShard ≥ 1",
+        );
+    }
+    const nodeType = args.nodeType ?? "cache.t4g.micro";
+    const family = /^cache\.([a-z0-9]+)\.[a-z0-9]+$/.exec(nodeType)?.[1];
+    if (!family) {
+        problems.push(`nodeType: "${nodeType}" is not an ElastiCache node type like cache.t4g.micro`);
+    } else if (UNSUPPORTED_FAMILIES.includes(family)) {
+        problems.push(
+            `nodeType: ${nodeType} is a previous-generation type without Multi-AZ failover or encryption support; ` +
+                "use a current one such as cache.t4g.micro, cache.m7g.large or cache.r7g.large",
+        );
+    }
+    const snapshotRetentionDays = args.snapshotRetentionDays ?? 1;
+    if (!Number.isInteger(snapshotRetentionDays) || snapshotRetentionDays < 0 || snapshotRetentionDays > 35) {
+        problems.push(`snapshotRetentionDays: ${snapshotRetentionDays} is outside 0–35`);
+    }
+    const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
+    if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
+        problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
+    }
+    if (args.subnetIds.length < 1) {
+        problems.push("subnetIds: give at least one private subnet");
+    } else if (replicasPerShard >= 1 && args.subnetIds.length < 2) {
+        problems.push("subnetIds: Multi-AZ with replicas needs subnets in at least 2 availability zones; give one private subnet per AZ");
+    }
+    const clientCidrs = args.clientCidrs ?? [];
+    for (const c of clientCidrs) {
+        const p = cidrProblem(c);
+        if (p) problems.push(`clientCidrs: ${p}`);
+        else if (c.endsWith("/0")) problems.push(`clientCidrs: ${c} would expose Redis to every address; name the clients' security group or CIDR`);
+    }
+    if ((args.clientSecurityGroupIds ?? []).length === 0 && clientCidrs.length === 0) {
+        problems.push("clientSecurityGroupIds/clientCidrs: give the web tier's security group (or CIDRs), or nothing can reach the cache");
+    }
+    if (problems.length > 0) throw new InvalidArgsError("RedisCluster", name, problems);
+    return {
+        shards,
+        replicasPerShard,
+        clusterMode,
+        automaticFailover: replicasPerShard >= 1,
+        nodeType,
+        engineVersion: args.engineVersion ?? "7.1",
+        snapshotRetentionDays,
+        snapshotWindow: args.snapshotWindow ?? "03:00-04:00",
+        maintenanceWindow: args.maintenanceWindow ?? "sun:04:30-sun:05:30",
+        secretRecoveryWindowDays,
+        clientCidrs,
+        tags: args.tags ?? {},
+    };
+}
+
+/**
+ * An ElastiCache for Redis replication group for ownCloud's file locking and memory cache: TLS in
+ * transit, encrypted at rest, an AUTH token generated here and kept in Secrets Manager (and only as
+ * a Pulumi secret), its own subnet group, a security group open on 6379 to the named clients only,
+ * automatic failover and Multi-AZ whenever there is a replica, daily snapshots, automatic minor
+ * upgrades.
+ */
+export class RedisCluster extends pulumi.ComponentResource {
+    /** Primary endpoint (cluster mode disabled) or configuration endpoint (cluster mode enabled). */
+    public readonly endpoint: pulumi.Output<string>;
+    /** Reader endpoint (cluster mode disabled only; empty otherwise). */
+    public readonly readerEndpoint: pulumi.Output<string>;
+    public readonly port: number = REDIS_PORT;
+    /** Secrets Manager secret holding `{"authToken": …}`; readers need secretsmanager:GetSecretValue on it. */
+    public readonly authSecretArn: pulumi.Output<string>;
+    public readonly securityGroupId: pulumi.Output<string>;
+    public readonly clusterModeEnabled: boolean;
+    public readonly replicationGroupId: pulumi.Output<string>;
+
+    constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const a = resolveRedisClusterArgs(name, args);
+        super("owncloud-ha:cache:RedisCluster", name, {}, opts);
+        const tags = (extra: Record<string, string>) => withTags(a.tags, { [TAG_TIER]: "redis", ...extra });
+        this.clusterModeEnabled = a.clusterMode;
+
+        // ElastiCache AUTH tokens allow printable ASCII except / " @; alphanumerics avoid every quoting trap.
+        const token = new random.RandomPassword(`${name}-auth-token`, { length: 64, special: false }, { parent: this });
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-auth`,
+            {
+                namePrefix: `owncloud-ha/${name}/redis-auth-`,
+                description: `AUTH token of the ${name} Redis replication group`,
+                kmsKeyId: args.kmsKeyId,
+                recoveryWindowInDays: a.secretRecoveryWindowDays,
+                tags: tags({}),
+            },
+            { parent: this },
+        );
+        new aws.secretsmanager.SecretVersion(
+            `${name}-auth-value`,
+            { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify({ authToken: token.result })) },
+            { parent: secret },
+        );
+        this.authSecretArn = secret.arn;
+
+        const ingress: aws.types.input.ec2.SecurityGroupIngress[] = [];
+        if ((args.clientSecurityGroupIds ?? []).length > 0) {
+            ingress.push({
+                description: "Redis (TLS) from client security groups",
+                protocol: "tcp",
+                fromPort: REDIS_PORT,
+                toPort: REDIS_PORT,
+                securityGroups: args.clientSecurityGroupIds,
+            });
+        }
+        if (a.clientCidrs.length > 0) {
+            ingress.push({
+                description: "Redis (TLS) from client CIDRs",
+                protocol: "tcp",
+                fromPort: REDIS_PORT,
+                toPort: REDIS_PORT,
+                cidrBlocks: a.clientCidrs,
+            });
+        }
+        // No egress rules: the cache never opens connections.
+        const sg = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            { vpcId: args.vpcId, description: `Redis ${name}: 6379 from its clients only`, ingress, egress: [], tags: tags({ Name: `${name}-sg` }) },
+            { parent: this },
+        );
+        this.securityGroupId = sg.id;
+
+        const subnetGroup = new aws.elasticache.SubnetGroup(
+            `${name}-subnets`,
+            { description: `Private subnets of ${name}`, subnetIds: args.subnetIds, tags: tags({}) },
+            { parent: this },
+        );
+
+        const major = a.engineVersion.split(".")[0];
+        const group = new aws.elasticache.ReplicationGroup(
+            `${name}-group`,
+            {
+                description: `ownCloud cache and file locking (${name})`,
+                engine: "redis",
+                engineVersion: a.engineVersion,
+                nodeType: a.nodeType,
+                port: REDIS_PORT,
+                clusterMode: a.clusterMode ? "enabled" : "disabled",
+                parameterGroupName: `default.redis${major}${a.clusterMode ? ".cluster.on" : ""}`,
+                numNodeGroups: a.shards,
+                replicasPerNodeGroup: a.replicasPerShard,
+                automaticFailoverEnabled: a.automaticFailover,
+                multiAzEnabled: a.automaticFailover,
+                subnetGroupName: subnetGroup.name,
+                securityGroupIds: [sg.id],
+                atRestEncryptionEnabled: true,
+                kmsKeyId: args.kmsKeyId,
+                transitEncryptionEnabled: true,
+                authToken: token.result,
+                autoMinorVersionUpgrade: true,
+                snapshotRetentionLimit: a.snapshotRetentionDays,
+                snapshotWindow: a.snapshotWindow,
+                maintenanceWindow: a.maintenanceWindow,
+                tags: tags({ Name: name }),
+            },
+            { parent: this },
+        );
+        this.replicationGroupId = group.id;
+        this.endpoint = a.clusterMode ? group.configurationEndpointAddress : group.primaryEndpointAddress;
+        this.readerEndpoint = a.clusterMode ? pulumi.output("") : group.readerEndpointAddress;
+
+        this.registerOutputs({
+            endpoint: this.endpoint,
+            readerEndpoint: this.readerEndpoint,
+            authSecretArn: this.authSecretArn,
+            securityGroupId: this.securityGroupId,
+        });
+    }
+}

@@ -1,0 +1,84 @@
+/**
+ * Offline plan: `npm run plan -- <stack> [--json] [--config FILE] [--program FILE] [--out DIR]`.
+ *
+ * Builds the stack (or a Pulumi TypeScript program) under Pulumi mocks — no cloud, CLI or plugins —
+ * and reports the resource tree, counts by type, every policy verdict, an estimated monthly cost,
+ * the estimated deployment critical path, and writes `<out>/<stack>.json` and an architecture
+ * diagram `<out>/<stack>.svg`.
+ *
+ * Exit status: 0 no mandatory violation; 1 a mandatory policy violation; 2 invalid input (unknown
+ * stack, missing file, invalid config or component arguments); 3 an unexpected error (a bug).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { build, PlanInputError } from "./build";
+import { renderDiagram } from "./diagram";
+import { formatText, makeReport } from "./report";
+
+export const USAGE = "usage: npm run plan -- <stack> [--json] [--config FILE] [--program FILE] [--out DIR]";
+
+export interface PlanArgs {
+    stack: string;
+    json: boolean;
+    configFile?: string;
+    programFile?: string;
+    outDir: string;
+}
+
+export function parseArgs(argv: readonly string[]): PlanArgs {
+    let stack: string | undefined;
+    let json = false;
+    let configFile: string | undefined;
+    let programFile: string | undefined;
+    let outDir = "plan";
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const value = (flag: string) => {
+            const v = argv[++i];
+            if (v === undefined || v.startsWith("--")) throw new PlanInputError(`${flag} needs a value; ${USAGE}`);
+            return v;
+        };
+        if (a === "--json") json = true;
+        else if (a === "--config") configFile = value(a);
+        else if (a.startsWith("--config=")) configFile = a.slice(9);
+        else if (a === "--program") programFile = value(a);
+        else if (a.startsWith("--program=")) programFile = a.slice(10);
+        else if (a === "--out") outDir = value(a);
+        else if (a.startsWith("--out=")) outDir = a.slice(6);
+        else if (a === "-h" || a === "--help") throw new PlanInputError(USAGE);
+        else if (a.startsWith("-")) throw new PlanInputError(`unknown option ${a}; ${USAGE}`);
+        else if (stack === undefined) stack = a;
+        else throw new PlanInputError(`unexpected argument "${a}"; ${USAGE}`);
+    }
+    if (!stack) throw new PlanInputError(`missing the stack name; ${USAGE}`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanInputError(`stack name "${stack}" may only contain letters, digits, _ . and -`);
+    return { stack, json, configFile, programFile, outDir };
+}
+
+/** Runs the plan; returns the exit status and what to print. */
+export async function runPlan(argv: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+    try {
+        const args = parseArgs(argv);
+        const built = await build({ stack: args.stack, configFile: args.configFile, programFile: args.programFile });
+        const report = await makeReport(built);
+        fs.mkdirSync(args.outDir, { recursive: true });
+        const jsonFile = path.join(args.outDir, `${args.stack}.json`);
+        const svgFile = path.join(args.outDir, `${args.stack}.svg`);
+        const json = JSON.stringify(report, null, 2) + "\n";
+        fs.writeFileSync(jsonFile, json);
+        fs.writeFileSync(svgFile, await renderDiagram(report));
+        const status = report.summary.mandatoryViolations > 0 ? 1 : 0;
+        return { status, stdout: args.json ? json : formatText(report, [jsonFile, svgFile]), stderr: "" };
+    } catch (e) {
+        if (e instanceof PlanInputError) return { status: 2, stdout: "", stderr: `plan: ${e.message}\n` };
+        return { status: 3, stdout: "", stderr: `plan: unexpected error (a bug, please report it):\n${(e as Error)?.stack ?? String(e)}\n` };
+    }
+}
+
+if (require.main === module) {
+    void runPlan(process.argv.slice(2)).then(({ status, stdout, stderr }) => {
+        if (stderr) process.stderr.write(stderr);
+        // Exit only once stdout is flushed (a large --json would be cut off in a pipe otherwise).
+        process.stdout.write(stdout, () => process.exit(status));
+    });
+}

@@ -1,0 +1,216 @@
+/**
+ * The plan report: resource tree, counts, policy verdicts, cost and critical path, as JSON (the
+ * `<stack>.json` artifact and `--json`) and as text for people.
+ */
+import { evaluate, type EvalResource, type Verdict } from "../../policy/evaluate";
+import type { Built, PlanResource } from "./build";
+import { estimateCost, type CostEstimate, DRIVERS } from "./cost";
+import { criticalPath, type CriticalPath } from "./criticalPath";
+import { ResourceIndex, shortType } from "./graph";
+import { buildNetworkModel, type NetworkModel } from "./network";
+
+export interface TreeNode {
+    name: string;
+    type: string;
+    custom: boolean;
+    children: TreeNode[];
+}
+
+export interface PlanVerdict {
+    policy: string;
+    level: "mandatory" | "advisory";
+    resource?: string;
+    type?: string;
+    urn?: string;
+    message: string;
+    description: string;
+    unknownValue?: boolean;
+}
+
+export interface PlanReport {
+    schemaVersion: 1;
+    project: string;
+    stack: string;
+    region: string;
+    program: string;
+    configSources: string[];
+    generatedBy: string;
+    summary: {
+        resources: number;
+        customResources: number;
+        components: number;
+        mandatoryViolations: number;
+        advisoryViolations: number;
+        monthlyCost: number;
+        currency: string;
+        criticalPathMinutes: number;
+    };
+    tree: TreeNode[];
+    countsByType: Record<string, number>;
+    verdicts: PlanVerdict[];
+    cost: CostEstimate;
+    criticalPath: CriticalPath;
+    network: NetworkModel;
+}
+
+/** Recorded registrations → the evaluator's input (custom resources only: the engine analyzes those). */
+export function toEvalResources(recorded: readonly PlanResource[]): EvalResource[] {
+    return recorded
+        .filter((r) => r.custom)
+        .map((r) => ({
+            type: r.type,
+            name: r.name,
+            urn: r.urn,
+            props: r.inputs,
+            parent: r.parent,
+            dependencies: r.dependencies,
+            propertyDependencies: r.propertyDependencies,
+        }));
+}
+
+export function resourceTree(index: ResourceIndex): TreeNode[] {
+    const node = (r: PlanResource): TreeNode => ({
+        name: r.name,
+        type: r.type,
+        custom: r.custom,
+        children: index.childrenOf(r.urn).map(node),
+    });
+    return index.roots().map(node);
+}
+
+export function countsByType(resources: readonly PlanResource[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+    return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
+export async function makeReport(built: Built): Promise<PlanReport> {
+    const index = new ResourceIndex(built.resources);
+    const raw: Verdict[] = await evaluate(toEvalResources(built.resources), { stack: built.stack });
+    const verdicts: PlanVerdict[] = raw.map((v) => {
+        const r = v.urn ? index.byUrn.get(v.urn) : undefined;
+        return {
+            policy: v.policyName,
+            level: v.enforcementLevel,
+            resource: r?.name,
+            type: r?.type,
+            urn: v.urn,
+            message: v.message,
+            description: v.description,
+            ...(v.unknownValue ? { unknownValue: true } : {}),
+        };
+    });
+    verdicts.sort((a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1));
+    const cost = estimateCost(index, built.region);
+    const path = criticalPath(index);
+    return {
+        schemaVersion: 1,
+        project: built.project,
+        stack: built.stack,
+        region: built.region,
+        program: built.program,
+        configSources: built.configSources,
+        generatedBy: "npm run plan (offline: Pulumi mocks, no cloud calls)",
+        summary: {
+            resources: built.resources.length,
+            customResources: built.resources.filter((r) => r.custom).length,
+            components: built.resources.filter((r) => !r.custom).length,
+            mandatoryViolations: verdicts.filter((v) => v.level === "mandatory").length,
+            advisoryViolations: verdicts.filter((v) => v.level === "advisory").length,
+            monthlyCost: cost.total,
+            currency: cost.currency,
+            criticalPathMinutes: path.minutes,
+        },
+        tree: resourceTree(index),
+        countsByType: countsByType(built.resources),
+        verdicts,
+        cost,
+        criticalPath: path,
+        network: buildNetworkModel(index),
+    };
+}
+
+const money = (x: number) => `$${x.toFixed(2)}`;
+
+function treeLines(nodes: readonly TreeNode[], indent: string, out: string[]): void {
+    // Components get a line each; runs of custom leaves of one type collapse into one line.
+    const leaves = new Map<string, string[]>();
+    for (const n of nodes) {
+        if (n.custom && n.children.length === 0) {
+            const list = leaves.get(n.type) ?? [];
+            list.push(n.name);
+            leaves.set(n.type, list);
+        }
+    }
+    for (const n of nodes) {
+        if (n.custom && n.children.length === 0) continue;
+        out.push(`${indent}${n.custom ? "" : "▣ "}${n.name}  ${n.custom ? shortType(n.type) : n.type}`);
+        treeLines(n.children, `${indent}    `, out);
+    }
+    for (const [type, names] of leaves) {
+        const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")}, …` : names.join(", ");
+        out.push(`${indent}${shortType(type)}${names.length > 1 ? ` ×${names.length}` : ""}  ${shown}`);
+    }
+}
+
+export function formatText(r: PlanReport, files: string[] = []): string {
+    const out: string[] = [];
+    const s = r.summary;
+    out.push(`Offline plan: ${r.project} / ${r.stack} (${r.region}) — ${r.program === "platform" ? "buildPlatform" : r.program}`);
+    out.push(`config: ${r.configSources.join(" + ") || "(none)"}`);
+    out.push(`${s.resources} resources (${s.customResources} cloud/provider resources, ${s.components} components)`);
+    out.push("");
+    out.push("== Resource tree (▣ component)");
+    treeLines(r.tree, "  ", out);
+    out.push("");
+    out.push("== Resources by type");
+    for (const [t, n] of Object.entries(r.countsByType)) out.push(`  ${String(n).padStart(4)}  ${t}`);
+    out.push("");
+    out.push(`== Policy verdicts: ${s.mandatoryViolations} mandatory, ${s.advisoryViolations} advisory`);
+    if (r.verdicts.length === 0) out.push("  none: every policy passed");
+    for (const v of r.verdicts) {
+        out.push(`  [${v.level.toUpperCase()}] ${v.policy}${v.resource ? ` — ${v.resource} (${shortType(v.type ?? "")})` : ""}`);
+        for (const line of v.message.split("\n")) out.push(`      ${line}`);
+    }
+    out.push("");
+    const c = r.cost;
+    out.push(`== Estimated monthly cost: ${money(c.total)} ${c.currency}`);
+    out.push(`  ${c.note}`);
+    out.push(`  prices: ${c.priceRegion}, ${c.asOf}; ${c.hoursPerMonth} h/month (scripts/plan/prices.json)`);
+    out.push("  by driver:");
+    for (const d of DRIVERS) out.push(`    ${d.padEnd(14)} ${money(c.byDriver[d]).padStart(10)}`);
+    out.push("  by component:");
+    for (const [k, v] of Object.entries(c.byComponent)) out.push(`    ${k.padEnd(40)} ${money(v).padStart(10)}`);
+    out.push("  items:");
+    const grouped = new Map<string, { n: number; monthly: number; detail: string; driver: string; component: string }>();
+    for (const l of c.lines) {
+        const k = `${l.component}|${l.driver}|${l.detail.replace(/ in \S+/, "")}|${l.unitPrice}`;
+        const g = grouped.get(k) ?? { n: 0, monthly: 0, detail: l.detail.replace(/ in \S+/, ""), driver: l.driver, component: l.component };
+        g.n++;
+        g.monthly += l.monthly;
+        grouped.set(k, g);
+    }
+    for (const g of grouped.values()) {
+        out.push(`    ${money(g.monthly).padStart(10)}  ${g.driver.padEnd(12)} ${g.component}: ${g.n > 1 ? `${g.n} × ` : ""}${g.detail}`);
+    }
+    for (const u of c.unpriced) out.push(`    unpriced: ${u.resource} (${shortType(u.type)}): ${u.reason}`);
+    out.push(`  not included: ${c.notIncluded.join("; ")}`);
+    out.push("");
+    const p = r.criticalPath;
+    out.push(`== Estimated deployment critical path: ${p.minutes} min (range ${p.range.low}–${p.range.high} min)`);
+    for (const step of p.chain) {
+        out.push(`  ${String(step.startsAt).padStart(5)} → ${String(step.finishesAt).padStart(5)} min  ${step.name} (${shortType(step.type)}; ${step.basis})`);
+    }
+    out.push(`  times: scripts/plan/creation-times.json (${p.resources} resources, ${p.edges} dependency edges)`);
+    if (files.length > 0) {
+        out.push("");
+        out.push(`wrote ${files.join(", ")}`);
+    }
+    out.push("");
+    out.push(
+        s.mandatoryViolations > 0
+            ? `RESULT: ${s.mandatoryViolations} mandatory policy violation(s) — this plan must not be deployed as is`
+            : `RESULT: no mandatory policy violation${s.advisoryViolations > 0 ? ` (${s.advisoryViolations} advisory)` : ""}`,
+    );
+    return out.join("\n") + "\n";
+}
