@@ -76,6 +76,16 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
         case "aws:elasticache/subnetGroup:SubnetGroup":
             state.name = inputs.name ?? `${name}-mock`;
             break;
+        case "awsx:ec2:Vpc": {
+            // awsx v3 is a remote component: under mocks it is one resource whose outputs we invent,
+            // the way a user's awsx VPC looks to our components (plain IDs, nothing else).
+            const azs = inputs.availabilityZoneNames ?? mockZones(region);
+            state.vpcId = `${name}-vpc-id`;
+            state.privateSubnetIds = azs.map((_: string, i: number) => `${name}-private-${i}`);
+            state.publicSubnetIds = azs.map((_: string, i: number) => `${name}-public-${i}`);
+            state.isolatedSubnetIds = [];
+            break;
+        }
         case "aws:iam/role:Role":
         case "aws:iam/instanceProfile:InstanceProfile":
             state.name = inputs.name ?? `${name}-mock`;
