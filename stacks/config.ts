@@ -72,6 +72,16 @@ export const CONFIG_SCHEMA = {
     redisReplicasPerShard: { type: "integer", description: "Replicas per shard (0-5); failover and Multi-AZ need at least 1.", default: 1 },
     redisNodeType: { type: "string", description: "ElastiCache node type.", default: "cache.t4g.micro" },
     redisSnapshotRetentionDays: { type: "integer", description: "Days of automatic Redis snapshots (0-35).", default: 1 },
+    domain: { type: "string", description: "Host name users reach ownCloud at, e.g. cloud.example.com (required)." },
+    certificateArn: { type: "string", description: "ACM certificate for the domain; empty: none (or one issued in hostedZoneId).", default: "" },
+    hostedZoneId: { type: "string", description: "Route 53 zone of the domain: issue an ACM certificate there and add an alias record.", default: "" },
+    owncloudImage: { type: "string", description: "ownCloud container image (11.0 or later: 10.x refuses PHP 8).", default: "owncloud/server:11.0" },
+    webInstanceType: { type: "string", description: "EC2 instance type of the web nodes.", default: "t3.small" },
+    webMinSize: { type: "integer", description: "Fewest web nodes.", default: 2 },
+    webMaxSize: { type: "integer", description: "Most web nodes.", default: 4 },
+    webDesiredCapacity: { type: "integer", description: "Web nodes at deployment (between min and max).", default: 2 },
+    albDeletionProtection: { type: "boolean", description: "Protect the load balancer from deletion (on in prod).", default: false },
+    albAccessLogs: { type: "boolean", description: "Write ALB access logs to an encrypted private S3 bucket.", default: false },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
@@ -98,6 +108,18 @@ export interface PlatformConfig {
     galera: { nodeCount: number; instanceType: string; dataVolumeSizeGb: number };
     gluster: { nodeCount: number; redundancy: number; instanceType: string; brickVolumeSizeGb: number };
     redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number };
+    web: {
+        domain: string;
+        certificateArn?: string;
+        hostedZoneId?: string;
+        owncloudImage: string;
+        instanceType: string;
+        minSize: number;
+        maxSize: number;
+        desiredCapacity: number;
+        deletionProtection: boolean;
+        accessLogs: boolean;
+    };
 }
 
 /** A bad setting: the message names the key and the fix. Thrown before any resource is created. */
@@ -152,6 +174,13 @@ export function loadPlatformConfig(
             return NaN;
         }
         return n;
+    }
+    function bool(k: ConfigKeyName): boolean {
+        const v = value(k);
+        if (v === true || v === "true") return true;
+        if (v === false || v === "false") return false;
+        problems.push(`${key(k)}: expected true or false, got ${JSON.stringify(v)}`);
+        return false;
     }
     /** undefined: not set; null: set but unusable (already reported). */
     function list(k: ConfigKeyName, example: string): string[] | undefined | null {
@@ -294,6 +323,30 @@ export function loadPlatformConfig(
             ] as const
         ).map((k) => [k, int(k)]),
     ) as Record<string, number>;
+    let domain = "";
+    if (value("domain") === undefined) {
+        problems.push(`${key("domain")}: missing; set the host name users will reach ownCloud at: pulumi config set ${key("domain")} cloud.example.com`);
+    } else {
+        domain = str("domain");
+    }
+    const certificateArn = str("certificateArn");
+    if (certificateArn !== "" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(certificateArn)) {
+        problems.push(`${key("certificateArn")}: "${certificateArn}" is not an ACM certificate ARN`);
+    }
+    const hostedZoneId = str("hostedZoneId");
+    if (hostedZoneId !== "" && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) problems.push(`${key("hostedZoneId")}: "${hostedZoneId}" is not a Route 53 zone ID like Z0123456789ABC`);
+    const web = {
+        domain,
+        certificateArn: certificateArn || undefined,
+        hostedZoneId: hostedZoneId || undefined,
+        owncloudImage: str("owncloudImage"),
+        instanceType: str("webInstanceType"),
+        minSize: int("webMinSize"),
+        maxSize: int("webMaxSize"),
+        desiredCapacity: int("webDesiredCapacity"),
+        deletionProtection: bool("albDeletionProtection"),
+        accessLogs: bool("albAccessLogs"),
+    };
     // The cluster rules themselves (odd Galera count, N > 2R, shard limits…) are checked by the
     // components' resolve functions, which the program runs before creating anything.
     const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
@@ -325,5 +378,6 @@ export function loadPlatformConfig(
             nodeType: redisNodeType,
             snapshotRetentionDays: counts.redisSnapshotRetentionDays,
         },
+        web,
     };
 }

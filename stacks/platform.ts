@@ -5,6 +5,7 @@ import { TAG_TIER } from "../components/conventions";
 import { InvalidArgsError } from "../components/errors";
 import { GALERA_PORTS, GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/galeraCluster";
 import { GLUSTERD_PORTS, GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
+import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/ownCloudWebTier";
 import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
 import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
 import { VpcPeering } from "../components/vpcPeering";
@@ -19,6 +20,7 @@ export interface Platform {
     galera: GaleraCluster;
     gluster: GlusterDisperseVolume;
     redis: RedisCluster;
+    web: OwnCloudWebTier;
     /** What the stack exports. */
     outputs: Record<string, unknown>;
 }
@@ -51,6 +53,10 @@ interface PlannedArgs {
     galera: Omit<GaleraClusterArgs, "vpcId" | "subnetIds" | "bastion" | "clientSecurityGroupIds">;
     gluster: Omit<GlusterDisperseVolumeArgs, "vpcId" | "subnetIds" | "bastion" | "clientSecurityGroupIds">;
     redis: Omit<RedisClusterArgs, "vpcId" | "subnetIds" | "clientSecurityGroupIds">;
+    web: Pick<
+        OwnCloudWebTierArgs,
+        "domain" | "certificateArn" | "hostedZoneId" | "owncloudImage" | "instanceType" | "minSize" | "maxSize" | "desiredCapacity" | "deletionProtection" | "accessLogs" | "tags"
+    >;
 }
 
 /** Which stack setting each component argument comes from, so errors name what the user can change. */
@@ -63,6 +69,17 @@ const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
         redundancy: "glusterRedundancy",
         instanceType: "glusterInstanceType",
         brickVolumeSizeGb: "glusterBrickVolumeSizeGb",
+    },
+    OwnCloudWebTier: {
+        domain: "domain",
+        owncloudImage: "owncloudImage",
+        instanceType: "webInstanceType",
+        minSize: "webMinSize",
+        maxSize: "webMaxSize",
+        desiredCapacity: "webDesiredCapacity",
+        "certificateArn/hostedZoneId": "certificateArn",
+        privateSubnetIds: "webAzCount",
+        publicSubnetIds: "webAzCount",
     },
     RedisCluster: {
         shards: "redisShards",
@@ -113,6 +130,19 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             snapshotRetentionDays: cfg.redis.snapshotRetentionDays,
             tags,
         },
+        web: {
+            domain: cfg.web.domain,
+            certificateArn: cfg.web.certificateArn,
+            hostedZoneId: cfg.web.hostedZoneId,
+            owncloudImage: cfg.web.owncloudImage,
+            instanceType: cfg.web.instanceType,
+            minSize: cfg.web.minSize,
+            maxSize: cfg.web.maxSize,
+            desiredCapacity: cfg.web.desiredCapacity,
+            deletionProtection: cfg.web.deletionProtection,
+            accessLogs: cfg.web.accessLogs,
+            tags,
+        },
     };
 }
 
@@ -161,6 +191,21 @@ export function preflight(cfg: PlatformConfig, zones: string[], planned: Planned
         resolveGlusterArgs("gluster", { ...planned.gluster, vpcId: pending, subnetIds: ids("fs"), subnetCidrs: subnets.fs, bastion: access, clientSecurityGroupIds: [pending] }),
     );
     check(() => resolveRedisClusterArgs("redis", { ...planned.redis, vpcId: pending, subnetIds: ids("db"), clientSecurityGroupIds: [pending] }));
+    check(() =>
+        resolveWebTierArgs("web", {
+            ...planned.web,
+            vpcId: pending,
+            publicSubnetIds: ids("web"),
+            privateSubnetIds: ids("web"),
+            nodeSecurityGroupId: pending,
+            galeraWriterOrder: [pending],
+            galeraSecretArn: pending,
+            glusterServers: [pending, pending],
+            glusterVolume: "gfs_v_r5",
+            redisEndpoint: pending,
+            redisSecretArn: pending,
+        }),
+    );
     if (zones.length === 0) problems.push("owncloud-ha:availabilityZones: no availability zone to use");
     if (problems.length > 0) throw new ConfigError(problems);
 }
@@ -267,21 +312,35 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
     webTo("redis", { id: redis.securityGroupId }, "tcp", REDIS_PORT, REDIS_PORT, "Redis (TLS)");
     webTo("glusterd", { id: gluster.securityGroupId }, "tcp", GLUSTERD_PORTS.from, GLUSTERD_PORTS.to, "glusterd (volfiles)");
     webTo("gluster-bricks", { id: gluster.securityGroupId }, "tcp", gluster.brickPorts.from, gluster.brickPorts.to, "GlusterFS bricks");
-    new aws.vpc.SecurityGroupIngressRule(
-        `${env}-web-ssh-from-bastion`,
-        {
-            securityGroupId: webSecurityGroup.id,
-            referencedSecurityGroupId: bastion.securityGroupId,
-            ipProtocol: "tcp",
-            fromPort: 22,
-            toPort: 22,
-            description: "SSH from the bastion",
-            tags,
-        },
-        { parent: webSecurityGroup },
-    );
+
+    const web = new OwnCloudWebTier(`${env}-owncloud`, {
+        ...planned.web,
+        vpcId: vpcs.web.vpcId,
+        publicSubnetIds: vpcs.web.publicSubnetIds,
+        privateSubnetIds: vpcs.web.privateSubnetIds,
+        nodeSecurityGroupId: webSecurityGroup.id,
+        galeraWriterOrder: galera.writerOrder,
+        galeraSecretArn: galera.secretArn,
+        glusterServers: gluster.nodeAddresses,
+        glusterVolume: gluster.volumeName,
+        redisEndpoint: redis.endpoint,
+        redisPort: redis.port,
+        redisSecretArn: redis.authSecretArn,
+        keyPairName: bastion.keyPairName,
+        bastionSecurityGroupId: bastion.securityGroupId,
+    }, {
+        // Web nodes install ownCloud on first boot: the database and the volume must be verified first.
+        dependsOn: [
+            ...Object.entries(galera.bootstrap).filter(([id]) => id.startsWith("galera-verify-")).map(([, c]) => c),
+            gluster.bootstrap["gluster-verify-volume"],
+            redis,
+        ],
+    });
 
     const outputs: Record<string, unknown> = {
+        siteUrl: web.siteUrl,
+        albDnsName: web.albDnsName,
+        ownCloudAdminSecretArn: web.adminSecretArn,
         vpcIds: { web: vpcs.web.vpcId, db: vpcs.db.vpcId, fs: vpcs.fs.vpcId },
         subnetIds: Object.fromEntries(
             TIERS.map((t) => [t, { public: vpcs[t].publicSubnetIds, private: vpcs[t].privateSubnetIds }]),
@@ -299,5 +358,5 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         redisPort: redis.port,
         redisAuthSecretArn: redis.authSecretArn,
     };
-    return { vpcs, peerings, bastion, webSecurityGroup, galera, gluster, redis, outputs };
+    return { vpcs, peerings, bastion, webSecurityGroup, galera, gluster, redis, web, outputs };
 }

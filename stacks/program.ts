@@ -35,6 +35,12 @@ export async function runProgram(): Promise<Record<string, unknown>> {
                     `routes nowhere): nobody will reach the bastion. Set your own: pulumi config set --path 'adminCidrs[0]' <your-ip>/32`,
             );
         }
+        if (/(^|\.)example\.(com|org|net)$/.test(cfg.web.domain)) {
+            void pulumi.log.warn(
+                `${pulumi.getProject()}:domain is the placeholder ${cfg.web.domain}: set the host name your users will reach, ` +
+                    `e.g. pulumi config set domain cloud.yourcompany.com`,
+            );
+        }
         return (await buildPlatform(cfg)).outputs;
     } catch (e) {
         // A RunError is printed as its message alone: a config mistake is not a bug, so no stack trace.

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { CONFIG_SCHEMA, ConfigError, isDocumentationCidr, loadPlatformConfig } from "../stacks/config";
 import { readYaml } from "./harness/stacks";
 
-const valid = { adminCidrs: ["198.51.100.7/32"] };
+const valid = { adminCidrs: ["198.51.100.7/32"], domain: "cloud.example.com" };
 
 function problemsOf(raw: Record<string, unknown>): string[] {
     try {
@@ -88,6 +88,8 @@ describe("stack config", () => {
 
         it("parses values the way the Pulumi CLI hands them over (strings, lists as JSON)", () => {
             const cfg = loadPlatformConfig("dev", {
+                domain: "cloud.example.com",
+                albDeletionProtection: "true",
                 adminCidrs: '["198.51.100.7/32","192.0.2.0/28"]',
                 webAzCount: "2",
                 dbAzCount: "2",
@@ -99,20 +101,25 @@ describe("stack config", () => {
             expect(cfg.network.web.azCount).to.equal(2);
             expect(cfg.natStrategy).to.equal("onePerAz");
             expect(cfg.availabilityZones).to.deep.equal(["eu-central-1b", "eu-central-1c"]);
+            expect(cfg.web.deletionProtection).to.equal(true);
         });
 
         it("collects every problem at once instead of stopping at the first", () => {
-            const problems = problemsOf({ adminCidrs: ["0.0.0.0/0"], natStrategy: "many", webAzCount: 5 });
+            const problems = problemsOf({ ...valid, adminCidrs: ["0.0.0.0/0"], natStrategy: "many", webAzCount: 5 });
             expect(problems).to.have.length(3);
         });
     });
 
     describe("rejects", () => {
-        it("missing admin CIDRs", () => rejects({}, "adminCidrs", /missing.*pulumi config set --path/));
-        it("an empty admin CIDR list", () => rejects({ adminCidrs: [] }, "adminCidrs", /missing/));
-        it("0.0.0.0/0 as an admin CIDR", () => rejects({ adminCidrs: ["0.0.0.0/0"] }, "adminCidrs", /whole internet.*EC2\.13/));
-        it("a malformed admin CIDR", () => rejects({ adminCidrs: ["my-office"] }, "adminCidrs", /not IPv4 CIDR notation/));
-        it("admin CIDRs that are not a list", () => rejects({ adminCidrs: "1.2.3.4/32" }, "adminCidrs", /not a list/));
+        it("missing admin CIDRs", () => rejects({ domain: valid.domain }, "adminCidrs", /missing.*pulumi config set --path/));
+        it("an empty admin CIDR list", () => rejects({ ...valid, adminCidrs: [] }, "adminCidrs", /missing/));
+        it("0.0.0.0/0 as an admin CIDR", () => rejects({ ...valid, adminCidrs: ["0.0.0.0/0"] }, "adminCidrs", /whole internet.*EC2\.13/));
+        it("a malformed admin CIDR", () => rejects({ ...valid, adminCidrs: ["my-office"] }, "adminCidrs", /not IPv4 CIDR notation/));
+        it("admin CIDRs that are not a list", () => rejects({ ...valid, adminCidrs: "1.2.3.4/32" }, "adminCidrs", /not a list/));
+        it("a missing domain", () => rejects({ adminCidrs: valid.adminCidrs }, "domain", /missing; set the host name/));
+        it("a malformed certificate ARN", () => rejects({ ...valid, certificateArn: "my-cert" }, "certificateArn", /not an ACM certificate ARN/));
+        it("a malformed hosted zone ID", () => rejects({ ...valid, hostedZoneId: "example.com" }, "hostedZoneId", /not a Route 53 zone ID/));
+        it("a flag that is not true or false", () => rejects({ ...valid, albAccessLogs: "yes" }, "albAccessLogs", /expected true or false/));
         it("a malformed VPC CIDR", () => rejects({ ...valid, dbVpcCidr: "10.1.0.0/33" }, "dbVpcCidr", /not a valid IPv4 CIDR/));
         it("a VPC CIDR with host bits", () => rejects({ ...valid, fsVpcCidr: "10.2.3.0/16" }, "fsVpcCidr", /network address is 10\.2\.0\.0\/16/));
         it("a VPC larger than AWS allows", () => rejects({ ...valid, webVpcCidr: "10.0.0.0/8" }, "webVpcCidr", /\/16 to \/28/));

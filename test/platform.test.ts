@@ -78,7 +78,10 @@ describe("platform (dev and prod from the committed stack files)", function () {
             it("has one flow log and one closed default SG per VPC", () => {
                 const s = stacks[name];
                 expect(s.engine.ofType("aws:ec2/flowLog:FlowLog")).to.have.length(3);
-                const retention = s.engine.ofType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
+                const retention = s.engine
+                    .ofType("aws:cloudwatch/logGroup:LogGroup")
+                    .filter((g) => g.inputs.namePrefix.includes("vpc-flow-logs"))
+                    .map((g) => g.inputs.retentionInDays);
                 expect(retention).to.deep.equal(Array(3).fill(s.config.flowLogRetentionDays));
                 for (const sg of s.engine.ofType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")) {
                     expect(sg.inputs.ingress ?? []).to.deep.equal([]);
@@ -100,7 +103,9 @@ describe("platform (dev and prod from the committed stack files)", function () {
             it("tags every taggable resource with Project, Environment and ManagedBy", () => {
                 const s = stacks[name];
                 for (const r of s.engine.resources.filter((x) => x.custom && x.inputs.tags !== undefined)) {
-                    expect(r.inputs.tags, r.name).to.include(platformTags(name));
+                    // Auto Scaling groups take tags as a list of {key, value, propagateAtLaunch}.
+                    const tags = Array.isArray(r.inputs.tags) ? Object.fromEntries(r.inputs.tags.map((t: any) => [t.key, t.value])) : r.inputs.tags;
+                    expect(tags, r.name).to.include(platformTags(name));
                 }
                 const untaggable = new Set([
                     "aws:ec2/route:Route",
@@ -113,9 +118,15 @@ describe("platform (dev and prod from the committed stack files)", function () {
                     "aws:ec2/volumeAttachment:VolumeAttachment",
                     "command:remote:Command",
                     "command:remote:CopyToRemote",
+                    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+                    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                    "aws:s3/bucketPolicy:BucketPolicy",
+                    "aws:autoscaling/policy:Policy",
                 ]);
                 for (const r of s.engine.resources.filter((x) => x.custom && !untaggable.has(x.type))) {
-                    expect(r.inputs.tags, `${r.type} ${r.name}`).to.be.an("object");
+                    expect(r.inputs.tags, `${r.type} ${r.name}`).to.not.equal(undefined);
                 }
             });
 
@@ -142,6 +153,9 @@ describe("platform (dev and prod from the committed stack files)", function () {
                         "redisEndpoint",
                         "redisPort",
                         "redisAuthSecretArn",
+                        "siteUrl",
+                        "albDnsName",
+                        "ownCloudAdminSecretArn",
                     ].sort(),
                 );
                 expect(out.galeraWriterOrder).to.deep.equal(["10.1.0.10", "10.1.16.10", "10.1.32.10"]);
@@ -189,7 +203,9 @@ describe("platform (dev and prod from the committed stack files)", function () {
     it("dev and prod differ only where their stack files differ", () => {
         const shape = (s: BuiltStack) =>
             s.engine.resources
+                // NAT per AZ (prod) and ALB access logs (prod) are the intended differences.
                 .filter((r) => r.type !== "aws:ec2/natGateway:NatGateway" && r.type !== "aws:ec2/eip:Eip" && !r.name.includes("-private-default-"))
+                .filter((r) => !r.name.includes("-alb-logs"))
                 .map((r) => `${r.type} ${r.name.replace(/^(dev|prod)-/, "")}`)
                 .sort();
         expect(shape(stacks.dev)).to.deep.equal(shape(stacks.prod));
@@ -230,6 +246,13 @@ describe("platform (dev and prod from the committed stack files)", function () {
         });
     }
 
+    it("starts web nodes only after Galera and the Gluster volume are verified", () => {
+        const e = stacks.dev.engine;
+        const asg = e.byName("dev-owncloud-asg");
+        const deps = asg.dependencies.map((u) => e.byUrn(u)?.name);
+        expect(deps).to.include.members(["dev-galera-galera-verify-node1", "dev-galera-galera-verify-node3", "dev-gluster-gluster-verify-volume"]);
+    });
+
     it("deploys seed 002's Redis layout (3 shards x 2 replicas, cluster mode) by config alone", async () => {
         const s = await buildStack("prod", { "owncloud-ha:redisShards": 3 });
         const [g] = s.engine.ofType("aws:elasticache/replicationGroup:ReplicationGroup");
@@ -242,7 +265,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
         const web = s.engine.byName("dev-web-nodes-sg");
         const egress = s.engine
             .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-            .filter((r) => r.propertyDependencies.securityGroupId?.[0] === web.urn)
+            .filter((r) => r.propertyDependencies.securityGroupId?.[0] === web.urn && r.inputs.referencedSecurityGroupId !== undefined)
             .map((r) => `${name(r.propertyDependencies.referencedSecurityGroupId?.[0])} ${r.inputs.fromPort}-${r.inputs.toPort}`);
         expect(egress.sort()).to.deep.equal(
             ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),

@@ -265,7 +265,8 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     {
         // NAME=value / NAME: value with a literal value (not $VAR, ${VAR}, $(cmd), a path or an ARN).
         name: "password/secret/token assignment",
-        re: /\b[A-Za-z0-9_]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|AUTH_?KEY)(?![A-Za-z0-9_]*(?:_FILE|_ARN|_ID|_NAME|_PATH|_URL|_LENGTH)\b)[A-Za-z0-9_]*["']?\s*[=:]\s*["']?(?![$`{<%/]|arn:|\s|["'])[^\s"'`]{3,}/i,
+        // Not inside an ARN or a host name (arn:aws:secretsmanager:… names a secret, it is not one).
+        re: /(?<![:/.@-])\b[A-Za-z0-9_]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|AUTH_?KEY)(?![A-Za-z0-9_]*(?:_FILE|_ARN|_ID|_NAME|_PATH|_URL|_LENGTH)\b)[A-Za-z0-9_]*["']?\s*[=:]\s*["']?(?![$`{<%/]|arn:|\s|["'])[^\s"'`]{3,}/i,
     },
     { name: "password on a command line", re: /(?:--password[= ]|\bmysql\b[^\n]*\s-p)(?![$`"'\s])\S{3,}/i },
     { name: "credentials in a URL", re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@$]+:(?![$`{])[^\s@/$]{3,}@/i },

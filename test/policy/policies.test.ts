@@ -329,6 +329,9 @@ describe("policy pack: finer points", () => {
         expect(findSecrets("wsrep_sst_auth=sst:Passw0rd")).to.include("Galera SST credentials");
         expect(findSecrets('wsrep_sst_auth="sst:${SST_PASSWORD}"\nREDIS_URL=rediss://redis.internal:6379')).to.deep.equal([]);
         expect(findSecrets('PASSWORD="${DB_PASSWORD}"\nTOKEN=$(cat /run/token)\nSECRET_ARN=arn:aws:x')).to.deep.equal([]);
+        // An ARN names a secret; "secretsmanager:" inside it is not an assignment.
+        expect(findSecrets("export DB_SECRET_ARN='arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-AbCdEf'")).to.deep.equal([]);
+        expect(findSecrets("DB_SECRET=hunter22")).to.include("password/secret/token assignment");
     });
 
     it("CKV2_AWS_44: 0.0.0.0/0 into a peering is refused; a route whose peering is unknown is skipped", async () => {

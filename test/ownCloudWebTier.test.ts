@@ -1,0 +1,181 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { expect } from "chai";
+import { InvalidArgsError } from "../components/errors";
+import { HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
+import { MockEngine, underMocks } from "./harness/mocks";
+
+const args: OwnCloudWebTierArgs = {
+    vpcId: "vpc-web",
+    publicSubnetIds: ["pub-a", "pub-b", "pub-c"],
+    privateSubnetIds: ["priv-a", "priv-b", "priv-c"],
+    nodeSecurityGroupId: "sg-nodes",
+    domain: "cloud.example.com",
+    galeraWriterOrder: ["10.1.0.10", "10.1.16.10", "10.1.32.10"],
+    galeraSecretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:galera",
+    glusterServers: ["10.2.0.10", "10.2.16.10", "10.2.32.10"],
+    glusterVolume: "gfs_v_r5",
+    redisEndpoint: "master.redis.cache.amazonaws.com",
+    redisSecretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:redis",
+    bastionSecurityGroupId: "sg-bastion",
+};
+
+const build = (over: Partial<OwnCloudWebTierArgs> = {}) => underMocks(() => new OwnCloudWebTier("web", { ...args, ...over }));
+const listeners = (e: MockEngine) => e.ofType("aws:lb/listener:Listener").map((l) => l.inputs);
+
+describe("OwnCloudWebTier", () => {
+    describe("resolveWebTierArgs (no mocks)", () => {
+        it("defaults: 2/4/2 nodes, ownCloud 11.0, CPU target 50 %, no HTTPS without certificate or zone", () => {
+            const r = resolveWebTierArgs("w", args);
+            expect([r.minSize, r.maxSize, r.desiredCapacity, r.owncloudImage, r.cpuTargetPercent, r.https]).to.deep.equal([2, 4, 2, "owncloud/server:11.0", 50, "none"]);
+        });
+        const bad: [string, Partial<OwnCloudWebTierArgs>, RegExp][] = [
+            ["ownCloud 10 (refuses PHP 8)", { owncloudImage: "owncloud/server:10.15" }, /ownCloud 10, which refuses PHP ≥ 8/],
+            ["a single AZ for the ALB", { publicSubnetIds: ["pub-a"] }, /at least 2 AZs \(FSBP ELB\.13\)/],
+            ["a single AZ for the nodes", { privateSubnetIds: ["priv-a"] }, /privateSubnetIds: give private subnets in at least 2 AZs/],
+            ["desired outside min..max", { minSize: 3, maxSize: 9, desiredCapacity: 10 }, /desiredCapacity: 10 must lie between/],
+            ["max below min", { minSize: 3, maxSize: 2 }, /maxSize: 2 is below minSize 3/],
+            ["a bad domain", { domain: "Cloud Example" }, /not a lower-case DNS name/],
+            ["both a certificate and a zone", { certificateArn: "arn:cert", hostedZoneId: "Z1" }, /give one/],
+            ["one Gluster server", { glusterServers: ["10.2.0.10"] }, /at least 2/],
+        ];
+        for (const [what, over, message] of bad) {
+            it(`refuses ${what}`, () => expect(() => resolveWebTierArgs("w", { ...args, ...over })).to.throw(InvalidArgsError, message));
+        }
+    });
+
+    describe("listeners", () => {
+        it("without a certificate: one HTTP listener forwarding, no HTTPS", async () => {
+            const l = listeners(await build());
+            expect(l).to.have.length(1);
+            expect(l[0]).to.deep.include({ port: 80, protocol: "HTTP" });
+            expect(l[0].defaultActions[0].type).to.equal("forward");
+        });
+        it("with a certificate ARN: HTTPS with the TLS 1.2/1.3 policy, HTTP redirects to HTTPS", async () => {
+            const l = listeners(await build({ certificateArn: "arn:aws:acm:eu-central-1:123456789012:certificate/abc" }));
+            const https = l.find((x) => x.port === 443)!;
+            expect(https).to.deep.include({ protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: "arn:aws:acm:eu-central-1:123456789012:certificate/abc" });
+            const http = l.find((x) => x.port === 80)!;
+            expect(http.defaultActions).to.deep.equal([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+        });
+        it("with a hosted zone: an ACM certificate validated by DNS, used by HTTPS, and an alias record", async () => {
+            const e = await build({ hostedZoneId: "Z123" });
+            const [cert] = e.ofType("aws:acm/certificate:Certificate");
+            expect(cert.inputs).to.deep.include({ domainName: "cloud.example.com", validationMethod: "DNS" });
+            const https = e.ofType("aws:lb/listener:Listener").find((x) => x.inputs.port === 443)!;
+            expect(e.byUrn(https.propertyDependencies.certificateArn[0])!.type).to.equal("aws:acm/certificateValidation:CertificateValidation");
+            const records = e.ofType("aws:route53/record:Record").map((r) => r.inputs);
+            expect(records.find((r) => r.type === "A")).to.deep.include({ name: "cloud.example.com", zoneId: "Z123" });
+        });
+    });
+
+    describe("load balancer and nodes", () => {
+        it("hardens the ALB: invalid headers dropped, defensive desync mitigation, deletion protection as asked", async () => {
+            const [alb] = (await build({ deletionProtection: true })).ofType("aws:lb/loadBalancer:LoadBalancer");
+            expect(alb.inputs).to.deep.include({ dropInvalidHeaderFields: true, desyncMitigationMode: "defensive", enableDeletionProtection: true, internal: false });
+            expect(alb.inputs.subnets).to.deep.equal(args.publicSubnetIds);
+        });
+
+        it("opens the ALB to the world on 80/443 only and the nodes to the ALB only", async () => {
+            const e = await build();
+            const albSg = e.byName("web-alb-sg");
+            expect(albSg.inputs.ingress.map((r: any) => [r.fromPort, r.toPort, r.cidrBlocks])).to.deep.equal([
+                [80, 80, ["0.0.0.0/0"]],
+                [443, 443, ["0.0.0.0/0"]],
+            ]);
+            const nodeIngress = e
+                .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                .map((r) => `${r.inputs.fromPort} from ${r.propertyDependencies.referencedSecurityGroupId?.length ? e.byUrn(r.propertyDependencies.referencedSecurityGroupId[0])!.name : r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4}`);
+            expect(nodeIngress.sort()).to.deep.equal([`${HEALTH_PORT} from web-alb-sg`, "22 from sg-bastion", "8080 from web-alb-sg"].sort());
+        });
+
+        it("checks health on the node's health frontend, independent of the Host header, with stickiness", async () => {
+            const [tg] = (await build()).ofType("aws:lb/targetGroup:TargetGroup");
+            expect(tg.inputs.port).to.equal(8080);
+            expect(tg.inputs.healthCheck).to.deep.include({ port: String(HEALTH_PORT), path: "/healthz", matcher: "200" });
+            expect(tg.inputs.stickiness).to.deep.include({ enabled: true, type: "lb_cookie" });
+        });
+
+        it("runs nodes in the private subnets of every AZ, with ELB health checks, refresh on template change, and scaling on CPU and requests", async () => {
+            const e = await build({ minSize: 3, maxSize: 9, desiredCapacity: 3 });
+            const [asg] = e.ofType("aws:autoscaling/group:Group");
+            expect(asg.inputs).to.deep.include({ minSize: 3, maxSize: 9, desiredCapacity: 3, healthCheckType: "ELB" });
+            expect(asg.inputs.vpcZoneIdentifiers).to.deep.equal(args.privateSubnetIds);
+            expect(asg.inputs.instanceRefresh.strategy).to.equal("Rolling");
+            expect(e.byUrn(asg.propertyDependencies.launchTemplate[0])!.type).to.equal("aws:ec2/launchTemplate:LaunchTemplate");
+            const policies = e.ofType("aws:autoscaling/policy:Policy").map((p) => p.inputs.targetTrackingConfiguration);
+            expect(policies.map((p) => p.predefinedMetricSpecification.predefinedMetricType).sort()).to.deep.equal(["ALBRequestCountPerTarget", "ASGAverageCPUUtilization"]);
+            expect(policies.find((p) => p.predefinedMetricSpecification.predefinedMetricType === "ALBRequestCountPerTarget").predefinedMetricSpecification.resourceLabel).to.equal(
+                "app/web-alb/0123456789abcdef/targetgroup/web-tg/0123456789abcdef",
+            );
+        });
+
+        it("launches without public IPs, IMDSv2 only with hop limit 1, encrypted root", async () => {
+            const [lt] = (await build()).ofType("aws:ec2/launchTemplate:LaunchTemplate");
+            expect(lt.inputs.networkInterfaces[0].associatePublicIpAddress).to.equal("false");
+            expect(lt.inputs.metadataOptions).to.deep.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+            expect(lt.inputs.blockDeviceMappings[0].ebs).to.deep.include({ encrypted: "true", volumeType: "gp3" });
+        });
+
+        it("grants the nodes their three secrets, their log group and their metric namespace, and nothing wider", async () => {
+            const e = await build();
+            const doc = JSON.parse(e.byName("web-node").inputs.policy);
+            const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
+            expect(bySid.ReadOwnSecrets.Resource).to.have.length(3);
+            expect(bySid.ReadOwnSecrets.Resource).to.include(args.galeraSecretArn);
+            expect(bySid.OwnMetrics.Condition).to.deep.equal({ StringEquals: { "cloudwatch:namespace": "owncloud-ha" } });
+            for (const s of doc.Statement) {
+                for (const action of [s.Action].flat()) expect(action, s.Sid).to.not.match(/(^\*$|:\*$)/);
+            }
+        });
+
+        it("writes access logs to a private, encrypted bucket when asked", async () => {
+            const e = await build({ accessLogs: true });
+            const [alb] = e.ofType("aws:lb/loadBalancer:LoadBalancer");
+            expect(alb.inputs.accessLogs.enabled).to.equal(true);
+            expect(e.ofType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs).to.deep.include({
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
+            const [sse] = e.ofType("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+            expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
+        });
+    });
+
+    describe("user data", () => {
+        it("carries no secret, only ARNs to fetch them with, and the settings every node shares", async () => {
+            const e = await build();
+            const [lt] = e.ofType("aws:ec2/launchTemplate:LaunchTemplate");
+            const script = Buffer.from(lt.inputs.userData, "base64").toString();
+            expect(script).to.not.match(/MOCKSECRET|PRIVATE KEY|password=/i);
+            expect(script).to.contain(`export DB_SECRET_ARN='${args.galeraSecretArn}'`);
+            expect(script).to.contain("export GALERA_BACKENDS='galera1=10.1.0.10,galera2=10.1.16.10,galera3=10.1.32.10'");
+            expect(script).to.contain("export OWNCLOUD_IMAGE='owncloud/server:11.0'");
+        });
+
+        it("is identical for identical settings (no spurious instance refresh) and fits EC2's limit", () => {
+            const env = { AWS_REGION: "eu-central-1", OWNCLOUD_DOMAIN: "cloud.example.com" };
+            expect(webUserData(env)).to.equal(webUserData(env));
+            expect(Buffer.byteLength(webUserData(env))).to.be.below(16 * 1024);
+        });
+
+        it("passes shellcheck and unpacks the scripts it runs", function () {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "userdata-"));
+            const file = path.join(dir, "user-data.sh");
+            fs.writeFileSync(file, webUserData({ AWS_REGION: "eu-central-1" }));
+            execFileSync("shellcheck", [file]);
+            const bundle = fs.readFileSync(file, "utf8").split("\n");
+            const start = bundle.findIndex((l) => l.startsWith("base64 -d <<'BUNDLE'"));
+            const end = bundle.indexOf("BUNDLE");
+            const listing = execFileSync("tar", ["-tzf", "-"], { input: Buffer.from(bundle.slice(start + 1, end).join(""), "base64") }).toString();
+            expect(listing.split("\n").filter(Boolean).sort()).to.deep.equal(
+                ["scripts/lib/common.sh", "scripts/web/gluster-mount.sh", "scripts/web/haproxy.cfg.tmpl", "scripts/web/haproxy.sh", "scripts/web/node-init.sh"].sort(),
+            );
+            fs.rmSync(dir, { recursive: true });
+        });
+    });
+});
