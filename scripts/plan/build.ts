@@ -24,6 +24,17 @@ export class PlanInputError extends Error {
     }
 }
 
+/**
+ * The program needs something the offline engine cannot answer (an invoke without a mock answer):
+ * exit status 3, with one line naming it instead of the SDK's serialisation error.
+ */
+export class PlanUnsupportedError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PlanUnsupportedError";
+    }
+}
+
 /** A recorded registration plus the ID the mock answered with (custom resources only). */
 export interface PlanResource extends RecordedResource {
     id?: string;
@@ -32,15 +43,28 @@ export interface PlanResource extends RecordedResource {
 /** MockEngine that also remembers the ID each resource got. */
 class IdRecordingEngine extends MockEngine {
     readonly ids = new Map<string, string>();
+    /** Invokes the mocks refused (their messages), in order. */
+    readonly refusedInvokes: string[] = [];
 
     mocks(): pulumi.runtime.Mocks {
         const base = super.mocks();
         return {
             ...base,
+            call: (args) => {
+                try {
+                    return base.call(args);
+                } catch (e) {
+                    this.refusedInvokes.push(args.token);
+                    throw e;
+                }
+            },
             newResource: (args) => {
-                const result = base.newResource(args) as pulumi.runtime.MockResourceResult;
-                if (result.id !== undefined) this.ids.set(`${args.type}::${args.name}`, result.id);
-                return result;
+                const remember = (result: pulumi.runtime.MockResourceResult) => {
+                    if (result.id !== undefined) this.ids.set(`${args.type}::${args.name}`, result.id);
+                    return result;
+                };
+                const result = base.newResource(args);
+                return result instanceof Promise ? result.then(remember) : remember(result);
             },
         };
     }
@@ -186,6 +210,15 @@ function asInputError(e: unknown): PlanInputError | undefined {
     return undefined;
 }
 
+function unsupported(engine: IdRecordingEngine): PlanUnsupportedError | undefined {
+    if (engine.refusedInvokes.length === 0) return undefined;
+    const tokens = [...new Set(engine.refusedInvokes)].join(", ");
+    return new PlanUnsupportedError(
+        `the program calls ${tokens}, which the offline engine has no deterministic answer for; ` +
+            "add one to the mocks' call() in scripts/plan/mockEngine.ts (or pass the value in as config)",
+    );
+}
+
 /**
  * Builds the stack (or the program) under mocks and returns every registration. Runs once per
  * process: Pulumi's runtime state is global.
@@ -216,11 +249,11 @@ export async function build(input: BuildInput): Promise<Built> {
         }
         await engine.settle();
     } catch (e) {
-        throw asInputError(e) ?? e;
+        throw asInputError(e) ?? unsupported(engine) ?? e;
     } finally {
         process.off("unhandledRejection", onRejection);
     }
-    if (asyncErrors.length > 0) throw asInputError(asyncErrors[0]) ?? asyncErrors[0];
+    if (asyncErrors.length > 0) throw asInputError(asyncErrors[0]) ?? unsupported(engine) ?? asyncErrors[0];
 
     const resources: PlanResource[] = engine.resources.map((r) => ({ ...r, id: engine.ids.get(`${r.type}::${r.name}`) }));
     return {

@@ -46,6 +46,8 @@ export interface CriticalPath {
     /** The same walk with every resource at its low / high creation time. */
     range: { low: number; high: number };
     chain: PathStep[];
+    /** When each top-level component (or top-level resource) is complete, typical times, latest first. */
+    finishByComponent: Record<string, number>;
     resources: number;
     edges: number;
     source: string;
@@ -116,10 +118,22 @@ export function criticalPath(resources: readonly PlanResource[] | ResourceIndex,
         });
     }
     const custom = index.resources.filter((r) => r.custom);
+    const byComponent: Record<string, number> = {};
+    for (const r of custom) {
+        const top = index.topLevelOf(r);
+        const key = top === r ? r.name : `${top.name} (${shortType(top.type)})`;
+        byComponent[key] = Math.max(byComponent[key] ?? 0, typical.finish.get(r.urn) ?? 0);
+    }
+    const finishByComponent = Object.fromEntries(
+        Object.entries(byComponent)
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, v]) => [k, round1(v)]),
+    );
     return {
         minutes: round1(Math.max(best, 0)),
         range: { low: round1(max(longest(index, "low", times).finish)), high: round1(max(longest(index, "high", times).finish)) },
         chain,
+        finishByComponent,
         resources: custom.length,
         edges: custom.reduce((n, r) => n + index.waitsFor(r).length, 0),
         source: times.source,

@@ -13,7 +13,8 @@ const FONT = 12;
 const CHAR_W = 7; // generous average glyph width of 12 px sans-serif
 const LINE_H = 16;
 
-const textWidth = (s: string, size = FONT) => Math.ceil(s.length * CHAR_W * (size / FONT));
+/** Estimated rendered width; bold headings (size > FONT) run about 12 % wider. */
+const textWidth = (s: string, size = FONT) => Math.ceil(s.length * CHAR_W * (size / FONT) * (size > FONT ? 1.12 : 1));
 
 function esc(s: string): string {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -25,7 +26,7 @@ const KIND_COLORS: Record<NetWorkload["kind"], string> = {
     loadbalancer: "#8c5bb5",
     autoscaling: "#3f9a55",
     instances: "#d58a2b",
-    cache: "#c0392b",
+    cache: "#16a085",
     nat: "#7f8c8d",
     securitygroup: "#b7950b",
 };
@@ -49,7 +50,8 @@ export async function renderDiagram(report: PlanReport): Promise<string> {
     const leaf = (box: Box): ElkNode => {
         boxes.set(box.id, box);
         const lines = [box.title, ...box.lines, ...(box.alert ? [box.alert] : [])];
-        const width = Math.max(...lines.map((l, i) => textWidth(l, i === 0 ? FONT + 1 : FONT))) + 24;
+        const bold = (i: number) => i === 0 || (!!box.alert && i === lines.length - 1);
+        const width = Math.max(...lines.map((l, i) => textWidth(l, i === 0 ? FONT + 1 : FONT) * (bold(i) ? 1.12 : 1))) + 24;
         return { id: box.id, width: Math.max(width, 120), height: lines.length * LINE_H + 16 };
     };
     const compound = (box: Box, children: ElkNode[]): ElkNode => {
@@ -77,7 +79,8 @@ export async function renderDiagram(report: PlanReport): Promise<string> {
     const selfPorts = new Map<string, string[]>();
     for (const f of net.flows) if (f.from === f.to) selfPorts.set(f.to, f.ports);
     const workloadNode = (w: NetWorkload): ElkNode => {
-        const alert = w.members.map((u) => mandatoryUrns.get(u)).find((p) => p);
+        const alerts = [...new Set(w.members.map((u) => mandatoryUrns.get(u)).filter((p): p is string => !!p))];
+        const alert = alerts.length > 0 ? `${alerts[0]}${alerts.length > 1 ? ` (+${alerts.length - 1} more)` : ""}` : undefined;
         const self = selfPorts.get(w.key);
         return leaf({
             id: w.key,
@@ -147,7 +150,8 @@ export async function renderDiagram(report: PlanReport): Promise<string> {
         const from = f.from.startsWith("vpc:") || boxes.has(f.from) ? f.from : undefined;
         if (!from || !boxes.has(f.to)) return;
         const id = `flow${i}`;
-        edges.push({ id, sources: [from], targets: [f.to], labels: label(f.ports.join(", ")) });
+        const text = f.from.startsWith("vpc:") ? `${f.ports.join(", ")} from the whole VPC` : f.ports.join(", ");
+        edges.push({ id, sources: [from], targets: [f.to], labels: label(text) });
         const fromInternet = f.from === "internet";
         edgeStyle.set(id, { color: fromInternet ? "#c0392b" : f.from.startsWith("cidr:") ? "#7f8c8d" : "#2c6fbb", dashed: false, width: 1.5 });
     });
@@ -185,7 +189,7 @@ export async function renderDiagram(report: PlanReport): Promise<string> {
     walk(laid, 0, 0, 0);
 
     const TITLE_H = 58;
-    const width = Math.max(laid.width ?? 0, 900);
+    const width = Math.max(laid.width ?? 0, 1000);
     const svg: string[] = [];
     const body: string[] = [];
     // Boxes, outermost first.

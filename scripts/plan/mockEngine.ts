@@ -86,6 +86,34 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
             state.isolatedSubnetIds = [];
             break;
         }
+        case "aws:lb/loadBalancer:LoadBalancer":
+            state.arnSuffix = `app/${name}/0123456789abcdef`;
+            state.dnsName = `${name}-123456.${region}.elb.amazonaws.com`;
+            state.zoneId = "Z215JYRZR1TBD5";
+            break;
+        case "aws:lb/targetGroup:TargetGroup":
+            state.arnSuffix = `targetgroup/${name}/0123456789abcdef`;
+            break;
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            state.latestVersion = 1;
+            break;
+        case "aws:autoscaling/group:Group":
+            state.name = `${name}-mock`;
+            break;
+        case "aws:acm/certificate:Certificate":
+            state.domainValidationOptions = [
+                { domainName: inputs.domainName, resourceRecordName: `_x.${inputs.domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: "_y.acm-validations.aws." },
+            ];
+            break;
+        case "aws:acm/certificateValidation:CertificateValidation":
+            state.certificateArn = inputs.certificateArn;
+            break;
+        case "aws:route53/record:Record":
+            state.fqdn = inputs.name;
+            break;
+        case "aws:s3/bucket:Bucket":
+            state.bucket = `${inputs.bucketPrefix ?? name}mock`;
+            break;
         case "aws:iam/role:Role":
         case "aws:iam/instanceProfile:InstanceProfile":
             state.name = inputs.name ?? `${name}-mock`;
@@ -120,9 +148,13 @@ export class MockEngine {
                         if (!MOCK_AMIS[arch]) throw new Error(`mock getAmi: no architecture filter in ${JSON.stringify(args.inputs)}`);
                         return { id: MOCK_AMIS[arch], architecture: arch, name: `debian-12-${arch}-mock` };
                     }
+                    case "aws:index/getRegion:getRegion":
+                        return { region: this.region, name: this.region, id: this.region };
+                    case "aws:elb/getServiceAccount:getServiceAccount":
+                        return { id: "054676820928", arn: "arn:aws:iam::054676820928:root" };
                     default:
                         // A new invoke must be added here deliberately, with a deterministic answer.
-                        throw new Error(`unexpected invoke ${args.token}: add a deterministic answer to test/harness/mocks.ts`);
+                        throw new Error(`unexpected invoke ${args.token}: add a deterministic answer to scripts/plan/mockEngine.ts`);
                 }
             },
         };

@@ -183,7 +183,15 @@ export function buildNetworkModel(resources: readonly PlanResource[] | ResourceI
     // Workloads: compute resources grouped by owning component and kind.
     const workloads = new Map<string, Omit<NetWorkload, "members"> & { subnets: string[]; vpcs: string[]; items: string[]; urns: string[] }>();
     const sgWorkload = new Map<string, string>();
-    const addWorkload = (r: PlanResource, kind: WorkloadKind, item: string, sgs: PlanResource[], subnets: PlanResource[], vpcsOf: PlanResource[] = []) => {
+    const addWorkload = (
+        r: PlanResource,
+        kind: WorkloadKind,
+        item: string,
+        sgs: PlanResource[],
+        subnets: PlanResource[],
+        vpcsOf: PlanResource[] = [],
+        related: PlanResource[] = [],
+    ) => {
         const owner = index.componentOf(r);
         const key = `${owner?.urn ?? r.urn}|${kind}`;
         let w = workloads.get(key);
@@ -201,7 +209,7 @@ export function buildNetworkModel(resources: readonly PlanResource[] | ResourceI
             };
             workloads.set(key, w);
         }
-        w.urns.push(r.urn);
+        w.urns.push(r.urn, ...related.map((x) => x.urn));
         w.items.push(item);
         w.securityGroups.push(...sgs.map((s) => s.urn));
         w.subnets.push(...subnets.map((s) => s.urn));
@@ -225,7 +233,7 @@ export function buildNetworkModel(resources: readonly PlanResource[] | ResourceI
               ])
             : [];
         const size = `${String(r.inputs.minSize ?? "?")}–${String(r.inputs.maxSize ?? "?")}`;
-        addWorkload(r, "autoscaling", `ASG ${size} × ${String(t.instanceType ?? "?")}`, sgs, index.referenced(r, "vpcZoneIdentifiers", T.subnet));
+        addWorkload(r, "autoscaling", `ASG ${size} × ${String(t.instanceType ?? "?")}`, sgs, index.referenced(r, "vpcZoneIdentifiers", T.subnet), [], lt ? [lt] : []);
     }
     for (const r of index.ofType(...T.lb)) {
         const subnets = [
@@ -262,7 +270,7 @@ export function buildNetworkModel(resources: readonly PlanResource[] | ResourceI
     // Security groups no compute resource uses (yet): shown on their own, in their VPC.
     for (const sg of index.ofType(T.sg)) {
         if (sgWorkload.has(sg.urn)) continue;
-        addWorkload(sg, "securitygroup", `security group ${sg.name}`, [sg], [], index.referenced(sg, "vpcId", T.vpc));
+        addWorkload(sg, "securitygroup", "security group (no instance in this plan uses it)", [sg], [], index.referenced(sg, "vpcId", T.vpc));
     }
 
     const out: NetWorkload[] = [];

@@ -34,6 +34,8 @@ export interface PlanReport {
     region: string;
     program: string;
     configSources: string[];
+    /** The config the program saw (full keys, values as the CLI hands them over). */
+    config: Record<string, string>;
     generatedBy: string;
     summary: {
         resources: number;
@@ -110,6 +112,7 @@ export async function makeReport(built: Built): Promise<PlanReport> {
         region: built.region,
         program: built.program,
         configSources: built.configSources,
+        config: built.config,
         generatedBy: "npm run plan (offline: Pulumi mocks, no cloud calls)",
         summary: {
             resources: built.resources.length,
@@ -201,6 +204,8 @@ export function formatText(r: PlanReport, files: string[] = []): string {
     for (const step of p.chain) {
         out.push(`  ${String(step.startsAt).padStart(5)} → ${String(step.finishesAt).padStart(5)} min  ${step.name} (${shortType(step.type)}; ${step.basis})`);
     }
+    const finishes = Object.entries(p.finishByComponent);
+    out.push(`  complete after: ${finishes.slice(0, 6).map(([k, v]) => `${k} ${v} min`).join(" · ")}${finishes.length > 6 ? " · …" : ""}`);
     out.push(`  times: scripts/plan/creation-times.json (${p.resources} resources, ${p.edges} dependency edges)`);
     if (files.length > 0) {
         out.push("");
