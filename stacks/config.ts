@@ -82,6 +82,7 @@ export const CONFIG_SCHEMA = {
     webDesiredCapacity: { type: "integer", description: "Web nodes at deployment (between min and max).", default: 2 },
     albDeletionProtection: { type: "boolean", description: "Protect the load balancer from deletion (on in prod).", default: false },
     albAccessLogs: { type: "boolean", description: "Write ALB access logs to an encrypted private S3 bucket.", default: false },
+    alarmEmail: { type: "string", description: "E-mail address for alarm notifications (SNS); empty: no subscription.", default: "" },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
@@ -120,6 +121,7 @@ export interface PlatformConfig {
         deletionProtection: boolean;
         accessLogs: boolean;
     };
+    alarmEmail?: string;
 }
 
 /** A bad setting: the message names the key and the fix. Thrown before any resource is created. */
@@ -335,6 +337,8 @@ export function loadPlatformConfig(
     }
     const hostedZoneId = str("hostedZoneId");
     if (hostedZoneId !== "" && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) problems.push(`${key("hostedZoneId")}: "${hostedZoneId}" is not a Route 53 zone ID like Z0123456789ABC`);
+    const alarmEmail = str("alarmEmail");
+    if (alarmEmail !== "" && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) problems.push(`${key("alarmEmail")}: "${alarmEmail}" is not an e-mail address`);
     const web = {
         domain,
         certificateArn: certificateArn || undefined,
@@ -379,5 +383,6 @@ export function loadPlatformConfig(
             snapshotRetentionDays: counts.redisSnapshotRetentionDays,
         },
         web,
+        alarmEmail: alarmEmail || undefined,
     };
 }

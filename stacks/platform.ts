@@ -5,6 +5,7 @@ import { TAG_TIER } from "../components/conventions";
 import { InvalidArgsError } from "../components/errors";
 import { GALERA_PORTS, GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/galeraCluster";
 import { GLUSTERD_PORTS, GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
+import { Observability } from "../components/observability";
 import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/ownCloudWebTier";
 import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
 import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
@@ -21,6 +22,7 @@ export interface Platform {
     gluster: GlusterDisperseVolume;
     redis: RedisCluster;
     web: OwnCloudWebTier;
+    observability: Observability;
     /** What the stack exports. */
     outputs: Record<string, unknown>;
 }
@@ -337,8 +339,27 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         ],
     });
 
+    const observability = new Observability(`${env}-ops`, {
+        alarmEmail: cfg.alarmEmail,
+        albArnSuffix: web.albArnSuffix,
+        targetGroupArnSuffix: web.targetGroupArnSuffix,
+        autoScalingGroupName: web.autoScalingGroupName,
+        autoScalingMaxSize: cfg.web.maxSize,
+        instances: [
+            ...galera.instanceIds.map((instanceId, i) => ({ label: `galera-node${i + 1}`, instanceId })),
+            ...gluster.instanceIds.map((instanceId, i) => ({ label: `gluster-node${i + 1}`, instanceId })),
+        ],
+        redisReplicationGroupId: redis.replicationGroupId,
+        redisShards: cfg.redis.shards,
+        redisReplicasPerShard: cfg.redis.replicasPerShard,
+        tags,
+    });
+    const region = aws.getRegionOutput().region;
+
     const outputs: Record<string, unknown> = {
         siteUrl: web.siteUrl,
+        dashboardUrl: pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${observability.dashboardName}`,
+        alarmTopicArn: observability.topicArn,
         albDnsName: web.albDnsName,
         ownCloudAdminSecretArn: web.adminSecretArn,
         vpcIds: { web: vpcs.web.vpcId, db: vpcs.db.vpcId, fs: vpcs.fs.vpcId },
@@ -358,5 +379,5 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         redisPort: redis.port,
         redisAuthSecretArn: redis.authSecretArn,
     };
-    return { vpcs, peerings, bastion, webSecurityGroup, galera, gluster, redis, web, outputs };
+    return { vpcs, peerings, bastion, webSecurityGroup, galera, gluster, redis, web, observability, outputs };
 }

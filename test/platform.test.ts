@@ -124,6 +124,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
                     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                     "aws:s3/bucketPolicy:BucketPolicy",
                     "aws:autoscaling/policy:Policy",
+                    "aws:cloudwatch/dashboard:Dashboard",
                 ]);
                 for (const r of s.engine.resources.filter((x) => x.custom && !untaggable.has(x.type))) {
                     expect(r.inputs.tags, `${r.type} ${r.name}`).to.not.equal(undefined);
@@ -156,6 +157,8 @@ describe("platform (dev and prod from the committed stack files)", function () {
                         "siteUrl",
                         "albDnsName",
                         "ownCloudAdminSecretArn",
+                        "dashboardUrl",
+                        "alarmTopicArn",
                     ].sort(),
                 );
                 expect(out.galeraWriterOrder).to.deep.equal(["10.1.0.10", "10.1.16.10", "10.1.32.10"]);
@@ -206,6 +209,8 @@ describe("platform (dev and prod from the committed stack files)", function () {
                 // NAT per AZ (prod) and ALB access logs (prod) are the intended differences.
                 .filter((r) => r.type !== "aws:ec2/natGateway:NatGateway" && r.type !== "aws:ec2/eip:Eip" && !r.name.includes("-private-default-"))
                 .filter((r) => !r.name.includes("-alb-logs"))
+                // One set of Redis alarms per cache node: dev has 2 nodes, prod 3.
+                .filter((r) => !/-ops-redis\d+-/.test(r.name))
                 .map((r) => `${r.type} ${r.name.replace(/^(dev|prod)-/, "")}`)
                 .sort();
         expect(shape(stacks.dev)).to.deep.equal(shape(stacks.prod));

@@ -97,6 +97,9 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
         case "aws:ec2/launchTemplate:LaunchTemplate":
             state.latestVersion = 1;
             break;
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            state.name = inputs.name ?? `${name}-mock`;
+            break;
         case "aws:autoscaling/group:Group":
             state.name = `${name}-mock`;
             break;
