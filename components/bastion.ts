@@ -9,6 +9,7 @@ import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "./conventions";
 import { debian12Ami, instanceArchitecture } from "./ami";
 import { createNodeRole } from "./clusterNodes";
 import { InvalidArgsError } from "./errors";
+import { SCRIPTS_DIR } from "./remoteBootstrap";
 
 /**
  * What a cluster component needs to reach its private nodes over SSH through a bastion. Plain
@@ -195,7 +196,7 @@ export class Bastion extends pulumi.ComponentResource {
                 associatePublicIpAddress: true,
                 metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
                 rootBlockDevice: { volumeType: "gp3", volumeSize: a.rootVolumeSizeGb, encrypted: true, deleteOnTermination: true },
-                userData: fs.readFileSync(path.join(__dirname, "..", "scripts", "bastion", "user-data.sh"), "utf8"),
+                userData: fs.readFileSync(path.join(SCRIPTS_DIR, "bastion", "user-data.sh"), "utf8"),
                 userDataReplaceOnChange: true,
                 tags: tags({ Name: name, [TAG_PUBLIC_EXEMPTION]: "SSH jump host, reachable only from adminCidrs" }),
                 volumeTags: tags({ Name: `${name}-root` }),

@@ -11,7 +11,10 @@ import { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
  * The local lab executes the same plans over SSH (scripts/lab), so what it proves is what runs here.
  */
 
-export const SCRIPTS_DIR = path.resolve(__dirname, "..", "scripts");
+/** The node scripts: beside components/ in the repo, two levels up when running from the build (bin/components). */
+export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "scripts"), path.resolve(__dirname, "..", "..", "scripts")].find((d) =>
+    fs.existsSync(path.join(d, "lib", "common.sh")),
+) ?? path.resolve(__dirname, "..", "scripts");
 
 /** Where the scripts land on a node (the login user's home: no world-writable directory involved). */
 export function remoteScriptsDir(sshUser: string): string {
