@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { galeraPlan, haproxyPlan, topoOrder, GaleraPlanSettings, GALERA_SECRETS } from "../components/bootstrap/galera";
+import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, topoOrder, GaleraPlanSettings, GALERA_SECRETS } from "../components/bootstrap/galera";
 import { BootstrapPlan, BootstrapStep } from "../components/bootstrap/plan";
 
 const nodes = [
@@ -62,6 +62,12 @@ describe("galeraPlan", () => {
         for (const j of joins) expect(ancestors(plan, j.id)).to.include("galera-bootstrap-db1");
     });
 
+    it("prefers non-writer SST donors (writer last, then any)", () => {
+        const m = byId(plan);
+        expect(m.get("galera-configure-db3")!.env.GALERA_SST_DONORS).to.equal("db2,db1,");
+        expect(m.get("galera-configure-db1")!.env.GALERA_SST_DONORS).to.equal("db3,db2,");
+    });
+
     it("verifies every node after all joins", () => {
         const verifies = plan.steps.filter((s) => s.script === "galera/verify.sh");
         expect(verifies.map((s) => s.host).sort()).to.deep.equal(["db1", "db2", "db3"]);
@@ -119,6 +125,20 @@ describe("galeraPlan", () => {
             expect(() => galeraPlan({ ...base, clusterName: "a b" })).to.throw(/clusterName/);
             expect(() => galeraPlan({ ...base, providerOptions: 'x"y' })).to.throw(/providerOptions/);
         });
+    });
+});
+
+describe("galeraRollingRestartPlan", () => {
+    it("restarts one node at a time, the writer (first node) last, then verifies all", () => {
+        const p = galeraRollingRestartPlan(base);
+        expect(() => topoOrder(p)).not.to.throw();
+        const restarts = p.steps.filter((s) => s.script === "galera/restart.sh");
+        expect(restarts.map((s) => s.host)).to.deep.equal(["db2", "db3", "db1"]);
+        for (let i = 1; i < restarts.length; i++) expect(restarts[i].dependsOn).to.deep.equal([restarts[i - 1].id]);
+        for (const v of p.steps.filter((s) => s.script === "galera/verify.sh")) expect(v.dependsOn).to.deep.equal(["galera-restart-db1"]);
+    });
+    it("refuses an even node count too", () => {
+        expect(() => galeraRollingRestartPlan({ ...base, nodes: [...nodes, { name: "db4", address: "10.1.1.11" }] })).to.throw(/even/);
     });
 });
 

@@ -87,6 +87,10 @@ describe("bootstrap/gluster: plan", () => {
             GLUSTER_PING_TIMEOUT: String(DEFAULT_PING_TIMEOUT_S),
             GLUSTER_AUTH_ALLOW: "10.0.10.*,10.0.11.*,10.0.12.*",
             GLUSTER_TCP_USER_TIMEOUT: String(DEFAULT_PING_TIMEOUT_S - 2),
+            GLUSTER_WAIT_S: "300",
+        });
+        expect(plan.steps.find((s) => s.id === "gluster-verify-volume")!.env).to.deep.equal({
+            GLUSTER_VOLUME: "gfs_v_r5", GLUSTER_BRICKS_EXPECTED: "3", GLUSTER_WAIT_S: "300", GLUSTER_REQUIRE_HEALED: "1",
         });
         expect(create.env.GLUSTER_BRICKS.split(" ")).to.deep.equal([
             "10.2.10.11:/data/glusterfs/gfs_v_r5/brick_a/brick",

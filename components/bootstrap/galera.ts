@@ -111,6 +111,9 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             GALERA_CLUSTER_ADDRESSES: addresses,
         };
         if (s.providerOptions) env.GALERA_PROVIDER_OPTIONS = s.providerOptions;
+        // SST donor preference: the other nodes, the active writer (first node) last, then any
+        // (trailing comma): a donor is Desynced, its health check fails and HAProxy would move writes.
+        env.GALERA_SST_DONORS = s.nodes.filter((n) => n.name !== node.name).map((n) => n.name).reverse().join(",") + ",";
         steps.push({
             id: `galera-configure-${node.name}`,
             host: node.name,
@@ -171,6 +174,44 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
         });
     }
     return { cluster: "galera", steps };
+}
+
+/**
+ * Rolling restart (e.g. after configure.sh reported a changed configuration): one node at a time,
+ * each waiting for the previous to be Synced again, the active writer (first node) last so that
+ * writes move only once; verify on every node at the end.
+ */
+export function galeraRollingRestartPlan(s: GaleraPlanSettings): BootstrapPlan {
+    validateGaleraSettings(s);
+    const peersOf = (name: string) => s.nodes.filter((n) => n.name !== name).map((n) => n.address).join(",");
+    const order = [...s.nodes.slice(1), s.nodes[0]];
+    const steps: BootstrapStep[] = [];
+    let previous: string | undefined;
+    for (const node of order) {
+        const id = `galera-restart-${node.name}`;
+        steps.push({
+            id,
+            host: node.name,
+            script: "galera/restart.sh",
+            env: { GALERA_PEERS: peersOf(node.name), GALERA_SYNC_TIMEOUT: String(s.syncTimeoutSeconds ?? 600) },
+            secrets: [],
+            dependsOn: previous ? [previous] : [],
+            description: `Restart ${node.name} and wait until Synced (one node at a time${node === s.nodes[0] ? ", the writer last" : ""}).`,
+        });
+        previous = id;
+    }
+    for (const node of s.nodes) {
+        steps.push({
+            id: `galera-restart-verify-${node.name}`,
+            host: node.name,
+            script: "galera/verify.sh",
+            env: { GALERA_EXPECTED_SIZE: String(s.nodes.length) },
+            secrets: [],
+            dependsOn: [previous!],
+            description: `After the rolling restart: ${node.name} Synced in a cluster of ${s.nodes.length}.`,
+        });
+    }
+    return { cluster: "galera-restart", steps };
 }
 
 export interface HaproxyPlanSettings {

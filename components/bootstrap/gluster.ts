@@ -56,7 +56,11 @@ export interface GlusterSettings {
     ownerGid?: number;
     /** Accept a disperse/redundancy combination GlusterFS does not consider optimal. Default false. */
     allowNonOptimal?: boolean;
-    /** Bound (seconds) for the waits inside the scripts. Default 120. */
+    /**
+     * Bound (seconds) for the waits inside the scripts (peers connected, bricks online, heals done).
+     * Default 300: on a re-run after an incident, verify waits for pending heals, which took 50-170 s
+     * for ~400-900 small files in the lab.
+     */
     waitSeconds?: number;
 }
 
@@ -99,6 +103,7 @@ export const DEFAULT_MAX_PORT = 49161;
 export const DEFAULT_VOLUME = "gfs_v_r5";
 export const DEFAULT_BRICK_ROOT = "/data/glusterfs";
 export const DEFAULT_MOUNT_POINT = "/mnt/owncloud-data";
+export const DEFAULT_WAIT_S = 300;
 /** ownCloud's official image runs Apache/PHP as www-data (33:33); with OWNCLOUD_SKIP_CHOWN the volume root must already be its. */
 export const OWNCLOUD_UID = 33;
 
@@ -236,7 +241,7 @@ export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
     } else if (max - base + 1 < 2) {
         errors.push(`brick port range ${base}-${max} is too small: a restarted brick may need a new port while the old one is in TIME_WAIT`);
     }
-    const w = s.waitSeconds ?? 120;
+    const w = s.waitSeconds ?? DEFAULT_WAIT_S;
     if (!Number.isInteger(w) || w < 1) errors.push(`waitSeconds ${w}: must be a positive integer`);
     for (const [k, v] of [["ownerUid", s.ownerUid], ["ownerGid", s.ownerGid]] as const) {
         if (v !== undefined && (!Number.isInteger(v) || v < 0)) errors.push(`${k} ${v}: must be a non-negative integer`);
@@ -269,7 +274,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
     const nodes = settings.nodes;
     const n = settings.disperse ?? nodes.length;
     const r = settings.redundancy ?? 1;
-    const wait = String(settings.waitSeconds ?? 120);
+    const wait = String(settings.waitSeconds ?? DEFAULT_WAIT_S);
     const steps: BootstrapStep[] = [];
 
     nodes.forEach((node, i) => {

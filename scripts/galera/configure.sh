@@ -10,6 +10,9 @@
 #   GALERA_CLUSTER_ADDRESSES  comma-separated IPs of all nodes (same order everywhere)
 #   GALERA_BIND_ADDRESS       optional, default GALERA_NODE_ADDRESS (3306 for the web nodes' HAProxy)
 #   GALERA_PROVIDER_OPTIONS   optional, extra wsrep_provider_options (appended)
+#   GALERA_SST_DONORS         optional, preferred SST/IST donors (node names, comma-separated, trailing
+#                             comma = any other node as a fallback); the plan lists the writer last,
+#                             because a donor is Desynced (health 503) and would trigger a failover
 #   GALERA_SST_USER           optional, default sst
 #   GALERA_HEALTH_USER        optional, default galera_health
 # Secrets (stdin, NAME=value): GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
@@ -23,6 +26,7 @@ BIND="${GALERA_BIND_ADDRESS:-$GALERA_NODE_ADDRESS}"
 SST_USER="${GALERA_SST_USER:-sst}"
 HEALTH_USER="${GALERA_HEALTH_USER:-galera_health}"
 
+case "${GALERA_SST_DONORS:-}" in *[!a-z0-9,-]*) die "GALERA_SST_DONORS must be node names separated by commas (got '$GALERA_SST_DONORS')" ;; esac
 case "$GALERA_CLUSTER_ADDRESSES" in *[!0-9a-zA-Z.,:_-]*) die "GALERA_CLUSTER_ADDRESSES has unexpected characters: $GALERA_CLUSTER_ADDRESSES" ;; esac
 case "$GALERA_SST_PASSWORD" in *[\"\'\\:\ ]*) die "GALERA_SST_PASSWORD must not contain quotes, backslashes, colons or spaces" ;; esac
 [ -d /etc/mysql/mariadb.conf.d ] || die "/etc/mysql/mariadb.conf.d missing: run galera/install.sh first"
@@ -69,6 +73,7 @@ wsrep_cluster_address    = gcomm://${GALERA_CLUSTER_ADDRESSES}
 wsrep_node_name          = ${GALERA_NODE_NAME}
 wsrep_node_address       = ${GALERA_NODE_ADDRESS}
 wsrep_sst_method         = mariabackup
+${GALERA_SST_DONORS:+wsrep_sst_donor          = "${GALERA_SST_DONORS}"}
 wsrep_certify_nonPK      = ON
 wsrep_sync_wait          = 1
 wsrep_slave_threads      = 2

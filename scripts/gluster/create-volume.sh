@@ -74,12 +74,16 @@ else
 fi
 
 # 3. Options, each set only when different.
+was_started=0
+[ "$(volume_field "$vol" Status)" = Started ] && was_started=1
+socket_opt_changed=0
 set_opt() {
     local key="$1" want="$2" cur
     cur="$(gl volume get "$vol" "$key" 2>/dev/null | awk -v k="$key" '$1 == k { $1 = ""; sub(/^ +/, ""); print }')"
     if [ "$cur" != "$want" ]; then
         gl volume set "$vol" "$key" "$want" >/dev/null || die "volume set $vol $key $want failed"
         log "set $key = $want (was: ${cur:-unset})"
+        case "$key" in *tcp-user-timeout) socket_opt_changed=1 ;; esac
     fi
 }
 set_opt auth.allow "$GLUSTER_AUTH_ALLOW"
@@ -104,5 +108,8 @@ all_online() { local on total; read -r on total <<< "$(bricks_online "$vol")"; [
 if ! wait_for "all $n bricks of $vol online" "$wait_s" all_online; then
     gl volume status "$vol" >&2 || true
     die "not all bricks of $vol are online after ${wait_s}s"
+fi
+if [ "$was_started" = 1 ] && [ "$socket_opt_changed" = 1 ]; then
+    warn "tcp-user-timeout changed on a running volume: it applies to new connections only; remount clients and restart bricks (one node at a time, heal in between) for it to take effect"
 fi
 log "volume $vol started, $n/$n bricks online"

@@ -1,6 +1,6 @@
 /** Galera + HAProxy in the lab: plans built from the lab's hosts, status, the recovery procedure. */
 import * as path from "path";
-import { galeraPlan, haproxyPlan, GaleraNode } from "../../components/bootstrap/galera";
+import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, GaleraNode } from "../../components/bootstrap/galera";
 import { BootstrapStep } from "../../components/bootstrap/plan";
 import { HOSTS, Lab, REMOTE_SCRIPTS, log, shq, sleep } from "./lab-core";
 
@@ -10,6 +10,8 @@ export const DESIGNATED = DB_NODES[0].name;
 
 export const labGaleraPlan = () =>
     galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: 300 });
+export const labGaleraRestartPlan = () =>
+    galeraRollingRestartPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: 300 });
 export const labHaproxyPlan = () => haproxyPlan({ webHosts: WEB_HOSTS, galeraNodes: DB_NODES });
 
 export interface GaleraNodeStatus {

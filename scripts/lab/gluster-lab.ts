@@ -152,7 +152,9 @@ export async function waitHealed(lab: Lab, timeoutS: number, prefer = fsHosts(la
             kicked = Date.now();
             try { await gluster(lab, ["volume", "heal", VOLUME], prefer); } catch { /* retry later */ }
         }
-        await sleep(1000);
+        // every poll runs `heal info summary` (a gfapi client crawling every brick's index): poll
+        // gently so the observer does not slow the heal it measures on this 2-vCPU box
+        await sleep(3000);
     }
     throw new Error(`volume not healed within ${timeoutS}s: ${JSON.stringify(last)}`);
 }

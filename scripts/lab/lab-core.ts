@@ -388,9 +388,11 @@ export class Lab {
         fs.mkdirSync(path.dirname(img), { recursive: true });
         if (!fs.existsSync(img)) runSync(["truncate", "-s", "2G", img]);
         let dev = runSync(["losetup", "-j", img], { allowFail: true }).stdout.split(":")[0].trim();
-        if (!dev) dev = runSync(["losetup", "-f", "--show", img]).stdout.trim();
+        if (!dev) {
+            dev = runSync(["losetup", "-f", "--show", img]).stdout.trim();
+            fs.appendFileSync(path.join(STATE, "loops"), `${dev} ${img}\n`);
+        }
         fs.writeFileSync(path.join(hostDir(h.name), "etc/oclab/brick-device"), dev + "\n");
-        fs.appendFileSync(path.join(STATE, "loops"), `${dev} ${img}\n`);
         return dev;
     }
 

@@ -12,7 +12,7 @@ const USAGE = `usage: npm run lab -- <verb>
   status [--json]          hosts, Galera cluster, HAProxy writer per web host, Gluster volume
   exec HOST -- CMD…        run CMD inside HOST
   test [--json] [SCENARIO…] fault scenarios (default: all)
-  bench [--json]           benchmarks
+  bench [--json] [galera|gluster]  benchmarks (figures only)
   down                     remove everything the lab created`;
 
 async function optionalGluster(lab: Lab): Promise<{ plan?: () => Promise<void>; status?: () => Promise<unknown> }> {

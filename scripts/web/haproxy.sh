@@ -7,6 +7,9 @@
 #   GALERA_BACKENDS   name=address,… in the SAME order on every web host (first = active writer)
 #   HAPROXY_LISTEN    optional, default 127.0.0.1:3306
 #   HAPROXY_CHECK_INTER_MS / HAPROXY_FALL / HAPROXY_RISE   optional, default 500 / 2 / 3
+#   OWNCLOUD_HEALTH_PORT + OWNCLOUD_HEALTH_HOST   optional, both or neither: an HTTP health endpoint
+#       on 0.0.0.0:PORT for the load balancer, 200 only while the local ownCloud (127.0.0.1:8080)
+#       answers /status.php (with the trusted Host header) as installed and not in maintenance
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -20,6 +23,15 @@ for v in INTER FALL RISE; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number (got '${!v}')"
 done
 [[ "$LISTEN" =~ ^[0-9.]+:[0-9]+$ ]] || die "HAPROXY_LISTEN must be ADDRESS:PORT (got '$LISTEN')"
+HC_PORT="${OWNCLOUD_HEALTH_PORT:-}"
+HC_HOST="${OWNCLOUD_HEALTH_HOST:-}"
+if [ -n "$HC_PORT" ] || [ -n "$HC_HOST" ]; then
+    require_env OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST
+    if ! [[ "$HC_PORT" =~ ^[0-9]{1,5}$ ]] || [ "$HC_PORT" -lt 1 ] || [ "$HC_PORT" -gt 65535 ]; then
+        die "OWNCLOUD_HEALTH_PORT must be a port number (got '$HC_PORT')"
+    fi
+    [[ "$HC_HOST" =~ ^[A-Za-z0-9.-]+$ ]] || die "OWNCLOUD_HEALTH_HOST must match [A-Za-z0-9.-]+ (got '$HC_HOST')"
+fi
 TEMPLATE="$(dirname "$0")/haproxy.cfg.tmpl"
 [ -f "$TEMPLATE" ] || die "template $TEMPLATE missing"
 
@@ -48,6 +60,29 @@ trap 'rm -f "$tmp"' EXIT
 fastinter=$((INTER / 2)); [ "$fastinter" -ge 100 ] || fastinter=100
 while IFS= read -r line; do
     if [ "$line" = "@@SERVERS@@" ]; then printf '%s' "$servers"; continue; fi
+    if [ "$line" = "@@OWNCLOUD_HEALTH@@" ]; then
+        if [ -n "$HC_PORT" ]; then
+            cat <<CFG
+
+# Load-balancer health endpoint: 200 only while the local ownCloud serves. status.php needs the
+# database and answers 400 for an untrusted Host header, so the check sends the public domain.
+backend owncloud
+    mode http
+    option httpchk
+    http-check send meth GET uri /status.php hdr Host ${HC_HOST}
+    http-check expect rstring '"installed":\s*true.*"maintenance":\s*false'
+    server local 127.0.0.1:8080 check inter 2s fall 2 rise 2
+
+frontend owncloud-health
+    mode http
+    bind 0.0.0.0:${HC_PORT}
+    timeout client 10s
+    http-request return status 200 content-type text/plain string "ok" if { nbsrv(owncloud) gt 0 }
+    http-request return status 503 content-type text/plain string "ownCloud not serving"
+CFG
+        fi
+        continue
+    fi
     line="${line//@@LISTEN@@/$LISTEN}"
     line="${line//@@INTER@@/$INTER}"
     line="${line//@@FASTINTER@@/$fastinter}"

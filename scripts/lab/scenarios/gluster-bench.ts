@@ -13,7 +13,7 @@ import { ScenarioResult } from "../types";
 import { MOUNT_POINT, killGlusterHost, startGlusterd, waitHealed, isMounted } from "../gluster-lab";
 
 const MIB = 256;
-const RUNS = 2;
+const RUNS = 3;
 const BENCH = path.join(SCRIPTS, "gluster/lab/seqbench.sh");
 
 async function seq(lab: Lab, host: string, mode: "write" | "read", file: string): Promise<number> {
@@ -24,15 +24,19 @@ async function seq(lab: Lab, host: string, mode: "write" | "read", file: string)
     return Number(m[1]);
 }
 
-async function measure(lab: Lab, host: string, file: string): Promise<{ write: number; read: number }> {
-    let w = 0;
-    let rd = 0;
+interface Figures { write: number; read: number; writeRange: string; readRange: string }
+
+async function measure(lab: Lab, host: string, file: string): Promise<Figures> {
+    const w: number[] = [];
+    const rd: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-        w += await seq(lab, host, "write", file);
-        rd += await seq(lab, host, "read", file);
+        w.push(await seq(lab, host, "write", file));
+        rd.push(await seq(lab, host, "read", file));
     }
     await lab.exec(host, ["rm", "-f", file], { timeoutMs: 120_000 });
-    return { write: w / RUNS, read: rd / RUNS };
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    const range = (a: number[]) => `${r1(Math.min(...a))}-${r1(Math.max(...a))}`;
+    return { write: mean(w), read: mean(rd), writeRange: range(w), readRange: range(rd) };
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -67,6 +71,7 @@ export async function runGlusterBench(lab: Lab): Promise<ScenarioResult> {
             degradedWriteRatio: r2(degraded.write / local.write),
             degradedReadRatio: r2(degraded.read / local.read),
             healSecondsAfterDegraded: r1(heal),
+            rangeMBps: `local W ${local.writeRange} R ${local.readRange}; healthy W ${healthy.writeRange} R ${healthy.readRange}; degraded W ${degraded.writeRange} R ${degraded.readRange}`,
         });
         ok = true;
     } catch (e) {
