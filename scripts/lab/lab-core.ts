@@ -34,6 +34,12 @@ export const HOSTS: LabHost[] = [
 export const REPO = path.resolve(__dirname, "../..");
 export const SCRIPTS = path.join(REPO, "scripts");
 export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
+/**
+ * The lab's own tools (svc launcher, Gluster test helpers) as hosts see them. Hosts have private
+ * /tmp, /root, /srv, /mnt… so the checkout itself may be invisible inside them (CI clones anywhere):
+ * `up` copies scripts/ here, into the state directory, which every host shares.
+ */
+export const HOST_SCRIPTS = path.join(STATE, "tools");
 export const NSDIR = "/run/oclab/ns";
 export const REMOTE_SCRIPTS = "/opt/owncloud-ha/scripts";
 export const LAB_PACKAGES = [
@@ -156,7 +162,7 @@ export class Lab {
 
     /** Lab service launcher inside a host (same file the `svc` seam uses). */
     svc(host: string, action: string, name: string, ...args: string[]): Promise<RunResult> {
-        return this.exec(host, ["bash", path.join(SCRIPTS, "lab/svc.sh"), action, name, ...args], { timeoutMs: 600_000 });
+        return this.exec(host, ["bash", path.join(HOST_SCRIPTS, "lab/svc.sh"), action, name, ...args], { timeoutMs: 600_000 });
     }
 
     /** Run a command over SSH (through the bastion for every host but the bastion). */
@@ -240,6 +246,17 @@ export class Lab {
         }
         const r = runSync(["unshare", "--net", "--mount", "true"], { allowFail: true });
         if (r.code !== 0) throw new Error(`this kernel/container does not allow network or mount namespaces: ${r.stderr.trim()}`);
+        const hidden = PRIVATE_PATHS.map(([, inside]) => inside).find((p) => STATE === p || STATE.startsWith(`${p}/`));
+        if (hidden) throw new Error(`OCLAB_STATE=${STATE} lies under ${hidden}, which every lab host replaces with its own; choose another directory (default /var/lib/oclab)`);
+    }
+
+    /** Refreshes the hosts' copy of the lab tools (see HOST_SCRIPTS). */
+    syncHostScripts(): void {
+        const next = `${HOST_SCRIPTS}.new`;
+        fs.rmSync(next, { recursive: true, force: true });
+        fs.cpSync(SCRIPTS, next, { recursive: true });
+        fs.rmSync(HOST_SCRIPTS, { recursive: true, force: true });
+        fs.renameSync(next, HOST_SCRIPTS);
     }
 
     ensurePackages(): void {
@@ -417,6 +434,7 @@ export class Lab {
         this.checkPrereqs();
         this.ensurePackages();
         fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
+        this.syncHostScripts();
         this.ensureKeysAndSecrets();
         // bridge
         if (runSync(["ip", "link", "show", BRIDGE], { allowFail: true }).code !== 0) {

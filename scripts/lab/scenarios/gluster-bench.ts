@@ -8,13 +8,13 @@
  * same disk, so the ratios show protocol + erasure-coding overhead, not AWS network figures.
  */
 import * as path from "path";
-import { Lab, SCRIPTS } from "../lab-core";
+import { HOST_SCRIPTS, Lab } from "../lab-core";
 import { ScenarioResult } from "../types";
 import { MOUNT_POINT, killGlusterHost, startGlusterd, waitHealed, isMounted } from "../gluster-lab";
 
 const MIB = 256;
 const RUNS = 3;
-const BENCH = path.join(SCRIPTS, "gluster/lab/seqbench.sh");
+const BENCH = path.join(HOST_SCRIPTS, "gluster/lab/seqbench.sh");
 
 async function seq(lab: Lab, host: string, mode: "write" | "read", file: string): Promise<number> {
     const args = mode === "write" ? ["bash", BENCH, "write", file, String(MIB)] : ["bash", BENCH, "read", file];
