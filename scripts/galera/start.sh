@@ -9,9 +9,12 @@
 #   GALERA_FORCE_BOOTSTRAP  optional, 1 = this node was chosen by the decision procedure
 #                        (decide.sh) after a full-cluster stop: mark it safe_to_bootstrap.
 #
-# Safety: bootstrap (--wsrep-new-cluster) is refused when any peer accepts connections on its
-# Galera port 4567 (a node is running: join it instead), and on a node with existing cluster state
-# that is not safe_to_bootstrap unless GALERA_FORCE_BOOTSTRAP=1. Never uses galera_new_cluster.
+# Safety: bootstrap (--wsrep-new-cluster) never happens while any peer accepts connections on its
+# Galera port 4567: a running cluster is joined instead (that is how a replaced bootstrap node comes
+# back: its bootstrap step runs again and joins), except after the decision procedure picked this
+# node (GALERA_FORCE_BOOTSTRAP=1), where a running peer means the picture changed and it refuses.
+# Bootstrap is also refused on a node with existing cluster state that is not safe_to_bootstrap
+# unless GALERA_FORCE_BOOTSTRAP=1. Never uses galera_new_cluster.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -42,12 +45,21 @@ fi
 case "$GALERA_MODE" in
     bootstrap)
         IFS=',' read -r -a peers <<<"$GALERA_PEERS"
+        running=""
         for p in "${peers[@]}"; do
             [ -z "$p" ] && continue
-            if peer_listening "$p"; then
-                die "refusing --wsrep-new-cluster: peer $p runs a Galera node (port 4567 open); start this node with GALERA_MODE=join"
-            fi
+            if peer_listening "$p"; then running="$p"; break; fi
         done
+        if [ -n "$running" ]; then
+            if [ "${GALERA_FORCE_BOOTSTRAP:-0}" = 1 ]; then
+                die "refusing --wsrep-new-cluster: peer $running runs a Galera node (port 4567 open) although the decision procedure expected every node down; run it again"
+            fi
+            log "peer $running runs a Galera node: joining the running cluster instead of bootstrapping a new one"
+            svc start mariadb
+            wait_synced
+            start_health
+            exit 0
+        fi
         uuid="$(grastate_field uuid)"
         safe="$(grastate_field safe_to_bootstrap)"
         if [ -n "$uuid" ] && [ "$uuid" != "00000000-0000-0000-0000-000000000000" ] && [ "$safe" != 1 ]; then
