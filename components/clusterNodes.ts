@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { debian12Ami, instanceArchitecture } from "./ami";
 import { cidrProblem, cidrContains, hostAddress } from "./cidr";
 import { TAG_TIER, Tier, withTags } from "./conventions";
+import { PlanHost } from "./remoteBootstrap";
 
 /**
  * What the stateful clusters (Galera, GlusterFS) share: fixed private addresses, instances spread
@@ -156,12 +157,23 @@ export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: 
     });
 }
 
-/** Instance role: SSM core, and read access to exactly `secretArns` (no wildcard actions or resources). */
+/** The bootstrap runner's view of the nodes: address, identity, readiness and the data disk's device. */
+export function planHosts(nodes: ClusterNode[]): Record<string, PlanHost> {
+    return Object.fromEntries(
+        nodes.map((n) => [n.host, { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment], vars: { dataDevice: n.dataDevice } }]),
+    );
+}
+
+/**
+ * Instance role: SSM core, read access to exactly `secretArns`, and any further statements the
+ * caller scopes itself (no wildcard actions or resources here).
+ */
 export function createNodeRole(
     name: string,
     secretArns: pulumi.Input<string>[],
     tags: Record<string, string>,
     parent: pulumi.Resource,
+    extraStatements: pulumi.Input<object[]> = [],
 ): aws.iam.InstanceProfile {
     const role = new aws.iam.Role(
         `${name}-role`,
@@ -179,18 +191,14 @@ export function createNodeRole(
         { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
         { parent: role },
     );
-    if (secretArns.length > 0) {
+    const statements = pulumi.all([pulumi.all(secretArns), pulumi.output(extraStatements)]).apply(([arns, extra]) => [
+        ...(arns.length > 0 ? [{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: arns }] : []),
+        ...extra,
+    ]);
+    if (secretArns.length > 0 || !Array.isArray(extraStatements) || extraStatements.length > 0) {
         new aws.iam.RolePolicy(
-            `${name}-secrets`,
-            {
-                role: role.id,
-                policy: pulumi.all(secretArns).apply((arns) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: arns }],
-                    }),
-                ),
-            },
+            `${name}-node-policy`,
+            { role: role.id, policy: statements.apply((Statement) => JSON.stringify({ Version: "2012-10-17", Statement })) },
             { parent: role },
         );
     }

@@ -6,7 +6,7 @@ import { BastionAccess, connectionThrough } from "./bastion";
 import { GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
-import { ClusterNode, createClusterNodes, createNodeRole, resolveNodeAddresses } from "./clusterNodes";
+import { ClusterNode, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
@@ -343,12 +343,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             name,
             {
                 plan,
-                hosts: Object.fromEntries(
-                    nodes.map((n) => [
-                        n.host,
-                        { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment], vars: { dataDevice: n.dataDevice } },
-                    ]),
-                ),
+                hosts: planHosts(nodes),
                 connection: (host) => connectionThrough(args.bastion, host),
                 sshUser: a.sshUser,
                 secrets: passwords,

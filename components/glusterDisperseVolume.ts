@@ -13,7 +13,7 @@ import {
     validateGlusterSettings,
 } from "./bootstrap/gluster";
 import { cidrProblem } from "./cidr";
-import { createClusterNodes, createNodeRole, resolveNodeAddresses } from "./clusterNodes";
+import { createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
@@ -290,12 +290,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             name,
             {
                 plan,
-                hosts: Object.fromEntries(
-                    nodes.map((n) => [
-                        n.host,
-                        { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment], vars: { dataDevice: n.dataDevice } },
-                    ]),
-                ),
+                hosts: planHosts(nodes),
                 connection: (host) => connectionThrough(args.bastion, host),
                 sshUser: a.sshUser,
                 secrets: {},

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture } from "./ami";
+import { createNodeRole } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
@@ -446,38 +447,18 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
         });
     }
 
-    private nodeProfile(name: string, secretArns: pulumi.Input<string>[], logGroupArn: pulumi.Input<string>, tags: Record<string, string>): aws.iam.InstanceProfile {
-        const role = new aws.iam.Role(
-            `${name}-role`,
-            {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags,
-            },
-            { parent: this },
+    private nodeProfile(name: string, secretArns: pulumi.Input<string>[], logGroupArn: pulumi.Output<string>, tags: Record<string, string>): aws.iam.InstanceProfile {
+        return createNodeRole(
+            name,
+            secretArns,
+            tags,
+            this,
+            logGroupArn.apply((logArn) => [
+                { Sid: "OwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [logArn, `${logArn}:*`] },
+                // PutMetricData has no resource-level permissions; the namespace condition bounds it.
+                { Sid: "OwnMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "owncloud-ha" } } },
+            ]),
         );
-        new aws.iam.RolePolicyAttachment(`${name}-ssm`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }, { parent: role });
-        new aws.iam.RolePolicy(
-            `${name}-node`,
-            {
-                role: role.id,
-                policy: pulumi.all([pulumi.all(secretArns), logGroupArn]).apply(([arns, logArn]) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: arns },
-                            { Sid: "OwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [logArn, `${logArn}:*`] },
-                            // PutMetricData has no resource-level permissions; the namespace condition bounds it.
-                            { Sid: "OwnMetrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "owncloud-ha" } } },
-                        ],
-                    }),
-                ),
-            },
-            { parent: role },
-        );
-        return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, { parent: role });
     }
 
     private issueCertificate(name: string, domain: string, zoneId: pulumi.Input<string>, tags: Record<string, string>): pulumi.Output<string> {

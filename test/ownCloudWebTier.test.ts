@@ -121,7 +121,7 @@ describe("OwnCloudWebTier", () => {
 
         it("grants the nodes their three secrets, their log group and their metric namespace, and nothing wider", async () => {
             const e = await build();
-            const doc = JSON.parse(e.byName("web-node").inputs.policy);
+            const doc = JSON.parse(e.byName("web-node-policy").inputs.policy);
             const bySid = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
             expect(bySid.ReadOwnSecrets.Resource).to.have.length(3);
             expect(bySid.ReadOwnSecrets.Resource).to.include(args.galeraSecretArn);

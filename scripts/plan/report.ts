@@ -4,6 +4,7 @@
  */
 import { evaluate, type EvalResource, type Verdict } from "../../policy/evaluate";
 import type { Built, PlanResource } from "./build";
+import type { RecordedResource } from "./mockEngine";
 import { estimateCost, type CostEstimate, DRIVERS } from "./cost";
 import { criticalPath, type CriticalPath } from "./criticalPath";
 import { ResourceIndex, shortType } from "./graph";
@@ -56,7 +57,7 @@ export interface PlanReport {
 }
 
 /** Recorded registrations → the evaluator's input (custom resources only: the engine analyzes those). */
-export function toEvalResources(recorded: readonly PlanResource[]): EvalResource[] {
+export function toEvalResources(recorded: readonly RecordedResource[]): EvalResource[] {
     return recorded
         .filter((r) => r.custom)
         .map((r) => ({

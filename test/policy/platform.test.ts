@@ -3,24 +3,10 @@
  * `pulumi preview --policy-pack policy --policy-pack-config policy/config/<stack>.json` would.
  */
 import { expect } from "chai";
-import { evaluate, formatVerdicts, mandatory, type EvalResource } from "../../policy/evaluate";
+import { evaluate, formatVerdicts, mandatory } from "../../policy/evaluate";
 import { buildStack } from "../harness/stacks";
-import type { RecordedResource } from "../harness/mocks";
+import { toEvalResources } from "../../scripts/plan/report";
 
-/** Recorded registrations → the evaluator's input (custom resources only: the engine analyzes those). */
-function toEvalResources(recorded: readonly RecordedResource[]): EvalResource[] {
-    return recorded
-        .filter((r) => r.custom)
-        .map((r) => ({
-            type: r.type,
-            name: r.name,
-            urn: r.urn,
-            props: r.inputs,
-            parent: r.parent,
-            dependencies: r.dependencies,
-            propertyDependencies: r.propertyDependencies,
-        }));
-}
 
 for (const stack of ["dev", "prod"]) {
     describe(`policy pack on the ${stack} stack`, function () {
