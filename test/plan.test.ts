@@ -189,6 +189,7 @@ describe("offline plan: the CLI (npm run plan)", function () {
             devJson: ["dev", "--json", "--out", path.join(out, "devjson")],
             openDb: ["dev", "--program", "test/fixtures/program-open-db.ts", "--out", path.join(out, "open")],
             clean: ["dev", "--program", "test/fixtures/program-clean.ts", "--out", path.join(out, "clean")],
+            publicDb: ["dev", "--program", "test/fixtures/program-public-db.ts", "--out", path.join(out, "public")],
             web: ["dev", "--program", "test/fixtures/program-web.ts", "--json", "--out", path.join(out, "web")],
             invoke: ["dev", "--program", "test/fixtures/program-unsupported-invoke.ts", "--out", path.join(out, "invoke")],
             badConfig: ["dev", "--config", badConfig, "--out", path.join(out, "bad")],
@@ -251,6 +252,13 @@ describe("offline plan: the CLI (npm run plan)", function () {
         expect(svg).to.include("10.42.0.0/16");
         expect(svg).to.include("⚠ mandatory");
         expect(runs.clean.status, runs.clean.stdout + runs.clean.stderr).to.equal(0);
+    });
+
+    it("exits 1 when a program puts data nodes in public subnets or drops encryption", () => {
+        const r = runs.publicDb;
+        expect(r.status, r.stderr).to.equal(1);
+        for (const n of [1, 2, 3]) expect(r.stdout).to.match(new RegExp(`\\[MANDATORY\\] nodes-in-private-subnets — example-db-node${n}`));
+        expect(r.stdout).to.match(/\[MANDATORY\] ec2-ebs-encrypted — example-scratch/);
     });
 
     it("prices and draws a program's own ALB and auto-scaling group (launch template), exit 0 with advisories", () => {

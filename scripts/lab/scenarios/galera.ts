@@ -266,6 +266,36 @@ export const scenarios: Scenario[] = [
             }),
     },
     {
+        name: "galera-replace-bootstrap-node",
+        description:
+            "replace the designated bootstrap node (db1, the writer): kill -9 it, wipe its datadir (a new instance and volume), then re-run exactly what Pulumi re-runs for a replaced node — configure and the plan's own bootstrap step — which must join the running cluster by SST, never start a new one",
+        run: (lab) =>
+            scenario(lab, "galera-replace-bootstrap-node", async ({ lab, w, figures }) => {
+                const victim = DB_NODES[0];
+                const uuidOf = async (node: string) => (await dbQuery(lab, node, "SHOW STATUS LIKE 'wsrep_cluster_state_uuid'")).stdout.trim().split(/\s+/)[1] ?? "";
+                const before = await uuidOf(DB_NODES[1].name);
+                await lab.svc(victim.name, "kill", "mariadb");
+                const tFault = Date.now();
+                await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
+                const off = logSize(victim.name);
+                const t1 = Date.now();
+                const plan = (await import("../galera-lab")).labGaleraPlan();
+                for (const id of [`galera-configure-${victim.name}`, `galera-bootstrap-${victim.name}`]) {
+                    const step = plan.steps.find((st) => st.id === id);
+                    if (!step) throw new Error(`plan has no step ${id}`);
+                    const r = await lab.runStep(step, lab.secrets());
+                    if (r.code !== 0) throw new Error(`${id} failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
+                }
+                figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
+                figures.stateTransfer = stateTransfer(victim.name, off);
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim.name)));
+                figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
+                const after = await Promise.all(DB_NODES.map((n) => uuidOf(n.name)));
+                figures.sameClusterUuid = after.every((u) => u === before && u !== "") ? "yes" : `no (${before} -> ${after.join(",")})`;
+                return figures.stateTransfer === "SST" && figures.sameClusterUuid === "yes";
+            }),
+    },
+    {
         name: "galera-rolling-restart",
         description: "planned maintenance: the rolling-restart plan (db2, db3, then the writer db1) under write load",
         run: (lab) =>
