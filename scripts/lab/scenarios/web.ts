@@ -1,0 +1,109 @@
+/**
+ * The web tier's cluster-wide locks (scripts/web/node-init.sh): the first ownCloud start (install or
+ * upgrade) and the cron job each take a flock on a file of the shared GlusterFS volume, so only one
+ * web node installs at a time and cron runs on one node at a time. These scenarios prove flock is
+ * honoured ACROSS FUSE clients, and measure how long a dead holder keeps the lock.
+ */
+import { cutNetwork, restoreNetwork } from "../gluster-lab";
+import { Lab, sleep } from "../lab-core";
+import { Scenario, ScenarioResult } from "../types";
+
+const DIR = "/mnt/owncloud-data/.owncloud-ha";
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Starts a lock holder on `host`; resolves once it holds the lock. The holder `exec`s into sleep so its PID owns the fd. */
+async function holdLock(lab: Lab, host: string, file: string, seconds: number): Promise<{ done: Promise<unknown> }> {
+    const script = `mkdir -p ${DIR}; exec 8>${DIR}/${file}; flock -w 30 8 || exit 3; echo $$ > /tmp/lock-holder.pid; date +%s.%N > /tmp/lock-got; exec sleep ${seconds}`;
+    const done = lab.exec(host, ["bash", "-c", script], { timeoutMs: (seconds + 40) * 1000 });
+    for (let i = 0; i < 100; i++) {
+        if ((await lab.exec(host, ["test", "-s", "/tmp/lock-got"])).code === 0) return { done };
+        await sleep(100);
+    }
+    throw new Error(`${host} did not get ${file} within 10 s`);
+}
+
+/** Tries the lock on `host`: non-blocking, or waiting up to `waitSeconds`. Returns seconds waited, or -1 when refused. */
+async function tryLock(lab: Lab, host: string, file: string, waitSeconds: number): Promise<number> {
+    const t0 = Date.now();
+    const flag = waitSeconds === 0 ? "-n" : `-w ${waitSeconds}`;
+    const r = await lab.exec(host, ["bash", "-c", `mkdir -p ${DIR}; exec 8>${DIR}/${file}; flock ${flag} 8`], { timeoutMs: (waitSeconds + 20) * 1000 });
+    return r.code === 0 ? (Date.now() - t0) / 1000 : -1;
+}
+
+async function cleanup(lab: Lab): Promise<void> {
+    for (const h of ["web1", "web2"]) {
+        await lab.sh(h, "if [ -s /tmp/lock-holder.pid ]; then kill -9 \"$(cat /tmp/lock-holder.pid)\" 2>/dev/null || true; fi; rm -f /tmp/lock-holder.pid /tmp/lock-got");
+    }
+}
+
+function wrap(name: string, body: (figures: ScenarioResult["figures"], notes: string[]) => Promise<boolean>): (lab: Lab) => Promise<ScenarioResult> {
+    return async (lab) => {
+        const figures: ScenarioResult["figures"] = {};
+        const notes: string[] = [];
+        const t0 = Date.now();
+        let ok = false;
+        try {
+            await cleanup(lab);
+            ok = await body(figures, notes);
+        } catch (e) {
+            notes.push(`ERROR: ${(e as Error).message}`);
+        } finally {
+            await cleanup(lab);
+        }
+        return { name, ok, figures, notes, durationSeconds: r2((Date.now() - t0) / 1000) };
+    };
+}
+
+export const scenarios: Scenario[] = [
+    {
+        name: "web-shared-locks",
+        description:
+            "the install and cron locks of the web nodes: web1 holds a flock on the shared volume, web2 is refused (non-blocking) and gets it only after web1 releases; a kill -9 of the holder frees it",
+        run: (lab) =>
+            wrap("web-shared-locks", async (figures, notes) => {
+                const held = 5;
+                const holder = await holdLock(lab, "web1", "install.lock", held);
+                figures.nonBlockingRefused = (await tryLock(lab, "web2", "install.lock", 0)) === -1;
+                const waited = await tryLock(lab, "web2", "install.lock", 30);
+                await holder.done;
+                figures.web2WaitedSeconds = r2(waited);
+                // web2 asked about 0.3 s after web1 took the lock, so it must have waited most of `held`.
+                figures.waitedForRelease = waited >= held - 1.5;
+
+                const killed = await holdLock(lab, "web1", "cron.lock", 120);
+                const pid = (await lab.exec("web1", ["cat", "/tmp/lock-holder.pid"])).stdout.trim();
+                if (!/^\d+$/.test(pid)) throw new Error(`no holder PID on web1 (${pid})`);
+                const tKill = Date.now();
+                await lab.sh("web1", `kill -9 ${pid}`);
+                await killed.done;
+                const afterKill = await tryLock(lab, "web2", "cron.lock", 30);
+                figures.releaseAfterKillSeconds = r2(afterKill < 0 ? -1 : (Date.now() - tKill) / 1000);
+                figures.releaseTargetSeconds = 5;
+                notes.push("the same `exec 8>FILE; flock 8` the web nodes use, on the GlusterFS fuse mount of each web host");
+                return figures.nonBlockingRefused === true && figures.waitedForRelease === true && afterKill >= 0 && (figures.releaseAfterKillSeconds as number) <= 5;
+            })(lab),
+    },
+    {
+        name: "web-lock-holder-cut",
+        description:
+            "web1 holds the cron lock and is cut off the network (a web node lost silently): the bricks release its lock once they declare it dead, and web2 takes over",
+        run: (lab) =>
+            wrap("web-lock-holder-cut", async (figures, notes) => {
+                const holder = await holdLock(lab, "web1", "cron.lock", 120);
+                await cutNetwork(lab, "web1");
+                const tCut = Date.now();
+                try {
+                    const waited = await tryLock(lab, "web2", "cron.lock", 90);
+                    figures.takeoverSeconds = r2(waited < 0 ? -1 : (Date.now() - tCut) / 1000);
+                } finally {
+                    await restoreNetwork(lab, "web1");
+                }
+                const pid = (await lab.exec("web1", ["cat", "/tmp/lock-holder.pid"])).stdout.trim();
+                if (/^\d+$/.test(pid)) await lab.sh("web1", `kill -9 ${pid}`);
+                await holder.done;
+                figures.takeoverBoundSeconds = 90;
+                notes.push("how long a vanished node keeps the install/cron lock: the bricks' ping-timeout (10 s) plus TCP timeouts");
+                return (figures.takeoverSeconds as number) >= 0;
+            })(lab),
+    },
+];
