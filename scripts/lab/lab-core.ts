@@ -45,6 +45,8 @@ export const REMOTE_SCRIPTS = "/opt/owncloud-ha/scripts";
 export const LAB_PACKAGES = [
     "mariadb-server", "galera-4", "mariadb-backup", "socat", "mariadb-client", "haproxy",
     "openssh-server", "openssh-client", "glusterfs-server", "glusterfs-client", "xfsprogs", "iproute2", "util-linux",
+    // a stand-in for ownCloud's status.php (web-health-frontend) and the client that checks it
+    "python3", "curl",
 ];
 export const SECRET_NAMES = [
     "GALERA_ROOT_PASSWORD", "GALERA_APP_PASSWORD", "GALERA_SST_PASSWORD", "GALERA_HEALTH_PASSWORD",
