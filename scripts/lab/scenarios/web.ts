@@ -15,6 +15,8 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 /** Starts a lock holder on `host`; resolves once it holds the lock. The holder `exec`s into sleep so its PID owns the fd. */
 async function holdLock(lab: Lab, host: string, file: string, seconds: number): Promise<{ done: Promise<unknown> }> {
     const script = `mkdir -p ${DIR}; exec 8>${DIR}/${file}; flock -w 30 8 || exit 3; echo $$ > /tmp/lock-holder.pid; date +%s.%N > /tmp/lock-got; exec sleep ${seconds}`;
+    // A previous holder's marker would make the wait below return before this one holds the lock.
+    await lab.sh(host, "rm -f /tmp/lock-holder.pid /tmp/lock-got");
     const done = lab.exec(host, ["bash", "-c", script], { timeoutMs: (seconds + 40) * 1000 });
     for (let i = 0; i < 100; i++) {
         if ((await lab.exec(host, ["test", "-s", "/tmp/lock-got"])).code === 0) return { done };
