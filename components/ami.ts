@@ -4,6 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 /** Owner of the official Debian AMIs (the Debian cloud team's account). */
 export const DEBIAN_AMI_OWNER = "136693071363";
 
+/** True for an EC2 instance type name like `t3.micro` or `m7gd.2xlarge` (format only, not availability). */
+export function isInstanceType(value: string): boolean {
+    return /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(value);
+}
+
 /** `t4g.small` → arm64, `t3.micro` → x86_64, `g4dn.xlarge` → x86_64 (the g there is a family, not Graviton). */
 export function instanceArchitecture(instanceType: string): "x86_64" | "arm64" {
     const m = /^([a-z]+)(\d+)([a-z-]*)\./.exec(instanceType);

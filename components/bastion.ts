@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { cidrProblem, prefixLength } from "./cidr";
 import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { debian12Ami, instanceArchitecture } from "./ami";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
 import { InvalidArgsError } from "./errors";
 import { SCRIPTS_DIR } from "./remoteBootstrap";
@@ -104,7 +104,7 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         ...cidrListProblems("sshTargetCidrs", args.sshTargetCidrs, true),
     ];
     const instanceType = args.instanceType ?? "t3.micro";
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
+    if (!isInstanceType(instanceType)) {
         problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.micro`);
     }
     const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 8;

@@ -10,6 +10,7 @@ import { ClusterNode, createClusterNodes, createNodeRole, planHosts, resolveNode
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
+import { isInstanceType } from "./ami";
 
 export const GALERA_PORTS = { mysql: 3306, health: 9200, replication: 4567, ist: 4568, sst: 4444 } as const;
 export const GALERA_DATADIR = "/var/lib/mysql";
@@ -106,7 +107,7 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
         problems.push("clientCidrs: one CIDR (it becomes the database user's host); use a range that covers every client");
     }
     const instanceType = args.instanceType ?? "t3.small";
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
     const dataVolumeSizeGb = args.dataVolumeSizeGb ?? 20;
     if (!Number.isInteger(dataVolumeSizeGb) || dataVolumeSizeGb < 1 || dataVolumeSizeGb > 16384) {
         problems.push(`dataVolumeSizeGb: ${dataVolumeSizeGb} is outside gp3's 1–16384 GiB`);

@@ -17,6 +17,7 @@ import { createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } f
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
+import { isInstanceType } from "./ami";
 
 export const GLUSTERD_PORTS = { from: 24007, to: 24008 } as const;
 
@@ -106,7 +107,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         if (p) problems.push(`clientCidrs: ${p}`);
     }
     const instanceType = args.instanceType ?? "t3.small";
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
     const brickVolumeSizeGb = args.brickVolumeSizeGb ?? 20;
     if (!Number.isInteger(brickVolumeSizeGb) || brickVolumeSizeGb < 1 || brickVolumeSizeGb > 16384) {
         problems.push(`brickVolumeSizeGb: ${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`);

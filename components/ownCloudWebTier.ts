@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { debian12Ami, instanceArchitecture } from "./ami";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
@@ -135,7 +135,7 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
     const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 20;
     if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 10) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb}; at least 10 (Docker images live there)`);
     const instanceType = args.instanceType ?? "t3.small";
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
     if (args.certificateArn !== undefined && args.hostedZoneId !== undefined) {
         problems.push("certificateArn/hostedZoneId: give one (an existing certificate, or a zone to issue one in), not both");
     }

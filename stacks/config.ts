@@ -1,5 +1,6 @@
 import { cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
 import { NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
+import { isInstanceType } from "../components/ami";
 
 /**
  * The stack settings, mirrored from the `config:` schema in Pulumi.yaml (a test keeps the two in
@@ -296,7 +297,7 @@ export function loadPlatformConfig(
         problems.push(`${key("flowLogRetentionDays")}: ${flowLogRetentionDays} is not a CloudWatch Logs retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`);
     }
     const bastionInstanceType = str("bastionInstanceType");
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(bastionInstanceType)) {
+    if (!isInstanceType(bastionInstanceType)) {
         problems.push(`${key("bastionInstanceType")}: "${bastionInstanceType}" is not an EC2 instance type like t3.micro`);
     }
     const bastionAmiId = str("bastionAmiId");
@@ -306,7 +307,7 @@ export function loadPlatformConfig(
     const instanceTypes = Object.fromEntries(
         (["galeraInstanceType", "glusterInstanceType"] as const).map((k) => {
             const v = str(k);
-            if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v)) problems.push(`${key(k)}: "${v}" is not an EC2 instance type like t3.small`);
+            if (!isInstanceType(v)) problems.push(`${key(k)}: "${v}" is not an EC2 instance type like t3.small`);
             return [k, v];
         }),
     ) as Record<"galeraInstanceType" | "glusterInstanceType", string>;
