@@ -11,6 +11,7 @@ import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
+import { jsonSecret } from "./secrets";
 
 export const GALERA_PORTS = { mysql: 3306, health: 9200, replication: 4567, ist: 4568, sst: 4444 } as const;
 export const GALERA_DATADIR = "/var/lib/mysql";
@@ -216,7 +217,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             [GALERA_SECRETS.sst]: password("sst"),
             [GALERA_SECRETS.health]: password("health"),
         };
-        const secret = new aws.secretsmanager.Secret(
+        const secret = jsonSecret(
             `${name}-credentials`,
             {
                 namePrefix: `owncloud-ha/${name}/galera-`,
@@ -225,24 +226,15 @@ export class GaleraCluster extends pulumi.ComponentResource {
                 recoveryWindowInDays: a.secretRecoveryWindowDays,
                 tags: tags({}),
             },
-            { parent: this },
-        );
-        new aws.secretsmanager.SecretVersion(
-            `${name}-credentials-value`,
             {
-                secretId: secret.id,
-                secretString: pulumi.secret(
-                    pulumi.jsonStringify({
-                        rootPassword: passwords[GALERA_SECRETS.root],
-                        appPassword: passwords[GALERA_SECRETS.app],
-                        sstPassword: passwords[GALERA_SECRETS.sst],
-                        healthPassword: passwords[GALERA_SECRETS.health],
-                        appUser: a.appUser,
-                        appDatabase: a.appDatabase,
-                    }),
-                ),
+                rootPassword: passwords[GALERA_SECRETS.root],
+                appPassword: passwords[GALERA_SECRETS.app],
+                sstPassword: passwords[GALERA_SECRETS.sst],
+                healthPassword: passwords[GALERA_SECRETS.health],
+                appUser: a.appUser,
+                appDatabase: a.appDatabase,
             },
-            { parent: secret },
+            this,
         );
         this.secretArn = secret.arn;
 

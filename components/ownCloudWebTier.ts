@@ -7,6 +7,7 @@ import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
+import { jsonSecret } from "./secrets";
 
 /** Port of the official owncloud/server image. */
 export const OWNCLOUD_PORT = 8080;
@@ -240,15 +241,11 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
 
         // --- Secrets ---------------------------------------------------------------------------
         const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this });
-        const adminSecret = new aws.secretsmanager.Secret(
+        const adminSecret = jsonSecret(
             `${name}-admin`,
             { namePrefix: `owncloud-ha/${name}/admin-`, description: "ownCloud admin account", tags: tags("web") },
-            { parent: this },
-        );
-        new aws.secretsmanager.SecretVersion(
-            `${name}-admin-value`,
-            { secretId: adminSecret.id, secretString: pulumi.secret(pulumi.jsonStringify({ username: "admin", password: adminPassword.result })) },
-            { parent: adminSecret },
+            { username: "admin", password: adminPassword.result },
+            this,
         );
         this.adminSecretArn = adminSecret.arn;
 

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { cidrProblem } from "./cidr";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
+import { jsonSecret } from "./secrets";
 
 export const REDIS_PORT = 6379;
 
@@ -156,7 +157,7 @@ export class RedisCluster extends pulumi.ComponentResource {
 
         // ElastiCache AUTH tokens allow printable ASCII except / " @; alphanumerics avoid every quoting trap.
         const token = new random.RandomPassword(`${name}-auth-token`, { length: 64, special: false }, { parent: this });
-        const secret = new aws.secretsmanager.Secret(
+        const secret = jsonSecret(
             `${name}-auth`,
             {
                 namePrefix: `owncloud-ha/${name}/redis-auth-`,
@@ -165,12 +166,8 @@ export class RedisCluster extends pulumi.ComponentResource {
                 recoveryWindowInDays: a.secretRecoveryWindowDays,
                 tags: tags({}),
             },
-            { parent: this },
-        );
-        new aws.secretsmanager.SecretVersion(
-            `${name}-auth-value`,
-            { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify({ authToken: token.result })) },
-            { parent: secret },
+            { authToken: token.result },
+            this,
         );
         this.authSecretArn = secret.arn;
 
