@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,31 +17,92 @@ export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "scripts"), path.resol
     fs.existsSync(path.join(d, "lib", "common.sh")),
 ) ?? path.resolve(__dirname, "..", "scripts");
 
-/** Where the scripts land on a node (the login user's home: no world-writable directory involved). */
-export function remoteScriptsDir(sshUser: string): string {
-    return `/home/${sshUser}/owncloud-ha/scripts`;
+/** The directory the copy targets on a node: the login user's home, no world-writable directory involved. */
+export function remoteBaseDir(sshUser: string): string {
+    return `/home/${sshUser}/owncloud-ha`;
 }
 
-/** Every file below scripts/ that runs on nodes (the lab runner stays on the operator's machine). */
-export function nodeScriptFiles(root = SCRIPTS_DIR): string[] {
+/** Name of the shipped directory; the copy lands at `remoteBaseDir/<this>` (see `runPlan`). */
+const SHIPPED_DIR_NAME = "scripts";
+
+/** Where the scripts land on a node: every step runs `<this>/<step.script>`. */
+export function remoteScriptsDir(sshUser: string): string {
+    return `${remoteBaseDir(sshUser)}/${SHIPPED_DIR_NAME}`;
+}
+
+/** Read access to the script tree, injectable so tests can change a file without touching the repo. */
+export interface ScriptTree {
+    /** Files directly inside `dir` (relative to scripts/, no sub-directories), e.g. `galera/start.sh`. */
+    list(dir: string): string[];
+    /** Content of a file relative to scripts/. */
+    read(relPath: string): string;
+}
+
+const NODE_FILE = /\.(sh|cfg|tmpl)$/;
+
+/** The repository's scripts/ directory. */
+export const scriptTree: ScriptTree = {
+    list: (dir) => {
+        const full = path.join(SCRIPTS_DIR, dir);
+        if (!fs.existsSync(full)) return [];
+        return fs
+            .readdirSync(full, { withFileTypes: true })
+            .filter((e) => e.isFile() && NODE_FILE.test(e.name))
+            .map((e) => `${dir}/${e.name}`)
+            .sort();
+    },
+    read: (rel) => fs.readFileSync(path.join(SCRIPTS_DIR, rel), "utf8"),
+};
+
+/** Files a script names beside itself: `$(dirname "$0")/x` (sourced libraries, installed helpers, exec'd scripts). */
+function referencedFiles(file: string, content: string): string[] {
     const out: string[] = [];
-    const walk = (dir: string) => {
-        for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-            const full = path.join(dir, entry.name);
-            const rel = path.relative(root, full);
-            if (entry.isDirectory()) {
-                if (rel !== "lab") walk(full);
-            } else if (entry.name.endsWith(".sh") || entry.name.endsWith(".cfg") || entry.name.endsWith(".tmpl")) {
-                out.push(rel);
-            }
-        }
-    };
-    walk(root);
+    for (const m of content.matchAll(/\$\(dirname "\$0"\)\/([A-Za-z0-9_./-]+)/g)) {
+        out.push(path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1])));
+    }
     return out;
 }
 
+/**
+ * What one host needs to run its steps, and nothing else: the files directly inside the
+ * directories of its step scripts (a tier's operator tools such as galera/report.sh come along;
+ * sub-directories such as gluster/lab/ do not), scripts/lib, and the directories of every file
+ * these name beside themselves (e.g. node/ for node/data-volume.sh). The lab runner, the plan tool
+ * and CI scripts never reach a node, so changing them changes no copy.
+ */
+export function shippedFiles(steps: BootstrapStep[], tree: ScriptTree = scriptTree): string[] {
+    const dirs = new Set<string>(["lib", ...steps.map((s) => path.posix.dirname(s.script))]);
+    const files = new Set<string>();
+    let pending = [...dirs];
+    while (pending.length > 0) {
+        const next: string[] = [];
+        for (const dir of pending) {
+            for (const f of tree.list(dir)) {
+                files.add(f);
+                for (const ref of referencedFiles(f, tree.read(f))) {
+                    const refDir = path.posix.dirname(ref);
+                    if (!dirs.has(refDir)) {
+                        dirs.add(refDir);
+                        next.push(refDir);
+                    }
+                }
+            }
+        }
+        pending = next;
+    }
+    for (const s of steps) {
+        if (!files.has(s.script)) throw new Error(`bootstrap step ${s.id}: script scripts/${s.script} does not exist`);
+    }
+    for (const f of files) {
+        for (const ref of referencedFiles(f, tree.read(f))) {
+            if (!files.has(ref)) throw new Error(`scripts/${f} uses scripts/${ref}, which does not exist`);
+        }
+    }
+    return [...files].sort();
+}
+
 export type FileReader = (relPath: string) => string;
-const readScript: FileReader = (rel) => fs.readFileSync(path.join(SCRIPTS_DIR, rel), "utf8");
+const readScript: FileReader = (rel) => scriptTree.read(rel);
 
 function sha256(parts: string[]): string {
     const h = crypto.createHash("sha256");
@@ -48,9 +110,44 @@ function sha256(parts: string[]): string {
     return h.digest("hex");
 }
 
-/** Hash of the whole node-side script tree: the copy is refreshed whenever any script changes. */
-export function scriptsTreeHash(files = nodeScriptFiles(), read: FileReader = readScript): string {
+/** Hash of exactly the shipped files (names and contents): the copy is refreshed whenever one changes. */
+export function shipmentHash(files: string[], read: FileReader = readScript): string {
     return sha256(files.flatMap((f) => [f, read(f)]));
+}
+
+/**
+ * Writes `files` into a private, content-addressed directory named `scripts` and returns its path.
+ * `CopyToRemote` only takes a path-backed archive (an AssetArchive is refused by the provider's
+ * Check), so the exact file set a host needs is staged on disk; the name is content-addressed, so
+ * the same files always give the same path and a re-run of the program rewrites nothing.
+ */
+export function stageShipment(files: string[], read: FileReader = readScript): string {
+    const hash = shipmentHash(files, read);
+    const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+    const root = path.join(os.tmpdir(), `owncloud-ha-${uid}`);
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    const info = fs.lstatSync(root);
+    // /tmp is shared: refuse a directory another user made (or a symlink) instead of writing through it.
+    if (!info.isDirectory() || (typeof process.getuid === "function" && info.uid !== uid) || (info.mode & 0o077) !== 0) {
+        throw new Error(`${root} must be a directory owned by uid ${uid} with mode 0700; remove it and retry`);
+    }
+    const target = path.join(root, `node-scripts-${hash.slice(0, 16)}`);
+    if (!fs.existsSync(target)) {
+        const tmp = fs.mkdtempSync(path.join(root, "staging-"));
+        for (const f of files) {
+            const dest = path.join(tmp, SHIPPED_DIR_NAME, f);
+            fs.mkdirSync(path.dirname(dest), { recursive: true });
+            fs.writeFileSync(dest, read(f));
+        }
+        try {
+            fs.renameSync(tmp, target);
+        } catch (e) {
+            // Another run staged the same content first: theirs is identical.
+            fs.rmSync(tmp, { recursive: true, force: true });
+            if (!fs.existsSync(target)) throw e;
+        }
+    }
+    return path.join(target, SHIPPED_DIR_NAME);
 }
 
 /**
@@ -58,12 +155,14 @@ export function scriptsTreeHash(files = nodeScriptFiles(), read: FileReader = re
  * the lib.sh beside it), its non-secret environment and the names of its secrets. Changing anything
  * else leaves the step alone, so a settings change re-runs exactly the steps it concerns.
  */
-export function stepTrigger(step: BootstrapStep, files = nodeScriptFiles(), read: FileReader = readScript): string {
+export function stepTrigger(step: BootstrapStep, files: string[], read: FileReader = readScript): string {
     const dir = path.posix.dirname(step.script);
-    const relevant = files.filter((f) => f === step.script || f.startsWith("lib/") || f === `${dir}/lib.sh`);
-    if (!relevant.includes(step.script)) {
+    if (!files.includes(step.script)) {
         throw new Error(`bootstrap step ${step.id}: script scripts/${step.script} does not exist`);
     }
+    // Also what the script names beside itself (e.g. configure.sh installs health-check.sh).
+    const named = new Set(referencedFiles(step.script, read(step.script)));
+    const relevant = files.filter((f) => f === step.script || f.startsWith("lib/") || f === `${dir}/lib.sh` || named.has(f));
     const env = Object.keys(step.env)
         .sort()
         .map((k) => `${k}=${step.env[k]}`);
@@ -143,8 +242,6 @@ export interface PlanRunArgs {
 /** Creates the copy and command resources of a plan under `parent`. Returns the commands by step id. */
 export function runPlan(name: string, args: PlanRunArgs, parent: pulumi.Resource): Record<string, command.remote.Command> {
     const steps = orderedSteps(args.plan);
-    const files = nodeScriptFiles();
-    const treeHash = scriptsTreeHash(files);
     for (const s of steps) {
         if (!args.hosts[s.host]) throw new Error(`bootstrap step ${s.id}: unknown host ${s.host}`);
         for (const secret of s.secrets) {
@@ -153,17 +250,23 @@ export function runPlan(name: string, args: PlanRunArgs, parent: pulumi.Resource
     }
 
     const copies = new Map<string, command.remote.CopyToRemote>();
+    const shipped = new Map<string, string[]>();
     for (const host of [...new Set(steps.map((s) => s.host))]) {
         const h = args.hosts[host];
+        const files = shippedFiles(steps.filter((s) => s.host === host));
+        shipped.set(host, files);
         copies.set(
             host,
             new command.remote.CopyToRemote(
                 `${name}-scripts-${host}`,
                 {
                     connection: args.connection(h.address),
-                    source: new pulumi.asset.FileArchive(SCRIPTS_DIR),
-                    remotePath: remoteScriptsDir(args.sshUser),
-                    triggers: [treeHash, h.instanceId],
+                    // A directory without a trailing slash lands in remotePath/<its name> (the
+                    // provider's sftpCopy rule), so the staged `scripts` directory lands exactly at
+                    // remoteScriptsDir, where every step runs its script.
+                    source: new pulumi.asset.FileArchive(stageShipment(files)),
+                    remotePath: remoteBaseDir(args.sshUser),
+                    triggers: [shipmentHash(files), h.instanceId],
                 },
                 { parent, dependsOn: h.ready },
             ),
@@ -203,7 +306,7 @@ export function runPlan(name: string, args: PlanRunArgs, parent: pulumi.Resource
                 // output of secret-bearing steps out of logs and state.
                 logging: hasSecrets ? "none" : "stdoutAndStderr",
                 addPreviousOutputInEnv: false,
-                triggers: [stepTrigger(step, files), h.instanceId],
+                triggers: [stepTrigger(step, shipped.get(step.host)!), h.instanceId],
             },
             {
                 parent,

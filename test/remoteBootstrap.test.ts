@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { BootstrapStep } from "../components/bootstrap/plan";
-import { nodeScriptFiles, orderedSteps, remoteScriptsDir, shellQuote, stepCommandLine, stepTrigger } from "../components/remoteBootstrap";
+import { orderedSteps, remoteScriptsDir, ScriptTree, scriptTree, shellQuote, shipmentHash, shippedFiles, stepCommandLine, stepTrigger } from "../components/remoteBootstrap";
+import { galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
+import { glusterPlan } from "../components/bootstrap/gluster";
 
 const step: BootstrapStep = {
     id: "galera-configure-node1",
@@ -16,12 +18,83 @@ const content: Record<string, string> = Object.fromEntries(files.map((f) => [f, 
 const reader = (overrides: Record<string, string> = {}) => (f: string) => overrides[f] ?? content[f];
 
 describe("remote bootstrap", () => {
-    it("ships every node script but not the lab runner", () => {
-        const shipped = nodeScriptFiles();
-        expect(shipped).to.include("galera/start.sh");
-        expect(shipped).to.include("lib/common.sh");
-        expect(shipped).to.include("node/data-volume.sh");
-        expect(shipped.filter((f) => f.startsWith("lab/"))).to.deep.equal([]);
+    describe("shippedFiles", () => {
+        const bastion = { host: "192.0.2.10", securityGroupId: "sg", keyPairName: "kp", privateKey: "KEY" };
+        const galera = galeraCloudPlan(
+            resolveGaleraClusterArgs("g", {
+                vpcId: "v",
+                subnetIds: ["a", "b", "c"],
+                subnetCidrs: ["10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20"],
+                clientCidrs: ["10.0.0.0/16"],
+                bastion,
+            }),
+        );
+        const gluster = glusterPlan({
+            nodes: ["10.2.0.10", "10.2.16.10", "10.2.32.10"].map((address, i) => ({ host: `node${i + 1}`, address })),
+            brickDevice: "/dev/nvme1n1",
+            clientCidrs: ["10.0.0.0/16"],
+        });
+        const hostSteps = (plan: { steps: BootstrapStep[] }, host: string) => plan.steps.filter((s) => s.host === host);
+
+        it("ships a Galera node its tier's scripts, the libraries and the data-volume script, nothing else", () => {
+            expect(shippedFiles(hostSteps(galera, "node2"))).to.deep.equal([
+                "galera/configure.sh",
+                "galera/decide.sh",
+                "galera/health-check.sh",
+                "galera/install.sh",
+                "galera/lib.sh",
+                "galera/report.sh",
+                "galera/restart.sh",
+                "galera/start.sh",
+                "galera/users.sh",
+                "galera/verify.sh",
+                "lib/common.sh",
+                "lib/volume.sh",
+                "node/data-volume.sh",
+            ]);
+        });
+        it("ships a GlusterFS node its tier's scripts without gluster/lab/, and the libraries", () => {
+            for (const host of ["node1", "node3"]) {
+                expect(shippedFiles(hostSteps(gluster, host))).to.deep.equal([
+                    "gluster/create-volume.sh",
+                    "gluster/glusterd.sh",
+                    "gluster/lib.sh",
+                    "gluster/prepare-brick.sh",
+                    "gluster/status.sh",
+                    "gluster/verify-volume.sh",
+                    "lib/common.sh",
+                    "lib/volume.sh",
+                ]);
+            }
+        });
+        it("changing a lab, plan-tool, CI or web file changes no copy trigger and no step trigger", () => {
+            const changed = new Set(["gluster/lab/verify.sh", "gluster/lab/writer.sh", "lab/hostexec.sh", "lab/svc.sh", "plan/bench.sh", "check.sh", "shellcheck.sh", "web/haproxy.sh", "bastion/user-data.sh"]);
+            const reads: string[] = [];
+            const spy: ScriptTree = { list: scriptTree.list, read: (f) => (reads.push(f), scriptTree.read(f)) };
+            const edited = (f: string) => (changed.has(f) ? "# edited\n" : scriptTree.read(f));
+            for (const plan of [galera, gluster]) {
+                for (const host of ["node1", "node2", "node3"]) {
+                    const steps = hostSteps(plan, host);
+                    const files = shippedFiles(steps, spy);
+                    expect(shipmentHash(files, edited)).to.equal(shipmentHash(files));
+                    for (const step of steps) expect(stepTrigger(step, files, edited)).to.equal(stepTrigger(step, files));
+                }
+            }
+            expect(reads.filter((f) => changed.has(f))).to.deep.equal([]);
+        });
+        it("changing a shipped file changes its host's copy trigger", () => {
+            const files = shippedFiles(hostSteps(gluster, "node1"));
+            expect(shipmentHash(files, (f) => (f === "gluster/status.sh" ? "# edited\n" : scriptTree.read(f)))).to.not.equal(shipmentHash(files));
+        });
+        it("follows what a script names beside itself and refuses a missing one", () => {
+            const tree = (files: Record<string, string>): ScriptTree => ({
+                list: (dir) => Object.keys(files).filter((f) => f.startsWith(`${dir}/`) && !f.slice(dir.length + 1).includes("/")).sort(),
+                read: (f) => files[f],
+            });
+            const s = { ...step, script: "a/run.sh" };
+            expect(shippedFiles([s], tree({ "a/run.sh": 'exec bash "$(dirname "$0")/../b/x.sh"', "b/x.sh": "", "c/y.sh": "" }))).to.deep.equal(["a/run.sh", "b/x.sh"]);
+            expect(() => shippedFiles([s], tree({ "a/run.sh": '. "$(dirname "$0")/gone.sh"' }))).to.throw(/scripts\/a\/run\.sh uses scripts\/a\/gone\.sh/);
+        });
     });
 
     describe("stepTrigger", () => {
