@@ -16,7 +16,11 @@ import { SCRIPTS_DIR } from "./remoteBootstrap";
  * inputs, so any jump host works; `Bastion.access()` returns this for ours.
  */
 export interface BastionAccess {
-    /** Address of the jump host as reachable from where `pulumi up` runs. */
+    /**
+     * Address of the jump host as reachable from where `pulumi up` runs. Every bootstrap command
+     * carries it in its connection, and a changed connection re-runs the command: give an address
+     * that survives replacing the jump host (our Bastion's Elastic IP).
+     */
     host: pulumi.Input<string>;
     /** Its security group: nodes admit SSH (22) from this group only. */
     securityGroupId: pulumi.Input<string>;
@@ -132,11 +136,13 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
 /**
  * The one host with a public IP: an SSH jump host for the admin CIDRs, through which
  * `@pulumi/command` reaches the private cluster nodes. Its key pair is generated here (ed25519);
- * the private key only ever exists as a Pulumi secret. SSM Session Manager works too (instance
- * profile with AmazonSSMManagedInstanceCore, agent installed at first boot).
+ * the private key only ever exists as a Pulumi secret. It is reached at an Elastic IP it owns, so
+ * a replaced bastion keeps its address. SSM Session Manager works too (instance profile with
+ * AmazonSSMManagedInstanceCore, agent installed at first boot).
  */
 export class Bastion extends pulumi.ComponentResource {
     public readonly instanceId: pulumi.Output<string>;
+    /** The bastion's Elastic IP: stays the same when the instance is replaced. */
     public readonly publicIp: pulumi.Output<string>;
     public readonly privateIp: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
@@ -180,7 +186,8 @@ export class Bastion extends pulumi.ComponentResource {
         );
         this.securityGroupId = sg.id;
 
-        const profile = createNodeRole(name, [], tags({}), this);
+        // The one host that installs the SSM agent (scripts/bastion/user-data.sh), so the one with the policy.
+        const profile = createNodeRole(name, [], tags({}), this, [], { sessionManager: true });
 
         const ami = a.amiId ?? debian12Ami(a.architecture, { parent: this });
         const instance = new aws.ec2.Instance(
@@ -204,7 +211,16 @@ export class Bastion extends pulumi.ComponentResource {
             { parent: this },
         );
         this.instanceId = instance.id;
-        this.publicIp = instance.publicIp;
+        // A stable address the bastion owns: every bootstrap command's connection names it as its
+        // proxy, and pulumi-command runs a command again on any change of its inputs (Update runs
+        // `create` when there is no `update`). Replacing the instance moves the address instead of
+        // re-running every cluster step. While associated it replaces the launch-time public IP.
+        const eip = new aws.ec2.Eip(
+            `${name}-eip`,
+            { domain: "vpc", instance: instance.id, tags: tags({ Name: name, [TAG_PUBLIC_EXEMPTION]: "SSH jump host, reachable only from adminCidrs" }) },
+            { parent: this },
+        );
+        this.publicIp = eip.publicIp;
         this.privateIp = instance.privateIp;
 
         this.registerOutputs({

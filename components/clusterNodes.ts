@@ -106,17 +106,30 @@ export interface ClusterNode {
 /** Where the data volume is attached in the API; on Nitro it appears as NVMe, found by `dataDevice`. */
 export const DATA_DEVICE_NAME = "/dev/sdf";
 
+/**
+ * Options of a stateful node's instance. `ignoreChanges: ["ami"]`: the default AMI is a
+ * `mostRecent` lookup and Debian publishes new images often; a data node must never be replaced
+ * because an image was released (nor all nodes at once because `amiId` changed): the AMI only
+ * applies to a node when it is created. `deleteBeforeReplace`: a node keeps its fixed private
+ * address, which AWS refuses to give a second instance (InvalidIPAddress.InUse), so a replaced
+ * node is deleted first. Pulumi has no option that serialises the replacement of sibling resources;
+ * to move a cluster to a new AMI, replace one node per `pulumi up --replace <node URN>` and let it
+ * rejoin (its steps re-run: their triggers carry the instance ID) before the next.
+ */
+export const STATEFUL_NODE_OPTIONS = { ignoreChanges: ["ami"], deleteBeforeReplace: true } as const;
+
 export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: pulumi.Resource): ClusterNode[] {
     const ami = spec.amiId ?? debian12Ami(instanceArchitecture(spec.instanceType), { parent });
     return Array.from({ length: spec.count }, (_, i) => {
         const host = `node${i + 1}`;
         const tags = (extra: Record<string, string>) => withTags(spec.tags, { [TAG_TIER]: spec.tier, ...extra });
+        const subnetId = spec.subnetIds[i % spec.subnetIds.length];
         const instance = new aws.ec2.Instance(
             `${name}-${host}`,
             {
                 ami,
                 instanceType: spec.instanceType,
-                subnetId: spec.subnetIds[i % spec.subnetIds.length],
+                subnetId,
                 privateIp: spec.addresses[i],
                 associatePublicIpAddress: false,
                 vpcSecurityGroupIds: spec.securityGroupIds,
@@ -133,12 +146,15 @@ export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: 
                 tags: tags({ Name: `${name}-${host}` }),
                 volumeTags: tags({ Name: `${name}-${host}-root` }),
             },
-            { parent },
+            { parent, ...STATEFUL_NODE_OPTIONS, ignoreChanges: [...STATEFUL_NODE_OPTIONS.ignoreChanges] },
         );
         const dataVolume = new aws.ebs.Volume(
             `${name}-${host}-data`,
             {
-                availabilityZone: instance.availabilityZone,
+                // The subnet's zone, never the instance's: when a node is deleted before being
+                // replaced, Pulumi also replaces every resource whose inputs come from its outputs
+                // and may change (an unknown zone forces a new volume) — that would be the data.
+                availabilityZone: aws.ec2.getSubnetOutput({ id: subnetId }, { parent }).availabilityZone,
                 size: spec.dataVolumeSizeGb,
                 type: "gp3",
                 encrypted: true,
@@ -165,8 +181,9 @@ export function planHosts(nodes: ClusterNode[]): Record<string, PlanHost> {
 }
 
 /**
- * Instance role: SSM core, read access to exactly `secretArns`, and any further statements the
- * caller scopes itself (no wildcard actions or resources here).
+ * Instance role: read access to exactly `secretArns`, any further statements the caller scopes
+ * itself (no wildcard actions or resources here) and, only for a host that installs the SSM agent
+ * (Debian's AMIs ship without it), the Session Manager core policy.
  */
 export function createNodeRole(
     name: string,
@@ -174,6 +191,7 @@ export function createNodeRole(
     tags: Record<string, string>,
     parent: pulumi.Resource,
     extraStatements: pulumi.Input<object[]> = [],
+    options: { sessionManager?: boolean } = {},
 ): aws.iam.InstanceProfile {
     const role = new aws.iam.Role(
         `${name}-role`,
@@ -186,11 +204,13 @@ export function createNodeRole(
         },
         { parent },
     );
-    new aws.iam.RolePolicyAttachment(
-        `${name}-ssm`,
-        { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
-        { parent: role },
-    );
+    if (options.sessionManager) {
+        new aws.iam.RolePolicyAttachment(
+            `${name}-ssm`,
+            { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+            { parent: role },
+        );
+    }
     const statements = pulumi.all([pulumi.all(secretArns), pulumi.output(extraStatements)]).apply(([arns, extra]) => [
         ...(arns.length > 0 ? [{ Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: arns }] : []),
         ...extra,

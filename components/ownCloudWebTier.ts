@@ -73,7 +73,7 @@ export interface OwnCloudWebTierArgs {
     accessLogs?: boolean;
     /** Days access logs are kept. Default 90. */
     accessLogRetentionDays?: number;
-    /** EC2 key pair for SSH through the bastion (optional; SSM Session Manager works without). */
+    /** EC2 key pair for SSH through the bastion (the nodes run no SSM agent, so this is the way in). */
     keyPairName?: pulumi.Input<string>;
     /** Security group of the bastion: nodes admit SSH from it. */
     bastionSecurityGroupId?: pulumi.Input<string>;

@@ -118,7 +118,8 @@ describe("Bastion", () => {
             expect(conn.host).to.equal("10.1.0.10");
             expect(conn.user).to.equal("admin");
             const proxy = await resolveOutput(pulumi.output(conn.proxy!));
-            expect(proxy.value.host).to.equal("192.0.2.10");
+            // The Elastic IP (mock 192.0.2.20), not the instance's launch-time address (mock 192.0.2.10).
+            expect(proxy.value.host).to.equal("192.0.2.20");
             expect((await resolveOutput(conn.privateKey!)).secret).to.equal(true);
         });
 

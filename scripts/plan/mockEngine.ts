@@ -31,6 +31,10 @@ export interface RecordedResource {
     propertyDependencies: Record<string, string[]>;
     /** Names of outputs the SDK asked the engine to treat as secret. */
     additionalSecretOutputs: string[];
+    /** Input properties whose changes the engine is told to ignore (resource option `ignoreChanges`). */
+    ignoreChanges?: string[];
+    /** Resource option `deleteBeforeReplace`. */
+    deleteBeforeReplace?: boolean;
 }
 
 export interface InvokeRecord {
@@ -53,6 +57,9 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
             state.privateIp = inputs.privateIp ?? "10.0.48.10";
             state.availabilityZone = inputs.availabilityZone ?? `${region}a`;
             if (inputs.associatePublicIpAddress) state.publicIp = "192.0.2.10";
+            break;
+        case "aws:ec2/eip:Eip":
+            state.publicIp = "192.0.2.20";
             break;
         case "tls:index/privateKey:PrivateKey":
             state.privateKeyOpenssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -153,6 +160,8 @@ export class MockEngine {
                     }
                     case "aws:index/getRegion:getRegion":
                         return { region: this.region, name: this.region, id: this.region };
+                    case "aws:ec2/getSubnet:getSubnet":
+                        return { id: args.inputs.id, availabilityZone: this.subnetZone(args.inputs.id) };
                     case "aws:elb/getServiceAccount:getServiceAccount":
                         return { id: "054676820928", arn: "arn:aws:iam::054676820928:root" };
                     default:
@@ -195,6 +204,8 @@ export class MockEngine {
             dependencies: req.getDependenciesList(),
             propertyDependencies,
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            ignoreChanges: req.getIgnorechangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
         });
     }
 
@@ -207,6 +218,20 @@ export class MockEngine {
             if (quiet >= 20) return;
         }
         throw new Error(`mock engine did not settle after ${maxTurns} turns (${this.inFlight} registrations in flight)`);
+    }
+
+    /**
+     * The AZ of a subnet by ID: a subnet registered here answers with its own `availabilityZone`; a
+     * subnet made elsewhere (a mocked awsx VPC's `<vpc>-private-<i>`, a test's `subnet-b`) with the
+     * mock zone its last digit or letter numbers.
+     */
+    private subnetZone(id: string): string {
+        const own = this.resources.find((r) => r.type === "aws:ec2/subnet:Subnet" && `${r.name}-id` === id);
+        if (own) return own.inputs.availabilityZone;
+        const zones = mockZones(this.region);
+        const last = /[0-9a-z]$/.exec(id)?.[0];
+        if (last !== undefined) return zones[(/[0-9]/.test(last) ? Number(last) : last.charCodeAt(0) - 97) % zones.length];
+        throw new Error(`mock getSubnet: unknown subnet ${id}`);
     }
 
     ofType(type: string): RecordedResource[] {
