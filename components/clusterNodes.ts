@@ -173,11 +173,33 @@ export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: 
     });
 }
 
-/** The bootstrap runner's view of the nodes: address, identity, readiness and the data disk's device. */
-export function planHosts(nodes: ClusterNode[]): Record<string, PlanHost> {
+/**
+ * The bootstrap runner's view of the nodes: address, identity, readiness and the data disk's
+ * device. `egress` is what the steps' package installs need on top of the node itself (the VPC's
+ * NAT and default routes, the node group's egress rules): nothing runs on a host before it exists.
+ */
+export function planHosts(nodes: ClusterNode[], egress: pulumi.Resource[] = []): Record<string, PlanHost> {
     return Object.fromEntries(
-        nodes.map((n) => [n.host, { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment], vars: { dataDevice: n.dataDevice } }]),
+        nodes.map((n) => [
+            n.host,
+            { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment, ...egress], vars: { dataDevice: n.dataDevice } },
+        ]),
     );
+}
+
+/** JSDoc shared by the cluster components' wiring args (kept here so they say the same thing). */
+export interface ClusterWiringArgs {
+    /**
+     * Resources that must exist before a rule may name a security group of another VPC (the
+     * clients' or the bastion's): the VPC peering(s) to that VPC, e.g. a `VpcPeering`. AWS refuses
+     * a reference to a peer VPC's group until the peering is active. Default: none (same VPC).
+     */
+    crossVpcDependsOn?: pulumi.Resource[];
+    /**
+     * Resources the nodes' package installs need before any bootstrap step runs: the VPC's route
+     * to the internet (`PeeredVpc.egressReady`: NAT gateways, default routes). Default: none.
+     */
+    egressDependsOn?: pulumi.Resource[];
 }
 
 /**

@@ -6,7 +6,7 @@ import { BastionAccess, connectionThrough } from "./bastion";
 import { GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
-import { ClusterNode, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
+import { ClusterNode, ClusterWiringArgs, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
@@ -16,7 +16,7 @@ import { jsonSecret } from "./secrets";
 export const GALERA_PORTS = { mysql: 3306, health: 9200, replication: 4567, ist: 4568, sst: 4444 } as const;
 export const GALERA_DATADIR = "/var/lib/mysql";
 
-export interface GaleraClusterArgs {
+export interface GaleraClusterArgs extends ClusterWiringArgs {
     /** VPC of the cluster. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
@@ -268,6 +268,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
                         ? clientSgs.map((ref, i) => ({ key: `client${i}`, ref }))
                         : a.clientCidrs.map((cidr, i) => ({ key: `cidr${i}`, cidr }));
             for (const src of sources) {
+                const crossVpc = r.from !== "self" && src.ref !== undefined;
                 new aws.vpc.SecurityGroupIngressRule(
                     `${name}-in-${r.id}-${src.key}`,
                     {
@@ -280,7 +281,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
                         cidrIpv4: src.cidr,
                         tags: tags({}),
                     },
-                    { parent: sg },
+                    { parent: sg, dependsOn: crossVpc ? args.crossVpcDependsOn : undefined },
                 );
             }
         }
@@ -293,8 +294,9 @@ export class GaleraCluster extends pulumi.ComponentResource {
             { id: "https", protocol: "tcp", port: 443, self: false },
             { id: "http", protocol: "tcp", port: 80, self: false },
         ];
+        const egressRules: pulumi.Resource[] = [];
         for (const e of egress) {
-            new aws.vpc.SecurityGroupEgressRule(
+            const rule = new aws.vpc.SecurityGroupEgressRule(
                 `${name}-out-${e.id}`,
                 {
                     securityGroupId: sg.id,
@@ -308,6 +310,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
                 },
                 { parent: sg },
             );
+            if (!e.self) egressRules.push(rule);
         }
 
         const profile = createNodeRole(name, [secret.arn], tags({}), this);
@@ -336,7 +339,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             name,
             {
                 plan,
-                hosts: planHosts(nodes),
+                hosts: planHosts(nodes, [...(args.egressDependsOn ?? []), ...egressRules]),
                 connection: (host) => connectionThrough(args.bastion, host),
                 sshUser: a.sshUser,
                 secrets: passwords,

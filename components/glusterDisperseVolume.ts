@@ -13,7 +13,7 @@ import {
     validateGlusterSettings,
 } from "./bootstrap/gluster";
 import { cidrProblem } from "./cidr";
-import { createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
+import { ClusterWiringArgs, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
@@ -21,7 +21,7 @@ import { isInstanceType } from "./ami";
 
 export const GLUSTERD_PORTS = { from: 24007, to: 24008 } as const;
 
-export interface GlusterDisperseVolumeArgs {
+export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs {
     /** VPC of the storage nodes. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin. */
@@ -227,7 +227,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                         cidrIpv4: src.cidr,
                         tags: tags({}),
                     },
-                    { parent: sg },
+                    { parent: sg, dependsOn: src.key !== "peers" && src.ref !== undefined ? args.crossVpcDependsOn : undefined },
                 );
             }
             new aws.vpc.SecurityGroupEgressRule(
@@ -255,15 +255,16 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                 referencedSecurityGroupId: args.bastion.securityGroupId,
                 tags: tags({}),
             },
-            { parent: sg },
+            { parent: sg, dependsOn: args.crossVpcDependsOn },
         );
-        for (const port of [443, 80]) {
-            new aws.vpc.SecurityGroupEgressRule(
-                `${name}-out-${port === 443 ? "https" : "http"}`,
-                { securityGroupId: sg.id, description: "Debian packages", ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", tags: tags({}) },
-                { parent: sg },
-            );
-        }
+        const egressRules = [443, 80].map(
+            (port) =>
+                new aws.vpc.SecurityGroupEgressRule(
+                    `${name}-out-${port === 443 ? "https" : "http"}`,
+                    { securityGroupId: sg.id, description: "Debian packages", ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", tags: tags({}) },
+                    { parent: sg },
+                ),
+        );
 
         const profile = createNodeRole(name, [], tags({}), this);
         const nodes = createClusterNodes(
@@ -291,7 +292,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             name,
             {
                 plan,
-                hosts: planHosts(nodes),
+                hosts: planHosts(nodes, [...(args.egressDependsOn ?? []), ...egressRules]),
                 connection: (host) => connectionThrough(args.bastion, host),
                 sshUser: a.sshUser,
                 secrets: {},

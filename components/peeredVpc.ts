@@ -162,6 +162,13 @@ export class PeeredVpc extends pulumi.ComponentResource {
     public readonly natGatewayIds: pulumi.Output<string>[];
     public readonly defaultSecurityGroupId: pulumi.Output<string>;
     public readonly flowLogGroupName: pulumi.Output<string>;
+    /**
+     * What private hosts' traffic to the internet needs before it flows (package installs at first
+     * boot): the NAT gateways, the default routes of every route table and the subnets'
+     * associations with those tables. Empty of NAT with `natStrategy: none`. Pass it as a
+     * dependency of anything that installs packages on a private host.
+     */
+    public readonly egressReady: pulumi.Resource[];
 
     constructor(name: string, args: PeeredVpcArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolvePeeredVpcArgs(name, args);
@@ -232,12 +239,12 @@ export class PeeredVpc extends pulumi.ComponentResource {
             { vpcId: vpc.id, tags: tags({ Name: `${name}-public`, [TAG_SUBNET_TIER]: "public" }) },
             { parent: vpc },
         );
-        new aws.ec2.Route(
+        const publicDefault = new aws.ec2.Route(
             `${name}-public-default`,
             { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
             { parent: publicRt },
         );
-        publicSubnets.forEach(
+        const publicAssociations = publicSubnets.map(
             (subnet, i) =>
                 new aws.ec2.RouteTableAssociation(
                     `${name}-public-rta-${a.availabilityZones[i]}`,
@@ -273,6 +280,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
         }
         this.natGatewayIds = [...natGateways.values()].map((n) => n.id);
 
+        const privateEgress: pulumi.Resource[] = [];
         const privateRts = a.availabilityZones.map((az, i) => {
             const rt = new aws.ec2.RouteTable(
                 `${name}-private-rt-${az}`,
@@ -281,19 +289,25 @@ export class PeeredVpc extends pulumi.ComponentResource {
             );
             const via = nat.routeVia[i];
             if (via !== undefined) {
-                new aws.ec2.Route(
-                    `${name}-private-default-${az}`,
-                    { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: natGateways.get(via)!.id },
-                    { parent: rt },
+                privateEgress.push(
+                    new aws.ec2.Route(
+                        `${name}-private-default-${az}`,
+                        { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: natGateways.get(via)!.id },
+                        { parent: rt },
+                    ),
                 );
             }
-            new aws.ec2.RouteTableAssociation(
-                `${name}-private-rta-${az}`,
-                { subnetId: privateSubnets[i].id, routeTableId: rt.id },
-                { parent: rt },
+            privateEgress.push(
+                new aws.ec2.RouteTableAssociation(
+                    `${name}-private-rta-${az}`,
+                    { subnetId: privateSubnets[i].id, routeTableId: rt.id },
+                    { parent: rt },
+                ),
             );
             return rt;
         });
+        // NAT traffic leaves through the public subnets' table, so its default route counts too.
+        this.egressReady = [...natGateways.values(), publicDefault, ...publicAssociations, ...privateEgress];
         this.privateRouteTableIds = privateRts.map((rt) => rt.id);
         this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
 

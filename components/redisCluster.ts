@@ -18,6 +18,12 @@ export interface RedisClusterArgs {
     subnetIds: pulumi.Input<string>[];
     /** Security groups whose members may connect on 6379 (e.g. the web tier's SG, also across a same-region peering). */
     clientSecurityGroupIds?: pulumi.Input<string>[];
+    /**
+     * Resources that must exist before the security group may name a client group of another VPC:
+     * the VPC peering to it (AWS refuses a reference to a peer VPC's group until the peering is
+     * active). Default: none (clients in the same VPC).
+     */
+    crossVpcDependsOn?: pulumi.Resource[];
     /** CIDRs that may connect on 6379, only where a security group cannot be referenced. */
     clientCidrs?: string[];
     /**
@@ -194,7 +200,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
             { vpcId: args.vpcId, description: `Redis ${name}: 6379 from its clients only`, ingress, egress: [], tags: tags({ Name: `${name}-sg` }) },
-            { parent: this },
+            { parent: this, dependsOn: (args.clientSecurityGroupIds ?? []).length > 0 ? args.crossVpcDependsOn : undefined },
         );
         this.securityGroupId = sg.id;
 

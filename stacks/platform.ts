@@ -220,6 +220,7 @@ function allow(
     ports: { protocol: string; from: number; to: number; description: string },
     tags: Record<string, string>,
     parent: pulumi.Resource,
+    dependsOn: pulumi.Resource[],
 ): void {
     new aws.vpc.SecurityGroupEgressRule(
         `${name}-out`,
@@ -232,7 +233,7 @@ function allow(
             description: ports.description,
             tags,
         },
-        { parent },
+        { parent, dependsOn },
     );
 }
 
@@ -252,9 +253,10 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
 
     // The web tier talks to both data tiers; db and fs never talk to each other, so they are not
     // peered (peering is not transitive, so nothing reaches fs from db through web either).
+    const peeringTo = {} as Record<"db" | "fs", VpcPeering>;
     const peerings = (["db", "fs"] as const).map(
         (other) =>
-            new VpcPeering(`${env}-web-${other}`, {
+            (peeringTo[other] = new VpcPeering(`${env}-web-${other}`, {
                 requesterVpcId: vpcs.web.vpcId,
                 requesterCidrBlock: vpcs.web.cidrBlock,
                 requesterRouteTableIds: vpcs.web.routeTableIds,
@@ -262,7 +264,7 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
                 accepterCidrBlock: vpcs[other].cidrBlock,
                 accepterRouteTableIds: vpcs[other].routeTableIds,
                 tags,
-            }),
+            })),
     );
 
     const bastion = new Bastion(`${env}-bastion`, {
@@ -291,12 +293,16 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         subnetCidrs: vpcs.db.privateSubnetCidrs,
         clientSecurityGroupIds: [webSecurityGroup.id],
         bastion: access,
+        // The web and bastion groups live in the web VPC: referable only once the peering is active.
+        crossVpcDependsOn: [peeringTo.db],
+        egressDependsOn: vpcs.db.egressReady,
     });
     const redis = new RedisCluster(`${env}-redis`, {
         ...planned.redis,
         vpcId: vpcs.db.vpcId,
         subnetIds: vpcs.db.privateSubnetIds,
         clientSecurityGroupIds: [webSecurityGroup.id],
+        crossVpcDependsOn: [peeringTo.db],
     });
     const gluster = new GlusterDisperseVolume(`${env}-gluster`, {
         ...planned.gluster,
@@ -305,15 +311,18 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         subnetCidrs: vpcs.fs.privateSubnetCidrs,
         clientSecurityGroupIds: [webSecurityGroup.id],
         bastion: access,
+        crossVpcDependsOn: [peeringTo.fs],
+        egressDependsOn: vpcs.fs.egressReady,
     });
 
-    const webTo = (target: string, to: { id: pulumi.Input<string> }, protocol: string, fromPort: number, toPort: number, description: string) =>
-        allow(`${env}-web-to-${target}`, webSecurityGroup, to, { protocol, from: fromPort, to: toPort, description }, tags, webSecurityGroup);
-    webTo("galera-sql", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.mysql, GALERA_PORTS.mysql, "SQL to Galera (through the local HAProxy)");
-    webTo("galera-health", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.health, GALERA_PORTS.health, "HAProxy health checks of Galera");
-    webTo("redis", { id: redis.securityGroupId }, "tcp", REDIS_PORT, REDIS_PORT, "Redis (TLS)");
-    webTo("glusterd", { id: gluster.securityGroupId }, "tcp", GLUSTERD_PORTS.from, GLUSTERD_PORTS.to, "glusterd (volfiles)");
-    webTo("gluster-bricks", { id: gluster.securityGroupId }, "tcp", gluster.brickPorts.from, gluster.brickPorts.to, "GlusterFS bricks");
+    // Each target group lives in a peer VPC: the rule waits for that peering to be active.
+    const webTo = (target: string, tier: "db" | "fs", to: { id: pulumi.Input<string> }, protocol: string, fromPort: number, toPort: number, description: string) =>
+        allow(`${env}-web-to-${target}`, webSecurityGroup, to, { protocol, from: fromPort, to: toPort, description }, tags, webSecurityGroup, [peeringTo[tier]]);
+    webTo("galera-sql", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.mysql, GALERA_PORTS.mysql, "SQL to Galera (through the local HAProxy)");
+    webTo("galera-health", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.health, GALERA_PORTS.health, "HAProxy health checks of Galera");
+    webTo("redis", "db", { id: redis.securityGroupId }, "tcp", REDIS_PORT, REDIS_PORT, "Redis (TLS)");
+    webTo("glusterd", "fs", { id: gluster.securityGroupId }, "tcp", GLUSTERD_PORTS.from, GLUSTERD_PORTS.to, "glusterd (volfiles)");
+    webTo("gluster-bricks", "fs", { id: gluster.securityGroupId }, "tcp", gluster.brickPorts.from, gluster.brickPorts.to, "GlusterFS bricks");
 
     const web = new OwnCloudWebTier(`${env}-owncloud`, {
         ...planned.web,
@@ -333,6 +342,8 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
     }, {
         // Web nodes install ownCloud on first boot: the database and the volume must be verified first.
         dependsOn: [
+            // Nodes install packages and pull the image at first boot: their VPC's way out first.
+            ...vpcs.web.egressReady,
             ...Object.entries(galera.bootstrap).filter(([id]) => id.startsWith("galera-verify-")).map(([, c]) => c),
             gluster.bootstrap["gluster-verify-volume"],
             redis,
