@@ -250,8 +250,7 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
         this.adminSecretArn = adminSecret.arn;
 
         // --- Load balancer ---------------------------------------------------------------------
-        let logBucket: aws.s3.Bucket | undefined;
-        if (a.accessLogs) logBucket = this.accessLogBucket(name, a, tags("alb"));
+        const logs = a.accessLogs ? this.accessLogBucket(name, a, tags("alb")) : undefined;
         const alb = new aws.lb.LoadBalancer(
             `${name}-alb`,
             {
@@ -263,10 +262,13 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 desyncMitigationMode: "defensive",
                 enableDeletionProtection: a.deletionProtection,
                 idleTimeout: 300, // large uploads and WebDAV syncs
-                accessLogs: logBucket ? { bucket: logBucket.bucket, enabled: true, prefix: name } : undefined,
+                accessLogs: logs ? { bucket: logs.bucket.bucket, enabled: true, prefix: name } : undefined,
                 tags: tags("alb", { Name: `${name}-alb` }),
             },
-            { parent: this },
+            // Enabling access logs makes ELB write a test object at once: the bucket policy that
+            // lets it write (and the settings it writes under) must exist first, or the call fails
+            // with "Access Denied for bucket".
+            { parent: this, dependsOn: logs?.ready },
         );
         this.albArn = alb.arn;
         this.albArnSuffix = alb.arnSuffix;
@@ -469,16 +471,17 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
         return new aws.acm.CertificateValidation(`${name}-cert`, { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] }, { parent: cert }).certificateArn;
     }
 
-    private accessLogBucket(name: string, a: ResolvedWebTierArgs, tags: Record<string, string>): aws.s3.Bucket {
+    /** The access-log bucket and what must be in place before ELB is told to write there. */
+    private accessLogBucket(name: string, a: ResolvedWebTierArgs, tags: Record<string, string>): { bucket: aws.s3.Bucket; ready: pulumi.Resource[] } {
         const bucket = new aws.s3.Bucket(`${name}-alb-logs`, { bucketPrefix: `${name}-alb-logs-`.slice(0, 37), forceDestroy: false, tags }, { parent: this });
-        new aws.s3.BucketPublicAccessBlock(
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${name}-alb-logs-public-access`,
             { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
             { parent: bucket },
         );
-        new aws.s3.BucketOwnershipControls(`${name}-alb-logs-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: bucket });
+        const ownership = new aws.s3.BucketOwnershipControls(`${name}-alb-logs-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: bucket });
         // ALB access logs support SSE-S3 only (not SSE-KMS).
-        new aws.s3.BucketServerSideEncryptionConfiguration(
+        const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-alb-logs-encryption`,
             { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
             { parent: bucket },
@@ -489,7 +492,7 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             { parent: bucket },
         );
         const elbAccount = aws.elb.getServiceAccountOutput({}, { parent: this });
-        new aws.s3.BucketPolicy(
+        const policy = new aws.s3.BucketPolicy(
             `${name}-alb-logs-policy`,
             {
                 bucket: bucket.id,
@@ -503,9 +506,10 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                     }),
                 ),
             },
-            { parent: bucket },
+            // A policy put while the public-access block is being changed can be refused: one after the other.
+            { parent: bucket, dependsOn: [publicAccess] },
         );
-        return bucket;
+        return { bucket, ready: [policy, publicAccess, ownership, encryption] };
     }
 }
 

@@ -144,6 +144,22 @@ describe("OwnCloudWebTier", () => {
             const [sse] = e.ofType("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
             expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
         });
+
+        it("creates the load balancer only after the log bucket's policy, public-access block and ownership controls", async () => {
+            // Enabling access logs makes ELB check it can write to the bucket; without the policy: Access Denied.
+            const e = await build({ accessLogs: true });
+            const [alb] = e.ofType("aws:lb/loadBalancer:LoadBalancer");
+            for (const type of [
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            ]) {
+                const [r] = e.ofType(type);
+                expect(alb.dependencies, type).to.include(r.urn);
+            }
+            const [policy] = e.ofType("aws:s3/bucketPolicy:BucketPolicy");
+            expect(JSON.parse(policy.inputs.policy).Statement.find((st: any) => st.Sid === "AlbLogDelivery").Resource).to.match(/\/web\/AWSLogs\/\*$/);
+        });
     });
 
     describe("user data", () => {
