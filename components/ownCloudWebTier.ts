@@ -14,6 +14,31 @@ export const OWNCLOUD_PORT = 8080;
 /** Node-local HAProxy frontend the ALB checks: 200 only while ownCloud serves (see scripts/web/haproxy.sh). */
 export const HEALTH_PORT = 8081;
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/**
+ * The default ownCloud image: a full version owncloud-docker/server publishes (its CI builds
+ * `11.0.0` and `10.16.4`, each also as `<version>-<YYYYMMDD>`; there is no `11.0` tag).
+ */
+export const DEFAULT_OWNCLOUD_IMAGE = "owncloud/server:11.0.0";
+
+/**
+ * Why `image` cannot be the web nodes' ownCloud image, or undefined. It must be `repo:tag` or
+ * `repo@sha256:…`; for the official `owncloud/server` the tag must be a full version (`11.0.0`,
+ * `11.0.0-20260801`): the moving tags (`10.16`, `10`, `latest`) would let a node launched later run
+ * another version than its peers, and every start of the image runs `occ upgrade`.
+ */
+export function owncloudImageProblem(image: string): string | undefined {
+    const m = /^((?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9._/-]+)(?::([A-Za-z0-9._-]{1,128})|@sha256:[0-9a-f]{64})$/.exec(image);
+    if (!m) return `owncloudImage: "${image}" must be image:tag or image@sha256:digest, e.g. ${DEFAULT_OWNCLOUD_IMAGE}`;
+    const [, repo, tag] = m;
+    if (tag !== undefined && /^(docker\.io\/)?owncloud\/server$/.test(repo) && !/^\d+\.\d+\.\d+(-\d{8})?$/.test(tag)) {
+        return (
+            `owncloudImage: "${image}" is not a pinned owncloud/server version: it publishes full versions ` +
+            `(11.0.0, 11.0.0-<YYYYMMDD>, 10.16.4) besides moving tags; set owncloudImage to ${DEFAULT_OWNCLOUD_IMAGE}`
+        );
+    }
+    return undefined;
+}
+
 export const WEB_NODE_SCRIPTS = ["lib/common.sh", "web/haproxy.sh", "web/haproxy.cfg.tmpl", "web/gluster-mount.sh", "web/node-init.sh"];
 
 export interface OwnCloudWebTierArgs {
@@ -37,7 +62,10 @@ export interface OwnCloudWebTierArgs {
     certificateArn?: pulumi.Input<string>;
     /** Route 53 hosted zone of `domain`: an ACM certificate is requested, validated by DNS, and an alias record created. */
     hostedZoneId?: pulumi.Input<string>;
-    /** ownCloud image. Default `owncloud/server:11.0` (11.0 runs PHP 8.3; 10.x refuses PHP ≥ 8). */
+    /**
+     * ownCloud image, pinned: `repo:tag` or `repo@sha256:…`; for `owncloud/server` a full version
+     * such as `11.0.0` or `11.0.0-<YYYYMMDD>`. The image brings its own PHP. Default `owncloud/server:11.0.0`.
+     */
     owncloudImage?: string;
     /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
     galeraWriterOrder: string[];
@@ -109,11 +137,9 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
     }
     if (args.publicSubnetIds.length < 2) problems.push("publicSubnetIds: an ALB needs subnets in at least 2 AZs (FSBP ELB.13)");
     if (args.privateSubnetIds.length < 2) problems.push("privateSubnetIds: give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving");
-    const owncloudImage = args.owncloudImage ?? "owncloud/server:11.0";
-    if (!/^[a-z0-9./_-]+:[A-Za-z0-9._-]+$/.test(owncloudImage)) problems.push(`owncloudImage: "${owncloudImage}" must be image:tag, e.g. owncloud/server:11.0`);
-    else if (/^owncloud\/server:10\./.test(owncloudImage)) {
-        problems.push(`owncloudImage: ${owncloudImage} is ownCloud 10, which refuses PHP ≥ 8; use owncloud/server:11.0 or later`);
-    }
+    const owncloudImage = args.owncloudImage ?? DEFAULT_OWNCLOUD_IMAGE;
+    const imageProblem = owncloudImageProblem(owncloudImage);
+    if (imageProblem) problems.push(imageProblem);
     const minSize = args.minSize ?? 2;
     const maxSize = args.maxSize ?? 4;
     const desiredCapacity = args.desiredCapacity ?? minSize;

@@ -1,6 +1,7 @@
 import { cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
 import { NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
 import { isInstanceType } from "../components/ami";
+import { DEFAULT_OWNCLOUD_IMAGE } from "../components/ownCloudWebTier";
 
 /**
  * The stack settings, mirrored from the `config:` schema in Pulumi.yaml (a test keeps the two in
@@ -76,7 +77,7 @@ export const CONFIG_SCHEMA = {
     domain: { type: "string", description: "Host name users reach ownCloud at, e.g. cloud.example.com (required)." },
     certificateArn: { type: "string", description: "ACM certificate for the domain; empty: none (or one issued in hostedZoneId).", default: "" },
     hostedZoneId: { type: "string", description: "Route 53 zone of the domain: issue an ACM certificate there and add an alias record.", default: "" },
-    owncloudImage: { type: "string", description: "ownCloud container image (11.0 or later: 10.x refuses PHP 8).", default: "owncloud/server:11.0" },
+    owncloudImage: { type: "string", description: "ownCloud container image, pinned (owncloud/server: a full version like 11.0.0).", default: DEFAULT_OWNCLOUD_IMAGE },
     webInstanceType: { type: "string", description: "EC2 instance type of the web nodes.", default: "t3.small" },
     webMinSize: { type: "integer", description: "Fewest web nodes.", default: 2 },
     webMaxSize: { type: "integer", description: "Most web nodes.", default: 4 },

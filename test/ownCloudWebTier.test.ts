@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import { InvalidArgsError } from "../components/errors";
-import { HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
+import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
 import { MockEngine, underMocks } from "./harness/mocks";
 
 const args: OwnCloudWebTierArgs = {
@@ -27,12 +27,32 @@ const listeners = (e: MockEngine) => e.ofType("aws:lb/listener:Listener").map((l
 
 describe("OwnCloudWebTier", () => {
     describe("resolveWebTierArgs (no mocks)", () => {
-        it("defaults: 2/4/2 nodes, ownCloud 11.0, CPU target 50 %, no HTTPS without certificate or zone", () => {
+        it("defaults: 2/4/2 nodes, ownCloud 11.0.0, CPU target 50 %, no HTTPS without certificate or zone", () => {
             const r = resolveWebTierArgs("w", args);
-            expect([r.minSize, r.maxSize, r.desiredCapacity, r.owncloudImage, r.cpuTargetPercent, r.https]).to.deep.equal([2, 4, 2, "owncloud/server:11.0", 50, "none"]);
+            expect([r.minSize, r.maxSize, r.desiredCapacity, r.owncloudImage, r.cpuTargetPercent, r.https]).to.deep.equal([2, 4, 2, "owncloud/server:11.0.0", 50, "none"]);
+            expect(DEFAULT_OWNCLOUD_IMAGE).to.equal("owncloud/server:11.0.0");
         });
+        it("accepts pinned images: published full versions, date tags, digests, other registries' tags", () => {
+            for (const owncloudImage of [
+                "owncloud/server:11.0.0",
+                "owncloud/server:11.0.0-20260801",
+                "owncloud/server:10.16.4",
+                "docker.io/owncloud/server:11.0.0",
+                `owncloud/server@sha256:${"ab".repeat(32)}`,
+                "registry.example.com:5000/mirror/owncloud-server:11.0.0-custom",
+            ]) {
+                expect(resolveWebTierArgs("w", { ...args, owncloudImage }).owncloudImage).to.equal(owncloudImage);
+            }
+        });
+        for (const tag of ["11.0", "11", "latest", "10.16"]) {
+            it(`refuses owncloud/server:${tag} (not a pinned published version), naming owncloudImage and the fix`, () =>
+                expect(() => resolveWebTierArgs("w", { ...args, owncloudImage: `owncloud/server:${tag}` })).to.throw(
+                    InvalidArgsError,
+                    /owncloudImage: "owncloud\/server:[0-9a-z.]+" is not a pinned owncloud\/server version.*set owncloudImage to owncloud\/server:11\.0\.0/,
+                ));
+        }
         const bad: [string, Partial<OwnCloudWebTierArgs>, RegExp][] = [
-            ["ownCloud 10 (refuses PHP 8)", { owncloudImage: "owncloud/server:10.15" }, /ownCloud 10, which refuses PHP ≥ 8/],
+            ["an image without a tag", { owncloudImage: "owncloud/server" }, /owncloudImage: "owncloud\/server" must be image:tag or image@sha256:digest, e\.g\. owncloud\/server:11\.0\.0/],
             ["a single AZ for the ALB", { publicSubnetIds: ["pub-a"] }, /at least 2 AZs \(FSBP ELB\.13\)/],
             ["a single AZ for the nodes", { privateSubnetIds: ["priv-a"] }, /privateSubnetIds: give private subnets in at least 2 AZs/],
             ["desired outside min..max", { minSize: 3, maxSize: 9, desiredCapacity: 10 }, /desiredCapacity: 10 must lie between/],
@@ -170,7 +190,7 @@ describe("OwnCloudWebTier", () => {
             expect(script).to.not.match(/MOCKSECRET|PRIVATE KEY|password=/i);
             expect(script).to.contain(`export DB_SECRET_ARN='${args.galeraSecretArn}'`);
             expect(script).to.contain("export GALERA_BACKENDS='galera1=10.1.0.10,galera2=10.1.16.10,galera3=10.1.32.10'");
-            expect(script).to.contain("export OWNCLOUD_IMAGE='owncloud/server:11.0'");
+            expect(script).to.contain("export OWNCLOUD_IMAGE='owncloud/server:11.0.0'");
         });
 
         it("is identical for identical settings (no spurious instance refresh) and fits EC2's limit", () => {

@@ -234,6 +234,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
         ["redisReplicasPerShard", 6, /owncloud-ha:redisReplicasPerShard \(RedisCluster replicasPerShard: 6 is outside 0–5/],
         ["redisNodeType", "cache.m3.medium", /owncloud-ha:redisNodeType \(RedisCluster nodeType: cache\.m3\.medium is a previous-generation type/],
         ["dbAzCount", 2, /owncloud-ha:dbAzCount \(GaleraCluster subnetIds: 2 subnet\(s\) for 3 nodes puts a majority in one AZ/],
+        ["owncloudImage", "owncloud/server:11.0", /owncloud-ha:owncloudImage \(OwnCloudWebTier owncloudImage: "owncloud\/server:11\.0" is not a pinned owncloud\/server version.*set owncloudImage to owncloud\/server:11\.0\.0\)/],
     ] as const) {
         it(`refuses ${setting}=${value} naming the setting, before registering any resource`, async () => {
             let caught: unknown;
