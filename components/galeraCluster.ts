@@ -194,8 +194,10 @@ export class GaleraCluster extends pulumi.ComponentResource {
     public readonly writerOrder: string[];
     public readonly port: number = GALERA_PORTS.mysql;
     public readonly healthCheckPort: number = GALERA_PORTS.health;
-    /** Secret with `rootPassword`, `appPassword`, `sstPassword`, `healthPassword`, `appUser`, `appDatabase`. */
+    /** Admin secret (operators only): `rootPassword`, `appPassword`, `sstPassword`, `healthPassword`, `appUser`, `appDatabase`. */
     public readonly secretArn: pulumi.Output<string>;
+    /** The application's secret, all a client needs: `appUser`, `appPassword`, `appDatabase`. Give this to the web tier. */
+    public readonly appSecretArn: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly instanceIds: pulumi.Output<string>[];
     /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
@@ -237,6 +239,21 @@ export class GaleraCluster extends pulumi.ComponentResource {
             this,
         );
         this.secretArn = secret.arn;
+        // What the application needs and nothing else: web nodes read this one (never the root,
+        // SST or health passwords). Keys are those the web node's init script reads.
+        const appSecret = jsonSecret(
+            `${name}-app-credentials`,
+            {
+                namePrefix: `owncloud-ha/${name}/galera-app-`,
+                description: `Application database credentials of the ${name} Galera cluster`,
+                kmsKeyId: args.kmsKeyId,
+                recoveryWindowInDays: a.secretRecoveryWindowDays,
+                tags: tags({}),
+            },
+            { appUser: a.appUser, appPassword: passwords[GALERA_SECRETS.app], appDatabase: a.appDatabase },
+            this,
+        );
+        this.appSecretArn = appSecret.arn;
 
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
@@ -351,6 +368,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             nodeAddresses: this.nodeAddresses,
             writerOrder: this.writerOrder,
             secretArn: this.secretArn,
+            appSecretArn: this.appSecretArn,
             securityGroupId: this.securityGroupId,
         });
     }

@@ -69,7 +69,11 @@ export interface OwnCloudWebTierArgs {
     owncloudImage?: string;
     /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
     galeraWriterOrder: string[];
-    /** Secrets Manager ARN of the Galera credentials (appUser, appPassword, appDatabase). */
+    /**
+     * Secrets Manager ARN of the application's database credentials, exactly `appUser`,
+     * `appPassword`, `appDatabase` (GaleraCluster.appSecretArn). The nodes' role may read it: never
+     * pass the cluster's admin secret here.
+     */
     galeraSecretArn: pulumi.Input<string>;
     /** GlusterFS node addresses, first = primary volfile server (GlusterDisperseVolume.nodeAddresses). */
     glusterServers: string[];

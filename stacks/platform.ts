@@ -331,7 +331,8 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         privateSubnetIds: vpcs.web.privateSubnetIds,
         nodeSecurityGroupId: webSecurityGroup.id,
         galeraWriterOrder: galera.writerOrder,
-        galeraSecretArn: galera.secretArn,
+        // The application's own secret: web nodes never see the root, SST or health passwords.
+        galeraSecretArn: galera.appSecretArn,
         glusterServers: gluster.nodeAddresses,
         glusterVolume: gluster.volumeName,
         redisEndpoint: redis.endpoint,

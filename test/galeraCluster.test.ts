@@ -131,7 +131,7 @@ describe("GaleraCluster", () => {
 
         it("keeps passwords secret: in Secrets Manager and on stdin, never in a command string or user data", async () => {
             const engine = await build();
-            const [version] = engine.ofType("aws:secretsmanager/secretVersion:SecretVersion");
+            const version = engine.byName("db-credentials-value");
             expect(isSecretInput(version, "secretString")).to.equal(true);
             expect(Object.keys(JSON.parse(version.inputs.secretString)).sort()).to.deep.equal(
                 ["appDatabase", "appPassword", "appUser", "healthPassword", "rootPassword", "sstPassword"].sort(),
@@ -151,6 +151,18 @@ describe("GaleraCluster", () => {
             expect(users.inputs.logging).to.equal("none");
             expect(users.inputs.addPreviousOutputInEnv).to.equal(false);
             expect(engine.byName("db-galera-join-node2").inputs.stdin).to.equal(undefined);
+        });
+
+        it("gives the application its own secret with exactly appUser, appPassword, appDatabase", async () => {
+            let cluster: GaleraCluster | undefined;
+            const engine = await underMocks(() => (cluster = new GaleraCluster("db", { ...args, appUser: "oc", appDatabase: "ocdb" })));
+            const version = engine.byName("db-app-credentials-value");
+            expect(isSecretInput(version, "secretString")).to.equal(true);
+            expect(JSON.parse(version.inputs.secretString)).to.deep.equal({ appUser: "oc", appPassword: "MOCKSECRET-db-app-password", appDatabase: "ocdb" });
+            const appSecret = engine.byName("db-app-credentials");
+            expect(version.propertyDependencies.secretId).to.deep.equal([appSecret.urn]);
+            expect((await resolveOutput(cluster!.appSecretArn)).value).to.equal(`arn:aws:mock:eu-central-1:123456789012:aws:secretsmanager/secret:Secret/db-app-credentials`);
+            expect((await resolveOutput(cluster!.secretArn)).value).to.not.equal((await resolveOutput(cluster!.appSecretArn)).value);
         });
 
         it("lets the nodes read only this cluster's secret", async () => {
