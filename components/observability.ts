@@ -58,6 +58,27 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
 }
 
 /**
+ * Policy of the alarm topic's key: the account administers it through IAM (the key's default
+ * statement), and CloudWatch may use it to publish to the topic, on behalf of this account only.
+ */
+export function alarmTopicKeyPolicy(accountId: string): object {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "AccountAdministersKey", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" },
+            {
+                Sid: "CloudWatchAlarmsPublish",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                Resource: "*",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    };
+}
+
+/**
  * Alarms, a dashboard and the SNS topic they notify, for the whole platform: ALB 5xx rate,
  * unhealthy targets, response time, web group at its maximum, status checks of every stateful node
  * (a failed system check also triggers EC2 auto-recovery, which keeps the node's fixed address and
@@ -66,6 +87,8 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
  */
 export class Observability extends pulumi.ComponentResource {
     public readonly topicArn: pulumi.Output<string>;
+    /** The customer-managed KMS key the alarm topic is encrypted with. */
+    public readonly topicKeyArn: pulumi.Output<string>;
     public readonly dashboardName: pulumi.Output<string>;
     public readonly alarmNames: pulumi.Output<string>[];
 
@@ -75,7 +98,20 @@ export class Observability extends pulumi.ComponentResource {
         const tags = withTags(args.tags, {});
         const region = aws.getRegionOutput({}, { parent: this }).region;
 
-        const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: "alias/aws/sns", tags }, { parent: this });
+        // CloudWatch publishes alarms as its service principal, which needs the topic key: the
+        // AWS-managed alias/aws/sns key's policy cannot grant that, so alarms would never arrive.
+        const key = new aws.kms.Key(
+            `${name}-alarms-key`,
+            { description: `Encrypts the ${name} alarm topic`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
+            { parent: this },
+        );
+        const keyPolicy = new aws.kms.KeyPolicy(
+            `${name}-alarms-key-policy`,
+            { keyId: key.id, policy: key.arn.apply((arn) => JSON.stringify(alarmTopicKeyPolicy(arn.split(":")[4]))) },
+            { parent: key },
+        );
+        this.topicKeyArn = key.arn;
+        const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn, tags }, { parent: this, dependsOn: [keyPolicy] });
         this.topicArn = topic.arn;
         if (args.alarmEmail) {
             new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, { parent: topic });

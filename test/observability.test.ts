@@ -29,10 +29,32 @@ describe("Observability", () => {
         expect(() => validateObservabilityArgs("o", { ...args, instances: [args.instances[0], args.instances[0]] })).to.throw(/labels must be unique/);
     });
 
+    it("encrypts the topic with its own rotating key that CloudWatch may use, for this account only", async () => {
+        const e = await underMocks(() => new Observability("ops", args));
+        const key = e.byName("ops-alarms-key");
+        expect(key.type).to.equal("aws:kms/key:Key");
+        expect(key.inputs.enableKeyRotation).to.equal(true);
+        const topic = e.byName("ops-alarms");
+        // The customer-managed key, never the AWS-managed alias/aws/sns (whose policy cannot admit CloudWatch).
+        expect(topic.inputs.kmsMasterKeyId).to.equal("arn:aws:mock:eu-central-1:123456789012:aws:kms/key:Key/ops-alarms-key");
+        expect(topic.propertyDependencies.kmsMasterKeyId).to.deep.equal([key.urn]);
+        const policy = e.byName("ops-alarms-key-policy");
+        expect(policy.propertyDependencies.keyId).to.deep.equal([key.urn]);
+        expect(topic.dependencies).to.include(policy.urn);
+        const statements = JSON.parse(policy.inputs.policy).Statement;
+        const cw = statements.filter((st: any) => st.Principal?.Service === "cloudwatch.amazonaws.com");
+        expect(cw).to.have.length(1);
+        expect(cw[0]).to.deep.include({ Effect: "Allow", Resource: "*" });
+        expect([...cw[0].Action].sort()).to.deep.equal(["kms:Decrypt", "kms:GenerateDataKey*"]);
+        expect(cw[0].Condition).to.deep.equal({ StringEquals: { "aws:SourceAccount": "123456789012" } });
+        // Nobody else but the account itself (through IAM).
+        for (const st of statements.filter((x: any) => x !== cw[0])) expect(st.Principal).to.deep.equal({ AWS: "arn:aws:iam::123456789012:root" });
+    });
+
     it("sends every alarm to the topic, subscribes the e-mail, and auto-recovers stateful nodes", async () => {
         const e = await underMocks(() => new Observability("ops", { ...args, alarmEmail: "ops@example.com" }));
         const topic = e.byName("ops-alarms");
-        expect(topic.inputs.kmsMasterKeyId).to.equal("alias/aws/sns");
+        expect(topic.propertyDependencies.kmsMasterKeyId).to.deep.equal([e.byName("ops-alarms-key").urn]);
         expect(e.byName("ops-alarms-email").inputs).to.deep.include({ protocol: "email", endpoint: "ops@example.com" });
         const alarms = e.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
         for (const a of alarms) {
