@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BastionAccess, connectionThrough } from "./bastion";
-import { GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
+import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
 import { ClusterNode, ClusterWiringArgs, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
@@ -55,7 +55,7 @@ export interface GaleraClusterArgs extends ClusterWiringArgs {
     bastion: BastionAccess;
     /** KMS key for the volumes and the secret. Default: AWS-managed keys. */
     kmsKeyId?: pulumi.Input<string>;
-    /** Seconds a joining node may take to reach Synced (an SST of a large dataset is slow). Default 900. */
+    /** Seconds a joining node may take to reach Synced (an SST of a large dataset is slow). Default `DEFAULT_GALERA_SYNC_TIMEOUT_S` (900). */
     syncTimeoutSeconds?: number;
     /** Days Secrets Manager keeps the deleted credentials recoverable, 0 or 7–30. Default 7. */
     secretRecoveryWindowDays?: number;
@@ -117,12 +117,12 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
     if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
     const clusterName = args.clusterName ?? "owncloud";
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(clusterName)) problems.push(`clusterName: "${clusterName}" must be 1–64 letters, digits, _ or -`);
-    const appDatabase = args.appDatabase ?? "owncloud";
-    const appUser = args.appUser ?? "owncloud";
+    const appDatabase = args.appDatabase ?? DEFAULT_GALERA_APP_DATABASE;
+    const appUser = args.appUser ?? DEFAULT_GALERA_APP_USER;
     for (const [k, v] of [["appDatabase", appDatabase], ["appUser", appUser]]) {
         if (!/^[A-Za-z0-9_]{1,32}$/.test(v)) problems.push(`${k}: "${v}" must be 1–32 letters, digits or _`);
     }
-    const syncTimeoutSeconds = args.syncTimeoutSeconds ?? 900;
+    const syncTimeoutSeconds = args.syncTimeoutSeconds ?? DEFAULT_GALERA_SYNC_TIMEOUT_S;
     if (!Number.isInteger(syncTimeoutSeconds) || syncTimeoutSeconds < 30) problems.push(`syncTimeoutSeconds: ${syncTimeoutSeconds} is below 30`);
     const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
     if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {

@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { GALERA_SECRETS } from "../components/bootstrap/galera";
+import {
+    DEFAULT_GALERA_APP_DATABASE,
+    DEFAULT_GALERA_APP_USER,
+    DEFAULT_GALERA_SYNC_TIMEOUT_S,
+    GALERA_SECRETS,
+    galeraPlan,
+    galeraRollingRestartPlan,
+} from "../components/bootstrap/galera";
 import { TAG_TIER } from "../components/conventions";
 import { InvalidArgsError } from "../components/errors";
 import { GaleraCluster, GaleraClusterArgs, galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
@@ -50,6 +57,25 @@ describe("GaleraCluster", () => {
         for (const [what, over, message] of bad) {
             it(`refuses ${what}`, () => expect(() => resolveGaleraClusterArgs("g", { ...args, ...over })).to.throw(InvalidArgsError, message));
         }
+    });
+
+    describe("defaults shared by the component and the bootstrap plan", () => {
+        const nodes = ["10.1.0.10", "10.1.16.10", "10.1.32.10"].map((address, i) => ({ name: `node${i + 1}`, address }));
+        const timeouts = (steps: { env: Record<string, string> }[]) => [...new Set(steps.filter((st) => st.env.GALERA_SYNC_TIMEOUT).map((st) => st.env.GALERA_SYNC_TIMEOUT))];
+        it("waits the same time for Synced whether the plan is built by the component or on its own (lab, tools)", () => {
+            const resolved = resolveGaleraClusterArgs("g", args);
+            expect(resolved.syncTimeoutSeconds).to.equal(DEFAULT_GALERA_SYNC_TIMEOUT_S);
+            const standalone = galeraPlan({ clusterName: "c", nodes, appHosts: "10.0.%" });
+            expect(timeouts(standalone.steps)).to.deep.equal([String(DEFAULT_GALERA_SYNC_TIMEOUT_S)]);
+            expect(timeouts(galeraRollingRestartPlan({ clusterName: "c", nodes, appHosts: "10.0.%" }).steps)).to.deep.equal([String(DEFAULT_GALERA_SYNC_TIMEOUT_S)]);
+            expect(timeouts(galeraCloudPlan(resolved).steps)).to.deep.equal(timeouts(standalone.steps));
+        });
+        it("creates the same application user and database by default in both layers", () => {
+            const resolved = resolveGaleraClusterArgs("g", args);
+            expect([resolved.appUser, resolved.appDatabase]).to.deep.equal([DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_APP_DATABASE]);
+            const users = galeraPlan({ clusterName: "c", nodes, appHosts: "10.0.%" }).steps.find((st) => st.id === "galera-users")!;
+            expect([users.env.GALERA_APP_USER, users.env.GALERA_APP_DATABASE]).to.deep.equal([resolved.appUser, resolved.appDatabase]);
+        });
     });
 
     describe("galeraCloudPlan (no mocks)", () => {

@@ -20,16 +20,26 @@ export interface GaleraPlanSettings {
     nodes: GaleraNode[];
     /** The node that bootstraps a fresh cluster (default: the first node). */
     bootstrapNode?: string;
-    /** Application database user and database (default `owncloud` / `owncloud`). */
+    /** Application database user and database (default `DEFAULT_GALERA_APP_USER` / `DEFAULT_GALERA_APP_DATABASE`). */
     appUser?: string;
     appDatabase?: string;
     /** MariaDB host pattern the application connects from (the web subnets), e.g. `10.0.%`. */
     appHosts: string;
     /** Extra wsrep_provider_options appended to the defaults of configure.sh. */
     providerOptions?: string;
-    /** Seconds a starting node may take to reach Synced (SST of a large dataset is slow). */
+    /** Seconds a starting node may take to reach Synced. Default `DEFAULT_GALERA_SYNC_TIMEOUT_S`. */
     syncTimeoutSeconds?: number;
 }
+
+/**
+ * Seconds a starting node may take to reach Synced: an SST (mariabackup) of a large dataset is
+ * slow, and a joiner that gives up mid-transfer starts over. One home for the plan, the cloud
+ * component and the lab.
+ */
+export const DEFAULT_GALERA_SYNC_TIMEOUT_S = 900;
+/** Application database user and database when none is given. */
+export const DEFAULT_GALERA_APP_USER = "owncloud";
+export const DEFAULT_GALERA_APP_DATABASE = "owncloud";
 
 /** Secret names the Galera plan asks the runner to deliver on stdin. */
 export const GALERA_SECRETS = {
@@ -68,7 +78,7 @@ export function validateGaleraSettings(s: GaleraPlanSettings): string {
     }
     const boot = s.bootstrapNode ?? s.nodes?.[0]?.name;
     if (boot === undefined || !names.has(boot)) errors.push(`bootstrapNode "${boot}" is not one of the nodes`);
-    for (const [k, v] of [["appUser", s.appUser ?? "owncloud"], ["appDatabase", s.appDatabase ?? "owncloud"]]) {
+    for (const [k, v] of [["appUser", s.appUser ?? DEFAULT_GALERA_APP_USER], ["appDatabase", s.appDatabase ?? DEFAULT_GALERA_APP_DATABASE]]) {
         if (!SQL_IDENT_RE.test(v)) errors.push(`${k} "${v}" must match ${SQL_IDENT_RE}`);
     }
     if (!HOST_PATTERN_RE.test(s.appHosts ?? "")) errors.push(`appHosts "${s.appHosts}" must be a MariaDB host pattern like 10.0.%`);
@@ -91,7 +101,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
     const boot = validateGaleraSettings(s);
     const addresses = s.nodes.map((n) => n.address).join(",");
     const peersOf = (name: string) => s.nodes.filter((n) => n.name !== name).map((n) => n.address).join(",");
-    const sync = String(s.syncTimeoutSeconds ?? 600);
+    const sync = String(s.syncTimeoutSeconds ?? DEFAULT_GALERA_SYNC_TIMEOUT_S);
     const steps: BootstrapStep[] = [];
 
     for (const node of s.nodes) {
@@ -139,8 +149,8 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
         host: boot,
         script: "galera/users.sh",
         env: {
-            GALERA_APP_USER: s.appUser ?? "owncloud",
-            GALERA_APP_DATABASE: s.appDatabase ?? "owncloud",
+            GALERA_APP_USER: s.appUser ?? DEFAULT_GALERA_APP_USER,
+            GALERA_APP_DATABASE: s.appDatabase ?? DEFAULT_GALERA_APP_DATABASE,
             GALERA_APP_HOSTS: s.appHosts,
         },
         secrets: [GALERA_SECRETS.root, GALERA_SECRETS.app, GALERA_SECRETS.sst, GALERA_SECRETS.health],
@@ -193,7 +203,7 @@ export function galeraRollingRestartPlan(s: GaleraPlanSettings): BootstrapPlan {
             id,
             host: node.name,
             script: "galera/restart.sh",
-            env: { GALERA_PEERS: peersOf(node.name), GALERA_SYNC_TIMEOUT: String(s.syncTimeoutSeconds ?? 600) },
+            env: { GALERA_PEERS: peersOf(node.name), GALERA_SYNC_TIMEOUT: String(s.syncTimeoutSeconds ?? DEFAULT_GALERA_SYNC_TIMEOUT_S) },
             secrets: [],
             dependsOn: previous ? [previous] : [],
             description: `Restart ${node.name} and wait until Synced (one node at a time${node === s.nodes[0] ? ", the writer last" : ""}).`,
