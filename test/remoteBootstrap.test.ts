@@ -82,6 +82,14 @@ describe("remote bootstrap", () => {
             }
             expect(reads.filter((f) => changed.has(f))).to.deep.equal([]);
         });
+        it("re-runs a step when a file its script names beside itself changes (configure.sh installs health-check.sh)", () => {
+            const steps = hostSteps(galera, "node1");
+            const configure = steps.find((st) => st.id === "galera-configure-node1")!;
+            const files = shippedFiles(steps);
+            const edit = (name: string) => (f: string) => (f === name ? "# edited\n" : scriptTree.read(f));
+            expect(stepTrigger(configure, files, edit("galera/health-check.sh"))).to.not.equal(stepTrigger(configure, files));
+            expect(stepTrigger(configure, files, edit("galera/report.sh"))).to.equal(stepTrigger(configure, files));
+        });
         it("changing a shipped file changes its host's copy trigger", () => {
             const files = shippedFiles(hostSteps(gluster, "node1"));
             expect(shipmentHash(files, (f) => (f === "gluster/status.sh" ? "# edited\n" : scriptTree.read(f)))).to.not.equal(shipmentHash(files));
