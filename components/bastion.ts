@@ -71,6 +71,11 @@ export interface BastionArgs {
     rootVolumeSizeGb?: number;
     /** Login user of the AMI. Default `admin` (Debian's cloud images). */
     sshUser?: string;
+    /**
+     * The VPC's internet gateway (or whatever attaches one): the Elastic IP is associated only once it
+     * exists, since EC2 refuses an address for an instance in a VPC without one. Default: none.
+     */
+    internetGateway?: pulumi.Resource;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
 }
@@ -218,7 +223,7 @@ export class Bastion extends pulumi.ComponentResource {
         const eip = new aws.ec2.Eip(
             `${name}-eip`,
             { domain: "vpc", instance: instance.id, tags: tags({ Name: name, [TAG_PUBLIC_EXEMPTION]: "SSH jump host, reachable only from adminCidrs" }) },
-            { parent: this },
+            { parent: this, dependsOn: args.internetGateway ? [args.internetGateway] : [] },
         );
         this.publicIp = eip.publicIp;
         this.privateIp = instance.privateIp;

@@ -169,6 +169,8 @@ export class PeeredVpc extends pulumi.ComponentResource {
      * dependency of anything that installs packages on a private host.
      */
     public readonly egressReady: pulumi.Resource[];
+    /** The internet gateway: anything associating a public address in this VPC (an Elastic IP) waits for it. */
+    public readonly internetGateway: aws.ec2.InternetGateway;
 
     constructor(name: string, args: PeeredVpcArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolvePeeredVpcArgs(name, args);
@@ -202,6 +204,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
         this.defaultSecurityGroupId = defaultSg.id;
 
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags({ Name: `${name}-igw` }) }, { parent: vpc });
+        this.internetGateway = igw;
 
         const publicSubnets = a.availabilityZones.map(
             (az, i) =>

@@ -274,6 +274,7 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         sshTargetCidrs: TIERS.map((t) => vpcs[t].cidrBlock),
         instanceType: cfg.bastion.instanceType,
         amiId: cfg.bastion.amiId,
+        internetGateway: vpcs.web.internetGateway,
         tags,
     });
     const access = bastion.access();

@@ -53,6 +53,8 @@ describe("node lifecycle (dev stack)", () => {
         it("reaches the bastion at an Elastic IP it owns, tagged as the public-IP exemption", () => {
             const [eip] = s.engine.ofType("aws:ec2/eip:Eip").filter((e) => e.name === "dev-bastion-eip");
             expect(eip.propertyDependencies.instance).to.deep.equal([s.engine.byName("dev-bastion-instance").urn]);
+            // EC2 associates an address only in a VPC with an internet gateway.
+            expect(eip.dependencies).to.include(s.engine.byName("dev-web-igw").urn);
             expect(eip.inputs.tags[TAG_PUBLIC_EXEMPTION]).to.be.a("string").and.not.equal("");
         });
 
