@@ -125,6 +125,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
                     "aws:s3/bucketPolicy:BucketPolicy",
                     "aws:autoscaling/policy:Policy",
                     "aws:cloudwatch/dashboard:Dashboard",
+                    "aws:kms/keyPolicy:KeyPolicy",
                 ]);
                 for (const r of s.engine.resources.filter((x) => x.custom && !untaggable.has(x.type))) {
                     expect(r.inputs.tags, `${r.type} ${r.name}`).to.not.equal(undefined);
@@ -169,7 +170,8 @@ describe("platform (dev and prod from the committed stack files)", function () {
                 expect((await resolveOutput(out.bastionPrivateKey as any)).secret).to.equal(true);
                 const hint = await resolveOutput(out.bastionSshCommand as any);
                 expect(hint.secret).to.equal(false);
-                expect(hint.value).to.match(/ssh -i bastion\.key admin@192\.0\.2\.10$/);
+                // The bastion's Elastic IP (mock 192.0.2.20), which survives replacing the instance.
+                expect(hint.value).to.match(/ssh -i bastion\.key admin@192\.0\.2\.20$/);
                 const subnetIds = out.subnetIds as Record<string, { public: unknown[]; private: unknown[] }>;
                 for (const t of ["web", "db", "fs"]) expect(subnetIds[t].private).to.have.length(3);
             });
