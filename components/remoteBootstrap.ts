@@ -220,7 +220,11 @@ export interface PlanHost {
     address: pulumi.Input<string>;
     /** Changes when the host is replaced, so its steps run again on the new machine. */
     instanceId: pulumi.Input<string>;
-    /** Resources that must exist before anything runs on the host (the instance, its volume attachments). */
+    /**
+     * Resources that must exist before anything runs on the host: the instance, its volume
+     * attachments, and what its package installs need (its VPC's NAT and default routes, the
+     * egress rules of its security group).
+     */
     ready: pulumi.Resource[];
     /**
      * Values only known at deployment that the plan refers to as `{{key}}` inside env values
