@@ -11,6 +11,9 @@ import { createNodeRole } from "./clusterNodes";
 import { InvalidArgsError } from "./errors";
 import { SCRIPTS_DIR } from "./remoteBootstrap";
 
+/** Login user of Debian's cloud images, on the bastion and the nodes alike. */
+export const DEFAULT_SSH_USER = "admin";
+
 /**
  * What a cluster component needs to reach its private nodes over SSH through a bastion. Plain
  * inputs, so any jump host works; `Bastion.access()` returns this for ours.
@@ -34,7 +37,7 @@ export interface BastionAccess {
 
 /** The `@pulumi/command` connection to a private host through the bastion described by `access`. */
 export function connectionThrough(access: BastionAccess, host: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
-    const user = access.user ?? "admin";
+    const user = access.user ?? DEFAULT_SSH_USER;
     return {
         host,
         user,
@@ -132,7 +135,7 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         instanceType,
         amiId: args.amiId,
         rootVolumeSizeGb,
-        sshUser: args.sshUser ?? "admin",
+        sshUser: args.sshUser ?? DEFAULT_SSH_USER,
         architecture: instanceArchitecture(instanceType),
         tags: args.tags ?? {},
     };

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { BastionAccess, connectionThrough } from "./bastion";
+import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
 import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
@@ -142,7 +142,7 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
         clientCidrs,
         syncTimeoutSeconds,
         secretRecoveryWindowDays,
-        sshUser: args.bastion.user ?? "admin",
+        sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         tags: args.tags ?? {},
     };
 }

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BastionAccess, connectionThrough } from "./bastion";
+import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
 import {
     DEFAULT_BASE_PORT,
     DEFAULT_MAX_PORT,
@@ -157,7 +157,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         brickPortFrom,
         brickPortTo,
         clientCidrs,
-        sshUser: args.bastion.user ?? "admin",
+        sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         warnings,
         tags: args.tags ?? {},
     };
