@@ -1,0 +1,32 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** The repository's scripts/ directory. */
+export const SCRIPTS = path.join(__dirname, "..", "..", "scripts");
+
+export interface BashResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs `script` in `bash -c` with `env` added to this process's environment (PATH may be replaced). */
+export function bash(script: string, env: Record<string, string> = {}, timeoutMs = 30_000): BashResult {
+    const r = spawnSync("bash", ["-c", script], { env: { ...process.env, ...env }, encoding: "utf8", timeout: timeoutMs });
+    if (r.error) throw r.error;
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A fresh temporary directory, removed by the returned cleanup function. */
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+    return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes an executable stand-in for a command into `bin`. */
+export function fakeCommand(bin: string, name: string, body: string): void {
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+}
