@@ -5,6 +5,12 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../lib/volume.sh
+. "$(dirname "$0")/../lib/volume.sh"
+
+# The datadir is the node's own volume (node/data-volume.sh, `nofail` in fstab): MariaDB must never
+# start on the root filesystem's empty /var/lib/mysql after a reboot. Before the package starts it.
+require_mounts_for mariadb.service /var/lib/mysql
 
 PKGS=(mariadb-server galera-4 mariadb-backup socat mariadb-client)
 fresh=0
