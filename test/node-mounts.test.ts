@@ -1,26 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
-
-/** Parses a systemd unit file: section -> key -> values (in order). */
-export function parseUnit(text: string): Record<string, Record<string, string[]>> {
-    const out: Record<string, Record<string, string[]>> = {};
-    let section = "";
-    for (const raw of text.split("\n")) {
-        const line = raw.trim();
-        if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-        const m = /^\[(.+)\]$/.exec(line);
-        if (m) {
-            section = m[1];
-            out[section] ??= {};
-            continue;
-        }
-        const eq = line.indexOf("=");
-        (out[section][line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
-    }
-    return out;
-}
+import { bash, fakeCommand, parseUnit, SCRIPTS, tempDir } from "./harness/shell";
 
 describe("daemons wait for their data volume (scripts/lib/volume.sh require_mounts_for)", () => {
     let t: ReturnType<typeof tempDir>;

@@ -30,3 +30,22 @@ export function fakeCommand(bin: string, name: string, body: string): void {
     fs.mkdirSync(bin, { recursive: true });
     fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
 }
+
+/** Parses a systemd unit file: section -> key -> values (in order). */
+export function parseUnit(text: string): Record<string, Record<string, string[]>> {
+    const out: Record<string, Record<string, string[]>> = {};
+    let section = "";
+    for (const raw of text.split("\n")) {
+        const line = raw.trim();
+        if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+        const m = /^\[(.+)\]$/.exec(line);
+        if (m) {
+            section = m[1];
+            out[section] ??= {};
+            continue;
+        }
+        const eq = line.indexOf("=");
+        (out[section][line.slice(0, eq)] ??= []).push(line.slice(eq + 1));
+    }
+    return out;
+}
