@@ -71,10 +71,31 @@ describe("web node (scripts/web/node-init.sh)", () => {
             expect(u.Install.WantedBy).to.deep.equal(["multi-user.target"]);
         });
 
-        it("keeps www-data (Apache/PHP/occ) away from the instance metadata service before the container starts", () => {
-            const pre = unit().Service.ExecStartPre.join("\n");
-            expect(pre).to.match(/-d 169\.254\.169\.254 -m owner --uid-owner 33 -j REJECT/);
-            expect(pre.indexOf("169.254.169.254")).to.be.below(pre.indexOf("rm -f owncloud"));
+        it("keeps www-data (Apache/PHP/occ) away from the instance metadata service, root not, before the container starts", function () {
+            const pres = unit().Service.ExecStartPre;
+            const guard = pres.findIndex((c) => c.includes("169.254.169.254"));
+            expect(guard, "before the container is (re)created").to.be.within(0, pres.findIndex((c) => c.includes("rm -f owncloud")) - 1);
+            // Run the unit's own command twice in a private network namespace with a stand-in IMDS.
+            const tools = bash("command -v iptables unshare setpriv python3").stdout.trim().split("\n").length === 4;
+            if (process.getuid?.() !== 0 || !tools) this.skip();
+            const script = path.join(t.dir, "imds.sh");
+            const probe = "timeout 3 bash -c 'exec 3<>/dev/tcp/169.254.169.254/80' 2>/dev/null && echo open || echo refused";
+            fs.writeFileSync(
+                script,
+                [
+                    "ip link set lo up && ip addr add 169.254.169.254/32 dev lo",
+                    `python3 -c 'import socket; s = socket.create_server(("169.254.169.254", 80)); [s.accept()[0].close() for _ in iter(int, 1)]' >/dev/null 2>&1 & imds=$!`,
+                    "for _ in $(seq 50); do bash -c 'exec 3<>/dev/tcp/169.254.169.254/80' 2>/dev/null && break; sleep 0.1; done",
+                    pres[guard],
+                    pres[guard],
+                    'echo "rules $(iptables -w -S OUTPUT | grep -c 169.254.169.254)"',
+                    `echo "root $(${probe})"`,
+                    `echo "www-data $(setpriv --reuid=33 --regid=33 --clear-groups ${probe})"`,
+                    "kill $imds",
+                ].join("\n"),
+            );
+            const r = bash(`unshare --net bash ${script}`);
+            expect(r.stdout.trim().split("\n"), r.stderr).to.deep.equal(["rules 1", "root open", "www-data refused"]);
         });
     });
 
