@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, parseUnit, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, parseUnit, SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 describe("daemons wait for their data volume (scripts/lib/volume.sh require_mounts_for)", () => {
     let t: ReturnType<typeof tempDir>;
@@ -29,6 +29,8 @@ describe("daemons wait for their data volume (scripts/lib/volume.sh require_moun
             expect(reloads()).to.equal(1);
             expect(run(true, unit, mountPath).code).to.equal(0);
             expect(reloads(), "no daemon-reload when nothing changed").to.equal(1);
+            const complaints = systemdVerify(path.join(t.dir, "units"), { [unit]: "[Service]\nExecStart=/bin/true\n" });
+            if (complaints !== undefined) expect(complaints, "systemd-analyze verify of the unit with the drop-in").to.equal("");
         });
         it(`${script} asks for that ordering`, () => {
             const src = fs.readFileSync(path.join(SCRIPTS, script), "utf8");

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, parseUnit, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, parseUnit, SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 /**
  * scripts/web/node-init.sh, function by function: sourced (its main only runs when executed), with
@@ -97,6 +97,16 @@ describe("web node (scripts/web/node-init.sh)", () => {
             const r = bash(`unshare --net bash ${script}`);
             expect(r.stdout.trim().split("\n"), r.stderr).to.deep.equal(["rules 1", "root open", "www-data refused"]);
         });
+    });
+
+    it("writes units systemd accepts without a complaint (systemd-analyze verify)", function () {
+        const r = nodeInit(`DOCKER=/bin/true; printf '%s\\0' "$(owncloud_unit)" "$(cron_service_unit)" "$(cron_timer_unit)"`);
+        const [service, cronService, cronTimer] = r.stdout.split("\0");
+        const units = path.join(t.dir, "units");
+        fs.mkdirSync(units);
+        const complaints = systemdVerify(units, { "owncloud.service": service, "owncloud-cron.service": cronService, "owncloud-cron.timer": cronTimer }, ["docker.service", "haproxy.service"]);
+        if (complaints === undefined) this.skip();
+        expect(complaints).to.equal("");
     });
 
     describe("container environment", () => {

@@ -49,3 +49,20 @@ export function parseUnit(text: string): Record<string, Record<string, string[]>
     }
     return out;
 }
+
+/**
+ * `systemd-analyze verify` of `units` (name -> text) with stub units for what they reference, all
+ * from one directory on SYSTEMD_UNIT_PATH. Returns its complaints (empty = clean), or undefined
+ * when systemd-analyze is not installed.
+ */
+export function systemdVerify(dir: string, units: Record<string, string>, stubs: string[] = []): string | undefined {
+    if (bash("command -v systemd-analyze").code !== 0) return undefined;
+    for (const stub of stubs) fs.writeFileSync(path.join(dir, stub), "[Service]\nExecStart=/bin/true\n");
+    for (const [name, text] of Object.entries(units)) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name), text);
+    }
+    const names = Object.keys(units).filter((n) => !n.includes("/"));
+    const r = bash(`systemd-analyze verify --man=no ${names.join(" ")}`, { SYSTEMD_UNIT_PATH: `${dir}:` }, 60_000);
+    return (r.stdout + r.stderr).trim();
+}
