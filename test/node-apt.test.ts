@@ -21,7 +21,7 @@ function fakeApt(dir: string, opts: { mirror: string[]; installed?: string[]; li
     fakeCommand(bin, "dpkg-query", `grep -qx "\${@: -1}" "${dir}/installed" && printf 'install ok installed' || exit 1`);
     fakeCommand(bin, "apt-cache", `[ "$1" = policy ] || exit 1
 if grep -qx "Package: $2" "${lists}"/*_Packages 2>/dev/null; then printf '%s:\\n  Installed: (none)\\n  Candidate: 1.0\\n' "$2"; fi`);
-    fakeCommand(bin, "sleep", "exit 0");
+    fakeCommand(bin, "sleep", `echo "$1" >> "${dir}/sleeps"`);
     fakeCommand(bin, "apt-get", `echo "$*" >> "${dir}/log"
 for a in "$@"; do case "$a" in
   update)
@@ -35,13 +35,14 @@ for a in "$@"; do case "$a" in -*|install|Acquire*|DPkg*) ;; *)
   echo "$a" >> "${dir}/installed" ;;
 esac; done`);
     return {
-        run: (pkgs: string[], attempts = 4) =>
+        /** `attempts` null: the script's own bound. */
+        run: (pkgs: string[], attempts: number | null = 4) =>
             bash(`. "${SCRIPTS}/lib/common.sh"; apt_install ${pkgs.join(" ")}`, {
                 PATH: `${bin}:${process.env.PATH}`,
                 OCHA_APT_LISTS: lists,
-                OCHA_APT_ATTEMPTS: String(attempts),
-                OCHA_APT_DELAY_S: "1",
+                ...(attempts === null ? {} : { OCHA_APT_ATTEMPTS: String(attempts), OCHA_APT_DELAY_S: "1" }),
             }),
+        sleeps: () => (fs.existsSync(path.join(dir, "sleeps")) ? fs.readFileSync(path.join(dir, "sleeps"), "utf8").trim().split("\n").map(Number) : []),
         calls: () => (fs.existsSync(path.join(dir, "log")) ? fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n") : []),
         installed: () => fs.readFileSync(path.join(dir, "installed"), "utf8").split("\n").filter(Boolean),
     };
@@ -94,6 +95,18 @@ describe("apt_install (scripts/lib/common.sh)", () => {
         const r = apt.run(["socat"], 3);
         expect(r.code).to.not.equal(0);
         expect(apt.calls().filter((c) => /\bupdate$/.test(c))).to.have.length(3);
-        expect(r.stderr).to.match(/apt-get update failed 3 times.*unreachable.*NAT/);
+        expect(r.stderr).to.match(/apt-get update failed 3 times over 3s.*unreachable.*NAT/);
+    });
+
+    it("by default waits longer than a NAT gateway takes to come up (1.5–2 min), in growing steps of at most a minute", () => {
+        const apt = fakeApt(t.dir, { mirror: ["socat"], updateFailures: 99 });
+        const r = apt.run(["socat"], null);
+        expect(r.code).to.not.equal(0);
+        const sleeps = apt.sleeps();
+        expect(sleeps).to.deep.equal([...sleeps].sort((a, b) => a - b));
+        expect(Math.max(...sleeps)).to.be.at.most(60);
+        const total = sleeps.reduce((a, b) => a + b, 0);
+        expect(total).to.be.within(180, 600);
+        expect(r.stderr).to.contain(`over ${total}s`);
     });
 });

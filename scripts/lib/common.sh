@@ -91,22 +91,26 @@ wait_for() {
 # the node does: refresh the lists only when they are empty or a wanted package is unknown (so hosts
 # that already have everything never touch the network), and retry within a bound.
 OCHA_APT_LISTS="${OCHA_APT_LISTS:-/var/lib/apt/lists}"
-OCHA_APT_ATTEMPTS="${OCHA_APT_ATTEMPTS:-6}"
+# 8 attempts, waiting 10, 20, … 60 s between them (~4.5 min): longer than a NAT gateway takes to
+# come up (1.5–2 min) after the node that needs it.
+OCHA_APT_ATTEMPTS="${OCHA_APT_ATTEMPTS:-8}"
 OCHA_APT_DELAY_S="${OCHA_APT_DELAY_S:-10}"
 apt_get() {
     DEBIAN_FRONTEND=noninteractive apt-get -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 "$@" >&2
 }
 apt_retry() {
-    local what="$1" i
+    local what="$1" i wait waited=0
     shift
     for ((i = 1; i <= OCHA_APT_ATTEMPTS; i++)); do
         if apt_get "$@"; then return 0; fi
         if [ "$i" -lt "$OCHA_APT_ATTEMPTS" ]; then
-            warn "apt-get $what failed (attempt $i of $OCHA_APT_ATTEMPTS); retrying in ${OCHA_APT_DELAY_S}s"
-            sleep "$OCHA_APT_DELAY_S"
+            wait=$((OCHA_APT_DELAY_S * i)); [ "$wait" -le 60 ] || wait=60
+            warn "apt-get $what failed (attempt $i of $OCHA_APT_ATTEMPTS); retrying in ${wait}s"
+            sleep "$wait"
+            waited=$((waited + wait))
         fi
     done
-    die "apt-get $what failed $OCHA_APT_ATTEMPTS times, ${OCHA_APT_DELAY_S}s apart: the Debian mirror is unreachable (check this subnet's route to the NAT gateway and DNS) or the package does not exist"
+    die "apt-get $what failed $OCHA_APT_ATTEMPTS times over ${waited}s: the Debian mirror is unreachable (check this subnet's route to the NAT gateway and DNS) or the package does not exist"
 }
 apt_lists_empty() {
     ! compgen -G "$OCHA_APT_LISTS/*_Packages*" >/dev/null
