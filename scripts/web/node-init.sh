@@ -194,7 +194,7 @@ main() {
         exec 8>"$STATE_DIR/install.lock"
         flock -w 1800 8 || die "another node held the install lock for 30 min; check it, then re-run this script"
         "$DOCKER" pull -q "$OWNCLOUD_IMAGE" >&2
-        systemctl start owncloud.service
+        systemctl start owncloud.service || die "owncloud.service did not start; see: journalctl -u owncloud"
         wait_for "ownCloud to serve (installed, not in maintenance)" 900 status_ok \
             || die "ownCloud did not come up; see: journalctl -u owncloud"
         exec 8>&-
