@@ -81,6 +81,12 @@ export interface OwnCloudWebTierArgs {
     glusterVolume: string;
     /** Redis primary or configuration endpoint (TLS). */
     redisEndpoint: pulumi.Input<string>;
+    /**
+     * `redisEndpoint` is the configuration endpoint of a cluster-mode-enabled replication group
+     * (RedisCluster.clusterModeEnabled): nodes then configure ownCloud with OWNCLOUD_REDIS_SEEDS.
+     * Default false.
+     */
+    redisClusterMode?: boolean;
     /** Redis port. Default 6379. */
     redisPort?: number;
     /** Secrets Manager ARN of the Redis AUTH token (`authToken`). */
@@ -391,8 +397,11 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                     GLUSTER_VOLUME: args.glusterVolume,
                     REDIS_HOST: redisHost,
                     REDIS_PORT: String(a.redisPort),
+                    REDIS_CLUSTER_MODE: args.redisClusterMode ? "enabled" : "disabled",
                     OWNCLOUD_IMAGE: a.owncloudImage,
                     OWNCLOUD_DOMAIN: a.domain,
+                    // What users' browsers speak to the ALB: ownCloud builds its URLs with it.
+                    OWNCLOUD_PROTOCOL: this.https ? "https" : "http",
                     OWNCLOUD_HEALTH_PORT: String(HEALTH_PORT),
                 }),
             );
@@ -405,7 +414,8 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 keyName: args.keyPairName,
                 iamInstanceProfile: { arn: profile.arn },
                 networkInterfaces: [{ associatePublicIpAddress: "false", securityGroups: [args.nodeSecurityGroupId], deleteOnTermination: "true" }],
-                // Hop limit 1: the containers cannot reach the instance's credentials.
+                // Hop limit 1: no bridged container reaches IMDS. ownCloud runs on the host network (no extra
+                // hop), so the node rejects IMDS traffic from its www-data user (scripts/web/node-init.sh).
                 metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
                 blockDeviceMappings: [
                     { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: a.rootVolumeSizeGb, encrypted: "true", deleteOnTermination: "true" } },

@@ -337,6 +337,7 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         glusterServers: gluster.nodeAddresses,
         glusterVolume: gluster.volumeName,
         redisEndpoint: redis.endpoint,
+        redisClusterMode: redis.clusterModeEnabled,
         redisPort: redis.port,
         redisSecretArn: redis.authSecretArn,
         keyPairName: bastion.keyPairName,

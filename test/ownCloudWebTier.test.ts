@@ -22,6 +22,12 @@ const args: OwnCloudWebTierArgs = {
     bastionSecurityGroupId: "sg-bastion",
 };
 
+/** The settings a web node boots with: the `export NAME='value'` lines of its user data. */
+function userDataEnv(e: MockEngine, name = "web-lt"): Record<string, string> {
+    const script = Buffer.from(e.byName(name).inputs.userData, "base64").toString();
+    return Object.fromEntries([...script.matchAll(/^export ([A-Z_0-9]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
+}
+
 const build = (over: Partial<OwnCloudWebTierArgs> = {}) => underMocks(() => new OwnCloudWebTier("web", { ...args, ...over }));
 const listeners = (e: MockEngine) => e.ofType("aws:lb/listener:Listener").map((l) => l.inputs);
 
@@ -191,6 +197,18 @@ describe("OwnCloudWebTier", () => {
             expect(script).to.contain(`export DB_SECRET_ARN='${args.galeraSecretArn}'`);
             expect(script).to.contain("export GALERA_BACKENDS='galera1=10.1.0.10,galera2=10.1.16.10,galera3=10.1.32.10'");
             expect(script).to.contain("export OWNCLOUD_IMAGE='owncloud/server:11.0.0'");
+        });
+
+        it("tells the nodes the protocol users reach the ALB with: http without a certificate (dev today), https with one", async () => {
+            expect(userDataEnv(await build()).OWNCLOUD_PROTOCOL).to.equal("http");
+            expect(userDataEnv(await build({ certificateArn: "arn:aws:acm:eu-central-1:123456789012:certificate/abc" })).OWNCLOUD_PROTOCOL).to.equal("https");
+            expect(userDataEnv(await build({ hostedZoneId: "Z123" })).OWNCLOUD_PROTOCOL).to.equal("https");
+        });
+
+        it("tells the nodes whether the Redis endpoint is a cluster-mode configuration endpoint", async () => {
+            expect(userDataEnv(await build()).REDIS_CLUSTER_MODE).to.equal("disabled");
+            const cluster = userDataEnv(await build({ redisClusterMode: true, redisEndpoint: "clustercfg.redis.abc.euc1.cache.amazonaws.com" }));
+            expect([cluster.REDIS_CLUSTER_MODE, cluster.REDIS_HOST]).to.deep.equal(["enabled", "clustercfg.redis.abc.euc1.cache.amazonaws.com"]);
         });
 
         it("is identical for identical settings (no spurious instance refresh) and fits EC2's limit", () => {

@@ -265,6 +265,9 @@ describe("platform (dev and prod from the committed stack files)", function () {
         const s = await buildStack("prod", { "owncloud-ha:redisShards": 3 });
         const [g] = s.engine.ofType("aws:elasticache/replicationGroup:ReplicationGroup");
         expect(g.inputs).to.deep.include({ clusterMode: "enabled", numNodeGroups: 3, replicasPerNodeGroup: 2 });
+        // ...and the web nodes configure ownCloud for a cluster (OWNCLOUD_REDIS_SEEDS), not a single host.
+        const [lt] = s.engine.ofType("aws:ec2/launchTemplate:LaunchTemplate");
+        expect(Buffer.from(lt.inputs.userData, "base64").toString()).to.match(/^export REDIS_CLUSTER_MODE='enabled'$/m);
     });
 
     it("wires the web nodes' group to each data tier on exactly its ports, and nothing else", () => {

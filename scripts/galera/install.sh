@@ -5,15 +5,17 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../lib/volume.sh
+. "$(dirname "$0")/../lib/volume.sh"
+
+# The datadir is the node's own volume (node/data-volume.sh, `nofail` in fstab): MariaDB must never
+# start on the root filesystem's empty /var/lib/mysql after a reboot. Before the package starts it.
+require_mounts_for mariadb.service /var/lib/mysql
 
 PKGS=(mariadb-server galera-4 mariadb-backup socat mariadb-client)
 fresh=0
 dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q "install ok installed" || fresh=1
-if ! apt_install "${PKGS[@]}"; then
-    log "apt-get install failed; refreshing package lists once and retrying"
-    apt-get update -q >&2
-    apt_install "${PKGS[@]}"
-fi
+apt_install "${PKGS[@]}"   # refreshes the lists when needed, bounded retries (common.sh)
 if [ "$fresh" = 1 ] && is_systemd && svc status mariadb; then
     log "stopping the non-Galera MariaDB that the package started"
     svc stop mariadb

@@ -12,7 +12,8 @@
 #   longer exists is replaced; one naming another existing device is refused).
 #   `nofail`: a node whose data volume is missing still boots, and because the brick is a
 #   sub-directory of the mount, glusterd then finds no brick directory (and no volume-id xattr) and
-#   refuses to start the brick instead of silently filling the root filesystem.
+#   refuses to start the brick instead of silently filling the root filesystem; glusterd.service is
+#   ordered after the mount (drop-in RequiresMountsFor=) so a reboot brings the brick back online.
 # - The brick is a sub-directory, so `gluster volume create` never needs `force`.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -30,6 +31,9 @@ case "$BRICK_DIR" in
 esac
 
 ensure_xfs_mount "$BRICK_DEVICE" "$BRICK_MOUNT" 512
+# After a reboot glusterd must not start the brick before its volume is mounted (it would refuse
+# the brick, missing its volume-id, and leave it offline until a manual `volume start force`).
+require_mounts_for glusterd.service "$BRICK_MOUNT"
 uuid="$(findmnt -n -o UUID --mountpoint "$BRICK_MOUNT")"
 
 # The brick directory, only ever inside the mounted filesystem.

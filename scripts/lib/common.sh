@@ -12,7 +12,8 @@
 #   svc start|stop|restart|reload|status|kill|enable NAME [ARGS…]
 #                                         service seam: systemctl on systemd, the lab launcher otherwise
 #   wait_for DESC TIMEOUT_S CMD…          poll CMD every 0.5 s until it succeeds, bounded
-#   apt_install PKG…                      install missing Debian packages, non-interactive
+#   apt_install PKG…                      install missing Debian packages, non-interactive; refreshes
+#                                         the lists when empty or a package is unknown; bounded retries
 
 if [ -n "${OCHA_COMMON_SH:-}" ]; then return 0; fi
 OCHA_COMMON_SH=1
@@ -86,16 +87,62 @@ wait_for() {
     done
 }
 
+# Debian cloud images ship with empty apt lists, and a node's egress (NAT route) may come up after
+# the node does: refresh the lists only when they are empty or a wanted package is unknown (so hosts
+# that already have everything never touch the network), and retry within a bound.
+OCHA_APT_LISTS="${OCHA_APT_LISTS:-/var/lib/apt/lists}"
+# 8 attempts, waiting 10, 20, … 60 s between them (~4.5 min): longer than a NAT gateway takes to
+# come up (1.5–2 min) after the node that needs it.
+OCHA_APT_ATTEMPTS="${OCHA_APT_ATTEMPTS:-8}"
+OCHA_APT_DELAY_S="${OCHA_APT_DELAY_S:-10}"
+apt_get() {
+    DEBIAN_FRONTEND=noninteractive apt-get -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=300 "$@" >&2
+}
+apt_retry() {
+    local what="$1" i wait waited=0
+    shift
+    for ((i = 1; i <= OCHA_APT_ATTEMPTS; i++)); do
+        if apt_get "$@"; then return 0; fi
+        if [ "$i" -lt "$OCHA_APT_ATTEMPTS" ]; then
+            wait=$((OCHA_APT_DELAY_S * i)); [ "$wait" -le 60 ] || wait=60
+            warn "apt-get $what failed (attempt $i of $OCHA_APT_ATTEMPTS); retrying in ${wait}s"
+            sleep "$wait"
+            waited=$((waited + wait))
+        fi
+    done
+    die "apt-get $what failed $OCHA_APT_ATTEMPTS times over ${waited}s: the Debian mirror is unreachable (check this subnet's route to the NAT gateway and DNS) or the package does not exist"
+}
+apt_lists_empty() {
+    ! compgen -G "$OCHA_APT_LISTS/*_Packages*" >/dev/null
+}
+apt_known() {
+    apt-cache policy "$1" 2>/dev/null | grep -q '^ *Candidate: [^(]'
+}
+
 apt_install() {
-    local p missing=()
+    local p missing=() refresh=0
     for p in "$@"; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
             missing+=("$p")
         fi
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
+    if apt_lists_empty; then
+        refresh=1
+    else
+        for p in "${missing[@]}"; do apt_known "$p" || refresh=1; done
+    fi
+    if [ "$refresh" = 1 ]; then
+        log "refreshing apt lists (empty, or no candidate for one of: ${missing[*]})"
+        apt_retry update update
+    fi
     log "installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+    # A failed install (a mirror that moved on since the lists were fetched: 404) refreshes once.
+    if ! apt_get install -y "${missing[@]}"; then
+        warn "apt-get install ${missing[*]} failed; refreshing the lists and retrying"
+        apt_retry update update
+        apt_retry "install ${missing[*]}" install -y "${missing[@]}"
+    fi
 }
 
 # Service seam. Only the start of mariadb accepts an extra argument (--wsrep-new-cluster); on

@@ -56,3 +56,22 @@ ensure_xfs_mount() {
     fi
     mountpoint -q "$mount_point" || die "$mount_point is not a mount point after mount"
 }
+
+# require_mounts_for UNIT PATH…: a drop-in so that UNIT starts only after, and only with, the mounts
+# under PATH (systemd.unit RequiresMountsFor= = Requires= + After= on those mount units). Needed
+# because a `nofail` fstab entry is not ordered before local-fs.target (systemd.mount), so after a
+# reboot the daemon could start on the empty directory of the root filesystem; with the drop-in it
+# fails instead when the volume is missing. systemd only (the lab's hosts have no unit files).
+require_mounts_for() {
+    local unit="$1" dir file want
+    shift
+    is_systemd || return 0
+    dir="${OCHA_SYSTEMD_DIR:-/etc/systemd/system}/$unit.d"
+    file="$dir/10-owncloud-ha-mounts.conf"
+    want="$(printf '# Written by owncloud-ha: start only with the data volume mounted.\n[Unit]\nRequiresMountsFor=%s\n' "$*")"
+    [ -f "$file" ] && [ "$(cat "$file")" = "$want" ] && return 0
+    mkdir -p "$dir"
+    printf '%s\n' "$want" | write_root_file "$file" 644
+    systemctl daemon-reload
+    log "$unit: RequiresMountsFor=$*"
+}

@@ -10,53 +10,64 @@
 #   GALERA_BACKENDS       name=address,… in writer order (same on every node)
 #   GLUSTER_SERVERS       Gluster node addresses, first = primary volfile server
 #   GLUSTER_VOLUME        volume name
-#   REDIS_HOST REDIS_PORT Redis endpoint (TLS)
-#   OWNCLOUD_IMAGE        e.g. owncloud/server:11.0
+#   REDIS_HOST REDIS_PORT Redis endpoint (TLS): the primary endpoint, or with REDIS_CLUSTER_MODE=enabled
+#                         the configuration endpoint of a cluster-mode replication group
+#   REDIS_CLUSTER_MODE    enabled | disabled (ElastiCache cluster mode)
+#   OWNCLOUD_IMAGE        e.g. owncloud/server:11.0.0
 #   OWNCLOUD_DOMAIN       public host name users reach
+#   OWNCLOUD_PROTOCOL     http | https: what the load balancer serves users (https only with a certificate)
 #   OWNCLOUD_HEALTH_PORT  port the load balancer checks (HAProxy answers 200 only when ownCloud serves)
+#
+# The container runs on the HOST network: 127.0.0.1:3306 is then this node's HAProxy, and Apache's
+# `Listen 8080` is on the instance address the ALB forwards to. Without a bridge, IMDSv2's hop limit
+# 1 no longer shields the instance role, so www-data (uid 33: Apache/PHP, occ, cron) is denied IMDS.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
-. "$(dirname "$0")/../lib/common.sh"
-
-require_env AWS_REGION DB_SECRET_ARN REDIS_SECRET_ARN ADMIN_SECRET_ARN GALERA_BACKENDS GLUSTER_SERVERS \
-    GLUSTER_VOLUME REDIS_HOST REDIS_PORT OWNCLOUD_IMAGE OWNCLOUD_DOMAIN OWNCLOUD_HEALTH_PORT
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 DATA=/mnt/owncloud-data
 STATE_DIR="$DATA/.owncloud-ha"
 ENV_FILE=/etc/owncloud-ha/owncloud.env
-here="$(cd "$(dirname "$0")" && pwd)"
+UNIT_DIR="${OCHA_SYSTEMD_DIR:-/etc/systemd/system}"
+DOCKER="${OCHA_DOCKER:-/usr/bin/docker}"
+# The image's www-data (Ubuntu base-passwd: uid 33) and group root, as the image's own chown
+# (owncloud.d/25-chown.sh, `www-data:root`) would leave them.
+WWW_UID=33
+WWW_GID=0
 
-apt-get update -q >&2
-apt_install docker.io awscli jq curl
-
-secret_json() {
-    aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$1" --query SecretString --output text
+# ownCloud's directories on the shared volume, owned by www-data before the first start: with
+# OWNCLOUD_SKIP_CHOWN the image creates them as root and `occ maintenance:install` (www-data) could
+# not write config.php. Only the directories themselves: never a crawl of the volume.
+owncloud_dirs() {
+    local root="$1" d
+    for d in config files apps sessions; do
+        if [ ! -d "$root/$d" ]; then
+            install -d -o "$WWW_UID" -g "$WWW_GID" -m 0770 "$root/$d"
+        elif [ "$(stat -c %u:%g "$root/$d")" != "$WWW_UID:$WWW_GID" ]; then
+            chown "$WWW_UID:$WWW_GID" "$root/$d"
+        fi
+    done
 }
 
-# 1. The node-local single-writer HAProxy to Galera (the configuration the lab tests), plus the
-#    health frontend the load balancer checks.
-GALERA_BACKENDS="$GALERA_BACKENDS" OWNCLOUD_HEALTH_PORT="$OWNCLOUD_HEALTH_PORT" \
-    OWNCLOUD_HEALTH_HOST="$OWNCLOUD_DOMAIN" bash "$here/haproxy.sh"
-
-# 2. The shared volume: ownCloud's config (/mnt/data/config in the image) and files live there, so
-#    every node runs with the same instanceid, passwordsalt and secret.
-GLUSTER_SERVERS="$GLUSTER_SERVERS" GLUSTER_VOLUME="$GLUSTER_VOLUME" GLUSTER_MOUNT_POINT="$DATA" \
-    bash "$here/gluster-mount.sh"
-install -d -m 700 "$STATE_DIR"
-
-# 3. Secrets into a root-only env file for the container (never on a command line).
-db="$(secret_json "$DB_SECRET_ARN")"
-redis="$(secret_json "$REDIS_SECRET_ARN")"
-admin="$(secret_json "$ADMIN_SECRET_ARN")"
-{
-    printf 'OWNCLOUD_DOMAIN=%s\n' "$OWNCLOUD_DOMAIN"
-    printf 'OWNCLOUD_TRUSTED_DOMAINS=%s\n' "$OWNCLOUD_DOMAIN"
-    printf 'OWNCLOUD_PROTOCOL=https\nOWNCLOUD_OVERWRITE_PROTOCOL=https\n'
+# The container's environment. Needs $db, $redis and $admin (the secrets' JSON) in scope.
+owncloud_env() {
+    printf 'OWNCLOUD_DOMAIN=%s\nOWNCLOUD_TRUSTED_DOMAINS=%s\n' "$OWNCLOUD_DOMAIN" "$OWNCLOUD_DOMAIN"
+    printf 'OWNCLOUD_PROTOCOL=%s\nOWNCLOUD_OVERWRITE_PROTOCOL=%s\n' "$OWNCLOUD_PROTOCOL" "$OWNCLOUD_PROTOCOL"
     printf 'OWNCLOUD_DB_TYPE=mysql\nOWNCLOUD_DB_HOST=127.0.0.1:3306\nOWNCLOUD_MYSQL_UTF8MB4=true\n'
     printf 'OWNCLOUD_DB_NAME=%s\n' "$(jq -r .appDatabase <<<"$db")"
     printf 'OWNCLOUD_DB_USERNAME=%s\n' "$(jq -r .appUser <<<"$db")"
     printf 'OWNCLOUD_DB_PASSWORD=%s\n' "$(jq -r .appPassword <<<"$db")"
-    printf 'OWNCLOUD_REDIS_ENABLED=true\nOWNCLOUD_REDIS_HOST=tls://%s\nOWNCLOUD_REDIS_PORT=%s\n' "$REDIS_HOST" "$REDIS_PORT"
+    printf 'OWNCLOUD_REDIS_ENABLED=true\n'
+    if [ "$REDIS_CLUSTER_MODE" = enabled ]; then
+        # The image's config.php template writes redis.cluster (seeds, password) when SEEDS is set.
+        # phpredis speaks TLS to the nodes it discovers only through a stream context, which the
+        # template creates when a TLS setting is given; the nodes' certificate names the cluster's
+        # domain, so verify it against the configuration endpoint's name.
+        printf 'OWNCLOUD_REDIS_SEEDS=%s:%s\n' "$REDIS_HOST" "$REDIS_PORT"
+        printf 'OWNCLOUD_REDIS_TLS_VERIFY_PEER=true\nOWNCLOUD_REDIS_TLS_PEER_NAME=%s\n' "$REDIS_HOST"
+    else
+        printf 'OWNCLOUD_REDIS_HOST=tls://%s\nOWNCLOUD_REDIS_PORT=%s\n' "$REDIS_HOST" "$REDIS_PORT"
+    fi
     printf 'OWNCLOUD_REDIS_PASSWORD=%s\n' "$(jq -r .authToken <<<"$redis")"
     printf 'OWNCLOUD_ADMIN_USERNAME=%s\n' "$(jq -r .username <<<"$admin")"
     printf 'OWNCLOUD_ADMIN_PASSWORD=%s\n' "$(jq -r .password <<<"$admin")"
@@ -64,40 +75,49 @@ admin="$(secret_json "$ADMIN_SECRET_ARN")"
     printf 'OWNCLOUD_SKIP_CHOWN=true\n'
     # Cron runs on one node at a time through the leader lock below, never inside every container.
     printf 'OWNCLOUD_CROND_ENABLED=false\n'
-} | write_root_file "$ENV_FILE" 600
-unset db redis admin
-
-# 4. Start ownCloud. The image installs or upgrades the database on start; only one node may do
-#    that at a time, so the first start happens under a cluster-wide lock on the shared volume and
-#    the lock is held until this node serves. A node joining an installed cluster finds config.php
-#    there and does not touch the schema.
-status_ok() {
-    curl -fsS -H "Host: $OWNCLOUD_DOMAIN" http://127.0.0.1:8080/status.php 2>/dev/null \
-        | jq -e '.installed == true and .maintenance == false and .needsDbUpgrade == false' >/dev/null
 }
-if ! docker inspect owncloud >/dev/null 2>&1; then
-    exec 8>"$STATE_DIR/install.lock"
-    flock -w 1800 8 || die "another node held the install lock for 30 min; check it, then re-run this script"
-    docker pull -q "$OWNCLOUD_IMAGE" >&2
-    docker run -d --name owncloud --restart unless-stopped -p 127.0.0.1:8080:8080 \
-        --env-file "$ENV_FILE" -v "$DATA:/mnt/data" "$OWNCLOUD_IMAGE" >/dev/null
-    wait_for "ownCloud to serve (installed, not in maintenance)" 900 status_ok \
-        || die "ownCloud did not come up; see: docker logs owncloud"
-    exec 8>&-
-fi
-log "ownCloud serves on 127.0.0.1:8080"
 
-# 5. Background jobs: a timer on every node, but the job runs only where the non-blocking leader
-#    lock on the shared volume is free, so at most one node runs cron at any time.
-if is_systemd; then
-    cat >/etc/systemd/system/owncloud-cron.service <<UNIT
+# The container as a systemd unit: started only with the shared volume mounted (a container that
+# started on the empty mount point would install a fresh ownCloud over the shared configuration).
+owncloud_unit() {
+    cat <<UNIT
+[Unit]
+Description=ownCloud (owncloud/server on the host network)
+Requires=docker.service
+Wants=haproxy.service network-online.target
+After=docker.service haproxy.service network-online.target
+RequiresMountsFor=$DATA
+[Service]
+ExecStartPre=/usr/bin/mountpoint -q $DATA
+ExecStartPre=/bin/sh -c 'iptables -w -C OUTPUT -d 169.254.169.254 -m owner --uid-owner $WWW_UID -j REJECT 2>/dev/null || iptables -w -I OUTPUT -d 169.254.169.254 -m owner --uid-owner $WWW_UID -j REJECT'
+ExecStartPre=-$DOCKER rm -f owncloud
+ExecStart=$DOCKER run --rm --name owncloud --network host --env-file $ENV_FILE -v $DATA:/mnt/data $OWNCLOUD_IMAGE
+ExecStop=$DOCKER stop -t 60 owncloud
+Restart=always
+RestartSec=10
+TimeoutStartSec=15min
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+# Background jobs: what the image's own cron runs (/usr/bin/cronjob: occ system:cron, occ
+# dav:cleanup-chunks), as www-data, on every node's timer, but only where the non-blocking leader
+# lock on the shared volume is free. Losing the race is success (-E 0), not a failed unit.
+cron_service_unit() {
+    cat <<UNIT
 [Unit]
 Description=ownCloud background jobs (one node at a time)
+Requisite=owncloud.service
+After=owncloud.service
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/flock -n $STATE_DIR/cron.lock /usr/bin/docker exec -u www-data owncloud occ system:cron
+TimeoutStartSec=1h
+ExecStart=/usr/bin/flock -n -E 0 $STATE_DIR/cron.lock $DOCKER exec -u www-data owncloud /usr/bin/cronjob
 UNIT
-    cat >/etc/systemd/system/owncloud-cron.timer <<'UNIT'
+}
+cron_timer_unit() {
+    cat <<'UNIT'
 [Unit]
 Description=ownCloud background jobs every 5 minutes
 [Timer]
@@ -106,7 +126,84 @@ RandomizedDelaySec=30
 [Install]
 WantedBy=timers.target
 UNIT
-    systemctl daemon-reload
-    systemctl enable --now owncloud-cron.timer
-fi
-log "web node ready"
+}
+
+# write_unit NAME: stdin to $UNIT_DIR/NAME when it differs; exit 0 when it changed.
+write_unit() {
+    local content
+    content="$(cat)"
+    if [ -f "$UNIT_DIR/$1" ] && [ "$(cat "$UNIT_DIR/$1")" = "$content" ]; then return 1; fi
+    printf '%s\n' "$content" | write_root_file "$UNIT_DIR/$1" 644
+}
+
+status_ok() {
+    curl -fsS -H "Host: $OWNCLOUD_DOMAIN" http://127.0.0.1:8080/status.php 2>/dev/null \
+        | jq -e '.installed == true and .maintenance == false and .needsDbUpgrade == false' >/dev/null
+}
+
+secret_json() {
+    aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$1" --query SecretString --output text
+}
+
+main() {
+    require_env AWS_REGION DB_SECRET_ARN REDIS_SECRET_ARN ADMIN_SECRET_ARN GALERA_BACKENDS GLUSTER_SERVERS \
+        GLUSTER_VOLUME REDIS_HOST REDIS_PORT REDIS_CLUSTER_MODE OWNCLOUD_IMAGE OWNCLOUD_DOMAIN \
+        OWNCLOUD_PROTOCOL OWNCLOUD_HEALTH_PORT
+    case "$OWNCLOUD_PROTOCOL" in http|https) ;; *) die "OWNCLOUD_PROTOCOL=$OWNCLOUD_PROTOCOL: want http or https" ;; esac
+    case "$REDIS_CLUSTER_MODE" in enabled|disabled) ;; *) die "REDIS_CLUSTER_MODE=$REDIS_CLUSTER_MODE: want enabled or disabled" ;; esac
+    is_systemd || die "a web node needs systemd: ownCloud runs as a unit ordered after the shared volume's mount"
+    local here db redis admin changed=0
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+    apt_install docker.io awscli jq curl
+
+    # 1. The node-local single-writer HAProxy to Galera (the configuration the lab tests), plus the
+    #    health frontend the load balancer checks.
+    GALERA_BACKENDS="$GALERA_BACKENDS" OWNCLOUD_HEALTH_PORT="$OWNCLOUD_HEALTH_PORT" \
+        OWNCLOUD_HEALTH_HOST="$OWNCLOUD_DOMAIN" bash "$here/haproxy.sh"
+
+    # 2. The shared volume: ownCloud's config (/mnt/data/config in the image) and files live there, so
+    #    every node runs with the same instanceid, passwordsalt and secret. Nothing of ownCloud's is
+    #    ever written to the mount point of the root filesystem.
+    GLUSTER_SERVERS="$GLUSTER_SERVERS" GLUSTER_VOLUME="$GLUSTER_VOLUME" GLUSTER_MOUNT_POINT="$DATA" \
+        bash "$here/gluster-mount.sh"
+    mountpoint -q "$DATA" || die "$DATA is not mounted: refusing to start ownCloud on the root filesystem"
+    install -d -m 700 "$STATE_DIR"
+    owncloud_dirs "$DATA"
+
+    # 3. Secrets into a root-only env file for the container (never on a command line).
+    install -d -m 700 "$(dirname "$ENV_FILE")"
+    db="$(secret_json "$DB_SECRET_ARN")"
+    redis="$(secret_json "$REDIS_SECRET_ARN")"
+    admin="$(secret_json "$ADMIN_SECRET_ARN")"
+    owncloud_env | write_root_file "$ENV_FILE" 600
+    unset db redis admin
+
+    # 4. Units.
+    owncloud_unit | write_unit owncloud.service && changed=1
+    cron_service_unit | write_unit owncloud-cron.service && changed=1
+    cron_timer_unit | write_unit owncloud-cron.timer && changed=1
+    if [ "$changed" = 1 ]; then systemctl daemon-reload; fi
+    systemctl enable --quiet owncloud.service owncloud-cron.timer
+
+    # 5. Start ownCloud. The image installs or upgrades the database on start; only one node may do
+    #    that at a time, so the first start happens under a cluster-wide lock on the shared volume and
+    #    the lock is held until this node serves. A node joining an installed cluster finds config.php
+    #    there and does not touch the schema.
+    if ! systemctl is-active --quiet owncloud.service; then
+        exec 8>"$STATE_DIR/install.lock"
+        flock -w 1800 8 || die "another node held the install lock for 30 min; check it, then re-run this script"
+        "$DOCKER" pull -q "$OWNCLOUD_IMAGE" >&2
+        systemctl start owncloud.service || die "owncloud.service did not start; see: journalctl -u owncloud"
+        wait_for "ownCloud to serve (installed, not in maintenance)" 900 status_ok \
+            || die "ownCloud did not come up; see: journalctl -u owncloud"
+        exec 8>&-
+    elif [ "$changed" = 1 ]; then
+        warn "owncloud.service changed while running: it applies at the next restart (systemctl restart owncloud, one node at a time)"
+    fi
+    log "ownCloud serves on port 8080 (host network)"
+    systemctl start owncloud-cron.timer
+    log "web node ready"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
