@@ -53,7 +53,11 @@ mariadb_process_alive() {
     fi
     if [ -s "$pidf" ]; then
         pid="$(cat "$pidf")"
-        [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qx 'mariadbd\|mysqld' "/proc/$pid/comm" && return 0
+        if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qx 'mariadbd\|mysqld' "/proc/$pid/comm"; then
+            # A zombie (killed, not yet reaped) holds no files and will never run again.
+            st="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo X)"
+            [ "$st" != Z ] && [ "$st" != X ] && return 0
+        fi
     fi
     return 1
 }
