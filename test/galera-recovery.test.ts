@@ -236,3 +236,67 @@ describe("galera/report.sh: how a stopped node is classified", () => {
         expect(report().kv).to.include({ cluster: U });
     });
 });
+
+describe("galera/health-check.sh: 200 only for a node that can take writes", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "galera-health-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.mkdirSync(path.join(dir, "datadir"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    /** A stand-in `mariadb` client: the status query answers STATUS; the heartbeat INSERT runs HEARTBEAT (bash). */
+    const client = (status: string, heartbeat: string) =>
+        fs.writeFileSync(
+            path.join(dir, "bin", "mariadb"),
+            `#!/usr/bin/env bash\nq="$*"\nif [[ "$q" == *"INSERT INTO owncloud_ha.heartbeat"* ]]; then ${heartbeat}\nelse printf '%b\\n' ${JSON.stringify(status)}; fi\n`,
+            { mode: 0o755 },
+        );
+    const ask = (env: Record<string, string> = {}) => {
+        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh")], {
+            input: "GET / HTTP/1.0\r\n\r\n",
+            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, GALERA_HEALTH_STATE_DIR: path.join(dir, "state"), ...env },
+            encoding: "utf8",
+            timeout: 20_000,
+        });
+        return { code: Number(r.stdout.split(" ")[1]), body: r.stdout.split("\r\n\r\n")[1] ?? "" };
+    };
+    const synced = () => `4\tON\t0\t${path.join(dir, "datadir")}`;
+
+    it("Synced, writable, space left and the heartbeat commits: 200", () => {
+        client(synced(), "exit 0");
+        expect(ask().code).to.equal(200);
+    });
+    it("a node that is Synced but cannot commit (lock wait timeout) is 503", () => {
+        client(synced(), "echo 'ERROR 1205 (HY000): Lock wait timeout exceeded' >&2; exit 1");
+        const r = ask();
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/heartbeat commit failed/);
+    });
+    it("a commit that hangs (frozen disk) is 503 within the check's own bound", () => {
+        client(synced(), "sleep 10");
+        expect(ask().code).to.equal(503);
+    });
+    it("a data volume below the free-space floor is 503", () => {
+        client(synced(), "exit 0");
+        const r = ask({ GALERA_HEALTH_MIN_FREE_MB: String(1024 * 1024 * 1024) });
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/MiB free/);
+    });
+    it("before users.sh created the heartbeat table (first deploy, upgrade), the status alone decides", () => {
+        client(synced(), "echo \"ERROR 1146 (42S02): Table 'owncloud_ha.heartbeat' doesn't exist\" >&2; exit 1");
+        expect(ask().code).to.equal(200);
+    });
+    it("a Donor or a read-only node is 503 without writing", () => {
+        client(`2\tON\t0\t${path.join(dir, "datadir")}`, "exit 0");
+        expect(ask().code).to.equal(503);
+        client(`4\tON\t1\t${path.join(dir, "datadir")}`, "exit 0");
+        expect(ask().code).to.equal(503);
+    });
+    it("writes the heartbeat at most once a second, whoever asks", () => {
+        const counter = path.join(dir, "writes");
+        client(synced(), `echo x >> ${JSON.stringify(counter)}; exit 0`);
+        for (let i = 0; i < 5; i++) expect(ask().code).to.equal(200);
+        expect(fs.readFileSync(counter, "utf8").trim().split("\n").length).to.be.at.most(2);
+    });
+});

@@ -19,6 +19,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES
 read_secrets GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
@@ -64,7 +66,7 @@ default_storage_engine         = InnoDB
 innodb_autoinc_lock_mode       = 2
 innodb_flush_log_at_trx_commit = 1
 skip_name_resolve              = ON
-max_connections                = 500
+max_connections                = ${GALERA_MAX_CONNECTIONS}
 
 [galera]
 wsrep_on                 = ON

@@ -1,6 +1,14 @@
 # shellcheck shell=bash
 # Galera helpers shared by the scripts in this directory (sourced after ../lib/common.sh).
 
+# Connection budget: the application account may use at most GALERA_APP_MAX_CONNECTIONS of the
+# server's max_connections, so the health check, SST, backups and an operator can always connect
+# while ownCloud exhausts its share (a node that refuses its own health check looks dead).
+# shellcheck disable=SC2034 # read by configure.sh and users.sh, which source this file
+GALERA_MAX_CONNECTIONS=500
+# shellcheck disable=SC2034
+GALERA_APP_MAX_CONNECTIONS=450
+
 # Local SQL as root over the unix socket (root keeps unix_socket auth), SQL on stdin.
 galera_sql_stdin() {
     mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B

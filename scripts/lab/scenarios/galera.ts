@@ -378,6 +378,38 @@ export const scenarios: Scenario[] = [
             }),
     },
     {
+        name: "galera-freeze-writer",
+        description:
+            "gray failure: freeze the writer's mariadbd (SIGSTOP, sockets stay open) for 8 s: its health check times out, HAProxy moves writes to db2 within the bound; thawed, it rejoins",
+        run: (lab) =>
+            scenario(lab, "galera-freeze-writer", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[0].name;
+                const pid = (await lab.svc(victim, "pid", "mariadb")).stdout.trim();
+                if (!/^\d+$/.test(pid)) throw new Error(`no mariadbd PID on ${victim}`);
+                const tFault = Date.now();
+                process.kill(Number(pid), "SIGSTOP");
+                try {
+                    await waitFor("HAProxy moving off the frozen writer", 30_000, async () => !(await writerIs(lab, victim)));
+                    const tMoved = Date.now();
+                    await waitFor("a commit through the new writer", 30_000, async () => w.acks.some((a) => a.t > tMoved));
+                    figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
+                    figures.newWriter = await haproxyWriter(lab, WEB);
+                    await sleep(Math.max(0, 8000 - (Date.now() - tFault)));
+                } finally {
+                    process.kill(Number(pid), "SIGCONT");
+                }
+                const tThaw = Date.now();
+                figures.rejoinSeconds = r2(await waitFor(`${victim} Synced again`, 120_000, async () => {
+                    const st = await galeraNodeStatus(lab, victim);
+                    return st.state === "Synced" && st.clusterSize === DB_NODES.length && st.health === 200;
+                }));
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
+                figures.failbackOutageSeconds = r2(maxGapAfter(w, tThaw));
+                notes.push("bound: health check timeout 1 s x fall, then on-marked-down shutdown-sessions; target writer outage <= 3 s");
+                return (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 3;
+            }),
+    },
+    {
         name: "galera-rolling-restart",
         description: "planned maintenance: the rolling-restart plan (db2, db3, then the writer db1) under write load",
         run: (lab) =>
