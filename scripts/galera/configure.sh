@@ -19,6 +19,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES
 read_secrets GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
@@ -50,8 +52,9 @@ install_if_changed() {
 # suspected after 1 s and the new view installed within ~0.5 s (defaults: 5 s / 15 s), so a writer
 # failover fits the 3 s budget. Cost: a node stalled > 1 s (e.g. long I/O freeze) is dropped and
 # rejoins by IST. pc.recovery lets a fully crashed cluster re-form its Primary Component by itself
-# when every node comes back. Override with GALERA_PROVIDER_OPTIONS (appended, last one wins).
-PROVIDER_OPTS="pc.recovery=TRUE; gcache.size=256M; evs.keepalive_period=PT0.3S; evs.suspect_timeout=PT1S; evs.inactive_check_period=PT0.3S; evs.inactive_timeout=PT2S; evs.install_timeout=PT2S; evs.join_retrans_period=PT0.3S; pc.wait_prim_timeout=PT30S"
+# when every node comes back; gcache.recover keeps the write-set cache across a crash so the nodes
+# that rejoin after a full restart can use IST instead of a full SST. Override with GALERA_PROVIDER_OPTIONS (appended, last one wins).
+PROVIDER_OPTS="pc.recovery=TRUE; gcache.size=256M; gcache.recover=yes; evs.keepalive_period=PT0.3S; evs.suspect_timeout=PT1S; evs.inactive_check_period=PT0.3S; evs.inactive_timeout=PT2S; evs.install_timeout=PT2S; evs.join_retrans_period=PT0.3S; pc.wait_prim_timeout=PT30S"
 if [ -n "${GALERA_PROVIDER_OPTIONS:-}" ]; then PROVIDER_OPTS="$PROVIDER_OPTS; $GALERA_PROVIDER_OPTIONS"; fi
 
 install_if_changed /etc/mysql/mariadb.conf.d/60-galera.cnf 644 root:root <<CNF
@@ -63,7 +66,7 @@ default_storage_engine         = InnoDB
 innodb_autoinc_lock_mode       = 2
 innodb_flush_log_at_trx_commit = 1
 skip_name_resolve              = ON
-max_connections                = 500
+max_connections                = ${GALERA_MAX_CONNECTIONS}
 
 [galera]
 wsrep_on                 = ON

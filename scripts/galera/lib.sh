@@ -1,6 +1,14 @@
 # shellcheck shell=bash
 # Galera helpers shared by the scripts in this directory (sourced after ../lib/common.sh).
 
+# Connection budget: the application account may use at most GALERA_APP_MAX_CONNECTIONS of the
+# server's max_connections, so the health check, SST, backups and an operator can always connect
+# while ownCloud exhausts its share (a node that refuses its own health check looks dead).
+# shellcheck disable=SC2034 # read by configure.sh and users.sh, which source this file
+GALERA_MAX_CONNECTIONS=500
+# shellcheck disable=SC2034
+GALERA_APP_MAX_CONNECTIONS=450
+
 # Local SQL as root over the unix socket (root keeps unix_socket auth), SQL on stdin.
 galera_sql_stdin() {
     mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B
@@ -17,16 +25,92 @@ galera_is_synced_primary() {
     [ "$(galera_status wsrep_local_state)" = 4 ] && [ "$(galera_status wsrep_cluster_status)" = Primary ]
 }
 
-# grastate_field NAME : uuid | seqno | safe_to_bootstrap from /var/lib/mysql/grastate.dat
+# grastate_field NAME : uuid | seqno | safe_to_bootstrap from grastate.dat in the datadir
 grastate_field() {
-    local f=/var/lib/mysql/grastate.dat
+    local f="${GALERA_DATADIR:-/var/lib/mysql}/grastate.dat"
     [ -f "$f" ] || return 0
     awk -v k="$1:" '$1 == k {print $2}' "$f"
 }
 
 # peer_listening ADDR : true when something accepts TCP on ADDR:4567 (a running Galera node)
 peer_listening() {
-    timeout 1 bash -c "exec 3<>/dev/tcp/$1/4567" 2>/dev/null
+    [ "$(peer_probe "$1" 1)" = accept ]
+}
+
+# peer_probe ADDR [TIMEOUT_S] : prints accept | refused | unknown for ADDR's Galera port.
+# 'refused' (a TCP reset: the host is up and nothing listens) is the only proof that no Galera node
+# runs there; a timeout or an unreachable network proves nothing and is 'unknown'.
+peer_probe() {
+    local err rc=0
+    err="$(timeout "${2:-2}" bash -c "exec 3<>/dev/tcp/$1/${GALERA_PORT:-4567}" 2>&1)" || rc=$?
+    if [ "$rc" = 0 ]; then echo accept
+    elif [[ "$err" == *"Connection refused"* ]]; then echo refused
+    else echo unknown
+    fi
+}
+
+# mariadb_process_alive : true when mariadbd exists in any state: active, activating (SST, waiting
+# for a Primary Component, ExecStartPre), deactivating — not only when it answers SQL.
+mariadb_process_alive() {
+    local pidf=/run/mysqld/mysqld.pid pid st
+    if is_systemd; then
+        st="$(systemctl show -p ActiveState --value mariadb 2>/dev/null || true)"
+        case "$st" in active|activating|deactivating|reloading|refreshing) return 0 ;; esac
+    elif svc status mariadb >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ -s "$pidf" ]; then
+        pid="$(cat "$pidf")"
+        if [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && grep -qx 'mariadbd\|mysqld' "/proc/$pid/comm"; then
+            # A zombie (killed, not yet reaped) holds no files and will never run again.
+            st="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo X)"
+            [ "$st" != Z ] && [ "$st" != X ] && return 0
+        fi
+    fi
+    return 1
+}
+
+# fstab_declares MOUNT : true when /etc/fstab has an (uncommented) entry mounting something at MOUNT
+fstab_declares() {
+    awk -v mp="${1%/}" '$1 !~ /^#/ && $2 == mp { found = 1 } END { exit !found }' "${OCHA_FSTAB:-/etc/fstab}" 2>/dev/null
+}
+
+# datadir_is_empty DIR : true when DIR holds no database (no system tables, no InnoDB files, no
+# Galera state); lost+found and our own markers do not count.
+datadir_is_empty() {
+    local d="$1"
+    [ -d "$d/mysql" ] && return 1
+    [ -e "$d/ibdata1" ] && return 1
+    [ -e "$d/grastate.dat" ] && return 1
+    return 0
+}
+
+# The cluster UUID this node last saw while Synced, kept on the data volume (beside grastate.dat,
+# which Galera rewrites with the zero UUID in some states). A file name MariaDB ignores.
+CLUSTER_UUID_FILE=owncloud-ha-cluster-uuid
+recorded_cluster_uuid() {
+    local f="${1:-${GALERA_DATADIR:-/var/lib/mysql}}/$CLUSTER_UUID_FILE"
+    [ -f "$f" ] && tr -d ' \n' <"$f"
+    return 0
+}
+record_cluster_uuid() {
+    local dir="${GALERA_DATADIR:-/var/lib/mysql}" uuid
+    uuid="$(galera_status wsrep_cluster_state_uuid)"
+    [[ "$uuid" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || return 0
+    [ "$(recorded_cluster_uuid "$dir")" = "$uuid" ] && return 0
+    printf '%s\n' "$uuid" >"$dir/.$CLUSTER_UUID_FILE.tmp"
+    mv -f "$dir/.$CLUSTER_UUID_FILE.tmp" "$dir/$CLUSTER_UUID_FILE"
+    log "recorded cluster UUID $uuid on the data volume"
+}
+
+# parse_recovered_position POS : prints "UUID SEQNO" for `uuid:seqno` or `uuid:seqno,gtid` (the
+# forms MariaDB's --wsrep-recover prints); fails for anything else.
+parse_recovered_position() {
+    local pos="$1" u s
+    u="${pos%%:*}"; s="${pos#*:}"; s="${s%%,*}"
+    [[ "$u" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || return 1
+    [[ "$s" =~ ^-?[0-9]+$ ]] || return 1
+    printf '%s %s\n' "$u" "$s"
 }
 
 # sql_quote VALUE : VALUE as a single-quoted SQL string literal

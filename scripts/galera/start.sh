@@ -9,12 +9,18 @@
 #   GALERA_FORCE_BOOTSTRAP  optional, 1 = this node was chosen by the decision procedure
 #                        (decide.sh) after a full-cluster stop: mark it safe_to_bootstrap.
 #
-# Safety: bootstrap (--wsrep-new-cluster) never happens while any peer accepts connections on its
-# Galera port 4567: a running cluster is joined instead (that is how a replaced bootstrap node comes
-# back: its bootstrap step runs again and joins), except after the decision procedure picked this
-# node (GALERA_FORCE_BOOTSTRAP=1), where a running peer means the picture changed and it refuses.
-# Bootstrap is also refused on a node with existing cluster state that is not safe_to_bootstrap
-# unless GALERA_FORCE_BOOTSTRAP=1. Never uses galera_new_cluster.
+#   GALERA_PEER_WAIT     optional, seconds to wait for every peer to answer definitively before a
+#                        bootstrap (default 120)
+#
+# Safety: bootstrap (--wsrep-new-cluster) happens only when every peer PROVABLY runs no Galera node
+# (its host answers with a TCP reset on 4567). A peer that accepts is a running cluster, which is
+# joined instead (that is how a replaced bootstrap node comes back: its bootstrap step runs again and
+# joins); a peer that does not answer at all (slow, rebooting, partitioned) is unknown, and unknown
+# never becomes a new cluster: the script waits (bounded), then refuses. After the decision procedure
+# picked this node (GALERA_FORCE_BOOTSTRAP=1), a running peer means the picture changed and it
+# refuses. Bootstrap is also refused on a node with existing cluster state that is not
+# safe_to_bootstrap unless GALERA_FORCE_BOOTSTRAP=1. Never uses galera_new_cluster.
+# Once Synced, the node records the cluster UUID on its data volume (report.sh/decide.sh use it).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -33,6 +39,25 @@ wait_synced() {
     wait_for "node Synced in a Primary component" "$TIMEOUT" galera_is_synced_primary \
         || die "node did not reach Synced/Primary within ${TIMEOUT}s (state=$(galera_status wsrep_local_state_comment) status=$(galera_status wsrep_cluster_status))"
     log "node is Synced (cluster size $(galera_status wsrep_cluster_size))"
+    record_cluster_uuid
+}
+
+# peers_verdict PEER… : 'accept ADDR' as soon as one peer runs Galera, 'refused' when every peer
+# provably runs none, 'unknown ADDR…' when some never answered within GALERA_PEER_WAIT seconds.
+peers_verdict() {
+    local deadline=$((SECONDS + ${GALERA_PEER_WAIT:-120})) p r pending
+    while :; do
+        pending=()
+        for p in "$@"; do
+            [ -z "$p" ] && continue
+            r="$(peer_probe "$p" 2)"
+            if [ "$r" = accept ]; then echo "accept $p"; return 0; fi
+            [ "$r" = refused ] || pending+=("$p")
+        done
+        if [ "${#pending[@]}" -eq 0 ]; then echo refused; return 0; fi
+        if [ "$SECONDS" -ge "$deadline" ]; then echo "unknown ${pending[*]}"; return 0; fi
+        sleep 2
+    done
 }
 
 if svc status mariadb; then
@@ -45,11 +70,12 @@ fi
 case "$GALERA_MODE" in
     bootstrap)
         IFS=',' read -r -a peers <<<"$GALERA_PEERS"
+        verdict="$(peers_verdict "${peers[@]}")"
+        case "$verdict" in
+            unknown*) die "refusing to start a new cluster: peer(s) ${verdict#unknown } did not answer on their Galera port within ${GALERA_PEER_WAIT:-120}s, so a running cluster cannot be ruled out; make them reachable (or run the recovery procedure: galera/report.sh on every node, then galera/decide.sh), then re-run" ;;
+        esac
         running=""
-        for p in "${peers[@]}"; do
-            [ -z "$p" ] && continue
-            if peer_listening "$p"; then running="$p"; break; fi
-        done
+        case "$verdict" in accept*) running="${verdict#accept }" ;; esac
         if [ -n "$running" ]; then
             if [ "${GALERA_FORCE_BOOTSTRAP:-0}" = 1 ]; then
                 die "refusing --wsrep-new-cluster: peer $running runs a Galera node (port 4567 open) although the decision procedure expected every node down; run it again"

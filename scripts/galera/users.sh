@@ -36,5 +36,10 @@ CREATE DATABASE IF NOT EXISTS \`${GALERA_APP_DATABASE}\` CHARACTER SET utf8mb4 C
 CREATE USER IF NOT EXISTS '${GALERA_APP_USER}'@${app_host};
 ALTER USER '${GALERA_APP_USER}'@${app_host} IDENTIFIED BY $(sql_quote "$GALERA_APP_PASSWORD");
 GRANT ALL PRIVILEGES ON \`${GALERA_APP_DATABASE}\`.* TO '${GALERA_APP_USER}'@${app_host};
+ALTER USER '${GALERA_APP_USER}'@${app_host} WITH MAX_USER_CONNECTIONS ${GALERA_APP_MAX_CONNECTIONS};
+-- The health check proves a node can commit: one row per node, written at most once a second.
+CREATE DATABASE IF NOT EXISTS owncloud_ha;
+CREATE TABLE IF NOT EXISTS owncloud_ha.heartbeat (node VARCHAR(64) PRIMARY KEY, beat DATETIME(6) NOT NULL) ENGINE=InnoDB;
+GRANT SELECT, INSERT, UPDATE ON owncloud_ha.heartbeat TO '${HEALTH_USER}'@'localhost';
 SQL
-log "users ${SST_USER}, ${HEALTH_USER}, ${GALERA_APP_USER}@${GALERA_APP_HOSTS} and database ${GALERA_APP_DATABASE} in place"
+log "users ${SST_USER}, ${HEALTH_USER}, ${GALERA_APP_USER}@${GALERA_APP_HOSTS} (at most ${GALERA_APP_MAX_CONNECTIONS} connections), database ${GALERA_APP_DATABASE} and the heartbeat table in place"

@@ -80,6 +80,18 @@ async function runOne(lab: Lab, step: BootstrapStep) {
 
 const peersOf = (name: string) => DB_NODES.filter((n) => n.name !== name).map((n) => n.address).join(",");
 
+/** One round of the recovery procedure's reading half: report.sh on every node, then decide.sh. */
+export async function decideOnce(lab: Lab, tryPc: boolean): Promise<{ decision: string; reports: string[]; stderr: string }> {
+    const reports = await Promise.all(
+        DB_NODES.map((n) => runOne(lab, stepFor(n.name, "galera/report.sh", { GALERA_NODE_NAME: n.name })).then((r) => r.stdout.trim())),
+    );
+    const decideEnv = { GALERA_NODES: DB_NODES.map((n) => n.name).join(","), GALERA_DESIGNATED: DESIGNATED, GALERA_TRY_PC_RECOVERY: tryPc ? "1" : "0" };
+    // decide.sh is pure: run it on the bastion (any host with the scripts will do)
+    const envStr = Object.entries(decideEnv).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
+    const d = await lab.ssh("bastion", `cd ${REMOTE_SCRIPTS} && env ${envStr} bash galera/decide.sh`, { input: reports.join("\n") + "\n" });
+    return { decision: d.stdout.trim(), reports, stderr: d.stderr };
+}
+
 /**
  * Bring every Galera node back with the decision procedure (scripts/galera/decide.sh), no human
  * choice: report every node -> decide -> act; one retry without pc.recovery if it fails.
@@ -87,14 +99,7 @@ const peersOf = (name: string) => DB_NODES.filter((n) => n.name !== name).map((n
 export async function recoverGalera(lab: Lab, notes: string[] = []): Promise<void> {
     let tryPc = true;
     for (let round = 0; round < 4; round++) {
-        const reports = await Promise.all(
-            DB_NODES.map((n) => runOne(lab, stepFor(n.name, "galera/report.sh", { GALERA_NODE_NAME: n.name })).then((r) => r.stdout.trim())),
-        );
-        const decideEnv = { GALERA_NODES: DB_NODES.map((n) => n.name).join(","), GALERA_DESIGNATED: DESIGNATED, GALERA_TRY_PC_RECOVERY: tryPc ? "1" : "0" };
-        // decide.sh is pure: run it on the bastion (any host with the scripts will do)
-        const envStr = Object.entries(decideEnv).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
-        const d = await lab.ssh("bastion", `cd ${REMOTE_SCRIPTS} && env ${envStr} bash galera/decide.sh`, { input: reports.join("\n") + "\n" });
-        const decision = d.stdout.trim();
+        const { decision, reports, stderr } = await decideOnce(lab, tryPc);
         log(`galera decision: ${decision}  (reports: ${reports.join(" | ")})`);
         notes.push(`decision: ${decision}`);
         const [action, node] = decision.split(" ");
@@ -123,7 +128,7 @@ export async function recoverGalera(lab: Lab, notes: string[] = []): Promise<voi
         } else if (action === "wait") {
             await sleep(5000);
         } else {
-            throw new Error(`galera decision procedure refused: ${decision} ${d.stderr}`);
+            throw new Error(`galera decision procedure refused: ${decision} ${stderr}`);
         }
     }
     throw new Error("galera recovery did not converge in 4 rounds");

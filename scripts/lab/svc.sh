@@ -130,6 +130,10 @@ case "$action" in
     pid) running_pid || exit 3 ;;
     kill)
         pid="$(running_pid)" || { msg "not running"; exit 0; }
-        kill -KILL "$pid"; msg "SIGKILL sent to $pid" ;;
+        kill -KILL "$pid"; msg "SIGKILL sent to $pid"
+        # A crash is instantaneous: return only once the process is gone (a big mariadbd takes about
+        # a second to tear down), so what runs next sees the node as a crashed node, not a dying one.
+        for _ in $(seq 1 100); do running_pid >/dev/null || exit 0; sleep 0.1; done
+        msg "still exiting 10 s after SIGKILL"; exit 1 ;;
     *) msg "unknown action $action"; exit 2 ;;
 esac

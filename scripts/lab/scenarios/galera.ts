@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Lab, STATE, log, runSync, sleep } from "../lab-core";
-import { DB_NODES, dbQuery, galeraNodeStatus, haproxyWriter, recoverGalera } from "../galera-lab";
+import { DB_NODES, dbQuery, decideOnce, galeraNodeStatus, haproxyWriter, recoverGalera } from "../galera-lab";
 import { createTable, firstCommitAfter, lostAcked, maxGapAfter, startWriter, WriterHandle } from "../galera-client";
 import { Scenario, ScenarioResult } from "../types";
 
@@ -293,6 +293,120 @@ export const scenarios: Scenario[] = [
                 const after = await Promise.all(DB_NODES.map((n) => uuidOf(n.name)));
                 figures.sameClusterUuid = after.every((u) => u === before && u !== "") ? "yes" : `no (${before} -> ${after.join(",")})`;
                 return figures.stateTransfer === "SST" && figures.sameClusterUuid === "yes";
+            }),
+    },
+    {
+        name: "galera-recover-unknown-position",
+        description:
+            "kill -9 all three nodes and lose every saved view; db3's position cannot be recovered (its InnoDB file unreadable): the procedure must refuse and name db3, never bootstrap past it; once db3 reports, it bootstraps the highest seqno",
+        run: (lab) =>
+            scenario(lab, "galera-recover-unknown-position", async ({ lab, w, notes, figures }) => {
+                const broken = DB_NODES[2].name;
+                await Promise.all(DB_NODES.map((n) => lab.svc(n.name, "kill", "mariadb")));
+                const tFault = Date.now();
+                await Promise.all(DB_NODES.map((n) => lab.sh(n.name, "rm -f /var/lib/mysql/gvwstate.dat")));
+                await lab.sh(broken, "chmod 000 /var/lib/mysql/ibdata1");
+                let refusal = "";
+                try {
+                    const first = await decideOnce(lab, false);
+                    refusal = first.decision;
+                    notes.push(`with ${broken} unknown: ${first.decision}`);
+                } finally {
+                    await lab.sh(broken, "chmod 660 /var/lib/mysql/ibdata1");
+                }
+                figures.refusedWhileUnknown = refusal.startsWith(`refuse ${broken}: mariadbd --wsrep-recover failed`) ? "yes" : `no (${refusal})`;
+                const t1 = Date.now();
+                const decisions: string[] = [];
+                await recoverGalera(lab, decisions);
+                notes.push(...decisions);
+                figures.recoverySeconds = r2((Date.now() - t1) / 1000);
+                await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
+                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+                figures.decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
+                return figures.refusedWhileUnknown === "yes" && /^bootstrap-force db[123] (highest-seqno|safe_to_bootstrap)/.test(figures.decision as string);
+            }),
+    },
+    {
+        name: "galera-replace-unreachable-peers",
+        description:
+            "replace db1 (empty datadir) while its peers cannot be reached: the plan's bootstrap step must never start a new cluster — it refuses after its bounded wait, and once the peers answer it joins the running cluster by SST",
+        run: (lab) =>
+            scenario(lab, "galera-replace-unreachable-peers", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[0];
+                const peers = DB_NODES.slice(1);
+                const uuidOf = async (node: string) => (await dbQuery(lab, node, "SHOW STATUS LIKE 'wsrep_cluster_state_uuid'")).stdout.trim().split(/\s+/)[1] ?? "";
+                const before = await uuidOf(peers[0].name);
+                await lab.svc(victim.name, "kill", "mariadb");
+                const tFault = Date.now();
+                await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
+                const plan = (await import("../galera-lab")).labGaleraPlan();
+                const step = (id: string) => {
+                    const st = plan.steps.find((x) => x.id === id);
+                    if (!st) throw new Error(`plan has no step ${id}`);
+                    return st;
+                };
+                const configure = await lab.runStep(step(`galera-configure-${victim.name}`), lab.secrets());
+                if (configure.code !== 0) throw new Error(`configure failed: ${configure.stderr.trim().split("\n").slice(-5).join("\n")}`);
+                const cut = (on: boolean) =>
+                    lab.sh(victim.name, peers.map((p) => `ip route ${on ? "replace" : "del"} unreachable ${p.address}/32`).join("; ") + (on ? "" : " || true"));
+                const boot = step(`galera-bootstrap-${victim.name}`);
+                await cut(true);
+                let first;
+                try {
+                    first = await lab.runStep({ ...boot, env: { ...boot.env, GALERA_PEER_WAIT: "8" } }, lab.secrets());
+                } finally {
+                    await cut(false);
+                }
+                const startedAlone = (await lab.svc(victim.name, "status", "mariadb")).code === 0;
+                figures.refusedWhilePeersUnknown = first.code !== 0 && /did not answer on their Galera port/.test(first.stderr) && !startedAlone ? "yes" : `no (exit ${first.code}, mariadb running: ${startedAlone})`;
+                notes.push(`first bootstrap attempt: ${first.stderr.trim().split("\n").pop()}`);
+                // Second attempt: the peers stay unreachable for a few seconds, then answer; the step waits and joins.
+                await cut(true);
+                const healer = sleep(5000).then(() => cut(false));
+                const t1 = Date.now();
+                const second = await lab.runStep({ ...boot, env: { ...boot.env, GALERA_PEER_WAIT: "60" } }, lab.secrets());
+                await healer;
+                if (second.code !== 0) throw new Error(`bootstrap step after the peers answered failed: ${second.stderr.trim().split("\n").slice(-5).join("\n")}`);
+                figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim.name)));
+                figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
+                const after = await Promise.all(DB_NODES.map((n) => uuidOf(n.name)));
+                figures.sameClusterUuid = after.every((u) => u === before && u !== "") ? "yes" : `no (${before} -> ${after.join(",")})`;
+                const recorded = (await lab.sh(victim.name, "cat /var/lib/mysql/owncloud-ha-cluster-uuid")).stdout.trim();
+                figures.recordedClusterUuid = recorded === before ? "yes" : `no (${recorded})`;
+                return figures.refusedWhilePeersUnknown === "yes" && figures.sameClusterUuid === "yes" && figures.recordedClusterUuid === "yes";
+            }),
+    },
+    {
+        name: "galera-freeze-writer",
+        description:
+            "gray failure: freeze the writer's mariadbd (SIGSTOP, sockets stay open) for 8 s: its health check times out, HAProxy moves writes to db2 within the bound; thawed, it rejoins",
+        run: (lab) =>
+            scenario(lab, "galera-freeze-writer", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[0].name;
+                const pid = (await lab.svc(victim, "pid", "mariadb")).stdout.trim();
+                if (!/^\d+$/.test(pid)) throw new Error(`no mariadbd PID on ${victim}`);
+                const tFault = Date.now();
+                process.kill(Number(pid), "SIGSTOP");
+                try {
+                    await waitFor("HAProxy moving off the frozen writer", 30_000, async () => !(await writerIs(lab, victim)));
+                    const tMoved = Date.now();
+                    await waitFor("a commit through the new writer", 30_000, async () => w.acks.some((a) => a.t > tMoved));
+                    figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
+                    figures.newWriter = await haproxyWriter(lab, WEB);
+                    await sleep(Math.max(0, 8000 - (Date.now() - tFault)));
+                } finally {
+                    process.kill(Number(pid), "SIGCONT");
+                }
+                const tThaw = Date.now();
+                figures.rejoinSeconds = r2(await waitFor(`${victim} Synced again`, 120_000, async () => {
+                    const st = await galeraNodeStatus(lab, victim);
+                    return st.state === "Synced" && st.clusterSize === DB_NODES.length && st.health === 200;
+                }));
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
+                figures.failbackOutageSeconds = r2(maxGapAfter(w, tThaw));
+                notes.push("bound: health check timeout 1 s x fall, then on-marked-down shutdown-sessions; target writer outage <= 3 s");
+                return (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 3;
             }),
     },
     {
