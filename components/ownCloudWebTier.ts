@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
-import { TAG_TIER, withTags } from "./conventions";
+import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
@@ -37,6 +37,13 @@ export interface OwnCloudWebTierArgs {
     certificateArn?: pulumi.Input<string>;
     /** Route 53 hosted zone of `domain`: an ACM certificate is requested, validated by DNS, and an alias record created. */
     hostedZoneId?: pulumi.Input<string>;
+    /**
+     * Why this ALB may serve plain HTTP (no certificate, no zone), e.g. "dev: no public domain yet".
+     * Tags the ALB `owncloud-ha:http-exemption` = this reason, which the policy pack reports and
+     * accepts outside production only; without it (or in production) an HTTP-only ALB is a
+     * mandatory violation. Ignored when HTTPS is configured.
+     */
+    plainHttpExemption?: string;
     /** ownCloud image. Default `owncloud/server:11.0` (11.0 runs PHP 8.3; 10.x refuses PHP ≥ 8). */
     owncloudImage?: string;
     /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
@@ -250,6 +257,9 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
         this.adminSecretArn = adminSecret.arn;
 
         // --- Load balancer ---------------------------------------------------------------------
+        const plainHttp = args.certificateArn === undefined && args.hostedZoneId === undefined;
+        const httpExemptionTag: Record<string, string> =
+            plainHttp && args.plainHttpExemption?.trim() ? { [TAG_HTTP_EXEMPTION]: args.plainHttpExemption.trim() } : {};
         let logBucket: aws.s3.Bucket | undefined;
         if (a.accessLogs) logBucket = this.accessLogBucket(name, a, tags("alb"));
         const alb = new aws.lb.LoadBalancer(
@@ -264,7 +274,7 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 enableDeletionProtection: a.deletionProtection,
                 idleTimeout: 300, // large uploads and WebDAV syncs
                 accessLogs: logBucket ? { bucket: logBucket.bucket, enabled: true, prefix: name } : undefined,
-                tags: tags("alb", { Name: `${name}-alb` }),
+                tags: tags("alb", { Name: `${name}-alb`, ...httpExemptionTag }),
             },
             { parent: this },
         );

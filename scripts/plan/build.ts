@@ -245,7 +245,8 @@ export async function build(input: BuildInput): Promise<Built> {
     const { project, config, sources } = resolveConfig(input);
     const region = config["aws:region"] ?? "us-east-1";
     const engine = new IdRecordingEngine(region);
-    await engine.install(project, input.stack);
+    // The offline plan is a preview (`pulumi preview --policy-pack`): programs see isDryRun() = true.
+    await engine.install(project, input.stack, true);
     pulumi.runtime.setAllConfig(config);
 
     // Errors raised inside applies surface as unhandled rejections: collect them instead of crashing.
