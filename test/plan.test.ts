@@ -177,9 +177,14 @@ describe("offline plan: the CLI (npm run plan)", function () {
     this.timeout(240_000);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-test-"));
     const badConfig = path.join(out, "bad.yaml");
+    const prodNoCert = path.join(out, "prod-no-cert.yaml");
     const runs: Record<string, Run> = {};
 
     before(async () => {
+        fs.writeFileSync(
+            prodNoCert,
+            fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").split("\n").filter((l) => !l.includes("owncloud-ha:certificateArn")).join("\n"),
+        );
         fs.writeFileSync(
             badConfig,
             ["config:", "  aws:region: eu-central-1", "  owncloud-ha:adminCidrs:", "    - 203.0.113.10/32", "  owncloud-ha:natStrategy: sometimes", ""].join("\n"),
@@ -192,6 +197,12 @@ describe("offline plan: the CLI (npm run plan)", function () {
             publicDb: ["dev", "--program", "test/fixtures/program-public-db.ts", "--out", path.join(out, "public")],
             web: ["dev", "--program", "test/fixtures/program-web.ts", "--json", "--out", path.join(out, "web")],
             invoke: ["dev", "--program", "test/fixtures/program-unsupported-invoke.ts", "--out", path.join(out, "invoke")],
+            asyncOpenDb: ["dev", "--program", "test/fixtures/program-async-open-db.ts", "--out", path.join(out, "async")],
+            delayed: ["dev", "--program", "test/fixtures/program-delayed.ts", "--out", path.join(out, "delayed")],
+            empty: ["dev", "--program", "test/fixtures/program-empty.ts", "--out", path.join(out, "empty")],
+            defaultTags: ["dev", "--program", "test/fixtures/program-default-tags.ts", "--json", "--out", path.join(out, "tags")],
+            prod: ["prod", "--json", "--out", path.join(out, "prod")],
+            prodNoCert: ["prod", "--config", prodNoCert, "--out", path.join(out, "bad")],
             badConfig: ["dev", "--config", badConfig, "--out", path.join(out, "bad")],
             unknownStack: ["staging", "--out", path.join(out, "bad")],
             missingFile: ["dev", "--config", path.join(out, "absent.yaml"), "--out", path.join(out, "bad")],
@@ -247,7 +258,7 @@ describe("offline plan: the CLI (npm run plan)", function () {
         const r = runs.openDb;
         expect(r.status, r.stderr).to.equal(1);
         expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — example-db-sg/);
-        expect(r.stdout).to.include("RESULT: 3 mandatory");
+        expect(r.stdout).to.include("RESULT: 4 mandatory");
         const svg = fs.readFileSync(path.join(out, "open", "dev.svg"), "utf8");
         expect(svg).to.include("10.42.0.0/16");
         expect(svg).to.include("⚠ mandatory");
@@ -293,6 +304,50 @@ describe("offline plan: the CLI (npm run plan)", function () {
         expect(runs.unknownStack.stderr).to.match(/unknown stack "staging".*known stacks: dev, prod/);
         expect(runs.missingFile.status).to.equal(2);
         expect(runs.missingFile.stderr).to.include("absent.yaml does not exist");
+    });
+
+    it("runs a module that exports an async program the way Pulumi's runner does, and exits 1 when it opens 3306 to the world", () => {
+        const r = runs.asyncOpenDb;
+        expect(r.status, r.stderr).to.equal(1);
+        expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — async-db-sg/);
+    });
+
+    it("waits for resources a program registers after a timer (exit 1 on the late world-open database)", () => {
+        const r = runs.delayed;
+        expect(r.status, r.stderr).to.equal(1);
+        expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — late-db-sg/);
+    });
+
+    it("fails (exit 3) on a program that registers no resource instead of passing on nothing", () => {
+        const r = runs.empty;
+        expect(r.status).to.equal(3);
+        expect(r.stderr).to.include("registered no cloud resource");
+        expect(r.stdout).to.equal("");
+    });
+
+    it("sees provider defaultTags and answers getPolicyDocument, so the role's open trust policy is judged", () => {
+        const r = runs.defaultTags;
+        expect(r.status, r.stderr).to.equal(1);
+        const report = JSON.parse(r.stdout) as PlanReport;
+        expect(report.verdicts.filter((v) => v.policy === "required-tags"), "tags come from the provider").to.deep.equal([]);
+        expect(report.verdicts.filter((v) => v.level === "mandatory").map((v) => `${v.policy} ${v.resource}`)).to.deep.equal([
+            "iam-trust-policy-restricted open-role",
+        ]);
+    });
+
+    it("plans prod (with its placeholder certificate) with exit 0 and HTTPS; dev reports its HTTP exemption", () => {
+        expect(runs.prod.status, runs.prod.stderr).to.equal(0);
+        const report = JSON.parse(runs.prod.stdout) as PlanReport;
+        expect(report.countsByType["aws:lb/listener:Listener"]).to.equal(2);
+        expect(runs.dev.stdout).to.match(/\[ADVISORY\] elb-http-exemption-reported — dev-owncloud-alb/);
+    });
+
+    it("refuses prod without a certificate (exit 2) and says how to give one", () => {
+        const r = runs.prodNoCert;
+        expect(r.status).to.equal(2);
+        expect(r.stderr).to.include("owncloud-ha:certificateArn/owncloud-ha:hostedZoneId");
+        expect(r.stderr).to.include("pulumi config set owncloud-ha:certificateArn arn:aws:acm:");
+        expect(r.stderr).to.not.match(/\n\s+at /);
     });
 
     it("exits 3 naming the invoke when a program needs a value the offline engine cannot answer", () => {

@@ -122,6 +122,7 @@ export const httpsRequired: StackValidationPolicy = {
         for (const [lb, listeners] of listenersByLb(args)) {
             if (internetFacing(lb) !== true) continue;
             if (lbType(propsOf(lb)) === "gateway") continue; // GWLB: no client protocol, not internet-facing HTTP
+            if (listeners.length === 0) continue; // serves nothing (yet)
             if (listeners.some((l) => l.protocol === undefined)) continue; // judged when known
             const prod = isProduction(lb, cfg);
             const exemption = httpExemption(lb);
