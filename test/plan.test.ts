@@ -13,6 +13,11 @@ import { DRIVERS, estimateCost, PRICES } from "../scripts/plan/cost";
 import { creationTime, criticalPath } from "../scripts/plan/criticalPath";
 import { cidrWithin } from "../scripts/plan/network";
 import { parseArgs } from "../scripts/plan/plan";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { MockEngine } from "../scripts/plan/mockEngine";
+import { PROJECT, stackConfig } from "../scripts/plan/stackBuild";
+import { runProgram } from "../stacks/program";
 import type { PlanReport } from "../scripts/plan/report";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -172,6 +177,45 @@ function plan(args: string[]): Promise<Run> {
         );
     });
 }
+
+describe("offline plan: waiting for the program, and the placeholder certificate", function () {
+    this.timeout(120_000);
+
+    it("settle() waits for a registration made after a timer, and gives up (bounded) on a program that never idles", async () => {
+        const engine = new MockEngine("eu-central-1");
+        await engine.install("test", "test", true);
+        pulumi.runtime.setAllConfig({ "aws:region": "eu-central-1" });
+        setTimeout(() => new aws.ec2.Vpc("late-vpc", { cidrBlock: "10.70.0.0/16" }), 200);
+        await engine.settle();
+        expect(engine.resources.map((r) => r.name)).to.include("late-vpc");
+        const busy = setInterval(() => undefined, 50);
+        try {
+            let error: Error | undefined;
+            await engine.settle(300).catch((e: Error) => (error = e));
+            expect(error?.message).to.match(/still busy after 0\.3 s/);
+        } finally {
+            clearInterval(busy);
+        }
+    });
+
+    for (const preview of [true, false]) {
+        it(`the prod program ${preview ? "previews with" : "refuses at deployment, before creating anything,"} the placeholder certificate`, async () => {
+            const engine = new MockEngine("eu-central-1");
+            await engine.install(PROJECT, "prod", preview);
+            pulumi.runtime.setAllConfig(stackConfig("prod"));
+            let error: Error | undefined;
+            await runProgram().catch((e: Error) => (error = e));
+            await engine.settle();
+            if (preview) {
+                expect(error, error?.message).to.equal(undefined);
+                expect(engine.resources.length).to.be.greaterThan(50);
+            } else {
+                expect(error?.message).to.match(/certificateArn is the placeholder .*pulumi config set certificateArn/);
+                expect(engine.resources, "nothing registered").to.deep.equal([]);
+            }
+        });
+    }
+});
 
 describe("offline plan: the CLI (npm run plan)", function () {
     this.timeout(240_000);
