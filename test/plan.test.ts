@@ -242,6 +242,7 @@ describe("offline plan: the CLI (npm run plan)", function () {
             web: ["dev", "--program", "test/fixtures/program-web.ts", "--json", "--out", path.join(out, "web")],
             invoke: ["dev", "--program", "test/fixtures/program-unsupported-invoke.ts", "--out", path.join(out, "invoke")],
             asyncOpenDb: ["dev", "--program", "test/fixtures/program-async-open-db.ts", "--out", path.join(out, "async")],
+            asyncClean: ["dev", "--program", "test/fixtures/program-async-clean.ts", "--json", "--out", path.join(out, "async-clean")],
             delayed: ["dev", "--program", "test/fixtures/program-delayed.ts", "--out", path.join(out, "delayed")],
             empty: ["dev", "--program", "test/fixtures/program-empty.ts", "--out", path.join(out, "empty")],
             defaultTags: ["dev", "--program", "test/fixtures/program-default-tags.ts", "--json", "--out", path.join(out, "tags")],
@@ -354,6 +355,10 @@ describe("offline plan: the CLI (npm run plan)", function () {
         const r = runs.asyncOpenDb;
         expect(r.status, r.stderr).to.equal(1);
         expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — async-db-sg/);
+        // Its complying twin (export default async function) is seen too, and passes.
+        expect(runs.asyncClean.status, runs.asyncClean.stderr).to.equal(0);
+        const clean = JSON.parse(runs.asyncClean.stdout) as PlanReport;
+        expect(clean.countsByType["aws:ec2/securityGroup:SecurityGroup"]).to.equal(2);
     });
 
     it("waits for resources a program registers after a timer (exit 1 on the late world-open database)", () => {
