@@ -256,7 +256,9 @@ export const dataTiersNoPublicSources: StackValidationPolicy = {
             if (!isDataSg(sg)) continue;
             for (const rule of ingressRulesOf(r.type, r.props)) {
                 const p = rule.ports;
-                if (p !== undefined && p !== "all" && p !== "none" && !(p.from <= 22 && 22 <= p.to)) {
+                // SSH (the bastion's) and the web ports 80/443 (the ALB's) are never data ports here.
+                const webOrAdmin = [22, 80, 443].some((w) => p !== undefined && p !== "all" && p !== "none" && p.from === w && p.to === w);
+                if (p !== undefined && p !== "all" && p !== "none" && !(p.from <= 22 && 22 <= p.to) && !webOrAdmin) {
                     served.push({ ...p, service: `${tagOf(sg!, TAG_TIER)} (${label(r)})` });
                 }
             }

@@ -273,6 +273,15 @@ describe("issue #13 findings", () => {
         });
     });
 
+    describe("served data ports never swallow the ALB's web ports", () => {
+        it("a data tier that also accepts 443 from the web tier does not turn the ALB's world-open 443 into a violation", async () => {
+            const s = clone(baseline());
+            add(s, "gluster-https", T.sgIngressRule, { securityGroupId: "sg-gluster", ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: "sg-web" },
+                { securityGroupId: ["gluster-sg"], referencedSecurityGroupId: ["web-sg"] });
+            expect(await names(s)).to.deep.equal([]);
+        });
+    });
+
     describe("network ACLs", () => {
         it("SSH from the world split in two through an ACL is refused; from the admin range it passes", async () => {
             const s = clone(baseline());
