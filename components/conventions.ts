@@ -7,6 +7,12 @@ export const TAG_SUBNET_TIER = "owncloud-ha:subnet-tier";
 /** Present (with a reason as its value) only on resources allowed to have a public IPv4 address. */
 export const TAG_PUBLIC_EXEMPTION = "owncloud-ha:public-exemption";
 
+/**
+ * Present (with a reason as its value) only on a load balancer allowed to serve plain HTTP without
+ * a certificate (dev/test); the policy pack never honours it in production.
+ */
+export const TAG_HTTP_EXEMPTION = "owncloud-ha:http-exemption";
+
 export type Tier = "bastion" | "web" | "galera" | "gluster" | "redis" | "alb" | "network";
 export type SubnetTier = "public" | "private";
 

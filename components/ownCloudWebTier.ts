@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
-import { TAG_TIER, withTags } from "./conventions";
+import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
@@ -62,6 +62,13 @@ export interface OwnCloudWebTierArgs {
     certificateArn?: pulumi.Input<string>;
     /** Route 53 hosted zone of `domain`: an ACM certificate is requested, validated by DNS, and an alias record created. */
     hostedZoneId?: pulumi.Input<string>;
+    /**
+     * Why this ALB may serve plain HTTP (no certificate, no zone), e.g. "dev: no public domain yet".
+     * Tags the ALB `owncloud-ha:http-exemption` = this reason, which the policy pack reports and
+     * accepts outside production only; without it (or in production) an HTTP-only ALB is a
+     * mandatory violation. Ignored when HTTPS is configured.
+     */
+    plainHttpExemption?: string;
     /**
      * ownCloud image, pinned: `repo:tag` or `repo@sha256:…`; for `owncloud/server` a full version
      * such as `11.0.0` or `11.0.0-<YYYYMMDD>`. The image brings its own PHP. Default `owncloud/server:11.0.0`.
@@ -286,6 +293,9 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
         this.adminSecretArn = adminSecret.arn;
 
         // --- Load balancer ---------------------------------------------------------------------
+        const plainHttp = args.certificateArn === undefined && args.hostedZoneId === undefined;
+        const httpExemptionTag: Record<string, string> =
+            plainHttp && args.plainHttpExemption?.trim() ? { [TAG_HTTP_EXEMPTION]: args.plainHttpExemption.trim() } : {};
         const logs = a.accessLogs ? this.accessLogBucket(name, a, tags("alb")) : undefined;
         const alb = new aws.lb.LoadBalancer(
             `${name}-alb`,
@@ -299,7 +309,7 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 enableDeletionProtection: a.deletionProtection,
                 idleTimeout: 300, // large uploads and WebDAV syncs
                 accessLogs: logs ? { bucket: logs.bucket.bucket, enabled: true, prefix: name } : undefined,
-                tags: tags("alb", { Name: `${name}-alb` }),
+                tags: tags("alb", { Name: `${name}-alb`, ...httpExemptionTag }),
             },
             // Enabling access logs makes ELB write a test object at once: the bucket policy that
             // lets it write (and the settings it writes under) must exist first, or the call fails

@@ -11,8 +11,8 @@
  * | `owncloud-ha:public-exemption`  | free text: why this resource may have a public IPv4 | the bastion instance only     |
  * | `Project`, `Environment`, `ManagedBy` | free text (Environment: dev, prod, ...)    | every taggable resource         |
  *
- * These strings must stay equal to `components/conventions.ts` (a test checks it); the pack does
- * not import the components so that it can be installed on its own.
+ * These strings must stay equal to `components/conventions.ts` (a test checks it). The pack imports
+ * from the components only their port declarations (policies/ports.ts), so a port has one home.
  */
 
 export const TAG_TIER = "owncloud-ha:tier";
@@ -20,10 +20,19 @@ export const TAG_SUBNET_TIER = "owncloud-ha:subnet-tier";
 /** Present (its value = the reason) only on resources allowed a public IPv4 address (EC2.9/EC2.25). */
 export const TAG_PUBLIC_EXEMPTION = "owncloud-ha:public-exemption";
 
+/**
+ * Present (its value = the reason) only on a load balancer allowed to serve plain HTTP without a
+ * certificate: a dev or test stack. Never honoured in production (see elb-https-required).
+ */
+export const TAG_HTTP_EXEMPTION = "owncloud-ha:http-exemption";
+
 export const TIERS = ["bastion", "web", "galera", "gluster", "redis", "alb", "network"] as const;
 export type Tier = (typeof TIERS)[number];
 export const SUBNET_TIERS = ["public", "private"] as const;
 export type SubnetTier = (typeof SUBNET_TIERS)[number];
+
+/** Tiers that hold data: their security groups never accept a public source. */
+export const DATA_TIERS: readonly Tier[] = ["galera", "gluster", "redis"];
 
 /** Tiers whose nodes must sit in private subnets. */
 export const PRIVATE_TIERS: readonly Tier[] = ["web", "galera", "gluster", "redis"];
@@ -68,7 +77,39 @@ export const T = {
     iamGroupPolicyAttachment: "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
     iamPolicyAttachment: "aws:iam/policyAttachment:PolicyAttachment",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    spotInstanceRequest: "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
+    networkInterface: "aws:ec2/networkInterface:NetworkInterface",
+    networkInterfaceAttachment: "aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment",
+    networkAcl: "aws:ec2/networkAcl:NetworkAcl",
+    networkAclRule: "aws:ec2/networkAclRule:NetworkAclRule",
+    defaultNetworkAcl: "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
+    prefixList: "aws:ec2/managedPrefixList:ManagedPrefixList",
+    prefixListEntry: "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry",
+    vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
+    classicLoadBalancer: "aws:elb/loadBalancer:LoadBalancer",
+    lbTargetGroup: "aws:lb/targetGroup:TargetGroup",
+    albTargetGroup: "aws:alb/targetGroup:TargetGroup",
+    cacheUser: "aws:elasticache/user:User",
+    cacheUserGroup: "aws:elasticache/userGroup:UserGroup",
+    cacheUserGroupAssociation: "aws:elasticache/userGroupAssociation:UserGroupAssociation",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretRotation: "aws:secretsmanager/secretRotation:SecretRotation",
+    certificate: "aws:acm/certificate:Certificate",
+    s3Bucket: "aws:s3/bucket:Bucket",
+    s3BucketV2: "aws:s3/bucketV2:BucketV2",
+    s3PublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    s3BucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+    s3OwnershipControls: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    s3BucketAcl: "aws:s3/bucketAcl:BucketAcl",
+    s3BucketAclV2: "aws:s3/bucketAclV2:BucketAclV2",
+    s3BucketLogging: "aws:s3/bucketLogging:BucketLogging",
+    s3BucketLoggingV2: "aws:s3/bucketLoggingV2:BucketLoggingV2",
 } as const;
+
+/** Everything that launches an EC2 instance directly (instance policies apply to each). */
+export const INSTANCE_TYPES: readonly string[] = [T.instance, T.spotInstanceRequest];
+export const TARGET_GROUP_TYPES: readonly string[] = [T.lbTargetGroup, T.albTargetGroup];
+export const BUCKET_TYPES: readonly string[] = [T.s3Bucket, T.s3BucketV2];
 
 export const LOAD_BALANCER_TYPES: readonly string[] = [T.lbLoadBalancer, T.albLoadBalancer];
 export const LISTENER_TYPES: readonly string[] = [T.lbListener, T.albListener];

@@ -168,6 +168,44 @@ export function isWorld(cidr: string): boolean {
     return prefixOf(cidr) === 0;
 }
 
+/**
+ * IPv4 space that is not reachable from the internet: RFC 1918 private ranges, RFC 6598 shared
+ * address space (100.64.0.0/10, carrier-grade NAT), loopback and link-local. Everything else —
+ * including the RFC 5737 documentation ranges, which stand for real public addresses in examples —
+ * counts as public.
+ */
+export const NON_PUBLIC_V4: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"];
+
+/** IPv6 unique-local (fc00::/7) and link-local (fe80::/10) prefixes; all else is global. */
+function isNonPublicV6(cidr: string): boolean {
+    const p = prefixOf(cidr) ?? 0;
+    const first = cidr.split(":")[0].toLowerCase();
+    const n = first === "" ? 0 : parseInt(first.padStart(4, "0").slice(0, 4), 16);
+    if (Number.isNaN(n)) return false;
+    if (p >= 7 && (n & 0xfe00) === 0xfc00) return true;
+    return p >= 10 && (n & 0xffc0) === 0xfe80;
+}
+
+/**
+ * True when the range contains any internet-routable address, whatever its size: 0.0.0.0/0, its
+ * halves 0.0.0.0/1 + 128.0.0.0/1, 8.8.0.0/16 and 203.0.113.7/32 are all public; 10.0.0.0/8 is not.
+ * Unparsable input is treated as public (it cannot be shown to be private).
+ */
+export function isPublicRange(cidr: string): boolean {
+    if (isIpv6(cidr)) return !isNonPublicV6(cidr);
+    const r = parseV4(cidr);
+    if (!r) return true;
+    return !NON_PUBLIC_V4.some((np) => v4Contains(np, cidr));
+}
+
+/**
+ * "The world" for exposure rules: a public range at least as wide as a /8 (IPv4) or /32 (IPv6).
+ * 0.0.0.0/0 split into 0.0.0.0/1 and 128.0.0.0/1 is still the world; an admin's /32 is not.
+ */
+export function isWorldLike(cidr: string): boolean {
+    return isPublicRange(cidr) && isVeryWide(cidr);
+}
+
 /** Ranges at least as wide as a /8 (IPv4) or /32 (IPv6), e.g. 10.0.0.0/8 or the world. */
 export function isVeryWide(cidr: string): boolean {
     const p = prefixOf(cidr);
@@ -229,6 +267,12 @@ export interface IngressRule {
     /** The property that names the source security group(s), for propertyDependencies look-ups. */
     sourceSgProperty?: string;
     self: boolean;
+    /** Known managed prefix list sources (IDs); the ranges are resolved by stack policies. */
+    prefixLists: string[];
+    /** True when the rule has a prefix-list source (known or not). */
+    hasPrefixListSource: boolean;
+    /** The property that names the prefix list(s), for propertyDependencies look-ups. */
+    prefixListProperty?: string;
 }
 
 const ALL_PROTOCOLS = new Set(["-1", "all"]);
@@ -255,6 +299,12 @@ function knownStrings(v: unknown): string[] {
     return arr.filter((x): x is string => typeof x === "string" && !isUnknown(x) && x !== "");
 }
 
+function prefixListsOf(v: unknown, property: string): Pick<IngressRule, "prefixLists" | "hasPrefixListSource" | "prefixListProperty"> {
+    const known = knownStrings(v);
+    const has = isUnknown(v) || known.length > 0 || (asArray(v)?.length ?? 0) > 0;
+    return { prefixLists: known, hasPrefixListSource: has, prefixListProperty: has ? property : undefined };
+}
+
 /** Ingress rules written on a resource of one of the SG-bearing types; [] for any other type. */
 export function ingressRulesOf(type: string, propsIn: unknown): IngressRule[] {
     const props = raw<Props>(propsIn);
@@ -270,6 +320,7 @@ export function ingressRulesOf(type: string, propsIn: unknown): IngressRule[] {
                 sourceSecurityGroups: knownStrings(at(r, "securityGroups")),
                 sourceSgProperty: "ingress",
                 self: isTrue(at(r, "self")),
+                ...prefixListsOf(at(r, "prefixListIds"), "ingress"),
             }));
         }
         case "aws:ec2/securityGroupRule:SecurityGroupRule": {
@@ -282,6 +333,7 @@ export function ingressRulesOf(type: string, propsIn: unknown): IngressRule[] {
                 sourceSecurityGroups: knownStrings(at(props, "sourceSecurityGroupId")),
                 sourceSgProperty: "sourceSecurityGroupId",
                 self: isTrue(at(props, "self")),
+                ...prefixListsOf(at(props, "prefixListIds"), "prefixListIds"),
             }];
         }
         case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
@@ -293,6 +345,7 @@ export function ingressRulesOf(type: string, propsIn: unknown): IngressRule[] {
                 sourceSecurityGroups: knownStrings(at(props, "referencedSecurityGroupId")),
                 sourceSgProperty: "referencedSecurityGroupId",
                 self: false,
+                ...prefixListsOf(at(props, "prefixListId"), "prefixListId"),
             }];
         default:
             return [];

@@ -9,9 +9,13 @@ import type { PolicyPackConfig } from "@pulumi/policy";
 export const STACK_POLICY_CONFIG: Record<string, PolicyPackConfig> = {
     dev: {
         "elb-deletion-protection": { required: false },
+        "elb-https-required": { production: false },
+        "elb-http-redirects-to-https": { production: false },
     },
     prod: {
         "elb-deletion-protection": { enforcementLevel: "mandatory", required: true },
+        "elb-https-required": { production: true },
+        "elb-http-redirects-to-https": { production: true },
         "elasticache-automatic-backups": { enforcementLevel: "mandatory", minimumRetentionDays: 7 },
     },
 };

@@ -1,4 +1,4 @@
-import { cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
+import { cidrContains, cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
 import { NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
 import { isInstanceType } from "../components/ami";
 import { DEFAULT_OWNCLOUD_IMAGE } from "../components/ownCloudWebTier";
@@ -30,6 +30,12 @@ export const CONFIG_SCHEMA = {
     webVpcCidr: { type: "string", description: "CIDR of the web VPC (ALB, web nodes, bastion).", default: "10.0.0.0/16" },
     dbVpcCidr: { type: "string", description: "CIDR of the database VPC (Galera, Redis).", default: "10.1.0.0/16" },
     fsVpcCidr: { type: "string", description: "CIDR of the file-system VPC (GlusterFS).", default: "10.2.0.0/16" },
+    allowPublicVpcCidrs: {
+        type: "boolean",
+        description:
+            "Allow VPC CIDRs outside RFC 1918 and 100.64.0.0/10 (e.g. address space you own). Off: such a VPC would shadow real internet destinations.",
+        default: false,
+    },
     webAzCount: { type: "integer", description: "Availability zones for the web tier (2 or 3).", default: 3 },
     dbAzCount: { type: "integer", description: "Availability zones for the database tier (2 or 3).", default: 3 },
     fsAzCount: { type: "integer", description: "Availability zones for the file-system tier (2 or 3).", default: 3 },
@@ -75,7 +81,17 @@ export const CONFIG_SCHEMA = {
     redisNodeType: { type: "string", description: "ElastiCache node type.", default: "cache.t4g.micro" },
     redisSnapshotRetentionDays: { type: "integer", description: "Days of automatic Redis snapshots (0-35).", default: 1 },
     domain: { type: "string", description: "Host name users reach ownCloud at, e.g. cloud.example.com (required)." },
-    certificateArn: { type: "string", description: "ACM certificate for the domain; empty: none (or one issued in hostedZoneId).", default: "" },
+    certificateArn: {
+        type: "string",
+        description: "ACM certificate for the domain; empty: none (or one issued in hostedZoneId). Production requires one of the two.",
+        default: "",
+    },
+    plainHttpExemption: {
+        type: "string",
+        description:
+            "Why the load balancer may serve plain HTTP without certificateArn/hostedZoneId (tagged and reported); refused in production.",
+        default: "",
+    },
     hostedZoneId: { type: "string", description: "Route 53 zone of the domain: issue an ACM certificate there and add an alias record.", default: "" },
     owncloudImage: { type: "string", description: "ownCloud container image, pinned (owncloud/server: a full version like 11.0.0).", default: DEFAULT_OWNCLOUD_IMAGE },
     webInstanceType: { type: "string", description: "EC2 instance type of the web nodes.", default: "t3.small" },
@@ -115,6 +131,8 @@ export interface PlatformConfig {
         domain: string;
         certificateArn?: string;
         hostedZoneId?: string;
+        /** The reason the ALB may serve plain HTTP (non-production stacks without a certificate only). */
+        plainHttpExemption?: string;
         owncloudImage: string;
         instanceType: string;
         minSize: number;
@@ -133,6 +151,26 @@ export class ConfigError extends Error {
         this.name = "ConfigError";
     }
 }
+
+/** Stack names that are production: they never serve plain HTTP and never carry exemptions. */
+export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod", "production"];
+
+export function isProductionEnvironment(environment: string): boolean {
+    return PRODUCTION_ENVIRONMENTS.includes(environment.toLowerCase());
+}
+
+/**
+ * The certificate ARN the committed prod stack file carries so the offline plan runs: account
+ * 000000000000 does not exist, and the program refuses it at deployment (stacks/program.ts).
+ */
+export const PLACEHOLDER_CERTIFICATE_ARN = "arn:aws:acm:eu-central-1:000000000000:certificate/00000000-0000-0000-0000-000000000000";
+
+export function isPlaceholderCertificateArn(arn: string | undefined): boolean {
+    return arn !== undefined && /:000000000000:certificate\/0{8}-0{4}-0{4}-0{4}-0{12}$/.test(arn);
+}
+
+/** Address space a VPC may use without opting in: RFC 1918 private ranges and RFC 6598 shared space. */
+export const PRIVATE_VPC_RANGES: readonly string[] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
 
 /** RFC 5737 documentation ranges: fine in a sample stack file, never a real admin network. */
 const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
@@ -236,6 +274,7 @@ export function loadPlatformConfig(
         }
     }
 
+    const allowPublicVpcCidrs = bool("allowPublicVpcCidrs");
     const privatePrefixSetting = int("privateSubnetPrefixLength");
     const publicPrefixSetting = int("publicSubnetPrefixLength");
     const network = {} as Record<TierName, TierNetwork>;
@@ -251,6 +290,13 @@ export function loadPlatformConfig(
         }
         if (cidrIssue) problems.push(`${key(cidrKey)}: ${cidrIssue}`);
         usableCidr[tier] = !cidrIssue;
+        if (!cidrIssue && !allowPublicVpcCidrs && !PRIVATE_VPC_RANGES.some((r) => cidrContains(r, cidr))) {
+            problems.push(
+                `${key(cidrKey)}: ${cidr} is public address space; a VPC there would shadow those internet destinations for every node. ` +
+                    `Use a range inside ${PRIVATE_VPC_RANGES.join(", ")} (e.g. 10.${TIERS.indexOf(tier)}.0.0/16), or set ` +
+                    `${key("allowPublicVpcCidrs")} true if you own the range and mean it`,
+            );
+        }
         if (Number.isInteger(azCount) && (azCount < 2 || azCount > 3)) {
             problems.push(
                 `${key(azKey)}: ${azCount} availability zones requested; use 2 or 3 (fewer loses high availability, ` +
@@ -337,14 +383,31 @@ export function loadPlatformConfig(
     if (certificateArn !== "" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(certificateArn)) {
         problems.push(`${key("certificateArn")}: "${certificateArn}" is not an ACM certificate ARN`);
     }
+    const plainHttpExemption = str("plainHttpExemption");
+    const production = isProductionEnvironment(environment);
+    const certificateHow =
+        `pulumi config set ${key("certificateArn")} arn:aws:acm:<region>:<account>:certificate/<id> (an ACM certificate for the domain), ` +
+        `or pulumi config set ${key("hostedZoneId")} <Route 53 zone ID> to have one issued and validated by DNS`;
     const hostedZoneId = str("hostedZoneId");
     if (hostedZoneId !== "" && !/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) problems.push(`${key("hostedZoneId")}: "${hostedZoneId}" is not a Route 53 zone ID like Z0123456789ABC`);
+    if (production && certificateArn === "" && hostedZoneId === "") {
+        problems.push(
+            `${key("certificateArn")}/${key("hostedZoneId")}: stack "${environment}" is production and would serve ownCloud's ` +
+                `login over plain HTTP; give a certificate: ${certificateHow}`,
+        );
+    }
+    if (production && plainHttpExemption !== "") {
+        problems.push(`${key("plainHttpExemption")}: production never serves plain HTTP, so no exemption is accepted; remove it and ${certificateHow}`);
+    } else if (plainHttpExemption !== "" && (certificateArn !== "" || hostedZoneId !== "")) {
+        problems.push(`${key("plainHttpExemption")}: set together with ${key(certificateArn !== "" ? "certificateArn" : "hostedZoneId")}, which serves HTTPS; remove the exemption`);
+    }
     const alarmEmail = str("alarmEmail");
     if (alarmEmail !== "" && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) problems.push(`${key("alarmEmail")}: "${alarmEmail}" is not an e-mail address`);
     const web = {
         domain,
         certificateArn: certificateArn || undefined,
         hostedZoneId: hostedZoneId || undefined,
+        plainHttpExemption: plainHttpExemption || undefined,
         owncloudImage: str("owncloudImage"),
         instanceType: str("webInstanceType"),
         minSize: int("webMinSize"),
@@ -353,8 +416,24 @@ export function loadPlatformConfig(
         deletionProtection: bool("albDeletionProtection"),
         accessLogs: bool("albAccessLogs"),
     };
-    // The cluster rules themselves (odd Galera count, N > 2R, shard limits…) are checked by the
-    // components' resolve functions, which the program runs before creating anything.
+    // Rules between two settings name both keys, so the user sees which pair to change. The rules
+    // within one cluster (odd Galera count, shard limits…) are the components' resolve functions'.
+    if ([web.minSize, web.maxSize, web.desiredCapacity].every(Number.isInteger)) {
+        if (web.minSize > web.maxSize) {
+            problems.push(`${key("webMinSize")} ${web.minSize} is above ${key("webMaxSize")} ${web.maxSize}: raise ${key("webMaxSize")} or lower ${key("webMinSize")}`);
+        } else if (web.desiredCapacity < web.minSize || web.desiredCapacity > web.maxSize) {
+            problems.push(
+                `${key("webDesiredCapacity")} ${web.desiredCapacity} must lie between ${key("webMinSize")} ${web.minSize} and ${key("webMaxSize")} ${web.maxSize}`,
+            );
+        }
+    }
+    const { glusterNodeCount, glusterRedundancy } = counts;
+    if (Number.isInteger(glusterNodeCount) && Number.isInteger(glusterRedundancy) && glusterRedundancy >= 1 && glusterNodeCount <= 2 * glusterRedundancy) {
+        problems.push(
+            `${key("glusterNodeCount")} ${glusterNodeCount} with ${key("glusterRedundancy")} ${glusterRedundancy}: a disperse volume needs ` +
+                `more than 2 × redundancy bricks (at least ${2 * glusterRedundancy + 1}); add nodes or lower ${key("glusterRedundancy")}`,
+        );
+    }
     const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
     for (const k of unknown) {
         problems.push(`${project}:${k}: unknown setting (a typo?); known settings: ${Object.keys(CONFIG_SCHEMA).join(", ")}`);

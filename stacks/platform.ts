@@ -57,7 +57,7 @@ interface PlannedArgs {
     redis: Omit<RedisClusterArgs, "vpcId" | "subnetIds" | "clientSecurityGroupIds">;
     web: Pick<
         OwnCloudWebTierArgs,
-        "domain" | "certificateArn" | "hostedZoneId" | "owncloudImage" | "instanceType" | "minSize" | "maxSize" | "desiredCapacity" | "deletionProtection" | "accessLogs" | "tags"
+        "domain" | "certificateArn" | "hostedZoneId" | "plainHttpExemption" | "owncloudImage" | "instanceType" | "minSize" | "maxSize" | "desiredCapacity" | "deletionProtection" | "accessLogs" | "tags"
     >;
 }
 
@@ -135,6 +135,7 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
         web: {
             domain: cfg.web.domain,
             certificateArn: cfg.web.certificateArn,
+            plainHttpExemption: cfg.web.plainHttpExemption,
             hostedZoneId: cfg.web.hostedZoneId,
             owncloudImage: cfg.web.owncloudImage,
             instanceType: cfg.web.instanceType,

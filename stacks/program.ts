@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgsError } from "../components/errors";
-import { CONFIG_SCHEMA, ConfigError, ConfigKeyName, isDocumentationCidr, loadPlatformConfig } from "./config";
+import { CONFIG_SCHEMA, ConfigError, ConfigKeyName, isDocumentationCidr, isPlaceholderCertificateArn, loadPlatformConfig } from "./config";
 import { buildPlatform } from "./platform";
 
 /** Reads every key of the schema from stack config (raw strings; the loader parses and validates). */
@@ -40,6 +40,14 @@ export async function runProgram(): Promise<Record<string, unknown>> {
                 `${pulumi.getProject()}:domain is the placeholder ${cfg.web.domain}: set the host name your users will reach, ` +
                     `e.g. pulumi config set domain cloud.yourcompany.com`,
             );
+        }
+        if (isPlaceholderCertificateArn(cfg.web.certificateArn)) {
+            const message =
+                `${pulumi.getProject()}:certificateArn is the placeholder ${cfg.web.certificateArn} (account 000000000000 does not exist): ` +
+                `set your certificate: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>, or set hostedZoneId instead`;
+            // Previews (and the offline plan) may run with it; a deployment never does, and stops before creating anything.
+            if (!pulumi.runtime.isDryRun()) throw new ConfigError([message]);
+            void pulumi.log.warn(message);
         }
         return (await buildPlatform(cfg)).outputs;
     } catch (e) {

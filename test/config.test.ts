@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { CONFIG_SCHEMA, ConfigError, isDocumentationCidr, loadPlatformConfig } from "../stacks/config";
+import {
+    CONFIG_SCHEMA, ConfigError, isDocumentationCidr, isPlaceholderCertificateArn, loadPlatformConfig, PLACEHOLDER_CERTIFICATE_ARN,
+} from "../stacks/config";
 import { readYaml } from "./harness/stacks";
 
 const valid = { adminCidrs: ["198.51.100.7/32"], domain: "cloud.example.com" };
@@ -153,5 +155,60 @@ describe("stack config", () => {
         it("a malformed instance type", () => rejects({ ...valid, bastionInstanceType: "micro" }, "bastionInstanceType", /like t3\.micro/));
         it("a malformed AMI ID", () => rejects({ ...valid, bastionAmiId: "debian-12" }, "bastionAmiId", /not an AMI ID/));
         it("an unknown (misspelt) key", () => rejects({ ...valid, natStrategie: "single" }, "natStrategie", /unknown setting \(a typo\?\)/));
+        it("a VPC CIDR from public address space", () =>
+            rejects({ ...valid, webVpcCidr: "8.8.0.0/16" }, "webVpcCidr", /public address space.*shadow.*allowPublicVpcCidrs/));
+        it("a VPC CIDR that only starts in private space", () => rejects({ ...valid, dbVpcCidr: "172.32.0.0/16" }, "dbVpcCidr", /public address space/));
+    });
+
+    describe("public VPC CIDRs and pairs of settings", () => {
+        it("accepts RFC 1918 and 100.64.0.0/10 VPCs, and a public one only with the explicit opt-in", () => {
+            const cfg = loadPlatformConfig("dev", { ...valid, webVpcCidr: "100.64.0.0/16", dbVpcCidr: "172.16.0.0/16", fsVpcCidr: "192.168.0.0/16" });
+            expect(cfg.network.web.cidr).to.equal("100.64.0.0/16");
+            expect(loadPlatformConfig("dev", { ...valid, webVpcCidr: "8.8.0.0/16", allowPublicVpcCidrs: true }).network.web.cidr).to.equal("8.8.0.0/16");
+        });
+
+        it("names both keys of a pair: webMinSize vs webMaxSize, webDesiredCapacity vs both, glusterNodeCount vs glusterRedundancy", () => {
+            const [minMax] = problemsOf({ ...valid, webMinSize: 5, webMaxSize: 4 });
+            expect(minMax).to.contain("owncloud-ha:webMinSize 5").and.contain("owncloud-ha:webMaxSize 4");
+            const [desired] = problemsOf({ ...valid, webDesiredCapacity: 9 });
+            expect(desired).to.contain("owncloud-ha:webDesiredCapacity 9").and.contain("owncloud-ha:webMinSize 2").and.contain("owncloud-ha:webMaxSize 4");
+            const [gluster] = problemsOf({ ...valid, glusterRedundancy: 2 });
+            expect(gluster).to.contain("owncloud-ha:glusterNodeCount 3").and.contain("owncloud-ha:glusterRedundancy 2").and.match(/at least 5/);
+            expect(loadPlatformConfig("dev", { ...valid, glusterNodeCount: 5, glusterRedundancy: 2 }).gluster.redundancy).to.equal(2);
+        });
+    });
+
+    describe("production and plain HTTP", () => {
+        const prodProblems = (raw: Record<string, unknown>): string[] => {
+            try {
+                loadPlatformConfig("prod", raw);
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+            return [];
+        };
+
+        it("refuses a production stack without certificateArn or hostedZoneId, and says how to give one", () => {
+            const problems = prodProblems(valid);
+            expect(problems).to.have.length(1);
+            expect(problems[0]).to.contain("owncloud-ha:certificateArn/owncloud-ha:hostedZoneId").and.contain("pulumi config set owncloud-ha:certificateArn arn:aws:acm:");
+            expect(prodProblems({ ...valid, hostedZoneId: "Z0123456789ABC" })).to.deep.equal([]);
+            expect(prodProblems({ ...valid, certificateArn: "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab" })).to.deep.equal([]);
+        });
+
+        it("refuses an HTTP exemption in production, and a contradictory one elsewhere", () => {
+            const withCert = { ...valid, hostedZoneId: "Z0123456789ABC" };
+            expect(prodProblems({ ...withCert, plainHttpExemption: "just this once" })[0]).to.contain("owncloud-ha:plainHttpExemption").and.contain("production never serves plain HTTP");
+            expect(problemsOf({ ...withCert, plainHttpExemption: "x" })[0]).to.contain("owncloud-ha:plainHttpExemption").and.contain("owncloud-ha:hostedZoneId");
+            expect(loadPlatformConfig("dev", { ...valid, plainHttpExemption: " dev only " }).web.plainHttpExemption).to.equal("dev only");
+        });
+
+        it("the committed prod file carries the recognisable placeholder certificate; dev carries an explicit exemption", () => {
+            const prod = readYaml("Pulumi.prod.yaml").config;
+            expect(prod["owncloud-ha:certificateArn"]).to.equal(PLACEHOLDER_CERTIFICATE_ARN);
+            expect(isPlaceholderCertificateArn(PLACEHOLDER_CERTIFICATE_ARN)).to.equal(true);
+            expect(isPlaceholderCertificateArn("arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab")).to.equal(false);
+            expect(readYaml("Pulumi.dev.yaml").config["owncloud-ha:plainHttpExemption"]).to.match(/^dev: /);
+        });
     });
 });

@@ -13,6 +13,11 @@ import { DRIVERS, estimateCost, PRICES } from "../scripts/plan/cost";
 import { creationTime, criticalPath } from "../scripts/plan/criticalPath";
 import { cidrWithin } from "../scripts/plan/network";
 import { parseArgs } from "../scripts/plan/plan";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { MockEngine } from "../scripts/plan/mockEngine";
+import { PROJECT, stackConfig } from "../scripts/plan/stackBuild";
+import { runProgram } from "../stacks/program";
 import type { PlanReport } from "../scripts/plan/report";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -173,13 +178,57 @@ function plan(args: string[]): Promise<Run> {
     });
 }
 
+describe("offline plan: waiting for the program, and the placeholder certificate", function () {
+    this.timeout(120_000);
+
+    it("settle() waits for a registration made after a timer, and gives up (bounded) on a program that never idles", async () => {
+        const engine = new MockEngine("eu-central-1");
+        await engine.install("test", "test", true);
+        pulumi.runtime.setAllConfig({ "aws:region": "eu-central-1" });
+        setTimeout(() => new aws.ec2.Vpc("late-vpc", { cidrBlock: "10.70.0.0/16" }), 200);
+        await engine.settle();
+        expect(engine.resources.map((r) => r.name)).to.include("late-vpc");
+        const busy = setInterval(() => undefined, 50);
+        try {
+            let error: Error | undefined;
+            await engine.settle(300).catch((e: Error) => (error = e));
+            expect(error?.message).to.match(/still busy after 0\.3 s/);
+        } finally {
+            clearInterval(busy);
+        }
+    });
+
+    for (const preview of [true, false]) {
+        it(`the prod program ${preview ? "previews with" : "refuses at deployment, before creating anything,"} the placeholder certificate`, async () => {
+            const engine = new MockEngine("eu-central-1");
+            await engine.install(PROJECT, "prod", preview);
+            pulumi.runtime.setAllConfig(stackConfig("prod"));
+            let error: Error | undefined;
+            await runProgram().catch((e: Error) => (error = e));
+            await engine.settle();
+            if (preview) {
+                expect(error, error?.message).to.equal(undefined);
+                expect(engine.resources.length).to.be.greaterThan(50);
+            } else {
+                expect(error?.message).to.match(/certificateArn is the placeholder .*pulumi config set certificateArn/);
+                expect(engine.resources, "nothing registered").to.deep.equal([]);
+            }
+        });
+    }
+});
+
 describe("offline plan: the CLI (npm run plan)", function () {
     this.timeout(240_000);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-test-"));
     const badConfig = path.join(out, "bad.yaml");
+    const prodNoCert = path.join(out, "prod-no-cert.yaml");
     const runs: Record<string, Run> = {};
 
     before(async () => {
+        fs.writeFileSync(
+            prodNoCert,
+            fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").split("\n").filter((l) => !l.includes("owncloud-ha:certificateArn")).join("\n"),
+        );
         fs.writeFileSync(
             badConfig,
             ["config:", "  aws:region: eu-central-1", "  owncloud-ha:adminCidrs:", "    - 203.0.113.10/32", "  owncloud-ha:natStrategy: sometimes", ""].join("\n"),
@@ -192,6 +241,13 @@ describe("offline plan: the CLI (npm run plan)", function () {
             publicDb: ["dev", "--program", "test/fixtures/program-public-db.ts", "--out", path.join(out, "public")],
             web: ["dev", "--program", "test/fixtures/program-web.ts", "--json", "--out", path.join(out, "web")],
             invoke: ["dev", "--program", "test/fixtures/program-unsupported-invoke.ts", "--out", path.join(out, "invoke")],
+            asyncOpenDb: ["dev", "--program", "test/fixtures/program-async-open-db.ts", "--out", path.join(out, "async")],
+            asyncClean: ["dev", "--program", "test/fixtures/program-async-clean.ts", "--json", "--out", path.join(out, "async-clean")],
+            delayed: ["dev", "--program", "test/fixtures/program-delayed.ts", "--out", path.join(out, "delayed")],
+            empty: ["dev", "--program", "test/fixtures/program-empty.ts", "--out", path.join(out, "empty")],
+            defaultTags: ["dev", "--program", "test/fixtures/program-default-tags.ts", "--json", "--out", path.join(out, "tags")],
+            prod: ["prod", "--json", "--out", path.join(out, "prod")],
+            prodNoCert: ["prod", "--config", prodNoCert, "--out", path.join(out, "bad")],
             badConfig: ["dev", "--config", badConfig, "--out", path.join(out, "bad")],
             unknownStack: ["staging", "--out", path.join(out, "bad")],
             missingFile: ["dev", "--config", path.join(out, "absent.yaml"), "--out", path.join(out, "bad")],
@@ -247,7 +303,7 @@ describe("offline plan: the CLI (npm run plan)", function () {
         const r = runs.openDb;
         expect(r.status, r.stderr).to.equal(1);
         expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — example-db-sg/);
-        expect(r.stdout).to.include("RESULT: 3 mandatory");
+        expect(r.stdout).to.include("RESULT: 4 mandatory");
         const svg = fs.readFileSync(path.join(out, "open", "dev.svg"), "utf8");
         expect(svg).to.include("10.42.0.0/16");
         expect(svg).to.include("⚠ mandatory");
@@ -293,6 +349,54 @@ describe("offline plan: the CLI (npm run plan)", function () {
         expect(runs.unknownStack.stderr).to.match(/unknown stack "staging".*known stacks: dev, prod/);
         expect(runs.missingFile.status).to.equal(2);
         expect(runs.missingFile.stderr).to.include("absent.yaml does not exist");
+    });
+
+    it("runs a module that exports an async program the way Pulumi's runner does, and exits 1 when it opens 3306 to the world", () => {
+        const r = runs.asyncOpenDb;
+        expect(r.status, r.stderr).to.equal(1);
+        expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — async-db-sg/);
+        // Its complying twin (export default async function) is seen too, and passes.
+        expect(runs.asyncClean.status, runs.asyncClean.stderr).to.equal(0);
+        const clean = JSON.parse(runs.asyncClean.stdout) as PlanReport;
+        expect(clean.countsByType["aws:ec2/securityGroup:SecurityGroup"]).to.equal(2);
+    });
+
+    it("waits for resources a program registers after a timer (exit 1 on the late world-open database)", () => {
+        const r = runs.delayed;
+        expect(r.status, r.stderr).to.equal(1);
+        expect(r.stdout).to.match(/\[MANDATORY\] ec2-high-risk-ports-restricted — late-db-sg/);
+    });
+
+    it("fails (exit 3) on a program that registers no resource instead of passing on nothing", () => {
+        const r = runs.empty;
+        expect(r.status).to.equal(3);
+        expect(r.stderr).to.include("registered no cloud resource");
+        expect(r.stdout).to.equal("");
+    });
+
+    it("sees provider defaultTags and answers getPolicyDocument, so the role's open trust policy is judged", () => {
+        const r = runs.defaultTags;
+        expect(r.status, r.stderr).to.equal(1);
+        const report = JSON.parse(r.stdout) as PlanReport;
+        expect(report.verdicts.filter((v) => v.policy === "required-tags"), "tags come from the provider").to.deep.equal([]);
+        expect(report.verdicts.filter((v) => v.level === "mandatory").map((v) => `${v.policy} ${v.resource}`)).to.deep.equal([
+            "iam-trust-policy-restricted open-role",
+        ]);
+    });
+
+    it("plans prod (with its placeholder certificate) with exit 0 and HTTPS; dev reports its HTTP exemption", () => {
+        expect(runs.prod.status, runs.prod.stderr).to.equal(0);
+        const report = JSON.parse(runs.prod.stdout) as PlanReport;
+        expect(report.countsByType["aws:lb/listener:Listener"]).to.equal(2);
+        expect(runs.dev.stdout).to.match(/\[ADVISORY\] elb-http-exemption-reported — dev-owncloud-alb/);
+    });
+
+    it("refuses prod without a certificate (exit 2) and says how to give one", () => {
+        const r = runs.prodNoCert;
+        expect(r.status).to.equal(2);
+        expect(r.stderr).to.include("owncloud-ha:certificateArn/owncloud-ha:hostedZoneId");
+        expect(r.stderr).to.include("pulumi config set owncloud-ha:certificateArn arn:aws:acm:");
+        expect(r.stderr).to.not.match(/\n\s+at /);
     });
 
     it("exits 3 naming the invoke when a program needs a value the offline engine cannot answer", () => {

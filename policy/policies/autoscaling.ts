@@ -1,4 +1,4 @@
-/** Auto Scaling policies (AWS FSBP AutoScaling.1, .2, .9; .3 is part of ec2-imdsv2-required). */
+/** Auto Scaling policies (AWS FSBP AutoScaling.1, .2, .6, .9; .3 is part of ec2-imdsv2-required). */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { T, TAG_TIER } from "../conventions";
 import { asArray, at, forTypes, isKnown, isUnknown, tagValue } from "../lib";
@@ -59,4 +59,23 @@ export const asgLaunchTemplate: ResourceValidationPolicy = {
     }),
 };
 
-export const autoscalingPolicies = [asgElbHealthCheck, asgMultiAz, asgLaunchTemplate];
+export const asgMultipleInstanceTypes: ResourceValidationPolicy = {
+    name: "autoscaling-multiple-instance-types",
+    description:
+        "[AWS FSBP AutoScaling.6] Auto Scaling groups must use at least two instance types (mixedInstancesPolicy overrides) " +
+        "across at least two availability zones, so one type's capacity shortage in an AZ cannot stop scaling.",
+    enforcementLevel: "advisory",
+    tags: ["AutoScaling.6", "availability"],
+    validateResource: forTypes([T.asg], ({ props }, report) => {
+        const mip = at(props, "mixedInstancesPolicy");
+        if (isUnknown(mip)) return;
+        const overrides = at(mip, "launchTemplate", "overrides");
+        if (isUnknown(overrides)) return;
+        const types = new Set(
+            (asArray(overrides) ?? []).map((o) => at(o, "instanceType") ?? at(o, "instanceRequirements")).filter((x) => x !== undefined && x !== null).map((x) => JSON.stringify(x)),
+        );
+        if (types.size < 2) report(`the group launches ${types.size <= 1 ? "a single instance type" : `${types.size} instance types`}: add mixedInstancesPolicy.launchTemplate.overrides with at least two types.`);
+    }),
+};
+
+export const autoscalingPolicies = [asgElbHealthCheck, asgMultiAz, asgLaunchTemplate, asgMultipleInstanceTypes];

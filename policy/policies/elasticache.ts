@@ -1,7 +1,7 @@
 /** ElastiCache (Redis/Valkey replication group) policies, AWS FSBP ElastiCache.1-7. */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { T } from "../conventions";
-import { asArray, asNumber, asString, at, configOf, forTypes, isKnown, isTrue, isUnknown, type Props } from "../lib";
+import { asArray, asNumber, asString, at, configOf, forTypes, isKnown, isTrue, isUnknown, ofTypes, propsOf, referenced, type Props } from "../lib";
 
 const rg = (check: (props: Props, report: (m: string) => void, cfg: { minimumRetentionDays: number }) => void) =>
     forTypes([T.replicationGroup], ({ props, args }, report) =>
@@ -76,18 +76,72 @@ export const ecInTransit: ResourceValidationPolicy = {
     }),
 };
 
-export const ecAuth: ResourceValidationPolicy = {
+/**
+ * How an ElastiCache user authenticates: "password", "iam", or "none" when it needs no password
+ * (authenticationMode.type "no-password-required", or the older noPasswordRequired flag).
+ * undefined when not known at preview.
+ */
+export function userAuthentication(user: PolicyResource): "password" | "iam" | "none" | undefined {
+    const p = propsOf(user);
+    const mode = at(p, "authenticationMode");
+    const type = at(mode, "type");
+    const flag = at(p, "noPasswordRequired");
+    if (isUnknown(mode) || isUnknown(type) || isUnknown(flag)) return undefined;
+    if (type === "no-password-required" || isTrue(flag)) return "none";
+    if (type === "iam") return "iam";
+    const passwords = at(p, "passwords") ?? at(mode, "passwords");
+    if (type === "password" || isUnknown(passwords) || (asArray(passwords)?.length ?? 0) > 0) return "password";
+    return "none";
+}
+
+/** Users of a user group: its userIds and any UserGroupAssociation naming it. */
+function usersOf(group: PolicyResource, all: readonly PolicyResource[]): PolicyResource[] {
+    const users = new Set(referenced(group, "userIds", [T.cacheUser], all));
+    for (const a of all.filter((r) => r.type === T.cacheUserGroupAssociation)) {
+        if (referenced(a, "userGroupId", [T.cacheUserGroup], all).includes(group)) {
+            for (const u of referenced(a, "userId", [T.cacheUser], all)) users.add(u);
+        }
+    }
+    return [...users];
+}
+
+export const ecAuth: StackValidationPolicy = {
     name: "elasticache-auth",
-    description: "[AWS FSBP ElastiCache.6] Replication groups must require authentication (AUTH token or RBAC user groups).",
+    description:
+        "[AWS FSBP ElastiCache.6] Replication groups must require authentication: an AUTH token, or RBAC user groups in " +
+        "which every user needs a password or IAM (a user with no-password-required, such as an open \"default\" user, " +
+        "lets any client in).",
     enforcementLevel: "mandatory",
     tags: ["ElastiCache.6", "access"],
-    validateResource: rg((props, report) => {
-        const groups = at(props, "userGroupIds");
-        const hasGroups = isUnknown(groups) || (asArray(groups)?.length ?? 0) > 0;
-        if (!present(at(props, "authToken")) && !present(at(props, "authTokenWo")) && !hasGroups) {
-            report("no authToken (or userGroupIds): clients connect without authentication.");
+    validateStack: (args, report) => {
+        const all = args.resources;
+        for (const rg of ofTypes(args, [T.replicationGroup])) {
+            const p = propsOf(rg);
+            const groups = at(p, "userGroupIds");
+            const hasGroups = isUnknown(groups) || (asArray(groups)?.length ?? 0) > 0;
+            if (!hasGroups) {
+                if (!present(at(p, "authToken")) && !present(at(p, "authTokenWo"))) {
+                    report(`replication group "${rg.name}": no authToken (or userGroupIds): clients connect without authentication.`, rg.urn);
+                }
+                continue;
+            }
+            for (const group of referenced(rg, "userGroupIds", [T.cacheUserGroup], all)) {
+                for (const user of usersOf(group, all)) {
+                    const access = asString(at(propsOf(user), "accessString"));
+                    if (access !== undefined && /^\s*off\b/.test(access)) continue; // a disabled user lets nobody in
+                    if (userAuthentication(user) === "none") {
+                        const name = asString(at(propsOf(user), "userName")) ?? user.name;
+                        report(
+                            `replication group "${rg.name}": user group "${group.name}" contains user "${name}" (${user.name}), which ` +
+                                `needs no password, so any client that reaches the port is let in; give it authenticationMode ` +
+                                `{ type: "password" } or "iam", or turn it off (accessString "off").`,
+                            rg.urn,
+                        );
+                    }
+                }
+            }
         }
-    }),
+    },
 };
 
 export const ecNoDefaultSubnetGroup: ResourceValidationPolicy = {

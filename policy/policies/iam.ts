@@ -1,4 +1,7 @@
-/** IAM policies: AWS FSBP IAM.1 (no full admin) and IAM.21 (no service-wide wildcards on "*"). */
+/**
+ * IAM policies: AWS FSBP IAM.1 (no full admin), IAM.21 (no service-wide wildcards on "*"), KMS.1/KMS.2
+ * (no decryption on all KMS keys) and role trust policies (who may assume a role).
+ */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { T } from "../conventions";
 import { asArray, asString, at, forTypes, isUnknown, type Props } from "../lib";
@@ -7,7 +10,10 @@ const DOC_TYPES: readonly string[] = [T.iamPolicy, T.iamRolePolicy, T.iamUserPol
 const ATTACHMENT_TYPES: readonly string[] = [T.iamRolePolicyAttachment, T.iamUserPolicyAttachment, T.iamGroupPolicyAttachment, T.iamPolicyAttachment];
 const ALL_TYPES = [...DOC_TYPES, T.iamRole, ...ATTACHMENT_TYPES];
 
-interface Statement { Effect?: unknown; Action?: unknown; NotAction?: unknown; Resource?: unknown; NotResource?: unknown }
+interface Statement {
+    Effect?: unknown; Action?: unknown; NotAction?: unknown; Resource?: unknown; NotResource?: unknown;
+    Principal?: unknown; NotPrincipal?: unknown; Condition?: unknown;
+}
 
 const list = (v: unknown): string[] =>
     (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).filter((x): x is string => typeof x === "string");
@@ -31,6 +37,9 @@ export function statementsOf(doc: unknown): Statement[] | undefined {
             NotAction: o.NotAction ?? o.notActions,
             Resource: o.Resource ?? o.resources,
             NotResource: o.NotResource ?? o.notResources,
+            Principal: o.Principal ?? o.principals,
+            NotPrincipal: o.NotPrincipal ?? o.notPrincipals,
+            Condition: o.Condition ?? o.conditions,
         };
     });
 }
@@ -96,4 +105,84 @@ export const noServiceWildcards: ResourceValidationPolicy = {
     }),
 };
 
-export const iamPolicies = [noFullAdmin, noServiceWildcards];
+// --- KMS.1 / KMS.2 --------------------------------------------------------------------------------
+
+/** Actions that decrypt with a KMS key (what KMS.1/KMS.2 look for), matched with IAM wildcards. */
+const KMS_DECRYPT_ACTIONS = ["kms:Decrypt", "kms:ReEncryptFrom"];
+
+function actionMatches(pattern: string, action: string): boolean {
+    const re = new RegExp(`^${pattern.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "i");
+    return re.test(action);
+}
+
+export const noKmsDecryptOnAllKeys: ResourceValidationPolicy = {
+    name: "iam-no-kms-decrypt-on-all-keys",
+    description:
+        "[AWS FSBP KMS.1, KMS.2] IAM policies (customer managed and inline) must not allow kms:Decrypt or kms:ReEncryptFrom " +
+        "on all KMS keys (Resource \"*\"): name the keys.",
+    enforcementLevel: "advisory",
+    tags: ["KMS.1", "KMS.2", "access"],
+    validateResource: forTypes(ALL_TYPES, ({ type, props }, report) => {
+        for (const [where, doc] of documentsOf(type, props)) {
+            (statementsOf(doc) ?? []).forEach((s, i) => {
+                if (!isAllow(s) || !list(s.Resource).includes("*")) return;
+                const hits = KMS_DECRYPT_ACTIONS.filter((a) => list(s.Action).some((p) => actionMatches(p, a)));
+                if (hits.length > 0) report(`${where} Statement[${i}] allows ${hits.join(", ")} on all KMS keys ("*").`);
+            });
+        }
+    }),
+};
+
+// --- Trust policies -------------------------------------------------------------------------------
+
+/** Condition keys that tie a "*" or cross-account principal to something specific. */
+const BINDING_CONDITION_KEYS = /^(aws:PrincipalOrgID|aws:PrincipalAccount|aws:PrincipalArn|aws:SourceAccount|aws:SourceArn|aws:SourceOrgID|sts:ExternalId|aws:PrincipalOrgPaths)$/i;
+
+function conditionKeys(cond: unknown): string[] {
+    if (cond === null || typeof cond !== "object") return [];
+    if (Array.isArray(cond)) return cond.map((c) => String((c as { variable?: unknown }).variable ?? "")); // getPolicyDocument input shape
+    return Object.values(cond as Record<string, unknown>).flatMap((v) => (v && typeof v === "object" ? Object.keys(v) : []));
+}
+
+/** "*" principals in a statement: Principal "*" or {AWS: "*"} (either spelling of the document). */
+function wildcardPrincipal(p: unknown): boolean {
+    if (p === "*") return true;
+    if (Array.isArray(p)) {
+        return p.some((x) => (x as { type?: unknown }).type !== "Service" && list((x as { identifiers?: unknown }).identifiers).includes("*"));
+    }
+    if (p && typeof p === "object") return list((p as Record<string, unknown>).AWS).includes("*") || list((p as Record<string, unknown>).Federated).includes("*");
+    return false;
+}
+
+export const trustPolicyRestricted: ResourceValidationPolicy = {
+    name: "iam-trust-policy-restricted",
+    description:
+        "[AWS FSBP IAM.1 (scope); CIS] Role trust policies (assumeRolePolicy) must not let any principal (\"*\") assume the " +
+        "role, nor use NotPrincipal with Allow, unless a condition binds it (aws:PrincipalOrgID, aws:SourceAccount, " +
+        "aws:SourceArn, sts:ExternalId, ...).",
+    enforcementLevel: "mandatory",
+    tags: ["IAM", "access", "trust"],
+    validateResource: forTypes([T.iamRole], ({ props }, report) => {
+        const doc = at(props, "assumeRolePolicy");
+        if (isUnknown(doc)) return;
+        const statements = statementsOf(doc);
+        if (statements === undefined) {
+            if (typeof doc === "string") report("assumeRolePolicy is not valid JSON, so who may assume the role cannot be verified.");
+            return;
+        }
+        statements.forEach((s, i) => {
+            if (!isAllow(s)) return;
+            const bound = conditionKeys(s.Condition).some((k) => BINDING_CONDITION_KEYS.test(k));
+            if (s.NotPrincipal !== undefined) {
+                report(`assumeRolePolicy Statement[${i}] allows everyone except NotPrincipal to assume the role.`);
+            } else if (wildcardPrincipal(s.Principal) && !bound) {
+                report(
+                    `assumeRolePolicy Statement[${i}] lets any AWS principal ("*") assume the role; name the service or account, ` +
+                        "or bind it with a condition such as aws:PrincipalOrgID or sts:ExternalId.",
+                );
+            }
+        });
+    }),
+};
+
+export const iamPolicies = [noFullAdmin, noServiceWildcards, noKmsDecryptOnAllKeys, trustPolicyRestricted];

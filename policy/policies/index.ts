@@ -9,16 +9,24 @@ import { elasticachePolicies } from "./elasticache";
 import { elbPolicies } from "./elb";
 import { hygienePolicies } from "./hygiene";
 import { iamPolicies } from "./iam";
-import { networkPolicies } from "./network";
+import { networkPolicies, networkResourcePolicies } from "./network";
+import { s3Policies } from "./s3";
+import { secretsPolicies } from "./secrets";
 
 export const allPolicies: Policies = [
     ...ec2Policies,
+    ...networkResourcePolicies,
     ...networkPolicies,
     ...elbPolicies,
     ...autoscalingPolicies,
     ...elasticachePolicies,
     ...iamPolicies,
     ...hygienePolicies,
+    ...s3Policies,
+    ...secretsPolicies,
 ];
 
-export { autoscalingPolicies, ec2Policies, elasticachePolicies, elbPolicies, hygienePolicies, iamPolicies, networkPolicies };
+export {
+    autoscalingPolicies, ec2Policies, elasticachePolicies, elbPolicies, hygienePolicies, iamPolicies, networkPolicies,
+    networkResourcePolicies, s3Policies, secretsPolicies,
+};

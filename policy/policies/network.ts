@@ -3,14 +3,16 @@
  * unknown, so relations are followed through `propertyDependencies` (the URNs of the resources a
  * property was computed from), with a fall-back to matching known IDs for offline plans.
  */
-import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import {
-    ALB_TIER, PRIVATE_TIERS, T, TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, type Tier,
+    ALB_TIER, DATA_TIERS, INSTANCE_TYPES, PRIVATE_TIERS, T, TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, type Tier,
 } from "../conventions";
 import {
-    asArray, asString, at, describePorts, INGRESS_TYPES, ingressRulesOf, isIpv6, isUnknown, isWorld,
-    ofTypes, parseV4, propsOf, referenced, tagValue, v4Contains, v4Overlaps,
+    asArray, asString, at, coversPort, describePorts, forTypes, INGRESS_TYPES, ingressRulesOf, isIpv6,
+    isPublicRange, isTrue, isUnknown, isWorld, isWorldLike, ofTypes, overlapsRange, parseV4, propsOf, referenced,
+    tagValue, v4Contains, v4Overlaps, type IngressRule, type PortRange,
 } from "../lib";
+import { DATA_PORTS } from "./ports";
 
 const SG_TYPES = [T.securityGroup, T.defaultSecurityGroup];
 
@@ -49,6 +51,46 @@ function peersOf(vpc: PolicyResource, all: readonly PolicyResource[]): PolicyRes
         if (b === vpc && a) out.push(a);
     }
     return out;
+}
+
+const PREFIX_LIST_TYPES = [T.prefixList];
+
+/**
+ * The CIDRs behind a rule's prefix-list sources, and whether some source could not be resolved (a
+ * prefix list not declared in this stack, such as an AWS-managed one: its ranges are not ours to
+ * vouch for).
+ */
+export function prefixListCidrs(
+    r: PolicyResource,
+    rule: IngressRule,
+    all: readonly PolicyResource[],
+): { cidrs: string[]; unresolved: string[] } {
+    if (!rule.hasPrefixListSource || !rule.prefixListProperty) return { cidrs: [], unresolved: [] };
+    const lists = referenced(r, rule.prefixListProperty, PREFIX_LIST_TYPES, all);
+    const cidrs: string[] = [];
+    for (const pl of lists) {
+        for (const e of asArray(at(propsOf(pl), "entries")) ?? []) {
+            const c = asString(at(e, "cidr"));
+            if (c) cidrs.push(c);
+        }
+        for (const entry of all.filter((x) => x.type === T.prefixListEntry)) {
+            if (referenced(entry, "prefixListId", PREFIX_LIST_TYPES, all).includes(pl)) {
+                const c = asString(at(propsOf(entry), "cidr"));
+                if (c) cidrs.push(c);
+            }
+        }
+    }
+    const ids = lists.map((pl) => at(propsOf(pl), "id"));
+    let unresolved: string[] = [];
+    if (lists.length === 0) unresolved = rule.prefixLists.length > 0 ? rule.prefixLists : ["a prefix list whose ID is not known yet"];
+    else if (rule.prefixLists.length > lists.length) unresolved = rule.prefixLists.filter((id) => !ids.includes(id));
+    return { cidrs, unresolved };
+}
+
+/** Every source range of a rule: its CIDRs plus the ranges of its prefix lists. */
+function sourceCidrs(r: PolicyResource, rule: IngressRule, all: readonly PolicyResource[]): { cidrs: string[]; unresolved: string[] } {
+    const pl = prefixListCidrs(r, rule, all);
+    return { cidrs: [...rule.cidrs, ...pl.cidrs], unresolved: pl.unresolved };
 }
 
 // --- EC2.2 ----------------------------------------------------------------------------------------
@@ -106,15 +148,15 @@ export const vpcFlowLogs: StackValidationPolicy = {
 export const worldIngressAlbOnly: StackValidationPolicy = {
     name: "ec2-world-ingress-alb-only",
     description:
-        `[AWS FSBP EC2.18] Ingress from 0.0.0.0/0 or ::/0 is allowed only on TCP 80 and 443 and only into ` +
-        `security groups tagged "${TAG_TIER}" = "${ALB_TIER}".`,
+        `[AWS FSBP EC2.18] Ingress from the world (0.0.0.0/0, ::/0, or any public range as wide as a /8, directly or ` +
+        `through a prefix list) is allowed only on TCP 80 and 443 and only into security groups tagged "${TAG_TIER}" = "${ALB_TIER}".`,
     enforcementLevel: "mandatory",
     tags: ["EC2.18", "exposure"],
     validateStack: (args, report) => {
         const all = args.resources;
         for (const r of ofTypes(args, INGRESS_TYPES)) {
             for (const rule of ingressRulesOf(r.type, r.props)) {
-                const world = rule.cidrs.filter(isWorld);
+                const world = sourceCidrs(r, rule, all).cidrs.filter(isWorldLike);
                 if (world.length === 0) continue;
                 const src = world.join(", ");
                 const p = rule.ports;
@@ -140,25 +182,183 @@ export const worldIngressAlbOnly: StackValidationPolicy = {
 
 // --- EC2.9 (Elastic IPs) --------------------------------------------------------------------------
 
+const exempt = (r: PolicyResource): boolean => {
+    const reason = tagOf(r, TAG_PUBLIC_EXEMPTION);
+    return reason !== undefined && reason.trim() !== "";
+};
+
+/** Instances a network interface is attached to: its own attachments, attachment resources, instances naming it. */
+function instancesOfInterface(eni: PolicyResource, all: readonly PolicyResource[]): PolicyResource[] {
+    const out = new Set<PolicyResource>();
+    for (const x of referenced(eni, "attachments", INSTANCE_TYPES, all)) out.add(x);
+    for (const a of all.filter((x) => x.type === T.networkInterfaceAttachment)) {
+        if (referenced(a, "networkInterfaceId", [T.networkInterface], all).includes(eni)) {
+            for (const i of referenced(a, "instanceId", INSTANCE_TYPES, all)) out.add(i);
+        }
+    }
+    for (const i of all.filter((x) => INSTANCE_TYPES.includes(x.type))) {
+        for (const prop of ["networkInterfaces", "primaryNetworkInterface"]) {
+            if (referenced(i, prop, [T.networkInterface], all).includes(eni)) out.add(i);
+        }
+    }
+    return [...out];
+}
+
 export const eipOnlyOnExempt: StackValidationPolicy = {
     name: "ec2-eip-only-on-exempt-instances",
     description:
-        `[AWS FSBP EC2.9] Elastic IPs may be associated only with instances tagged "${TAG_PUBLIC_EXEMPTION}".`,
+        `[AWS FSBP EC2.9] Elastic IPs may reach only instances tagged "${TAG_PUBLIC_EXEMPTION}", whether associated ` +
+        `with the instance or with a network interface attached to it (aws.ec2.Eip or aws.ec2.EipAssociation).`,
     enforcementLevel: "mandatory",
     tags: ["EC2.9", "exposure"],
     validateStack: (args, report) => {
         const all = args.resources;
-        const pairs: [PolicyResource, string][] = [
-            ...ofTypes(args, [T.eip]).map((e): [PolicyResource, string] => [e, "instance"]),
-            ...ofTypes(args, [T.eipAssociation]).map((e): [PolicyResource, string] => [e, "instanceId"]),
+        const paths: [PolicyResource, string, string][] = [
+            ...ofTypes(args, [T.eip]).map((e): [PolicyResource, string, string] => [e, "instance", "networkInterface"]),
+            ...ofTypes(args, [T.eipAssociation]).map((e): [PolicyResource, string, string] => [e, "instanceId", "networkInterfaceId"]),
         ];
-        for (const [eip, prop] of pairs) {
-            for (const inst of referenced(eip, prop, [T.instance], all)) {
-                const reason = tagOf(inst, TAG_PUBLIC_EXEMPTION);
-                if (reason === undefined || reason.trim() === "") {
+        for (const [eip, instanceProp, eniProp] of paths) {
+            for (const inst of referenced(eip, instanceProp, INSTANCE_TYPES, all)) {
+                if (!exempt(inst)) {
                     report(`${label(eip)} gives ${label(inst)} a public IP but the instance has no "${TAG_PUBLIC_EXEMPTION}" tag.`, eip.urn);
                 }
             }
+            for (const eni of referenced(eip, eniProp, [T.networkInterface], all)) {
+                const instances = instancesOfInterface(eni, all);
+                if (instances.length === 0 && !exempt(eni)) {
+                    report(`${label(eip)} gives ${label(eni)} a public IP; neither the interface nor an instance using it is tagged "${TAG_PUBLIC_EXEMPTION}".`, eip.urn);
+                }
+                for (const inst of instances.filter((i) => !exempt(i))) {
+                    report(`${label(eip)} reaches ${label(inst)} through ${label(eni)}, but the instance has no "${TAG_PUBLIC_EXEMPTION}" tag.`, eip.urn);
+                }
+            }
+        }
+    },
+};
+
+// --- EC2.19 / architecture: data tiers ------------------------------------------------------------
+
+export const dataTiersNoPublicSources: StackValidationPolicy = {
+    name: "data-tiers-no-public-sources",
+    description:
+        `[AWS FSBP EC2.19, Architecture] Security groups tagged "${TAG_TIER}" = ${DATA_TIERS.join("|")} accept no public ` +
+        "source (CIDR or prefix list, any size), and no rule anywhere opens a port a data tier serves (the stack's " +
+        "configured ranges, e.g. its Gluster brick range, and the components' ports) to a public source.",
+    enforcementLevel: "mandatory",
+    tags: ["EC2.19", "exposure"],
+    validateStack: (args, report) => {
+        const all = args.resources;
+        const isDataSg = (sg: PolicyResource | undefined): boolean => !!sg && DATA_TIERS.includes(tagOf(sg, TAG_TIER) as Tier);
+        // The ports the data tiers actually serve, as this stack configured them.
+        const served: (PortRange & { service: string })[] = [...DATA_PORTS];
+        for (const r of ofTypes(args, INGRESS_TYPES)) {
+            const sg = targetSecurityGroup(r, all);
+            if (!isDataSg(sg)) continue;
+            for (const rule of ingressRulesOf(r.type, r.props)) {
+                const p = rule.ports;
+                // SSH (the bastion's) and the web ports 80/443 (the ALB's) are never data ports here.
+                const webOrAdmin = [22, 80, 443].some((w) => p !== undefined && p !== "all" && p !== "none" && p.from === w && p.to === w);
+                if (p !== undefined && p !== "all" && p !== "none" && !(p.from <= 22 && 22 <= p.to) && !webOrAdmin) {
+                    served.push({ ...p, service: `${tagOf(sg!, TAG_TIER)} (${label(r)})` });
+                }
+            }
+        }
+        for (const r of ofTypes(args, INGRESS_TYPES)) {
+            const sg = targetSecurityGroup(r, all);
+            for (const rule of ingressRulesOf(r.type, r.props)) {
+                const { cidrs, unresolved } = sourceCidrs(r, rule, all);
+                const publicSources = cidrs.filter(isPublicRange);
+                if (isDataSg(sg)) {
+                    if (publicSources.length > 0) {
+                        report(`${label(r)} ${rule.where}: ${label(sg!)} (a data tier) accepts ${describePorts(rule.ports)} from public ${publicSources.join(", ")}.`, r.urn);
+                    }
+                    if (unresolved.length > 0) {
+                        report(`${label(r)} ${rule.where}: ${label(sg!)} (a data tier) accepts a prefix list not declared in this stack (${unresolved.join(", ")}), whose ranges cannot be verified.`, r.urn);
+                    }
+                    continue;
+                }
+                if (publicSources.length === 0) continue;
+                const hits = served.filter((d) => overlapsRange(rule.ports, d));
+                if (hits.length > 0) {
+                    const what = [...new Set(hits.map((h) => `${h.from === h.to ? h.from : `${h.from}-${h.to}`} (${h.service})`))].slice(0, 6).join(", ");
+                    report(`${label(r)} ${rule.where}: ${describePorts(rule.ports)} from public ${publicSources.join(", ")} covers data port(s) ${what}.`, r.urn);
+                }
+            }
+        }
+    },
+};
+
+// --- EC2.21 ---------------------------------------------------------------------------------------
+
+interface AclEntry { where: string; allow: boolean; cidrs: string[]; ports: ReturnType<typeof ingressRulesOf>[number]["ports"] }
+
+function aclIngressEntries(type: string, props: Record<string, unknown>): AclEntry[] {
+    const entry = (where: string, e: unknown, action: unknown): AclEntry => {
+        const protocol = at(e, "protocol");
+        const fake = ingressRulesOf(T.sgIngressRule, { ipProtocol: protocol, fromPort: at(e, "fromPort"), toPort: at(e, "toPort") })[0];
+        const cidrs = [asString(at(e, "cidrBlock")), asString(at(e, "ipv6CidrBlock"))].filter((c): c is string => !!c);
+        return { where, allow: String(action ?? "").toLowerCase() === "allow", cidrs, ports: fake.ports };
+    };
+    if (type === T.networkAclRule) {
+        if (isTrue(at(props, "egress"))) return [];
+        return [entry("rule", props, at(props, "ruleAction"))];
+    }
+    return (asArray(at(props, "ingress")) ?? []).map((e, i) => entry(`ingress[${i}]`, e, at(e, "action")));
+}
+
+export const naclNoAdminPortsFromWorld: ResourceValidationPolicy = {
+    name: "ec2-nacl-no-admin-ports-from-world",
+    description:
+        "[AWS FSBP EC2.21] Network ACLs (aws.ec2.NetworkAcl, NetworkAclRule, DefaultNetworkAcl) must not allow ingress to " +
+        "port 22 or 3389 from the world (0.0.0.0/0, ::/0 or a public range as wide as a /8).",
+    enforcementLevel: "mandatory",
+    tags: ["EC2.21", "exposure"],
+    validateResource: forTypes([T.networkAcl, T.networkAclRule, T.defaultNetworkAcl], ({ type, props }, report) => {
+        for (const e of aclIngressEntries(type, props)) {
+            if (!e.allow) continue;
+            for (const cidr of e.cidrs.filter(isWorldLike)) {
+                for (const port of [22, 3389]) {
+                    if (coversPort(e.ports, port)) report(`${e.where}: allows ${describePorts(e.ports)} from ${cidr}, which includes port ${port}.`);
+                }
+            }
+        }
+    }),
+};
+
+export const defaultNaclManaged: StackValidationPolicy = {
+    name: "ec2-default-nacl-managed",
+    description:
+        "[AWS FSBP EC2.21] Every VPC's default network ACL must be managed (aws.ec2.DefaultNetworkAcl): AWS creates it " +
+        "allowing all inbound traffic from 0.0.0.0/0, which fails EC2.21 on ports 22 and 3389.",
+    enforcementLevel: "advisory",
+    tags: ["EC2.21"],
+    validateStack: (args, report) => {
+        const all = args.resources;
+        const managed = ofTypes(args, [T.defaultNetworkAcl]);
+        for (const vpc of ofTypes(args, [T.vpc])) {
+            const has = managed.some((n) => referenced(n, "defaultNetworkAclId", [T.vpc], all).includes(vpc));
+            if (!has) report(`${label(vpc)}: its default network ACL is AWS's allow-all one; adopt it with aws.ec2.DefaultNetworkAcl and deny 22/3389 from the world.`, vpc.urn);
+        }
+    },
+};
+
+// --- EC2.10 ---------------------------------------------------------------------------------------
+
+export const ec2VpcEndpoint: StackValidationPolicy = {
+    name: "ec2-vpc-endpoint",
+    description:
+        "[AWS FSBP EC2.10] Every VPC must have an interface endpoint for the Amazon EC2 API " +
+        "(aws.ec2.VpcEndpoint with serviceName com.amazonaws.<region>.ec2), so EC2 API calls stay off the internet.",
+    enforcementLevel: "advisory",
+    tags: ["EC2.10", "network"],
+    validateStack: (args, report) => {
+        const all = args.resources;
+        const endpoints = ofTypes(args, [T.vpcEndpoint]).filter((e) => {
+            const svc = at(propsOf(e), "serviceName");
+            return isUnknown(svc) || (typeof svc === "string" && /\.ec2$/.test(svc));
+        });
+        for (const vpc of ofTypes(args, [T.vpc])) {
+            if (!endpoints.some((e) => vpcOf(e, all) === vpc)) report(`${label(vpc)} has no interface endpoint for com.amazonaws.<region>.ec2.`, vpc.urn);
         }
     },
 };
@@ -245,7 +445,7 @@ export const nodesInPrivateSubnets: StackValidationPolicy = {
     validateStack: (args, report) => {
         const all = args.resources;
         const placed: [PolicyResource, string][] = [
-            ...ofTypes(args, [T.instance]).map((r): [PolicyResource, string] => [r, "subnetId"]),
+            ...ofTypes(args, INSTANCE_TYPES).map((r): [PolicyResource, string] => [r, "subnetId"]),
             ...ofTypes(args, [T.asg]).map((r): [PolicyResource, string] => [r, "vpcZoneIdentifiers"]),
         ];
         for (const [r, prop] of placed) {
@@ -316,11 +516,16 @@ export const crossVpcSourcesPeerOnly: StackValidationPolicy = {
     },
 };
 
+export const networkResourcePolicies: ResourceValidationPolicy[] = [naclNoAdminPortsFromWorld];
+
 export const networkPolicies: StackValidationPolicy[] = [
     defaultSecurityGroupClosed,
     vpcFlowLogs,
     worldIngressAlbOnly,
     eipOnlyOnExempt,
+    dataTiersNoPublicSources,
+    defaultNaclManaged,
+    ec2VpcEndpoint,
     peeringRoutesPeerCidrOnly,
     nodesInPrivateSubnets,
     crossVpcSourcesPeerOnly,

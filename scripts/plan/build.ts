@@ -210,6 +210,24 @@ function asInputError(e: unknown): PlanInputError | undefined {
     return undefined;
 }
 
+/**
+ * Loads a program module and runs it the way Pulumi's Node.js runner does (@pulumi/pulumi
+ * cmd/run/run.js): a default export replaces the named exports; an exported function is called;
+ * the result is awaited.
+ */
+export async function runProgramModule(file: string): Promise<unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    let exported: unknown = require(file);
+    if (exported !== null && typeof exported === "object" && Object.getOwnPropertyDescriptor(exported, "default") !== undefined) {
+        if (Object.keys(exported).length !== 1) {
+            throw new PlanInputError(`program ${file}: expected either a default export or named exports, not both (Pulumi refuses both)`);
+        }
+        exported = (exported as { default: unknown }).default;
+    }
+    const result = exported instanceof Function ? (exported as () => unknown)() : exported;
+    return await result;
+}
+
 function unsupported(engine: IdRecordingEngine): PlanUnsupportedError | undefined {
     if (engine.refusedInvokes.length === 0) return undefined;
     const tokens = [...new Set(engine.refusedInvokes)].join(", ");
@@ -227,7 +245,8 @@ export async function build(input: BuildInput): Promise<Built> {
     const { project, config, sources } = resolveConfig(input);
     const region = config["aws:region"] ?? "us-east-1";
     const engine = new IdRecordingEngine(region);
-    await engine.install(project, input.stack);
+    // The offline plan is a preview (`pulumi preview --policy-pack`): programs see isDryRun() = true.
+    await engine.install(project, input.stack, true);
     pulumi.runtime.setAllConfig(config);
 
     // Errors raised inside applies surface as unhandled rejections: collect them instead of crashing.
@@ -238,16 +257,16 @@ export async function build(input: BuildInput): Promise<Built> {
         if (input.programFile) {
             const file = path.resolve(input.programFile);
             if (!fs.existsSync(file)) throw new PlanInputError(`program ${input.programFile} does not exist`);
-            // A Pulumi program declares its resources when it is loaded; its export may be a promise.
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const exported: unknown = require(file);
-            const value = (exported as { default?: unknown })?.default ?? exported;
-            if (value && typeof (value as Promise<unknown>).then === "function") await value;
+            await runProgramModule(file);
         } else {
             const cfg = loadPlatformConfig(input.stack, readStackConfig(), project);
             await buildPlatform(cfg);
         }
-        await engine.settle();
+        try {
+            await engine.settle();
+        } catch (e) {
+            throw new PlanUnsupportedError((e as Error).message);
+        }
     } catch (e) {
         throw asInputError(e) ?? unsupported(engine) ?? e;
     } finally {
@@ -256,6 +275,14 @@ export async function build(input: BuildInput): Promise<Built> {
     if (asyncErrors.length > 0) throw asInputError(asyncErrors[0]) ?? unsupported(engine) ?? asyncErrors[0];
 
     const resources: PlanResource[] = engine.resources.map((r) => ({ ...r, id: engine.ids.get(`${r.type}::${r.name}`) }));
+    if (!resources.some((r) => r.custom && !r.type.startsWith("pulumi:providers:"))) {
+        // Nothing to judge is not a pass: the program did not run the way the offline engine ran it.
+        throw new PlanUnsupportedError(
+            `${input.programFile ? `the program ${path.relative(process.cwd(), path.resolve(input.programFile))}` : "the stack"} registered no ` +
+                "cloud resource, so there is nothing to evaluate; a Pulumi program declares resources when its module loads or " +
+                "when its exported (async) function runs",
+        );
+    }
     return {
         project,
         stack: input.stack,

@@ -35,6 +35,20 @@ export interface RecordedResource {
     ignoreChanges?: string[];
     /** Resource option `deleteBeforeReplace`. */
     deleteBeforeReplace?: boolean;
+    /**
+     * The provider the engine would use for this resource (what CrossGuard hands policies as
+     * `args.provider`): an explicit provider resource, or for `aws:` resources without one, the
+     * default provider configured from stack config (`aws:defaultTags`, `aws:region`).
+     */
+    provider?: RecordedProvider;
+}
+
+/** A provider as policies see it: its inputs as the engine records them (nested objects as JSON strings). */
+export interface RecordedProvider {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, any>;
 }
 
 export interface InvokeRecord {
@@ -136,6 +150,10 @@ export class MockEngine {
     readonly resources: RecordedResource[] = [];
     readonly invokes: InvokeRecord[] = [];
     private inFlight = 0;
+    /** Timers and handles alive before the program ran (mocha's, the REPL's): not the program's. */
+    private baselineHandles = 0;
+    /** Counts registrations ever started, so settle() notices activity between two looks. */
+    private started = 0;
 
     constructor(private readonly region: string) {}
 
@@ -164,6 +182,11 @@ export class MockEngine {
                         return { id: args.inputs.id, availabilityZone: this.subnetZone(args.inputs.id) };
                     case "aws:elb/getServiceAccount:getServiceAccount":
                         return { id: "054676820928", arn: "arn:aws:iam::054676820928:root" };
+                    case "aws:iam/getPolicyDocument:getPolicyDocument":
+                        // Computed locally by the provider (no AWS call): the same JSON it would render.
+                        return { id: "mock-policy-document", json: policyDocumentJson(args.inputs), minifiedJson: JSON.stringify(JSON.parse(policyDocumentJson(args.inputs))) };
+                    case "aws:index/getPartition:getPartition":
+                        return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
                     default:
                         // A new invoke must be added here deliberately, with a deterministic answer.
                         throw new Error(`unexpected invoke ${args.token}: add a deterministic answer to scripts/plan/mockEngine.ts`);
@@ -177,8 +200,10 @@ export class MockEngine {
         await pulumi.runtime.setMocks(this.mocks(), project, stack, preview);
         const monitor = settings.getMonitor();
         const original = monitor.registerResource.bind(monitor);
+        this.baselineHandles = pendingHandles();
         monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
             this.inFlight++;
+            this.started++;
             original(req, (err: any, resp: any) => {
                 if (!err) this.record(req, resp.getUrn());
                 this.inFlight--;
@@ -206,18 +231,58 @@ export class MockEngine {
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             ignoreChanges: req.getIgnorechangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
+            provider: this.providerOf(req.getType(), req.getProvider?.() ?? ""),
         });
     }
 
-    /** Resolves once every registration started so far (and any it triggers) has been answered. */
-    async settle(maxTurns = 2000): Promise<void> {
-        let quiet = 0;
-        for (let turn = 0; turn < maxTurns; turn++) {
-            await new Promise((r) => setTimeout(r, 1));
-            quiet = this.inFlight === 0 ? quiet + 1 : 0;
-            if (quiet >= 20) return;
+    /**
+     * The provider a registration names (`<urn>::<id>`), or the default provider the engine would
+     * create from stack config for `aws:` resources. Providers register before the resources that
+     * use them, so an explicit one is already recorded.
+     */
+    private providerOf(type: string, ref: string): RecordedProvider | undefined {
+        if (type.startsWith("pulumi:providers:")) return undefined;
+        if (ref) {
+            const urn = ref.split("::").slice(0, -1).join("::");
+            const p = this.byUrn(urn);
+            if (p) return { type: p.type, name: p.name, urn: p.urn, props: p.inputs };
         }
-        throw new Error(`mock engine did not settle after ${maxTurns} turns (${this.inFlight} registrations in flight)`);
+        const pkg = type.split(":")[0];
+        if (pkg !== "aws") return undefined;
+        const config = pulumi.runtime.allConfig();
+        const props: Record<string, any> = {};
+        for (const [k, v] of Object.entries(config)) {
+            if (k.startsWith(`${pkg}:`)) props[k.slice(pkg.length + 1)] = v;
+        }
+        return { type: `pulumi:providers:${pkg}`, name: `default`, urn: `urn:pulumi:default::${pkg}::pulumi:providers:${pkg}::default`, props };
+    }
+
+    /**
+     * Resolves once the program is done the way the Pulumi engine judges it: Pulumi's runner waits
+     * for Node's event loop to empty (`beforeExit`, @pulumi/pulumi cmd/run/index.js) and then for the
+     * RPC queue to drain (runtime/settings.js waitForRPCs). Here: no registration in flight, the SDK's
+     * RPC queue drained, no timer or handle beyond those alive before the program, and nothing new
+     * started across `quietTurns` consecutive looks. A program still busy after `timeoutMs` is an
+     * error (never a silent pass on what was seen so far).
+     */
+    async settle(timeoutMs = 30_000, quietTurns = 5): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        let quiet = 0;
+        let seen = this.started;
+        while (Date.now() < deadline) {
+            await settings.waitForRPCs();
+            const busyTimers = pendingHandles() > this.baselineHandles;
+            // While the program has timers pending, sleep a little instead of spinning.
+            await new Promise((r) => (busyTimers ? setTimeout(r, 5) : setImmediate(r)));
+            const idle = this.inFlight === 0 && !busyTimers && this.started === seen;
+            seen = this.started;
+            quiet = idle ? quiet + 1 : 0;
+            if (quiet >= quietTurns) return;
+        }
+        throw new Error(
+            `the program was still busy after ${timeoutMs / 1000} s (${this.inFlight} registrations in flight, ` +
+                `${Math.max(0, pendingHandles() - this.baselineHandles)} timers or handles pending); it never became idle`,
+        );
     }
 
     /**
@@ -266,6 +331,48 @@ export class MockEngine {
     childrenOf(urn: string): RecordedResource[] {
         return this.resources.filter((r) => r.parent === urn);
     }
+}
+
+/** Timers and handles keeping Node's event loop alive (what `beforeExit` waits for). */
+function pendingHandles(): number {
+    return process.getActiveResourcesInfo().filter((t) => t !== "TTYWrap" && t !== "FSReqCallback").length;
+}
+
+/**
+ * What aws.iam.getPolicyDocument renders for its arguments (statements → IAM JSON), enough for
+ * policies to judge actions, resources and principals.
+ */
+export function policyDocumentJson(inputs: Record<string, any>): string {
+    const one = (xs: string[] | undefined) => (xs === undefined ? undefined : xs.length === 1 ? xs[0] : xs);
+    const principals = (ps: any[] | undefined) => {
+        if (!ps || ps.length === 0) return undefined;
+        const out: Record<string, any> = {};
+        for (const p of ps) {
+            if (p.type === "*" && (p.identifiers ?? []).includes("*")) return "*";
+            out[p.type] = one([...(out[p.type] ? [].concat(out[p.type]) : []), ...(p.identifiers ?? [])]);
+        }
+        return out;
+    };
+    const statements = (inputs.statements ?? []).map((st: any) => {
+        const o: Record<string, any> = {};
+        if (st.sid) o.Sid = st.sid;
+        o.Effect = st.effect ?? "Allow";
+        if (st.actions) o.Action = one(st.actions);
+        if (st.notActions) o.NotAction = one(st.notActions);
+        if (st.resources) o.Resource = one(st.resources);
+        if (st.notResources) o.NotResource = one(st.notResources);
+        const pr = principals(st.principals);
+        if (pr !== undefined) o.Principal = pr;
+        const npr = principals(st.notPrincipals);
+        if (npr !== undefined) o.NotPrincipal = npr;
+        if (st.conditions && st.conditions.length > 0) {
+            const c: Record<string, Record<string, any>> = {};
+            for (const x of st.conditions) (c[x.test] ??= {})[x.variable] = one(x.values);
+            o.Condition = c;
+        }
+        return o;
+    });
+    return JSON.stringify({ Version: inputs.version ?? "2012-10-17", ...(inputs.policyId ? { Id: inputs.policyId } : {}), Statement: statements }, null, 2);
 }
 
 function duplicates(values: string[]): string[] {

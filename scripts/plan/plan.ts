@@ -6,9 +6,13 @@
  * the estimated deployment critical path, and writes `<out>/<stack>.json` and an architecture
  * diagram `<out>/<stack>.svg` (default out: `plan/` in the project root, gitignored).
  *
+ * The program runs as in a preview (`isDryRun()` is true), is called the way Pulumi's runner calls it
+ * (an exported function is called and awaited), and is waited for until it is idle.
+ *
  * Exit status: 0 no mandatory violation; 1 a mandatory policy violation; 2 invalid input (unknown
  * stack, missing file, invalid config or component arguments); 3 the plan could not be made (the
- * program needs an invoke the offline engine cannot answer, or an unexpected error).
+ * program needs an invoke the offline engine cannot answer, registers no resource, never becomes
+ * idle, or an unexpected error). Seeing nothing is never a pass.
  */
 import * as fs from "fs";
 import * as path from "path";

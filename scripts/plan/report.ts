@@ -68,6 +68,7 @@ export function toEvalResources(recorded: readonly RecordedResource[]): EvalReso
             parent: r.parent,
             dependencies: r.dependencies,
             propertyDependencies: r.propertyDependencies,
+            provider: r.provider,
         }));
 }
 

@@ -249,6 +249,23 @@ describe("policy evaluator", () => {
             for (const p of allPolicies) expect(readme, p.name).to.contain(`| \`${p.name}\` | ${p.enforcementLevel} |`);
         });
 
+        it("README's FSBP coverage table: at least 44 controls, each covered by policies that exist and name it", () => {
+            const readme = fs.readFileSync(path.join(POLICY_DIR, "README.md"), "utf8");
+            const section = readme.slice(readme.indexOf("## AWS FSBP coverage"));
+            const rows = section.split("\n").filter((l) => /^\| [A-Za-z0-9]+\.\d+ \|/.test(l));
+            expect(rows.length).to.be.at.least(44);
+            const byName = new Map(allPolicies.map((p) => [p.name, p]));
+            for (const row of rows) {
+                const [control, , policyCell] = row.split("|").slice(1).map((c) => c.trim());
+                const named = [...policyCell.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]);
+                expect(named.length, control).to.be.greaterThan(0);
+                for (const n of named) expect(byName.has(n), `${control}: ${n}`).to.equal(true);
+                const tagged = named.some((n) => (byName.get(n)!.description.match(/^\[([^\]]+)\]/)?.[1] ?? "").split(/[,;]\s*|\s+/).some((t) => t === control));
+                expect(tagged, `${control}: none of ${named.join(", ")} names it in its description`).to.equal(true);
+            }
+            expect(new Set(rows.map((r) => r.split("|")[1].trim())).size, "no control twice").to.equal(rows.length);
+        });
+
         it("tag conventions are the same strings the components write", () => {
             expect(conventions.TAG_TIER).to.equal(componentConventions.TAG_TIER);
             expect(conventions.TAG_SUBNET_TIER).to.equal(componentConventions.TAG_SUBNET_TIER);

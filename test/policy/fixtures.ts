@@ -76,8 +76,20 @@ export function baseline(): Stack {
             }, { vpcId: [`${v}-vpc`] });
         }
         s.add(`${v}-private-rt`, T.routeTable, { vpcId: `vpc-${v}` }, { vpcId: [`${v}-vpc`] });
+        // EC2.21: the default NACL adopted and limited; EC2.10: an EC2 API endpoint in the VPC.
+        s.add(`${v}-default-nacl`, T.defaultNetworkAcl, {
+            defaultNetworkAclId: `acl-${v}`,
+            ingress: [
+                { protocol: "tcp", ruleNo: 100, action: "allow", cidrBlock: "0.0.0.0/0", fromPort: 443, toPort: 443 },
+                { protocol: "tcp", ruleNo: 110, action: "allow", cidrBlock: "203.0.113.0/24", fromPort: 22, toPort: 22 },
+                { protocol: "-1", ruleNo: 120, action: "deny", cidrBlock: "0.0.0.0/0", fromPort: 0, toPort: 0 },
+            ],
+        }, { defaultNetworkAclId: [`${v}-vpc`] });
+        s.add(`${v}-ec2-endpoint`, T.vpcEndpoint, {
+            vpcId: `vpc-${v}`, serviceName: "com.amazonaws.us-east-1.ec2", vpcEndpointType: "Interface", privateDnsEnabled: true,
+        }, { vpcId: [`${v}-vpc`] });
     }
-    s.add("log-group", T.logGroup, { name: "/owncloud-ha/flow", retentionInDays: 30 });
+    s.add("log-group", T.logGroup, { name: "/owncloud-ha/flow", retentionInDays: 365 });
 
     // Peering web<->db and web<->fs with routes for exactly the peer CIDR on both sides.
     for (const [peer, cidr] of [["db", "10.1.0.0/16"], ["fs", "10.2.0.0/16"]]) {
@@ -144,12 +156,18 @@ export function baseline(): Stack {
     });
     s.add("web-asg", T.asg, {
         minSize: 2, maxSize: 3, vpcZoneIdentifiers: ["subnet-pa", "subnet-pb"], healthCheckType: "ELB",
-        targetGroupArns: ["arn:tg"], launchTemplate: { id: "lt-1", version: "$Latest" },
+        targetGroupArns: ["arn:tg"],
+        mixedInstancesPolicy: {
+            launchTemplate: {
+                launchTemplateSpecification: { launchTemplateId: "lt-1", version: "$Latest" },
+                overrides: [{ instanceType: "t3.small" }, { instanceType: "t3a.small" }],
+            },
+        },
         tags: [
             ...Object.entries(BASE_TAGS).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
             { key: TAG_TIER, value: "web", propagateAtLaunch: true },
         ],
-    }, { vpcZoneIdentifiers: ["web-private-a", "web-private-b"], launchTemplate: ["web-lt"] }, false);
+    }, { vpcZoneIdentifiers: ["web-private-a", "web-private-b"], mixedInstancesPolicy: ["web-lt"] }, false);
 
     // Data nodes and the bastion.
     const node = {

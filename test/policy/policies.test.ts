@@ -5,13 +5,40 @@
  */
 import { expect } from "chai";
 import { gzipSync } from "zlib";
-import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, T } from "../../policy/conventions";
+import { TAG_HTTP_EXEMPTION, TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, T } from "../../policy/conventions";
 import { evaluate, formatVerdicts, UNKNOWN, type EvalConfig, type Verdict } from "../../policy/evaluate";
 import { allPolicies } from "../../policy/policies";
 import { findSecrets } from "../../policy/policies/ec2";
 import { baseline, clone, props, StackBuilder, urnOf, type Stack } from "./fixtures";
 
 const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
+const doc = (Statement: unknown[]): string => JSON.stringify({ Version: "2012-10-17", Statement });
+
+/** Adds a resource to a stack under test (tagged like the baseline unless `taggable` is false). */
+function add(s: Stack, name: string, type: string, p: Record<string, unknown>, deps: Record<string, string[]> = {}, taggable = true): void {
+    const b = new StackBuilder();
+    for (const [k, v] of s) b.resources.set(k, v);
+    b.add(name, type, p, deps, taggable);
+    s.set(name, b.resources.get(name)!);
+}
+
+/** A bucket with every FSBP S3 setting right: public access blocked, TLS-only policy, access logs, ACLs off. */
+function bucket(s: Stack): void {
+    add(s, "logs", T.s3Bucket, { bucketPrefix: "owncloud-ha-logs-", forceDestroy: false });
+    add(s, "logs-pab", T.s3PublicAccessBlock, { bucket: "logs", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { bucket: ["logs"] }, false);
+    add(s, "logs-policy", T.s3BucketPolicy, {
+        bucket: "logs",
+        policy: doc([{ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } }]),
+    }, { bucket: ["logs"] }, false);
+    add(s, "logs-logging", T.s3BucketLogging, { bucket: "logs", targetBucket: "audit", targetPrefix: "logs/" }, { bucket: ["logs"] }, false);
+    add(s, "logs-ownership", T.s3OwnershipControls, { bucket: "logs", rule: { objectOwnership: "BucketOwnerEnforced" } }, { bucket: ["logs"] }, false);
+}
+
+/** A secret rotated every 30 days. */
+function secret(s: Stack): void {
+    add(s, "db-secret", T.secret, { namePrefix: "owncloud-ha/db-" });
+    add(s, "db-rotation", T.secretRotation, { secretId: "db-secret-arn", rotationLambdaArn: "arn:aws:lambda:x", rotationRules: { automaticallyAfterDays: 30 } }, { secretId: ["db-secret"] }, false);
+}
 
 async function run(s: Stack, config: EvalConfig = {}): Promise<Verdict[]> {
     return evaluate([...s.values()], config);
@@ -196,7 +223,111 @@ const CASES: Record<string, Case> = {
     },
     // --- hygiene ---
     "cloudwatch-log-retention": {
+        // CloudWatch.16 as AWS means it: short retention is the finding; never expiring complies.
+        violate: (s) => { props(s, "log-group").retentionInDays = 30; return "log-group"; },
+        comply: [
+            (s) => { delete props(s, "log-group").retentionInDays; },
+            (s) => { props(s, "log-group").retentionInDays = 0; },
+            (s) => { props(s, "log-group").retentionInDays = 3653; },
+        ],
+    },
+    "cloudwatch-log-retention-bounded": {
         violate: (s) => { delete props(s, "log-group").retentionInDays; return "log-group"; },
+        comply: [(s) => { props(s, "log-group").retentionInDays = 30; }],
+    },
+    // --- added controls ---
+    "ec2-single-network-interface": {
+        violate: (s) => { add(s, "second-eni", T.networkInterfaceAttachment, { instanceId: "i-galera", networkInterfaceId: "eni-2", deviceIndex: 1 }, {}, false); return "second-eni"; },
+        comply: [(s) => { add(s, "primary-eni", T.networkInterfaceAttachment, { instanceId: "i-galera", networkInterfaceId: "eni-1", deviceIndex: 0 }, {}, false); }],
+    },
+    "ec2-no-paravirtual-instance-types": {
+        violate: (s) => { props(s, "galera-1").instanceType = "m3.medium"; return "galera-1"; },
+        comply: [(s) => { props(s, "galera-1").instanceType = "m7i.large"; }],
+    },
+    "ec2-source-dest-check": {
+        violate: (s) => { add(s, "nat-eni", T.networkInterface, { subnetId: "subnet-a", sourceDestCheck: false }); return "nat-eni"; },
+        comply: [(s) => { add(s, "plain-eni", T.networkInterface, { subnetId: "subnet-a" }); }],
+    },
+    "ec2-nacl-no-admin-ports-from-world": {
+        violate: (s) => {
+            add(s, "ssh-nacl-rule", T.networkAclRule, {
+                networkAclId: "acl-web", ruleNumber: 90, egress: false, protocol: "tcp", ruleAction: "allow", cidrBlock: "0.0.0.0/0", fromPort: 22, toPort: 22,
+            }, {}, false);
+            return "ssh-nacl-rule";
+        },
+        comply: [
+            (s) => { add(s, "deny-ssh", T.networkAclRule, { networkAclId: "acl-web", ruleNumber: 90, egress: false, protocol: "tcp", ruleAction: "deny", cidrBlock: "0.0.0.0/0", fromPort: 22, toPort: 22 }, {}, false); },
+            (s) => { add(s, "https-in", T.networkAclRule, { networkAclId: "acl-web", ruleNumber: 91, egress: false, protocol: "tcp", ruleAction: "allow", cidrBlock: "0.0.0.0/0", fromPort: 443, toPort: 443 }, {}, false); },
+            (s) => { add(s, "ssh-out", T.networkAclRule, { networkAclId: "acl-web", ruleNumber: 92, egress: true, protocol: "tcp", ruleAction: "allow", cidrBlock: "0.0.0.0/0", fromPort: 22, toPort: 22 }, {}, false); },
+        ],
+    },
+    "ec2-default-nacl-managed": {
+        violate: (s) => { s.delete("db-default-nacl"); return "db-vpc"; },
+    },
+    "ec2-vpc-endpoint": {
+        violate: (s) => { props(s, "fs-ec2-endpoint").serviceName = "com.amazonaws.us-east-1.s3"; return "fs-vpc"; },
+    },
+    "data-tiers-no-public-sources": {
+        violate: (s) => { props(s, "gluster-from-web-cidr").cidrBlocks = ["198.51.100.0/24"]; return "gluster-from-web-cidr"; },
+        comply: [(s) => { props(s, "gluster-from-web-cidr").cidrBlocks = ["100.64.0.0/16"]; }], // shared (CGNAT) space is not public
+    },
+    "elb-https-required": {
+        violate: (s) => { s.delete("https"); return "alb"; },
+        comply: [
+            (s) => { s.delete("https"); props(s, "alb").internal = true; },
+            (s) => { s.delete("https"); (props(s, "alb").tags as Record<string, string>)[TAG_HTTP_EXEMPTION] = "test stack"; },
+        ],
+    },
+    "elb-http-exemption-reported": {
+        violate: (s) => { s.delete("https"); (props(s, "alb").tags as Record<string, string>)[TAG_HTTP_EXEMPTION] = "test stack"; return "alb"; },
+        comply: [(s) => { (props(s, "alb").tags as Record<string, string>)[TAG_HTTP_EXEMPTION] = "stale tag; HTTPS is served"; }],
+    },
+    "elb-no-data-ports-from-internet": {
+        violate: (s) => { props(s, "http").port = 3306; return "http"; },
+        comply: [(s) => { props(s, "http").port = 3306; props(s, "alb").internal = true; }],
+    },
+    "iam-no-kms-decrypt-on-all-keys": {
+        violate: (s) => { props(s, "node-secrets").policy = doc([{ Effect: "Allow", Action: "kms:*", Resource: "*" }]); return "node-secrets"; },
+        comply: [(s) => { props(s, "node-secrets").policy = doc([{ Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:1:key/abc" }]); }],
+    },
+    "iam-trust-policy-restricted": {
+        violate: (s) => { props(s, "node-role").assumeRolePolicy = doc([{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }]); return "node-role"; },
+        comply: [(s) => {
+            props(s, "node-role").assumeRolePolicy = doc([{
+                Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc123" } },
+            }]);
+        }],
+    },
+    "s3-block-public-access": {
+        violate: (s) => { bucket(s); s.delete("logs-pab"); return "logs"; },
+        comply: [(s) => { bucket(s); }],
+    },
+    "s3-tls-only": {
+        violate: (s) => { bucket(s); props(s, "logs-policy").policy = doc([{ Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::logs/*" }]); return "logs"; },
+        comply: [(s) => { bucket(s); }, (s) => { bucket(s); props(s, "logs-policy").policy = UNKNOWN; }],
+    },
+    "s3-access-logging": {
+        violate: (s) => { bucket(s); s.delete("logs-logging"); return "logs"; },
+        comply: [(s) => { bucket(s); }],
+    },
+    "s3-no-acls": {
+        violate: (s) => { bucket(s); add(s, "logs-acl", T.s3BucketAclV2, { bucket: "logs", acl: "log-delivery-write" }, { bucket: ["logs"] }, false); return "logs-acl"; },
+        comply: [(s) => { bucket(s); }],
+    },
+    "secretsmanager-rotation-enabled": {
+        violate: (s) => { secret(s); s.delete("db-rotation"); return "db-secret"; },
+        comply: [(s) => { secret(s); }],
+    },
+    "secretsmanager-rotation-period": {
+        violate: (s) => { secret(s); props(s, "db-rotation").rotationRules = { automaticallyAfterDays: 180 }; return "db-rotation"; },
+        comply: [(s) => { secret(s); }, (s) => { secret(s); props(s, "db-rotation").rotationRules = { scheduleExpression: "rate(30 days)" }; }],
+    },
+    "acm-rsa-key-length": {
+        violate: (s) => { add(s, "cert", T.certificate, { domainName: "cloud.example.com", validationMethod: "DNS", keyAlgorithm: "RSA_1024" }); return "cert"; },
+        comply: [(s) => { add(s, "cert", T.certificate, { domainName: "cloud.example.com", validationMethod: "DNS", keyAlgorithm: "EC_prime256v1" }); }],
+    },
+    "autoscaling-multiple-instance-types": {
+        violate: (s) => { const p = props(s, "web-asg"); delete p.mixedInstancesPolicy; p.launchTemplate = { id: "lt-1", version: "$Latest" }; return "web-asg"; },
     },
     "required-tags": {
         violate: (s) => { delete (props(s, "redis").tags as Record<string, string>).ManagedBy; return "redis"; },
@@ -286,8 +417,13 @@ describe("policy pack: finer points", () => {
         const t = clone(baseline());
         Object.assign(props(t, "gluster-from-web-cidr"), { fromPort: 49160, toPort: 49160, cidrBlocks: ["10.0.0.0/8"] });
         expect(of(await run(t), "ec2-high-risk-ports-restricted")).to.have.length(1);
+        // A configured range adds to the component's default range (imported from the component), never replaces it.
+        const u = clone(baseline());
+        Object.assign(props(u, "gluster-from-web-cidr"), { fromPort: 49205, toPort: 49205, cidrBlocks: ["10.0.0.0/8"] });
+        expect(of(await run(u), "ec2-high-risk-ports-restricted")).to.have.length(0);
         const cfg = { policyConfig: { "ec2-high-risk-ports-restricted": { brickPorts: "49200-49210" } } };
-        expect(of(await run(t, cfg), "ec2-high-risk-ports-restricted")).to.have.length(0);
+        expect(of(await run(u, cfg), "ec2-high-risk-ports-restricted")).to.have.length(1);
+        expect(of(await run(t, cfg), "ec2-high-risk-ports-restricted")).to.have.length(1);
     });
 
     it("EC2.18: world ingress on 8443 into the ALB SG is still refused", async () => {
@@ -324,7 +460,7 @@ describe("policy pack: finer points", () => {
         expect(findSecrets("AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP")).to.include("AWS access key ID");
         expect(findSecrets("-----BEGIN OPENSSH PRIVATE KEY-----\nabc")).to.include("private key");
         expect(findSecrets(gzipSync("redis_password: 'letmein123'").toString("base64"))).to.have.length.greaterThan(0);
-        expect(findSecrets("mysql -uroot -pSuperSecret1 -e 'select 1'")).to.include("password on a command line");
+        expect(findSecrets("mysql -uroot -pSuperSecret1 -e 'select 1'")).to.include("password on a MySQL/MariaDB command line");
         expect(findSecrets("REDIS_URL=rediss://default:s3cr3tpw@redis.internal:6379")).to.include("credentials in a URL");
         expect(findSecrets("wsrep_sst_auth=sst:Passw0rd")).to.include("Galera SST credentials");
         expect(findSecrets('wsrep_sst_auth="sst:${SST_PASSWORD}"\nREDIS_URL=rediss://redis.internal:6379')).to.deep.equal([]);
@@ -374,10 +510,13 @@ describe("policy pack: finer points", () => {
         expect(of(await run(s), "iam-no-full-admin")).to.have.length(2);
     });
 
-    it("ELB.1: an HTTP-only load balancer (no HTTPS listener) is not judged", async () => {
+    it("ELB.1: every HTTP listener is judged, also without an HTTPS listener; a tagged dev exemption is left to elb-https-required", async () => {
         const s = clone(baseline());
         s.delete("https");
         props(s, "http").defaultActions = [{ type: "forward", targetGroupArn: "arn:tg" }];
+        expect(of(await run(s), "elb-http-redirects-to-https")).to.have.length(1);
+        (props(s, "alb").tags as Record<string, string>)[TAG_HTTP_EXEMPTION] = "dev only";
         expect(of(await run(s), "elb-http-redirects-to-https")).to.have.length(0);
+        expect(of(await run(s, { stack: "prod" }), "elb-http-redirects-to-https"), "production ignores the exemption").to.have.length(1);
     });
 });
