@@ -1,5 +1,6 @@
 import { cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
-import { NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
+import { EGRESS_MODES, EgressMode, NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
+import { REDIS_ENGINES, RedisEngine } from "../components/redisCluster";
 import { isInstanceType } from "../components/ami";
 
 /**
@@ -84,6 +85,18 @@ export const CONFIG_SCHEMA = {
     albDeletionProtection: { type: "boolean", description: "Protect the load balancer from deletion (on in prod).", default: false },
     albAccessLogs: { type: "boolean", description: "Write ALB access logs to an encrypted private S3 bucket.", default: false },
     alarmEmail: { type: "string", description: "E-mail address for alarm notifications (SNS); empty: no subscription.", default: "" },
+    // Cost choices (each keeps every HA property; see the README's stack table).
+    webEgress: {
+        type: "string",
+        description: "How the web VPC's private subnets reach the internet: natGateway, natInstance, ipv6EgressOnly or none (natStrategy sets how many NATs).",
+        default: "natGateway",
+    },
+    dbEgress: { type: "string", description: "Egress of the database VPC's private subnets (as webEgress).", default: "natGateway" },
+    fsEgress: { type: "string", description: "Egress of the file-system VPC's private subnets (as webEgress).", default: "natGateway" },
+    natInstanceType: { type: "string", description: "EC2 instance type of NAT instances (egress natInstance); t4g.* runs arm64.", default: "t4g.nano" },
+    redisEngine: { type: "string", description: "ElastiCache engine: redis or valkey (Redis-compatible, about 20 % cheaper per node).", default: "redis" },
+    webSpot: { type: "boolean", description: "Run web nodes above webOnDemandBaseCapacity on spot capacity (mixed-instances policy).", default: false },
+    webOnDemandBaseCapacity: { type: "integer", description: "Web nodes that stay on-demand when webSpot is on (at least 1, at most webMinSize).", default: 2 },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
@@ -105,11 +118,14 @@ export interface PlatformConfig {
     availabilityZones: string[];
     network: Record<TierName, TierNetwork>;
     natStrategy: NatStrategy;
+    /** Egress of each VPC's private subnets, and the NAT instance type where that is natInstance. */
+    egress: Record<TierName, EgressMode>;
+    natInstanceType: string;
     flowLogRetentionDays: number;
     bastion: { instanceType: string; amiId?: string };
     galera: { nodeCount: number; instanceType: string; dataVolumeSizeGb: number };
     gluster: { nodeCount: number; redundancy: number; instanceType: string; brickVolumeSizeGb: number };
-    redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number };
+    redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number; engine: RedisEngine };
     web: {
         domain: string;
         certificateArn?: string;
@@ -121,6 +137,8 @@ export interface PlatformConfig {
         desiredCapacity: number;
         deletionProtection: boolean;
         accessLogs: boolean;
+        /** Spot above this many on-demand nodes; undefined: all on-demand. */
+        spotAboveOnDemandBase?: number;
     };
     alarmEmail?: string;
 }
@@ -352,6 +370,27 @@ export function loadPlatformConfig(
         deletionProtection: bool("albDeletionProtection"),
         accessLogs: bool("albAccessLogs"),
     };
+    // Cost choices.
+    const egress = {} as Record<TierName, EgressMode>;
+    for (const tier of TIERS) {
+        const k = `${tier}Egress` as ConfigKeyName;
+        const v = str(k) as EgressMode;
+        if (!EGRESS_MODES.includes(v)) problems.push(`${key(k)}: "${v}" is not one of ${EGRESS_MODES.join(", ")}`);
+        egress[tier] = v;
+    }
+    const natInstanceType = str("natInstanceType");
+    if (!isInstanceType(natInstanceType)) problems.push(`${key("natInstanceType")}: "${natInstanceType}" is not an EC2 instance type like t4g.nano`);
+    const redisEngine = str("redisEngine") as RedisEngine;
+    if (!REDIS_ENGINES.includes(redisEngine)) problems.push(`${key("redisEngine")}: "${redisEngine}" is not one of ${REDIS_ENGINES.join(", ")}`);
+    const webSpot = bool("webSpot");
+    const onDemandBase = int("webOnDemandBaseCapacity");
+    if (webSpot && Number.isInteger(onDemandBase) && Number.isInteger(web.minSize) && (onDemandBase < 1 || onDemandBase > web.minSize)) {
+        problems.push(
+            `${key("webOnDemandBaseCapacity")}: ${onDemandBase} must be between 1 and ${key("webMinSize")} (${web.minSize}): ` +
+                "on-demand nodes keep the tier serving when spot capacity is reclaimed",
+        );
+    }
+    const webWithSpot = { ...web, spotAboveOnDemandBase: webSpot ? onDemandBase : undefined };
     // The cluster rules themselves (odd Galera count, N > 2R, shard limits…) are checked by the
     // components' resolve functions, which the program runs before creating anything.
     const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
@@ -368,6 +407,8 @@ export function loadPlatformConfig(
         availabilityZones,
         network,
         natStrategy,
+        egress,
+        natInstanceType,
         flowLogRetentionDays,
         bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined },
         galera: { nodeCount: counts.galeraNodeCount, instanceType: instanceTypes.galeraInstanceType, dataVolumeSizeGb: counts.galeraDataVolumeSizeGb },
@@ -382,8 +423,9 @@ export function loadPlatformConfig(
             replicasPerShard: counts.redisReplicasPerShard,
             nodeType: redisNodeType,
             snapshotRetentionDays: counts.redisSnapshotRetentionDays,
+            engine: redisEngine,
         },
-        web,
+        web: webWithSpot,
         alarmEmail: alarmEmail || undefined,
     };
 }

@@ -57,13 +57,24 @@ interface PlannedArgs {
     redis: Omit<RedisClusterArgs, "vpcId" | "subnetIds" | "clientSecurityGroupIds">;
     web: Pick<
         OwnCloudWebTierArgs,
-        "domain" | "certificateArn" | "hostedZoneId" | "owncloudImage" | "instanceType" | "minSize" | "maxSize" | "desiredCapacity" | "deletionProtection" | "accessLogs" | "tags"
+        | "domain"
+        | "certificateArn"
+        | "hostedZoneId"
+        | "owncloudImage"
+        | "instanceType"
+        | "minSize"
+        | "maxSize"
+        | "desiredCapacity"
+        | "deletionProtection"
+        | "accessLogs"
+        | "tags"
+        | "spotAboveOnDemandBase"
     >;
 }
 
 /** Which stack setting each component argument comes from, so errors name what the user can change. */
 const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
-    PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays" },
+    PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays", natInstanceType: "natInstanceType" },
     Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId" },
     GaleraCluster: { nodeCount: "galeraNodeCount", instanceType: "galeraInstanceType", dataVolumeSizeGb: "galeraDataVolumeSizeGb", subnetIds: "dbAzCount" },
     GlusterDisperseVolume: {
@@ -79,6 +90,7 @@ const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
         minSize: "webMinSize",
         maxSize: "webMaxSize",
         desiredCapacity: "webDesiredCapacity",
+        spotAboveOnDemandBase: "webOnDemandBaseCapacity",
         "certificateArn/hostedZoneId": "certificateArn",
         privateSubnetIds: "webAzCount",
         publicSubnetIds: "webAzCount",
@@ -88,6 +100,7 @@ const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
         replicasPerShard: "redisReplicasPerShard",
         nodeType: "redisNodeType",
         snapshotRetentionDays: "redisSnapshotRetentionDays",
+        engine: "redisEngine",
         subnetIds: "dbAzCount",
     },
 };
@@ -103,6 +116,8 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             privateSubnetPrefixLength: net.privateSubnetPrefixLength,
             publicSubnetPrefixLength: net.publicSubnetPrefixLength,
             natStrategy: cfg.natStrategy,
+            egress: cfg.egress[tier],
+            natInstanceType: cfg.natInstanceType,
             flowLogRetentionDays: cfg.flowLogRetentionDays,
             tags,
         };
@@ -130,6 +145,7 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             replicasPerShard: cfg.redis.replicasPerShard,
             nodeType: cfg.redis.nodeType,
             snapshotRetentionDays: cfg.redis.snapshotRetentionDays,
+            engine: cfg.redis.engine,
             tags,
         },
         web: {
@@ -143,6 +159,7 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             desiredCapacity: cfg.web.desiredCapacity,
             deletionProtection: cfg.web.deletionProtection,
             accessLogs: cfg.web.accessLogs,
+            spotAboveOnDemandBase: cfg.web.spotAboveOnDemandBase,
             tags,
         },
     };
