@@ -1,6 +1,7 @@
 import { cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
 import { EGRESS_MODES, EgressMode, NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
 import { REDIS_ENGINES, RedisEngine } from "../components/redisCluster";
+import { BASTION_ACCESS_MODES, BastionAccessMode } from "../components/bastion";
 import { isInstanceType } from "../components/ami";
 
 /**
@@ -53,7 +54,7 @@ export const CONFIG_SCHEMA = {
         description: "Retention of the VPC flow log groups in days (a CloudWatch Logs retention value).",
         default: 365,
     },
-    bastionInstanceType: { type: "string", description: "EC2 instance type of the bastion.", default: "t3.micro" },
+    bastionInstanceType: { type: "string", description: "EC2 instance type of the bastion (a jump host: the smallest does).", default: "t4g.nano" },
     bastionAmiId: {
         type: "string",
         description: "AMI of the bastion; empty means the newest official Debian 12 AMI.",
@@ -97,6 +98,12 @@ export const CONFIG_SCHEMA = {
     redisEngine: { type: "string", description: "ElastiCache engine: redis or valkey (Redis-compatible, about 20 % cheaper per node).", default: "redis" },
     webSpot: { type: "boolean", description: "Run web nodes above webOnDemandBaseCapacity on spot capacity (mixed-instances policy).", default: false },
     webOnDemandBaseCapacity: { type: "integer", description: "Web nodes that stay on-demand when webSpot is on (at least 1, at most webMinSize).", default: 2 },
+    bastionAccess: {
+        type: "string",
+        description: "publicIp (SSH from adminCidrs) or instanceConnectEndpoint (no public address; pulumi up dials a local open-tunnel on bastionTunnelPort).",
+        default: "publicIp",
+    },
+    bastionTunnelPort: { type: "integer", description: "Local port of the EC2 Instance Connect tunnel to the bastion (bastionAccess instanceConnectEndpoint).", default: 2222 },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
@@ -122,7 +129,7 @@ export interface PlatformConfig {
     egress: Record<TierName, EgressMode>;
     natInstanceType: string;
     flowLogRetentionDays: number;
-    bastion: { instanceType: string; amiId?: string };
+    bastion: { instanceType: string; amiId?: string; access: BastionAccessMode; tunnelPort: number };
     galera: { nodeCount: number; instanceType: string; dataVolumeSizeGb: number };
     gluster: { nodeCount: number; redundancy: number; instanceType: string; brickVolumeSizeGb: number };
     redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number; engine: RedisEngine };
@@ -391,6 +398,9 @@ export function loadPlatformConfig(
         );
     }
     const webWithSpot = { ...web, spotAboveOnDemandBase: webSpot ? onDemandBase : undefined };
+    const bastionAccess = str("bastionAccess") as BastionAccessMode;
+    if (!BASTION_ACCESS_MODES.includes(bastionAccess)) problems.push(`${key("bastionAccess")}: "${bastionAccess}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`);
+    const bastionTunnelPort = int("bastionTunnelPort");
     // The cluster rules themselves (odd Galera count, N > 2R, shard limits…) are checked by the
     // components' resolve functions, which the program runs before creating anything.
     const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
@@ -410,7 +420,7 @@ export function loadPlatformConfig(
         egress,
         natInstanceType,
         flowLogRetentionDays,
-        bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined },
+        bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined, access: bastionAccess, tunnelPort: bastionTunnelPort },
         galera: { nodeCount: counts.galeraNodeCount, instanceType: instanceTypes.galeraInstanceType, dataVolumeSizeGb: counts.galeraDataVolumeSizeGb },
         gluster: {
             nodeCount: counts.glusterNodeCount,

@@ -75,7 +75,7 @@ interface PlannedArgs {
 /** Which stack setting each component argument comes from, so errors name what the user can change. */
 const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
     PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays", natInstanceType: "natInstanceType" },
-    Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId" },
+    Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId", access: "bastionAccess", tunnelPort: "bastionTunnelPort" },
     GaleraCluster: { nodeCount: "galeraNodeCount", instanceType: "galeraInstanceType", dataVolumeSizeGb: "galeraDataVolumeSizeGb", subnetIds: "dbAzCount" },
     GlusterDisperseVolume: {
         nodeCount: "glusterNodeCount",
@@ -201,6 +201,8 @@ export function preflight(cfg: PlatformConfig, zones: string[], planned: Planned
             sshTargetCidrs: TIERS.map((t) => cfg.network[t].cidr),
             instanceType: cfg.bastion.instanceType,
             amiId: cfg.bastion.amiId,
+            access: cfg.bastion.access,
+            tunnelPort: cfg.bastion.tunnelPort,
         }),
     );
     check(() =>
@@ -284,7 +286,10 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
 
     const bastion = new Bastion(`${env}-bastion`, {
         vpcId: vpcs.web.vpcId,
-        subnetId: vpcs.web.publicSubnetIds[0],
+        // Behind an Instance Connect Endpoint the bastion needs no public subnet.
+        subnetId: cfg.bastion.access === "publicIp" ? vpcs.web.publicSubnetIds[0] : vpcs.web.privateSubnetIds[0],
+        access: cfg.bastion.access,
+        tunnelPort: cfg.bastion.tunnelPort,
         adminCidrs: cfg.adminCidrs,
         sshTargetCidrs: TIERS.map((t) => vpcs[t].cidrBlock),
         instanceType: cfg.bastion.instanceType,
@@ -386,7 +391,13 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         availabilityZones: zones,
         bastionPublicIp: bastion.publicIp,
         bastionPrivateKey: bastion.privateKeyOpenssh,
-        bastionSshCommand: pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key ${bastion.sshUser}@${bastion.publicIp}`,
+        bastionSshCommand:
+            cfg.bastion.access === "publicIp"
+                ? pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key ${bastion.sshUser}@${bastion.publicIp}`
+                : pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key -o ProxyCommand='aws ec2-instance-connect open-tunnel --instance-id ${bastion.instanceId}' ${bastion.sshUser}@${bastion.instanceId}`,
+        ...(cfg.bastion.access === "instanceConnectEndpoint"
+            ? { bastionTunnelCommand: pulumi.interpolate`aws ec2-instance-connect open-tunnel --instance-id ${bastion.instanceId} --remote-port 22 --local-port ${String(cfg.bastion.tunnelPort)}` }
+            : {}),
         webSecurityGroupId: webSecurityGroup.id,
         galeraWriterOrder: galera.writerOrder,
         galeraSecretArn: galera.secretArn,
