@@ -85,7 +85,7 @@ describe("stack config", () => {
                 privateSubnetPrefixLength: 20,
                 publicSubnetPrefixLength: 24,
             });
-            expect(cfg.bastion).to.deep.equal({ instanceType: "t3.micro", amiId: undefined });
+            expect(cfg.bastion).to.deep.equal({ instanceType: "t4g.nano", amiId: undefined, access: "publicIp", tunnelPort: 2222 });
             expect(cfg.availabilityZones).to.deep.equal([]);
         });
 

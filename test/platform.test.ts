@@ -270,7 +270,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
     });
 
     it("deploys seed 002's Redis layout (3 shards x 2 replicas, cluster mode) by config alone", async () => {
-        const s = await buildStack("prod", { "owncloud-ha:redisShards": 3 });
+        const s = await buildStack("prod", { "owncloud-ha:redisShards": 3, "owncloud-ha:redisReplicasPerShard": 2 });
         const [g] = s.engine.ofType("aws:elasticache/replicationGroup:ReplicationGroup");
         expect(g.inputs).to.deep.include({ clusterMode: "enabled", numNodeGroups: 3, replicasPerNodeGroup: 2 });
     });

@@ -351,7 +351,7 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
             }
             case "aws:autoscaling/group:Group": {
                 const count = num(i.desiredCapacity, num(i.minSize, 0));
-                const mixed = i.mixedInstancesPolicy as Record<string, any> | undefined;
+                const mixed = i.mixedInstancesPolicy; // inputs are untyped: the shape is the provider's
                 const spec = (mixed?.launchTemplate?.launchTemplateSpecification ?? i.launchTemplate) as Record<string, unknown> | undefined;
                 const lt = launchTemplateOf(r, spec);
                 if (!lt) {
