@@ -203,7 +203,10 @@ export function formatText(r: PlanReport, files: string[] = []): string {
             grouped.set(k, g);
         }
         for (const g of grouped.values()) {
-            const qty = g.usage ? ` [${+g.quantity.toFixed(2)} ${g.unit} × $${g.unitPrice}]` : "";
+            const perHour = g.unit.endsWith("-hour");
+            const qty = g.usage
+                ? ` [${+g.quantity.toFixed(2)} ${perHour ? `${g.unit.replace(/-hour$/, "")} × ${c.hoursPerMonth} h` : g.unit} × $${g.unitPrice}]`
+                : "";
             out.push(`    ${money(g.monthly).padStart(10)} ${g.usage ? "~" : " "} ${g.driver.padEnd(13)} ${g.component}: ${g.n > 1 ? `${g.n} × ` : ""}${g.detail}${qty}`);
         }
         for (const u of c.unpriced) out.push(`    unpriced: ${u.resource} (${shortType(u.type)}): ${u.reason}`);
