@@ -175,6 +175,24 @@ export function natLayout(strategy: NatStrategy, azCount: number): { natAzIndexe
     }
 }
 
+/**
+ * User data of a NAT instance: the private CIDRs it forwards and the apply script (run now and at
+ * every boot), in front of scripts/node/nat-instance.sh. No secrets: CIDRs and scripts only.
+ */
+export function natInstanceUserData(privateCidrs: string[]): string {
+    const read = (f: string) => fs.readFileSync(path.join(SCRIPTS_DIR, "node", f), "utf8");
+    return [
+        "#!/bin/bash",
+        `PRIVATE_CIDRS='${privateCidrs.join(" ")}'`,
+        "NAT_APPLY_SCRIPT=$(cat <<'NAT_APPLY_EOF'",
+        read("nat-apply.sh").trimEnd(),
+        "NAT_APPLY_EOF",
+        ")",
+        "export PRIVATE_CIDRS NAT_APPLY_SCRIPT",
+        read("nat-instance.sh").replace(/^#!.*\n/, ""),
+    ].join("\n");
+}
+
 /** The i-th /64 of an IPv6 /56 (AWS assigns VPCs a /56; subnets take /64s). */
 export function ipv6Subnet64(vpcCidr: string, index: number): string {
     const [addr, len] = vpcCidr.split("/");
@@ -361,9 +379,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
                 },
                 { parent: vpc },
             );
-            const userData = `#!/bin/bash\nPRIVATE_CIDRS='${a.subnets.privateCidrs.join(" ")}'\nexport PRIVATE_CIDRS\n${fs
-                .readFileSync(path.join(SCRIPTS_DIR, "node", "nat-instance.sh"), "utf8")
-                .replace(/^#!.*\n/, "")}`;
+            const userData = natInstanceUserData(a.subnets.privateCidrs);
             const ami = args.natInstanceAmiId ?? debian12Ami(instanceArchitecture(a.natInstanceType), { parent: this });
             for (const i of nat.natAzIndexes) {
                 const az = a.availabilityZones[i];

@@ -238,7 +238,7 @@ describe("PeeredVpc egress choices", () => {
             // Forwarding and masquerade for exactly the private subnets, no secret in user data.
             const ud = String(vm.inputs.userData);
             expect(ud).to.include("PRIVATE_CIDRS='10.1.0.0/20 10.1.16.0/20 10.1.32.0/20'");
-            expect(ud).to.include("net.ipv4.ip_forward=1").and.include("masquerade");
+            expect(ud).to.include("net.ipv4.ip_forward=1").and.include("masquerade").and.include("send_redirects=0");
             const [route] = engine.ofType(T.route).filter((r) => dependencyOf(engine, r, "routeTableId").name === `db-private-rt-${az}`);
             expect(route.name).to.equal(`db-private-default-${az}`);
             expect(route.inputs.destinationCidrBlock).to.equal("0.0.0.0/0");

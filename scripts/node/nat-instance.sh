@@ -1,11 +1,12 @@
 #!/bin/bash
-# NAT instance first boot (EC2 user data; no secrets): forward and masquerade the VPC's private
-# subnets' traffic out of this host's public interface. PRIVATE_CIDRS (space-separated) is set
-# above this script by the PeeredVpc component. A systemd unit re-applies the rules on every boot
-# (EC2 auto-recovery reboots the instance on new hardware).
+# NAT instance first boot (EC2 user data; no secrets). The PeeredVpc component sets, above this
+# script, PRIVATE_CIDRS (space-separated: the private subnets allowed through) and NAT_APPLY_SCRIPT
+# (scripts/node/nat-apply.sh). A systemd unit runs the apply script on every boot (EC2 automatic
+# recovery reboots the instance on new hardware).
 set -euo pipefail
 
 : "${PRIVATE_CIDRS:?PRIVATE_CIDRS (the private subnets allowed through this NAT) must be set}"
+: "${NAT_APPLY_SCRIPT:?NAT_APPLY_SCRIPT (scripts/node/nat-apply.sh) must be set}"
 
 log() { echo "nat-instance: $*" >&2; }
 
@@ -23,33 +24,7 @@ fi
 
 install -d -m 0755 /usr/local/sbin /etc/owncloud-nat
 printf '%s\n' "$PRIVATE_CIDRS" >/etc/owncloud-nat/private-cidrs
-
-cat >/usr/local/sbin/owncloud-nat-apply <<'APPLY'
-#!/bin/bash
-set -euo pipefail
-read -r -a cidrs </etc/owncloud-nat/private-cidrs
-# The interface of the default route is the public one (ens5 on Nitro instances).
-out_if=$(ip -4 route show default | awk '{print $5; exit}')
-[ -n "$out_if" ] || { echo "owncloud-nat: no default route yet" >&2; exit 1; }
-sysctl -q -w net.ipv4.ip_forward=1
-set_elems=$(IFS=,; echo "${cidrs[*]}")
-nft -f - <<RULES
-table ip owncloud_nat
-delete table ip owncloud_nat
-table ip owncloud_nat {
-    chain forward {
-        type filter hook forward priority filter; policy drop;
-        ct state established,related accept
-        ip saddr { $set_elems } oifname "$out_if" accept
-    }
-    chain postrouting {
-        type nat hook postrouting priority srcnat; policy accept;
-        ip saddr { $set_elems } oifname "$out_if" masquerade
-    }
-}
-RULES
-echo "owncloud-nat: forwarding ${cidrs[*]} out of $out_if" >&2
-APPLY
+printf '%s\n' "$NAT_APPLY_SCRIPT" >/usr/local/sbin/owncloud-nat-apply
 chmod 0755 /usr/local/sbin/owncloud-nat-apply
 
 cat >/etc/systemd/system/owncloud-nat.service <<'UNIT'
@@ -69,7 +44,7 @@ RestartSec=5
 WantedBy=multi-user.target
 UNIT
 
-printf 'net.ipv4.ip_forward = 1\n' >/etc/sysctl.d/90-owncloud-nat.conf
+printf 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.send_redirects = 0\n' >/etc/sysctl.d/90-owncloud-nat.conf
 systemctl daemon-reload
 systemctl enable --now owncloud-nat.service
 log "ready"
