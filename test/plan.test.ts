@@ -285,10 +285,13 @@ describe("offline plan: the CLI (npm run plan)", function () {
             badConfig,
             ["config:", "  aws:region: eu-central-1", "  owncloud-ha:adminCidrs:", "    - 203.0.113.10/32", "  owncloud-ha:natStrategy: sometimes", ""].join("\n"),
         );
+        // The same stack with the database VPC on IPv6 egress-only instead of NAT instances.
+        fs.writeFileSync(path.join(out, "Pulumi.dev-v6.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace(/dbEgress: natInstance/, "dbEgress: ipv6EgressOnly"));
         const cases: Record<string, string[]> = {
             dev: ["dev", "--out", path.join(out, "dev")],
             devJson: ["dev", "--json", "--out", path.join(out, "devjson")],
             compareProd: ["dev", "--json", "--compare", "prod", "--out", path.join(out, "compare")],
+            compareFile: ["dev", "--json", "--compare", path.join(out, "Pulumi.dev-v6.yaml"), "--out", path.join(out, "compare-file")],
             openDb: ["dev", "--program", "test/fixtures/program-open-db.ts", "--out", path.join(out, "open")],
             clean: ["dev", "--program", "test/fixtures/program-clean.ts", "--out", path.join(out, "clean")],
             publicDb: ["dev", "--program", "test/fixtures/program-public-db.ts", "--out", path.join(out, "public")],
@@ -353,6 +356,18 @@ describe("offline plan: the CLI (npm run plan)", function () {
         expect(x.items.length).to.be.greaterThan(0);
         // prod has more web nodes in its ASG's desired capacity: the item is there with both sides.
         expect(x.items.some((i) => i.item.startsWith("owncloud (OwnCloudWebTier) · instances"))).to.equal(true);
+    });
+
+    it("--compare with a config file of the same stack: only what the layout changes, at the same usage", () => {
+        const r = runs.compareFile;
+        expect(r.status, r.stderr).to.equal(0);
+        const x = (JSON.parse(r.stdout) as PlanReport).compare!;
+        expect(x.against).to.equal("Pulumi.dev-v6.yaml");
+        // This side has the db VPC's three NAT instances (each: instance, root volume, public IPv4).
+        expect(x.byDriver.map((d) => d.driver).sort()).to.deep.equal(["ebs", "nat-instances", "public-ipv4"]);
+        // Each of the nine lines is rounded to the cent.
+        expect(x.delta).to.be.closeTo(3 * (EU.ec2OnDemandHourly["t4g.nano"] * H + 8 * EU.ebsGbMonth.gp3 + EU.publicIpv4Hourly * H), 0.05);
+        expect(x.resources).to.deep.include({ type: "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", before: 1, after: 0, delta: -1 });
     });
 
     it("--compare with an earlier plan JSON of the same stack: no change", async () => {

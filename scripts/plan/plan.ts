@@ -86,7 +86,7 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
  * The plan to compare with: a plan JSON as written by an earlier run, or a stack (name or config
  * file) planned now in a separate process (Pulumi's runtime is global: one program per process).
  */
-function comparisonPlan(target: string, usageFile: string): PlanReport {
+function comparisonPlan(target: string, usageFile: string, stack: string): PlanReport {
     if (target.endsWith(".json")) {
         if (!fs.existsSync(target)) throw new PlanInputError(`--compare: ${target} does not exist`);
         try {
@@ -99,10 +99,12 @@ function comparisonPlan(target: string, usageFile: string): PlanReport {
     }
     const isFile = /\.ya?ml$/.test(target);
     if (isFile && !fs.existsSync(target)) throw new PlanInputError(`--compare: ${target} does not exist`);
-    const stack = isFile ? (/^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(target))?.[1] ?? "compare") : target;
+    // Another stack brings its own usage section; another config file of this stack is planned
+    // under this stack's name, so both sides share the usage figures and only the layout differs.
+    const otherStack = isFile ? stack : target;
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-compare-"));
     try {
-        const args = [...process.execArgv, __filename, stack, "--json", "--out", out, "--usage", usageFile, ...(isFile ? ["--config", target] : [])];
+        const args = [...process.execArgv, __filename, otherStack, "--json", "--out", out, "--usage", usageFile, ...(isFile ? ["--config", target] : [])];
         const child = spawnSync(process.execPath, args, { encoding: "utf8", cwd: REPO_ROOT, env: { ...process.env, INIT_CWD: REPO_ROOT }, maxBuffer: 64 * 1024 * 1024 });
         if (child.status === 2) throw new PlanInputError(`--compare ${target}: ${child.stderr.replace(/^plan: /, "").trim()}`);
         if (child.status !== 0 && child.status !== 1) throw new Error(`planning ${target} for --compare failed (exit ${child.status}):\n${child.stderr}`);
@@ -126,8 +128,8 @@ export async function runPlan(argv: readonly string[]): Promise<{ status: number
         }
         const report = await makeReport(built, usage);
         if (args.compare !== undefined) {
-            const other = comparisonPlan(args.compare, args.usageFile);
-            report.compare = compareCosts(other, report, `${other.stack} (${path.basename(args.compare)})`);
+            const other = comparisonPlan(args.compare, args.usageFile, args.stack);
+            report.compare = compareCosts(other, report, other.stack === args.stack ? path.basename(args.compare) : other.stack);
         }
         fs.mkdirSync(args.outDir, { recursive: true });
         const shown = (f: string) => path.relative(process.env.INIT_CWD ?? process.cwd(), f) || f;
