@@ -33,6 +33,8 @@ export interface BastionAccess {
     privateKey: pulumi.Input<string>;
     /** Login user on the jump host and the nodes. Default `admin` (Debian). */
     user?: string;
+    /** Port of the jump host's SSH as dialled from where `pulumi up` runs. Default 22 (a tunnel's local port otherwise). */
+    port?: number;
 }
 
 /** The `@pulumi/command` connection to a private host through the bastion described by `access`. */
@@ -44,7 +46,7 @@ export function connectionThrough(access: BastionAccess, host: pulumi.Input<stri
         privateKey: access.privateKey,
         // Fresh instances take a while to start sshd: retry dialling instead of failing the step.
         dialErrorLimit: 60,
-        proxy: { host: access.host, user, privateKey: access.privateKey, dialErrorLimit: 60 },
+        proxy: { host: access.host, ...(access.port !== undefined ? { port: access.port } : {}), user, privateKey: access.privateKey, dialErrorLimit: 60 },
     };
 }
 
@@ -63,7 +65,19 @@ export interface BastionArgs {
      * HTTP/HTTPS for packages and the SSM agent), e.g. the CIDRs of every VPC it serves. At least one.
      */
     sshTargetCidrs: string[];
-    /** EC2 instance type. Default `t3.micro`. Graviton types (`t4g.*`) get the arm64 Debian AMI. */
+    /**
+     * How the operator (and `@pulumi/command`) reaches the bastion:
+     * - `publicIp` (default): a public IPv4 in a public subnet, SSH from `adminCidrs` only;
+     * - `instanceConnectEndpoint`: no public address. The bastion sits in the given (private) subnet
+     *   behind an EC2 Instance Connect Endpoint (free) that only admits IAM principals allowed
+     *   `ec2-instance-connect:OpenTunnel`; run `aws ec2-instance-connect open-tunnel --instance-id
+     *   <bastionInstanceId> --remote-port 22 --local-port <tunnelPort>` while `pulumi up` bootstraps,
+     *   because `@pulumi/command` dials a host and port (`127.0.0.1:tunnelPort`).
+     */
+    access?: BastionAccessMode;
+    /** Local port of the Instance Connect tunnel (`access: instanceConnectEndpoint`). Default 2222. */
+    tunnelPort?: number;
+    /** EC2 instance type. Default `t4g.nano` (the smallest: a jump host forwards SSH). Graviton types (`t4g.*`) get the arm64 Debian AMI. */
     instanceType?: string;
     /**
      * AMI ID to launch. Default: the newest official Debian 12 AMI (owner 136693071363) for the
@@ -83,7 +97,12 @@ export interface BastionArgs {
     tags?: Record<string, string>;
 }
 
+export type BastionAccessMode = "publicIp" | "instanceConnectEndpoint";
+export const BASTION_ACCESS_MODES: readonly BastionAccessMode[] = ["publicIp", "instanceConnectEndpoint"];
+
 export interface ResolvedBastionArgs {
+    access: BastionAccessMode;
+    tunnelPort: number;
     adminCidrs: string[];
     sshTargetCidrs: string[];
     instanceType: string;
@@ -115,7 +134,11 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         ...cidrListProblems("adminCidrs", args.adminCidrs, true),
         ...cidrListProblems("sshTargetCidrs", args.sshTargetCidrs, true),
     ];
-    const instanceType = args.instanceType ?? "t3.micro";
+    const access = args.access ?? "publicIp";
+    if (!BASTION_ACCESS_MODES.includes(access)) problems.push(`access: "${access}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`);
+    const tunnelPort = args.tunnelPort ?? 2222;
+    if (!Number.isInteger(tunnelPort) || tunnelPort < 1024 || tunnelPort > 65535) problems.push(`tunnelPort: ${tunnelPort} is not a local port from 1024 to 65535`);
+    const instanceType = args.instanceType ?? "t4g.nano";
     if (!isInstanceType(instanceType)) {
         problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.micro`);
     }
@@ -130,6 +153,8 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         throw new InvalidArgsError("Bastion", name, problems);
     }
     return {
+        access,
+        tunnelPort,
         adminCidrs: [...args.adminCidrs],
         sshTargetCidrs: [...args.sshTargetCidrs],
         instanceType,
@@ -159,6 +184,9 @@ export class Bastion extends pulumi.ComponentResource {
     /** OpenSSH private key of the key pair. Secret. */
     public readonly privateKeyOpenssh: pulumi.Output<string>;
     public readonly sshUser: string;
+    /** How `@pulumi/command` dials the bastion: its public IP, or the local end of an Instance Connect tunnel. */
+    public readonly accessMode: BastionAccessMode;
+    private readonly tunnelPort: number;
 
     constructor(name: string, args: BastionArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolveBastionArgs(name, args);
@@ -174,15 +202,16 @@ export class Bastion extends pulumi.ComponentResource {
         this.keyPairName = keyPair.keyName;
         this.privateKeyOpenssh = pulumi.secret(key.privateKeyOpenssh);
         this.sshUser = a.sshUser;
+        this.accessMode = a.access;
+        this.tunnelPort = a.tunnelPort;
 
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
             {
                 vpcId: args.vpcId,
                 description: "Bastion: SSH in from admin CIDRs only; SSH out to private hosts, HTTP(S) out for packages",
-                ingress: [
-                    { description: "SSH from admin CIDRs", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: a.adminCidrs },
-                ],
+                // Behind an Instance Connect Endpoint the endpoint's group is the only source (added below).
+                ingress: a.access === "publicIp" ? [{ description: "SSH from admin CIDRs", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: a.adminCidrs }] : [],
                 egress: [
                     { description: "SSH to private hosts", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: a.sshTargetCidrs },
                     { description: "HTTPS for packages and the SSM agent", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
@@ -193,6 +222,29 @@ export class Bastion extends pulumi.ComponentResource {
             { parent: this },
         );
         this.securityGroupId = sg.id;
+
+        if (a.access === "instanceConnectEndpoint") {
+            const eiceSg = new aws.ec2.SecurityGroup(
+                `${name}-eice-sg`,
+                {
+                    vpcId: args.vpcId,
+                    description: "EC2 Instance Connect Endpoint: SSH to the bastion only",
+                    egress: [{ description: "SSH to the bastion", protocol: "tcp", fromPort: 22, toPort: 22, securityGroups: [sg.id] }],
+                    tags: tags({ Name: `${name}-eice-sg` }),
+                },
+                { parent: this },
+            );
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-ssh-from-eice`,
+                { securityGroupId: sg.id, referencedSecurityGroupId: eiceSg.id, ipProtocol: "tcp", fromPort: 22, toPort: 22, description: "SSH through the Instance Connect Endpoint", tags: tags({}) },
+                { parent: sg },
+            );
+            new aws.ec2transitgateway.InstanceConnectEndpoint(
+                `${name}-eice`,
+                { subnetId: args.subnetId, securityGroupIds: [eiceSg.id], preserveClientIp: false, tags: tags({ Name: `${name}-eice` }) },
+                { parent: this },
+            );
+        }
 
         // The one host that installs the SSM agent (scripts/bastion/user-data.sh), so the one with the policy.
         const profile = createNodeRole(name, [], tags({}), this, [], { sessionManager: true });
@@ -207,13 +259,16 @@ export class Bastion extends pulumi.ComponentResource {
                 vpcSecurityGroupIds: [sg.id],
                 keyName: keyPair.keyName,
                 iamInstanceProfile: profile.name,
-                // Explicit: the subnet does not auto-assign public IPs; this host is the exemption.
-                associatePublicIpAddress: true,
+                // Explicit: the subnet does not auto-assign public IPs; this host is the exemption
+                // (unless it is reached through an Instance Connect Endpoint).
+                associatePublicIpAddress: a.access === "publicIp",
                 metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
                 rootBlockDevice: { volumeType: "gp3", volumeSize: a.rootVolumeSizeGb, encrypted: true, deleteOnTermination: true },
                 userData: fs.readFileSync(path.join(SCRIPTS_DIR, "bastion", "user-data.sh"), "utf8"),
                 userDataReplaceOnChange: true,
-                tags: tags({ Name: name, [TAG_PUBLIC_EXEMPTION]: "SSH jump host, reachable only from adminCidrs" }),
+                tags: tags(
+                    a.access === "publicIp" ? { Name: name, [TAG_PUBLIC_EXEMPTION]: "SSH jump host, reachable only from adminCidrs" } : { Name: name },
+                ),
                 volumeTags: tags({ Name: `${name}-root` }),
             },
             { parent: this },
@@ -251,7 +306,7 @@ export class Bastion extends pulumi.ComponentResource {
     /** What cluster components take to reach their nodes through this bastion. */
     public access(): BastionAccess {
         return {
-            host: this.publicIp,
+            ...(this.accessMode === "publicIp" ? { host: this.publicIp } : { host: "127.0.0.1", port: this.tunnelPort }),
             securityGroupId: this.securityGroupId,
             keyPairName: this.keyPairName,
             privateKey: this.privateKeyOpenssh,

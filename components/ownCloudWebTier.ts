@@ -108,6 +108,12 @@ export interface OwnCloudWebTierArgs {
     minSize?: number;
     maxSize?: number;
     desiredCapacity?: number;
+    /**
+     * Spot capacity: when set, the group keeps this many nodes on-demand (1 to `minSize`) and runs
+     * the rest on spot (mixed-instances policy, price-capacity-optimized, capacity rebalance). The
+     * nodes are stateless, so a reclaimed spot node is one node failing. Default: all on-demand.
+     */
+    spotAboveOnDemandBase?: number;
     /** Target average CPU for target tracking. Default 50 (between seed 003's 40 % scale-in and 60 % scale-out). */
     cpuTargetPercent?: number;
     /** Target ALB requests per node per minute for target tracking. Default 1000. */
@@ -136,6 +142,7 @@ export interface ResolvedWebTierArgs {
     minSize: number;
     maxSize: number;
     desiredCapacity: number;
+    spotAboveOnDemandBase?: number;
     cpuTargetPercent: number;
     requestsPerTarget: number;
     deletionProtection: boolean;
@@ -183,8 +190,13 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
     if (args.certificateArn !== undefined && args.hostedZoneId !== undefined) {
         problems.push("certificateArn/hostedZoneId: give one (an existing certificate, or a zone to issue one in), not both");
     }
+    const spotBase = args.spotAboveOnDemandBase;
+    if (spotBase !== undefined && (!Number.isInteger(spotBase) || spotBase < 1 || spotBase > minSize)) {
+        problems.push(`spotAboveOnDemandBase: ${spotBase} must be a whole number from 1 to minSize (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`);
+    }
     if (problems.length > 0) throw new InvalidArgsError("OwnCloudWebTier", name, problems);
     return {
+        spotAboveOnDemandBase: spotBase,
         domain: args.domain,
         owncloudImage,
         instanceType,
@@ -447,7 +459,23 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 minSize: a.minSize,
                 maxSize: a.maxSize,
                 desiredCapacity: a.desiredCapacity,
-                launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+                ...(a.spotAboveOnDemandBase === undefined
+                    ? { launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) } }
+                    : {
+                          // On-demand base, spot above it; replacements for reclaimed spot nodes start early.
+                          capacityRebalance: true,
+                          mixedInstancesPolicy: {
+                              instancesDistribution: {
+                                  onDemandBaseCapacity: a.spotAboveOnDemandBase,
+                                  onDemandPercentageAboveBaseCapacity: 0,
+                                  spotAllocationStrategy: "price-capacity-optimized",
+                              },
+                              launchTemplate: {
+                                  launchTemplateSpecification: { launchTemplateId: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+                                  overrides: [{ instanceType: a.instanceType }],
+                              },
+                          },
+                      }),
                 targetGroupArns: [targetGroup.arn],
                 healthCheckType: "ELB",
                 // First boot pulls the image and may wait for the install lock.

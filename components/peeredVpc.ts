@@ -1,12 +1,31 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "./cidr";
-import { TAG_SUBNET_TIER, TAG_TIER, withTags } from "./conventions";
+import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
+import { SCRIPTS_DIR } from "./remoteBootstrap";
 
 /** How private subnets reach the internet (package mirrors, AWS APIs). */
 export type NatStrategy = "none" | "single" | "onePerAz";
 export const NAT_STRATEGIES: readonly NatStrategy[] = ["none", "single", "onePerAz"];
+
+/**
+ * What the private subnets' IPv4/IPv6 egress goes through:
+ * - `natGateway`: managed NAT gateways ($0.045–0.052/h each plus the same per GB, and a public IPv4);
+ * - `natInstance`: a small EC2 instance per NAT position (fck-nat style: t4g.nano, source/destination
+ *   check off, nftables masquerade), no per-GB fee; EC2 automatic recovery moves it to healthy
+ *   hardware with the same ENI, private and public address, so routes never change;
+ * - `ipv6EgressOnly`: the VPC gets an Amazon IPv6 /56, private subnets a /64 each and `::/0` through
+ *   an egress-only internet gateway: free, regional (not in any AZ), outbound only. Hosts then reach
+ *   IPv6 destinations only; their security groups must allow `::/0` egress;
+ * - `none`: no internet egress from private subnets.
+ * `natStrategy` decides how many NAT gateways or instances: `single` (first AZ) or `onePerAz`.
+ */
+export type EgressMode = "natGateway" | "natInstance" | "ipv6EgressOnly" | "none";
+export const EGRESS_MODES: readonly EgressMode[] = ["natGateway", "natInstance", "ipv6EgressOnly", "none"];
 
 export interface PeeredVpcArgs {
     /**
@@ -35,6 +54,12 @@ export interface PeeredVpcArgs {
      * NAT gateways are usually the largest fixed cost of this network.
      */
     natStrategy?: NatStrategy;
+    /** How private subnets reach the internet: see `EgressMode`. Default `natGateway` (the choice before this setting existed). */
+    egress?: EgressMode;
+    /** Instance type of NAT instances (`egress: natInstance`). Default `t4g.nano`; Graviton types get the arm64 Debian AMI. */
+    natInstanceType?: string;
+    /** AMI of NAT instances. Default: the newest official Debian 12 AMI for the type's architecture. */
+    natInstanceAmiId?: string;
     /** Retention of the VPC flow log group, in days (CloudWatch's allowed values). Default 365. */
     flowLogRetentionDays?: number;
     /** Which traffic the flow log records: `ALL`, `ACCEPT` or `REJECT`. Default `ALL`. */
@@ -54,6 +79,8 @@ export interface ResolvedPeeredVpcArgs {
     privateSubnetPrefixLength: number;
     publicSubnetPrefixLength: number;
     natStrategy: NatStrategy;
+    egress: EgressMode;
+    natInstanceType: string;
     flowLogRetentionDays: number;
     flowLogTrafficType: string;
     tags: Record<string, string>;
@@ -82,6 +109,17 @@ export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): Resolve
     const natStrategy = args.natStrategy ?? "single";
     if (!NAT_STRATEGIES.includes(natStrategy)) {
         problems.push(`natStrategy: "${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`);
+    }
+    const egress = args.egress ?? "natGateway";
+    if (!EGRESS_MODES.includes(egress)) {
+        problems.push(`egress: "${egress}" is not one of ${EGRESS_MODES.join(", ")}`);
+    }
+    const natInstanceType = args.natInstanceType ?? "t4g.nano";
+    if (!isInstanceType(natInstanceType)) {
+        problems.push(`natInstanceType: "${natInstanceType}" is not an EC2 instance type like t4g.nano`);
+    }
+    if (args.natInstanceAmiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.natInstanceAmiId)) {
+        problems.push(`natInstanceAmiId: "${args.natInstanceAmiId}" is not an AMI ID like ami-0123456789abcdef0`);
     }
     const flowLogRetentionDays = args.flowLogRetentionDays ?? 365;
     if (!LOG_RETENTION_DAYS.includes(flowLogRetentionDays)) {
@@ -115,6 +153,8 @@ export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): Resolve
         privateSubnetPrefixLength,
         publicSubnetPrefixLength,
         natStrategy,
+        egress,
+        natInstanceType,
         flowLogRetentionDays,
         flowLogTrafficType,
         tags: args.tags ?? {},
@@ -133,6 +173,36 @@ export function natLayout(strategy: NatStrategy, azCount: number): { natAzIndexe
         case "onePerAz":
             return { natAzIndexes: azIndexes, routeVia: azIndexes };
     }
+}
+
+/**
+ * User data of a NAT instance: the private CIDRs it forwards and the apply script (run now and at
+ * every boot), in front of scripts/node/nat-instance.sh. No secrets: CIDRs and scripts only.
+ */
+export function natInstanceUserData(privateCidrs: string[]): string {
+    const read = (f: string) => fs.readFileSync(path.join(SCRIPTS_DIR, "node", f), "utf8");
+    return [
+        "#!/bin/bash",
+        `PRIVATE_CIDRS='${privateCidrs.join(" ")}'`,
+        "NAT_APPLY_SCRIPT=$(cat <<'NAT_APPLY_EOF'",
+        read("nat-apply.sh").trimEnd(),
+        "NAT_APPLY_EOF",
+        ")",
+        "export PRIVATE_CIDRS NAT_APPLY_SCRIPT",
+        read("nat-instance.sh").replace(/^#!.*\n/, ""),
+    ].join("\n");
+}
+
+/** The i-th /64 of an IPv6 /56 (AWS assigns VPCs a /56; subnets take /64s). */
+export function ipv6Subnet64(vpcCidr: string, index: number): string {
+    const [addr, len] = vpcCidr.split("/");
+    if (len !== "56" || !Number.isInteger(index) || index < 0 || index > 255) throw new Error(`ipv6Subnet64: need a /56 and an index 0–255, got ${vpcCidr}, ${index}`);
+    const [head, tail = ""] = addr.split("::");
+    const h = head ? head.split(":") : [];
+    const t = tail ? tail.split(":") : [];
+    const groups = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t].map((g) => parseInt(g, 16));
+    groups[3] = (groups[3] & 0xff00) | index;
+    return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
 }
 
 /**
@@ -160,15 +230,19 @@ export class PeeredVpc extends pulumi.ComponentResource {
     /** Every route table of the VPC (public first): peering adds its route to each. */
     public readonly routeTableIds: pulumi.Output<string>[];
     public readonly natGatewayIds: pulumi.Output<string>[];
-    public readonly defaultSecurityGroupId: pulumi.Output<string>;
-    public readonly flowLogGroupName: pulumi.Output<string>;
+    /** NAT instances (`egress: natInstance`), in AZ order of their placement. */
+    public readonly natInstanceIds: pulumi.Output<string>[];
+    /** How private subnets reach the internet. */
+    public readonly egress: EgressMode;
     /**
-     * What private hosts' traffic to the internet needs before it flows (package installs at first
-     * boot): the NAT gateways, the default routes of every route table and the subnets'
-     * associations with those tables. Empty of NAT with `natStrategy: none`. Pass it as a
-     * dependency of anything that installs packages on a private host.
+     * What a host in the private subnets needs before its traffic to the internet flows (package
+     * installs at first boot): the NAT gateways or instances, the egress-only gateway, the default
+     * routes of every route table and the subnets' associations with them. Pass it as a dependency
+     * of anything that installs packages on a private host.
      */
     public readonly egressReady: pulumi.Resource[];
+    public readonly defaultSecurityGroupId: pulumi.Output<string>;
+    public readonly flowLogGroupName: pulumi.Output<string>;
     /** The internet gateway: anything associating a public address in this VPC (an Elastic IP) waits for it. */
     public readonly internetGateway: aws.ec2.InternetGateway;
 
@@ -184,6 +258,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
                 cidrBlock: a.cidrBlock,
                 enableDnsSupport: true,
                 enableDnsHostnames: true,
+                ...(a.egress === "ipv6EgressOnly" ? { assignGeneratedIpv6CidrBlock: true } : {}),
                 tags: tags({ Name: name }),
             },
             parent,
@@ -229,6 +304,10 @@ export class PeeredVpc extends pulumi.ComponentResource {
                         availabilityZone: az,
                         cidrBlock: a.subnets.privateCidrs[i],
                         mapPublicIpOnLaunch: false,
+                        // Dual stack for egress-only IPv6: every host gets an IPv6 address at launch.
+                        ...(a.egress === "ipv6EgressOnly"
+                            ? { ipv6CidrBlock: vpc.ipv6CidrBlock.apply((c) => (c ? ipv6Subnet64(c, i) : c)), assignIpv6AddressOnCreation: true }
+                            : {}),
                         tags: tags({ Name: `${name}-private-${az}`, [TAG_SUBNET_TIER]: "private" }),
                     },
                     { parent: vpc },
@@ -257,18 +336,21 @@ export class PeeredVpc extends pulumi.ComponentResource {
         );
         this.publicRouteTableId = publicRt.id;
 
-        const nat = natLayout(a.natStrategy, a.availabilityZones.length);
-        const natGateways = new Map<number, aws.ec2.NatGateway>();
-        for (const i of nat.natAzIndexes) {
-            const az = a.availabilityZones[i];
-            const eip = new aws.ec2.Eip(
-                `${name}-nat-eip-${az}`,
-                { domain: "vpc", tags: tags({ Name: `${name}-nat-${az}` }) },
-                { parent: vpc },
-            );
-            natGateways.set(
-                i,
-                new aws.ec2.NatGateway(
+        const nat = natLayout(a.egress === "natGateway" || a.egress === "natInstance" ? a.natStrategy : "none", a.availabilityZones.length);
+        const egressReady: pulumi.Resource[] = [];
+        // Route target per NAT position (AZ index): a NAT gateway or a NAT instance's primary ENI.
+        const natTargets = new Map<number, { args: Pick<aws.ec2.RouteArgs, "natGatewayId" | "networkInterfaceId">; via: pulumi.Resource }>();
+        const natGateways: aws.ec2.NatGateway[] = [];
+        const natInstances: aws.ec2.Instance[] = [];
+        if (a.egress === "natGateway") {
+            for (const i of nat.natAzIndexes) {
+                const az = a.availabilityZones[i];
+                const eip = new aws.ec2.Eip(
+                    `${name}-nat-eip-${az}`,
+                    { domain: "vpc", tags: tags({ Name: `${name}-nat-${az}` }) },
+                    { parent: vpc },
+                );
+                const gw = new aws.ec2.NatGateway(
                     `${name}-nat-${az}`,
                     {
                         allocationId: eip.id,
@@ -278,10 +360,73 @@ export class PeeredVpc extends pulumi.ComponentResource {
                     },
                     // The gateway needs the IGW attached before it can route.
                     { parent: vpc, dependsOn: [igw] },
-                ),
+                );
+                natGateways.push(gw);
+                natTargets.set(i, { args: { natGatewayId: gw.id }, via: gw });
+            }
+        } else if (a.egress === "natInstance") {
+            // Admits only what the private subnets send on the ports their hosts use outbound (HTTP(S)
+            // for packages, images and AWS APIs); forwards it out only on those ports.
+            const natSg = new aws.ec2.SecurityGroup(
+                `${name}-nat-sg`,
+                {
+                    vpcId: vpc.id,
+                    description: `NAT instances of ${name}: HTTP(S) from the VPC's private subnets only, out to the internet`,
+                    ingress: [80, 443].map((port) => ({
+                        description: `port ${port} from the private subnets`,
+                        protocol: "tcp",
+                        fromPort: port,
+                        toPort: port,
+                        cidrBlocks: a.subnets.privateCidrs,
+                    })),
+                    egress: [80, 443].map((port) => ({ description: `port ${port} to the internet`, protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"] })),
+                    tags: tags({ Name: `${name}-nat-sg` }),
+                },
+                { parent: vpc },
             );
+            const userData = natInstanceUserData(a.subnets.privateCidrs);
+            const ami = args.natInstanceAmiId ?? debian12Ami(instanceArchitecture(a.natInstanceType), { parent: this });
+            for (const i of nat.natAzIndexes) {
+                const az = a.availabilityZones[i];
+                const instance = new aws.ec2.Instance(
+                    `${name}-nat-instance-${az}`,
+                    {
+                        ami,
+                        instanceType: a.natInstanceType,
+                        subnetId: publicSubnets[i].id,
+                        vpcSecurityGroupIds: [natSg.id],
+                        // It forwards other hosts' packets: EC2 drops them unless this check is off.
+                        sourceDestCheck: false,
+                        // Explicit, like the bastion's: the public subnets never auto-assign one.
+                        associatePublicIpAddress: true,
+                        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                        rootBlockDevice: { volumeType: "gp3", volumeSize: 8, encrypted: true, deleteOnTermination: true },
+                        // Simplified automatic recovery: on a failed system status check EC2 restarts it on
+                        // healthy hardware with the same ENI and addresses, so the routes stay valid.
+                        maintenanceOptions: { autoRecovery: "default" },
+                        userData,
+                        userDataReplaceOnChange: true,
+                        tags: tags({
+                            Name: `${name}-nat-${az}`,
+                            [TAG_PUBLIC_EXEMPTION]: "NAT instance: forwards the private subnets' outbound HTTP(S); admits nothing from the internet",
+                        }),
+                        volumeTags: tags({ Name: `${name}-nat-${az}-root` }),
+                    },
+                    { parent: vpc, dependsOn: [igw] },
+                );
+                natInstances.push(instance);
+                natTargets.set(i, { args: { networkInterfaceId: instance.primaryNetworkInterfaceId }, via: instance });
+            }
         }
-        this.natGatewayIds = [...natGateways.values()].map((n) => n.id);
+        egressReady.push(...natGateways, ...natInstances);
+        this.natGatewayIds = natGateways.map((n) => n.id);
+        this.natInstanceIds = natInstances.map((n) => n.id);
+
+        const eigw =
+            a.egress === "ipv6EgressOnly"
+                ? new aws.ec2.EgressOnlyInternetGateway(`${name}-eigw`, { vpcId: vpc.id, tags: tags({ Name: `${name}-eigw` }) }, { parent: vpc })
+                : undefined;
+        if (eigw) egressReady.push(eigw);
 
         const privateEgress: pulumi.Resource[] = [];
         const privateRts = a.availabilityZones.map((az, i) => {
@@ -292,12 +437,19 @@ export class PeeredVpc extends pulumi.ComponentResource {
             );
             const via = nat.routeVia[i];
             if (via !== undefined) {
-                privateEgress.push(
+                const target = natTargets.get(via)!;
+                egressReady.push(
                     new aws.ec2.Route(
                         `${name}-private-default-${az}`,
-                        { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: natGateways.get(via)!.id },
-                        { parent: rt },
+                        { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", ...target.args },
+                        // Explicit: the target's ID is only an output of it; the route is usable once it exists.
+                        { parent: rt, dependsOn: [target.via] },
                     ),
+                );
+            }
+            if (eigw) {
+                egressReady.push(
+                    new aws.ec2.Route(`${name}-private-default6-${az}`, { routeTableId: rt.id, destinationIpv6CidrBlock: "::/0", egressOnlyGatewayId: eigw.id }, { parent: rt }),
                 );
             }
             privateEgress.push(
@@ -309,8 +461,9 @@ export class PeeredVpc extends pulumi.ComponentResource {
             );
             return rt;
         });
+        this.egress = a.egress;
         // NAT traffic leaves through the public subnets' table, so its default route counts too.
-        this.egressReady = [...natGateways.values(), publicDefault, ...publicAssociations, ...privateEgress];
+        this.egressReady = [...egressReady, publicDefault, ...publicAssociations, ...privateEgress];
         this.privateRouteTableIds = privateRts.map((rt) => rt.id);
         this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
 
@@ -377,6 +530,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
             privateSubnetIds: this.privateSubnetIds,
             routeTableIds: this.routeTableIds,
             natGatewayIds: this.natGatewayIds,
+            natInstanceIds: this.natInstanceIds,
             flowLogGroupName: this.flowLogGroupName,
         });
     }

@@ -8,6 +8,12 @@ import { jsonSecret } from "./secrets";
 
 export const REDIS_PORT = 6379;
 
+/** ElastiCache engines that speak the Redis protocol ownCloud uses. Valkey is about 20 % cheaper per node. */
+export type RedisEngine = "redis" | "valkey";
+export const REDIS_ENGINES: readonly RedisEngine[] = ["redis", "valkey"];
+/** Default engine version per engine (parameter group family `default.<engine><major>`). */
+const DEFAULT_ENGINE_VERSION: Record<RedisEngine, string> = { redis: "7.1", valkey: "8.0" };
+
 export interface RedisClusterArgs {
     /** VPC of the cache (its security group is created there). */
     vpcId: pulumi.Input<string>;
@@ -36,7 +42,12 @@ export interface RedisClusterArgs {
     replicasPerShard?: number;
     /** ElastiCache node type. Default `cache.t4g.micro`. Previous-generation types are refused. */
     nodeType?: string;
-    /** Redis engine version. Default `7.1`. */
+    /**
+     * `redis` (default) or `valkey`: Valkey is a Redis-compatible fork (same protocol, AUTH, TLS and
+     * failover) that ElastiCache lists about 20 % cheaper per node hour.
+     */
+    engine?: RedisEngine;
+    /** Engine version. Default `7.1` for redis, `8.0` for valkey. */
     engineVersion?: string;
     /** Days of automatic snapshots to keep, 0–35. Default 1 (0 turns backups off: not allowed in prod by the policy pack). */
     snapshotRetentionDays?: number;
@@ -58,6 +69,7 @@ export interface ResolvedRedisClusterArgs {
     clusterMode: boolean;
     automaticFailover: boolean;
     nodeType: string;
+    engine: RedisEngine;
     engineVersion: string;
     snapshotRetentionDays: number;
     snapshotWindow: string;
@@ -97,6 +109,8 @@ export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): R
                 "use a current one such as cache.t4g.micro, cache.m7g.large or cache.r7g.large",
         );
     }
+    const engine = args.engine ?? "redis";
+    if (!REDIS_ENGINES.includes(engine)) problems.push(`engine: "${engine}" is not one of ${REDIS_ENGINES.join(", ")}`);
     const snapshotRetentionDays = args.snapshotRetentionDays ?? 1;
     if (!Number.isInteger(snapshotRetentionDays) || snapshotRetentionDays < 0 || snapshotRetentionDays > 35) {
         problems.push(`snapshotRetentionDays: ${snapshotRetentionDays} is outside 0–35`);
@@ -126,7 +140,8 @@ export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): R
         clusterMode,
         automaticFailover: replicasPerShard >= 1,
         nodeType,
-        engineVersion: args.engineVersion ?? "7.1",
+        engine,
+        engineVersion: args.engineVersion ?? DEFAULT_ENGINE_VERSION[engine] ?? "7.1",
         snapshotRetentionDays,
         snapshotWindow: args.snapshotWindow ?? "03:00-04:00",
         maintenanceWindow: args.maintenanceWindow ?? "sun:04:30-sun:05:30",
@@ -215,12 +230,12 @@ export class RedisCluster extends pulumi.ComponentResource {
             `${name}-group`,
             {
                 description: `ownCloud cache and file locking (${name})`,
-                engine: "redis",
+                engine: a.engine,
                 engineVersion: a.engineVersion,
                 nodeType: a.nodeType,
                 port: REDIS_PORT,
                 clusterMode: a.clusterMode ? "enabled" : "disabled",
-                parameterGroupName: `default.redis${major}${a.clusterMode ? ".cluster.on" : ""}`,
+                parameterGroupName: `default.${a.engine}${major}${a.clusterMode ? ".cluster.on" : ""}`,
                 numNodeGroups: a.shards,
                 replicasPerNodeGroup: a.replicasPerShard,
                 automaticFailoverEnabled: a.automaticFailover,

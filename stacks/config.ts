@@ -1,5 +1,7 @@
 import { cidrContains, cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
-import { NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
+import { EGRESS_MODES, EgressMode, NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
+import { REDIS_ENGINES, RedisEngine } from "../components/redisCluster";
+import { BASTION_ACCESS_MODES, BastionAccessMode } from "../components/bastion";
 import { isInstanceType } from "../components/ami";
 import { DEFAULT_OWNCLOUD_IMAGE } from "../components/ownCloudWebTier";
 
@@ -59,7 +61,7 @@ export const CONFIG_SCHEMA = {
         description: "Retention of the VPC flow log groups in days (a CloudWatch Logs retention value).",
         default: 365,
     },
-    bastionInstanceType: { type: "string", description: "EC2 instance type of the bastion.", default: "t3.micro" },
+    bastionInstanceType: { type: "string", description: "EC2 instance type of the bastion (a jump host: the smallest does).", default: "t4g.nano" },
     bastionAmiId: {
         type: "string",
         description: "AMI of the bastion; empty means the newest official Debian 12 AMI.",
@@ -101,6 +103,24 @@ export const CONFIG_SCHEMA = {
     albDeletionProtection: { type: "boolean", description: "Protect the load balancer from deletion (on in prod).", default: false },
     albAccessLogs: { type: "boolean", description: "Write ALB access logs to an encrypted private S3 bucket.", default: false },
     alarmEmail: { type: "string", description: "E-mail address for alarm notifications (SNS); empty: no subscription.", default: "" },
+    // Cost choices (each keeps every HA property; see the README's stack table).
+    webEgress: {
+        type: "string",
+        description: "How the web VPC's private subnets reach the internet: natGateway, natInstance, ipv6EgressOnly or none (natStrategy sets how many NATs).",
+        default: "natGateway",
+    },
+    dbEgress: { type: "string", description: "Egress of the database VPC's private subnets (as webEgress).", default: "natGateway" },
+    fsEgress: { type: "string", description: "Egress of the file-system VPC's private subnets (as webEgress).", default: "natGateway" },
+    natInstanceType: { type: "string", description: "EC2 instance type of NAT instances (egress natInstance); t4g.* runs arm64.", default: "t4g.nano" },
+    redisEngine: { type: "string", description: "ElastiCache engine: redis or valkey (Redis-compatible, about 20 % cheaper per node).", default: "redis" },
+    webSpot: { type: "boolean", description: "Run web nodes above webOnDemandBaseCapacity on spot capacity (mixed-instances policy).", default: false },
+    webOnDemandBaseCapacity: { type: "integer", description: "Web nodes that stay on-demand when webSpot is on (at least 1, at most webMinSize).", default: 2 },
+    bastionAccess: {
+        type: "string",
+        description: "publicIp (SSH from adminCidrs) or instanceConnectEndpoint (no public address; pulumi up dials a local open-tunnel on bastionTunnelPort).",
+        default: "publicIp",
+    },
+    bastionTunnelPort: { type: "integer", description: "Local port of the EC2 Instance Connect tunnel to the bastion (bastionAccess instanceConnectEndpoint).", default: 2222 },
 } satisfies Record<string, ConfigKey>;
 
 export type ConfigKeyName = keyof typeof CONFIG_SCHEMA;
@@ -122,11 +142,14 @@ export interface PlatformConfig {
     availabilityZones: string[];
     network: Record<TierName, TierNetwork>;
     natStrategy: NatStrategy;
+    /** Egress of each VPC's private subnets, and the NAT instance type where that is natInstance. */
+    egress: Record<TierName, EgressMode>;
+    natInstanceType: string;
     flowLogRetentionDays: number;
-    bastion: { instanceType: string; amiId?: string };
+    bastion: { instanceType: string; amiId?: string; access: BastionAccessMode; tunnelPort: number };
     galera: { nodeCount: number; instanceType: string; dataVolumeSizeGb: number };
     gluster: { nodeCount: number; redundancy: number; instanceType: string; brickVolumeSizeGb: number };
-    redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number };
+    redis: { shards: number; replicasPerShard: number; nodeType: string; snapshotRetentionDays: number; engine: RedisEngine };
     web: {
         domain: string;
         certificateArn?: string;
@@ -140,6 +163,8 @@ export interface PlatformConfig {
         desiredCapacity: number;
         deletionProtection: boolean;
         accessLogs: boolean;
+        /** Spot above this many on-demand nodes; undefined: all on-demand. */
+        spotAboveOnDemandBase?: number;
     };
     alarmEmail?: string;
 }
@@ -434,6 +459,30 @@ export function loadPlatformConfig(
                 `more than 2 × redundancy bricks (at least ${2 * glusterRedundancy + 1}); add nodes or lower ${key("glusterRedundancy")}`,
         );
     }
+    // Cost choices.
+    const egress = {} as Record<TierName, EgressMode>;
+    for (const tier of TIERS) {
+        const k = `${tier}Egress` as ConfigKeyName;
+        const v = str(k) as EgressMode;
+        if (!EGRESS_MODES.includes(v)) problems.push(`${key(k)}: "${v}" is not one of ${EGRESS_MODES.join(", ")}`);
+        egress[tier] = v;
+    }
+    const natInstanceType = str("natInstanceType");
+    if (!isInstanceType(natInstanceType)) problems.push(`${key("natInstanceType")}: "${natInstanceType}" is not an EC2 instance type like t4g.nano`);
+    const redisEngine = str("redisEngine") as RedisEngine;
+    if (!REDIS_ENGINES.includes(redisEngine)) problems.push(`${key("redisEngine")}: "${redisEngine}" is not one of ${REDIS_ENGINES.join(", ")}`);
+    const webSpot = bool("webSpot");
+    const onDemandBase = int("webOnDemandBaseCapacity");
+    if (webSpot && Number.isInteger(onDemandBase) && Number.isInteger(web.minSize) && (onDemandBase < 1 || onDemandBase > web.minSize)) {
+        problems.push(
+            `${key("webOnDemandBaseCapacity")}: ${onDemandBase} must be between 1 and ${key("webMinSize")} (${web.minSize}): ` +
+                "on-demand nodes keep the tier serving when spot capacity is reclaimed",
+        );
+    }
+    const webWithSpot = { ...web, spotAboveOnDemandBase: webSpot ? onDemandBase : undefined };
+    const bastionAccess = str("bastionAccess") as BastionAccessMode;
+    if (!BASTION_ACCESS_MODES.includes(bastionAccess)) problems.push(`${key("bastionAccess")}: "${bastionAccess}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`);
+    const bastionTunnelPort = int("bastionTunnelPort");
     const unknown = Object.keys(raw).filter((k) => !(k in CONFIG_SCHEMA));
     for (const k of unknown) {
         problems.push(`${project}:${k}: unknown setting (a typo?); known settings: ${Object.keys(CONFIG_SCHEMA).join(", ")}`);
@@ -448,8 +497,10 @@ export function loadPlatformConfig(
         availabilityZones,
         network,
         natStrategy,
+        egress,
+        natInstanceType,
         flowLogRetentionDays,
-        bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined },
+        bastion: { instanceType: bastionInstanceType, amiId: bastionAmiId || undefined, access: bastionAccess, tunnelPort: bastionTunnelPort },
         galera: { nodeCount: counts.galeraNodeCount, instanceType: instanceTypes.galeraInstanceType, dataVolumeSizeGb: counts.galeraDataVolumeSizeGb },
         gluster: {
             nodeCount: counts.glusterNodeCount,
@@ -462,8 +513,9 @@ export function loadPlatformConfig(
             replicasPerShard: counts.redisReplicasPerShard,
             nodeType: redisNodeType,
             snapshotRetentionDays: counts.redisSnapshotRetentionDays,
+            engine: redisEngine,
         },
-        web,
+        web: webWithSpot,
         alarmEmail: alarmEmail || undefined,
     };
 }

@@ -57,14 +57,26 @@ interface PlannedArgs {
     redis: Omit<RedisClusterArgs, "vpcId" | "subnetIds" | "clientSecurityGroupIds">;
     web: Pick<
         OwnCloudWebTierArgs,
-        "domain" | "certificateArn" | "hostedZoneId" | "plainHttpExemption" | "owncloudImage" | "instanceType" | "minSize" | "maxSize" | "desiredCapacity" | "deletionProtection" | "accessLogs" | "tags"
+        | "domain"
+        | "certificateArn"
+        | "hostedZoneId"
+        | "plainHttpExemption"
+        | "owncloudImage"
+        | "instanceType"
+        | "minSize"
+        | "maxSize"
+        | "desiredCapacity"
+        | "deletionProtection"
+        | "accessLogs"
+        | "tags"
+        | "spotAboveOnDemandBase"
     >;
 }
 
 /** Which stack setting each component argument comes from, so errors name what the user can change. */
 const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
-    PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays" },
-    Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId" },
+    PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays", natInstanceType: "natInstanceType" },
+    Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId", access: "bastionAccess", tunnelPort: "bastionTunnelPort" },
     GaleraCluster: { nodeCount: "galeraNodeCount", instanceType: "galeraInstanceType", dataVolumeSizeGb: "galeraDataVolumeSizeGb", subnetIds: "dbAzCount" },
     GlusterDisperseVolume: {
         nodeCount: "glusterNodeCount",
@@ -79,6 +91,7 @@ const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
         minSize: "webMinSize",
         maxSize: "webMaxSize",
         desiredCapacity: "webDesiredCapacity",
+        spotAboveOnDemandBase: "webOnDemandBaseCapacity",
         "certificateArn/hostedZoneId": "certificateArn",
         privateSubnetIds: "webAzCount",
         publicSubnetIds: "webAzCount",
@@ -88,6 +101,7 @@ const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
         replicasPerShard: "redisReplicasPerShard",
         nodeType: "redisNodeType",
         snapshotRetentionDays: "redisSnapshotRetentionDays",
+        engine: "redisEngine",
         subnetIds: "dbAzCount",
     },
 };
@@ -103,6 +117,8 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             privateSubnetPrefixLength: net.privateSubnetPrefixLength,
             publicSubnetPrefixLength: net.publicSubnetPrefixLength,
             natStrategy: cfg.natStrategy,
+            egress: cfg.egress[tier],
+            natInstanceType: cfg.natInstanceType,
             flowLogRetentionDays: cfg.flowLogRetentionDays,
             tags,
         };
@@ -130,6 +146,7 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             replicasPerShard: cfg.redis.replicasPerShard,
             nodeType: cfg.redis.nodeType,
             snapshotRetentionDays: cfg.redis.snapshotRetentionDays,
+            engine: cfg.redis.engine,
             tags,
         },
         web: {
@@ -144,6 +161,7 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             desiredCapacity: cfg.web.desiredCapacity,
             deletionProtection: cfg.web.deletionProtection,
             accessLogs: cfg.web.accessLogs,
+            spotAboveOnDemandBase: cfg.web.spotAboveOnDemandBase,
             tags,
         },
     };
@@ -185,6 +203,8 @@ export function preflight(cfg: PlatformConfig, zones: string[], planned: Planned
             sshTargetCidrs: TIERS.map((t) => cfg.network[t].cidr),
             instanceType: cfg.bastion.instanceType,
             amiId: cfg.bastion.amiId,
+            access: cfg.bastion.access,
+            tunnelPort: cfg.bastion.tunnelPort,
         }),
     );
     check(() =>
@@ -270,7 +290,10 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
 
     const bastion = new Bastion(`${env}-bastion`, {
         vpcId: vpcs.web.vpcId,
-        subnetId: vpcs.web.publicSubnetIds[0],
+        // Behind an Instance Connect Endpoint the bastion needs no public subnet.
+        subnetId: cfg.bastion.access === "publicIp" ? vpcs.web.publicSubnetIds[0] : vpcs.web.privateSubnetIds[0],
+        access: cfg.bastion.access,
+        tunnelPort: cfg.bastion.tunnelPort,
         adminCidrs: cfg.adminCidrs,
         sshTargetCidrs: TIERS.map((t) => vpcs[t].cidrBlock),
         instanceType: cfg.bastion.instanceType,
@@ -384,7 +407,13 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         availabilityZones: zones,
         bastionPublicIp: bastion.publicIp,
         bastionPrivateKey: bastion.privateKeyOpenssh,
-        bastionSshCommand: pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key ${bastion.sshUser}@${bastion.publicIp}`,
+        bastionSshCommand:
+            cfg.bastion.access === "publicIp"
+                ? pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key ${bastion.sshUser}@${bastion.publicIp}`
+                : pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key -o ProxyCommand='aws ec2-instance-connect open-tunnel --instance-id ${bastion.instanceId}' ${bastion.sshUser}@${bastion.instanceId}`,
+        ...(cfg.bastion.access === "instanceConnectEndpoint"
+            ? { bastionTunnelCommand: pulumi.interpolate`aws ec2-instance-connect open-tunnel --instance-id ${bastion.instanceId} --remote-port 22 --local-port ${String(cfg.bastion.tunnelPort)}` }
+            : {}),
         webSecurityGroupId: webSecurityGroup.id,
         galeraWriterOrder: galera.writerOrder,
         galeraSecretArn: galera.secretArn,

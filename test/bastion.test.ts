@@ -15,9 +15,9 @@ const args: BastionArgs = {
 
 describe("Bastion", () => {
     describe("resolveBastionArgs (no mocks)", () => {
-        it("defaults to t3.micro, 8 GiB, user admin, x86_64", () => {
+        it("defaults to the smallest type (t4g.nano, arm64), 8 GiB, user admin, a public IP", () => {
             const r = resolveBastionArgs("b", args);
-            expect([r.instanceType, r.rootVolumeSizeGb, r.sshUser, r.architecture]).to.deep.equal(["t3.micro", 8, "admin", "x86_64"]);
+            expect([r.instanceType, r.rootVolumeSizeGb, r.sshUser, r.architecture, r.access]).to.deep.equal(["t4g.nano", 8, "admin", "arm64", "publicIp"]);
         });
         const bad: [string, Partial<BastionArgs>, RegExp][] = [
             ["no admin CIDRs", { adminCidrs: [] }, /adminCidrs: give at least one/],
@@ -27,6 +27,8 @@ describe("Bastion", () => {
             ["a root volume below the AMI's size", { rootVolumeSizeGb: 4 }, /rootVolumeSizeGb: 4 is smaller/],
             ["a malformed AMI ID", { amiId: "debian" }, /amiId: "debian" is not an AMI ID/],
             ["a malformed instance type", { instanceType: "big" }, /instanceType: "big"/],
+            ["an unknown access mode", { access: "vpn" as never }, /access: "vpn" is not one of publicIp, instanceConnectEndpoint/],
+            ["a privileged tunnel port", { tunnelPort: 22 }, /tunnelPort: 22 is not a local port/],
         ];
         for (const [what, over, message] of bad) {
             it(`refuses ${what}`, () => expect(() => resolveBastionArgs("b", { ...args, ...over })).to.throw(InvalidArgsError, message));
@@ -121,6 +123,23 @@ describe("Bastion", () => {
             // The Elastic IP (mock 192.0.2.20), not the instance's launch-time address (mock 192.0.2.10).
             expect(proxy.value.host).to.equal("192.0.2.20");
             expect((await resolveOutput(conn.privateKey!)).secret).to.equal(true);
+        });
+
+        it("behind an Instance Connect Endpoint: no public IP or exemption, SSH only from the endpoint's group, dialled through the local tunnel", async () => {
+            const engine = await build({ access: "instanceConnectEndpoint", subnetId: "subnet-private-a" });
+            const [vm] = engine.ofType("aws:ec2/instance:Instance");
+            expect(vm.inputs.associatePublicIpAddress).to.equal(false);
+            expect(vm.inputs.tags).to.not.have.property(TAG_PUBLIC_EXEMPTION);
+            const [eice] = engine.ofType("aws:ec2transitgateway/instanceConnectEndpoint:InstanceConnectEndpoint");
+            expect(eice.inputs.subnetId).to.equal("subnet-private-a");
+            const sg = engine.byName("bastion-sg")!;
+            expect(sg.inputs.ingress).to.deep.equal([]);
+            const eiceSg = engine.byName("bastion-eice-sg")!;
+            expect(eice.inputs.securityGroupIds).to.deep.equal([`${eiceSg.name}-id`]);
+            const rule = engine.byName("bastion-ssh-from-eice")!;
+            expect(rule.inputs).to.include({ fromPort: 22, toPort: 22, referencedSecurityGroupId: `${eiceSg.name}-id`, securityGroupId: `${sg.name}-id` });
+            const proxy = await resolveOutput(pulumi.output(bastion.connectionTo("10.1.0.10").proxy!));
+            expect([proxy.value.host, proxy.value.port]).to.deep.equal(["127.0.0.1", 2222]);
         });
 
         it("ships user data without secrets", async () => {

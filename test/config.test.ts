@@ -58,9 +58,12 @@ describe("stack config", () => {
         });
 
         it("differs between dev and prod where the environments should", () => {
-            const nat = (s: string) => readYaml(`Pulumi.${s}.yaml`).config["owncloud-ha:natStrategy"];
-            expect(nat("dev")).to.equal("single");
-            expect(nat("prod")).to.equal("onePerAz");
+            const setting = (s: string, k: string) => readYaml(`Pulumi.${s}.yaml`).config[`owncloud-ha:${k}`];
+            // Egress survives an AZ loss in both (NAT instances per AZ are cheap enough for dev).
+            for (const s of ["dev", "prod"]) expect(setting(s, "natStrategy"), s).to.equal("onePerAz");
+            expect(setting("dev", "flowLogRetentionDays")).to.be.lessThan(setting("prod", "flowLogRetentionDays"));
+            expect(setting("dev", "albDeletionProtection")).to.equal(false);
+            expect(setting("prod", "albDeletionProtection")).to.equal(true);
         });
 
         it("ships admin CIDR placeholders that are recognisable as placeholders", () => {
@@ -84,7 +87,7 @@ describe("stack config", () => {
                 privateSubnetPrefixLength: 20,
                 publicSubnetPrefixLength: 24,
             });
-            expect(cfg.bastion).to.deep.equal({ instanceType: "t3.micro", amiId: undefined });
+            expect(cfg.bastion).to.deep.equal({ instanceType: "t4g.nano", amiId: undefined, access: "publicIp", tunnelPort: 2222 });
             expect(cfg.availabilityZones).to.deep.equal([]);
         });
 
@@ -106,6 +109,15 @@ describe("stack config", () => {
             expect(cfg.web.deletionProtection).to.equal(true);
         });
 
+        it("passes the cost choices through: egress per VPC, NAT instance type, cache engine, spot above the on-demand base", () => {
+            const cfg = loadPlatformConfig("t", { ...valid, webEgress: "natInstance", dbEgress: "ipv6EgressOnly", redisEngine: "valkey", webSpot: "true", webOnDemandBaseCapacity: "1" });
+            expect(cfg.egress).to.deep.equal({ web: "natInstance", db: "ipv6EgressOnly", fs: "natGateway" });
+            expect(cfg.natInstanceType).to.equal("t4g.nano");
+            expect(cfg.redis.engine).to.equal("valkey");
+            expect(cfg.web.spotAboveOnDemandBase).to.equal(1);
+            expect(loadPlatformConfig("t", valid).web.spotAboveOnDemandBase).to.equal(undefined);
+        });
+
         it("collects every problem at once instead of stopping at the first", () => {
             const problems = problemsOf({ ...valid, adminCidrs: ["0.0.0.0/0"], natStrategy: "many", webAzCount: 5 });
             expect(problems).to.have.length(3);
@@ -118,6 +130,10 @@ describe("stack config", () => {
         it("0.0.0.0/0 as an admin CIDR", () => rejects({ ...valid, adminCidrs: ["0.0.0.0/0"] }, "adminCidrs", /whole internet.*EC2\.13/));
         it("a malformed admin CIDR", () => rejects({ ...valid, adminCidrs: ["my-office"] }, "adminCidrs", /not IPv4 CIDR notation/));
         it("admin CIDRs that are not a list", () => rejects({ ...valid, adminCidrs: "1.2.3.4/32" }, "adminCidrs", /not a list/));
+        it("an unknown egress choice", () => rejects({ ...valid, dbEgress: "vpn" }, "dbEgress", /"vpn" is not one of natGateway, natInstance, ipv6EgressOnly, none/));
+        it("a malformed NAT instance type", () => rejects({ ...valid, natInstanceType: "nano" }, "natInstanceType", /not an EC2 instance type/));
+        it("an unknown cache engine", () => rejects({ ...valid, redisEngine: "memcached" }, "redisEngine", /not one of redis, valkey/));
+        it("spot with no on-demand web node left", () => rejects({ ...valid, webSpot: true, webOnDemandBaseCapacity: 0 }, "webOnDemandBaseCapacity", /between 1 and owncloud-ha:webMinSize \(2\)/));
         it("a missing domain", () => rejects({ adminCidrs: valid.adminCidrs }, "domain", /missing; set the host name/));
         it("a malformed certificate ARN", () => rejects({ ...valid, certificateArn: "my-cert" }, "certificateArn", /not an ACM certificate ARN/));
         it("a malformed hosted zone ID", () => rejects({ ...valid, hostedZoneId: "example.com" }, "hostedZoneId", /not a Route 53 zone ID/));

@@ -87,8 +87,10 @@ describe("Observability", () => {
         for (const n of [1, 2, 3]) {
             expect(names).to.include(`prod-ops-galera-node${n}-status`);
             expect(names).to.include(`prod-ops-gluster-node${n}-status`);
-            expect(names).to.include(`prod-ops-redis${n}-evictions`);
         }
+        // prod's cache: one primary and one replica (Pulumi.prod.yaml).
+        for (const n of [1, 2]) expect(names).to.include(`prod-ops-redis${n}-evictions`);
+        expect(names).to.not.include("prod-ops-redis3-evictions");
         expect(s.engine.ofType("aws:sns/topicSubscription:TopicSubscription")).to.have.length(0);
     });
 });

@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { InvalidArgsError } from "../components/errors";
 import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
 import { MockEngine, underMocks } from "./harness/mocks";
+import { MOCK_AMIS } from "../scripts/plan/mockEngine";
 
 const args: OwnCloudWebTierArgs = {
     vpcId: "vpc-web",
@@ -136,6 +137,23 @@ describe("OwnCloudWebTier", () => {
             expect(policies.find((p) => p.predefinedMetricSpecification.predefinedMetricType === "ALBRequestCountPerTarget").predefinedMetricSpecification.resourceLabel).to.equal(
                 "app/web-alb/0123456789abcdef/targetgroup/web-tg/0123456789abcdef",
             );
+        });
+
+        it("spot above an on-demand base: a mixed-instances policy on the same launch template; refused outside 1..minSize", async () => {
+            const e: MockEngine = await build({ spotAboveOnDemandBase: 1, instanceType: "t4g.small" });
+            const [asg] = e.ofType("aws:autoscaling/group:Group");
+            const [lt] = e.ofType("aws:ec2/launchTemplate:LaunchTemplate");
+            expect(asg.inputs.launchTemplate).to.equal(undefined);
+            expect(asg.inputs.capacityRebalance).to.equal(true);
+            const mip = asg.inputs.mixedInstancesPolicy;
+            expect(mip.instancesDistribution).to.deep.equal({ onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 0, spotAllocationStrategy: "price-capacity-optimized" });
+            expect(mip.launchTemplate.launchTemplateSpecification.launchTemplateId).to.equal(`${lt.name}-id`); // the mocks' ID for it
+            // One architecture per tier: the only override is the launch template's own (arm64) type.
+            expect(mip.launchTemplate.overrides).to.deep.equal([{ instanceType: "t4g.small" }]);
+            expect(lt.inputs.imageId).to.equal(MOCK_AMIS.arm64);
+            const [plain] = (await build()).ofType("aws:autoscaling/group:Group");
+            expect(plain.inputs.mixedInstancesPolicy).to.equal(undefined);
+            for (const bad of [0, 3]) expect(() => resolveWebTierArgs("w", { ...args, spotAboveOnDemandBase: bad })).to.throw(InvalidArgsError, /spotAboveOnDemandBase: \d must be a whole number from 1 to minSize \(2\)/);
         });
 
         it("launches without public IPs, IMDSv2 only with hop limit 1, encrypted root", async () => {

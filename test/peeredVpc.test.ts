@@ -1,8 +1,10 @@
 import { expect } from "chai";
-import { natLayout, PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
+import { ipv6Subnet64, natLayout, PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
 import { TAG_SUBNET_TIER } from "../components/conventions";
 import { InvalidArgsError } from "../components/errors";
 import { MockEngine, RecordedResource, underMocks } from "./harness/mocks";
+import { evaluate } from "../policy/evaluate";
+import { toEvalResources } from "../scripts/plan/report";
 
 const AZS = ["eu-central-1a", "eu-central-1b", "eu-central-1c"];
 const base: PeeredVpcArgs = { cidrBlock: "10.1.0.0/16", availabilityZones: AZS };
@@ -199,5 +201,97 @@ describe("PeeredVpc", () => {
             expect(engine.duplicateUrns()).to.deep.equal([]);
             expect(engine.duplicateNames()).to.deep.equal([]);
         });
+    });
+});
+
+describe("PeeredVpc egress choices", () => {
+    const instanceT = "aws:ec2/instance:Instance";
+    const sgT = "aws:ec2/securityGroup:SecurityGroup";
+    const eigwT = "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway";
+    let captured: PeeredVpc | undefined;
+    const make = (args: Partial<PeeredVpcArgs>) =>
+        underMocks(() => {
+            captured = new PeeredVpc("db", { ...base, ...args });
+        });
+
+    it("refuses an unknown egress mode or NAT instance type before creating anything", () => {
+        expect(() => resolvePeeredVpcArgs("db", { ...base, egress: "carrierPigeon" as never })).to.throw(InvalidArgsError, /egress: "carrierPigeon" is not one of natGateway, natInstance, ipv6EgressOnly, none/);
+        expect(() => resolvePeeredVpcArgs("db", { ...base, egress: "natInstance", natInstanceType: "nano" })).to.throw(InvalidArgsError, /natInstanceType: "nano"/);
+        expect(resolvePeeredVpcArgs("db", base).egress).to.equal("natGateway");
+    });
+
+    it("natInstance onePerAz: one forwarding instance per AZ in its public subnet, each AZ's default route to its own instance's ENI", async () => {
+        const engine = await make({ egress: "natInstance", natStrategy: "onePerAz" });
+        expect(engine.ofType(T.nat)).to.have.length(0);
+        expect(engine.ofType(T.eip)).to.have.length(0);
+        const vms = engine.ofType(instanceT);
+        expect(vms.map((v) => v.name)).to.deep.equal(AZS.map((az) => `db-nat-instance-${az}`));
+        AZS.forEach((az, i) => {
+            const vm = engine.byName(`db-nat-instance-${az}`)!;
+            expect(dependencyOf(engine, vm, "subnetId").name).to.equal(`db-public-${az}`);
+            expect(vm.inputs.sourceDestCheck).to.equal(false);
+            expect(vm.inputs.associatePublicIpAddress).to.equal(true);
+            expect(vm.inputs.instanceType).to.equal("t4g.nano");
+            expect(vm.inputs.metadataOptions).to.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+            expect(vm.inputs.rootBlockDevice).to.include({ encrypted: true, volumeType: "gp3" });
+            expect(vm.inputs.maintenanceOptions).to.deep.equal({ autoRecovery: "default" });
+            // Forwarding and masquerade for exactly the private subnets, no secret in user data.
+            const ud = String(vm.inputs.userData);
+            expect(ud).to.include("PRIVATE_CIDRS='10.1.0.0/20 10.1.16.0/20 10.1.32.0/20'");
+            expect(ud).to.include("net.ipv4.ip_forward=1").and.include("masquerade").and.include("send_redirects=0");
+            const [route] = engine.ofType(T.route).filter((r) => dependencyOf(engine, r, "routeTableId").name === `db-private-rt-${az}`);
+            expect(route.name).to.equal(`db-private-default-${az}`);
+            expect(route.inputs.destinationCidrBlock).to.equal("0.0.0.0/0");
+            // The route's target is this AZ's instance (losing another AZ leaves it untouched).
+            expect(route.dependencies.filter((u) => u.includes("aws:ec2/instance:Instance"))).to.deep.equal([vm.urn]);
+            expect(vms.indexOf(vm)).to.equal(i);
+        });
+        // The NAT security group admits only the private subnets, only on the ports they use outbound.
+        const sg = engine.ofType(sgT).find((g) => g.name === "db-nat-sg")!;
+        for (const rule of sg.inputs.ingress as Record<string, unknown>[]) {
+            expect(rule.cidrBlocks).to.deep.equal(["10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/20"]);
+            expect([80, 443]).to.include(rule.fromPort);
+        }
+        expect((sg.inputs.egress as Record<string, unknown>[]).map((e) => e.toPort)).to.deep.equal([80, 443]);
+        // egressReady: the instances and the default routes.
+        expect(captured!.egressReady).to.have.length(6);
+    });
+
+    it("natInstance passes the policy pack's mandatory rules (public IP exemption, IMDSv2, encryption, SG)", async () => {
+        const engine = await make({ egress: "natInstance", natStrategy: "onePerAz", tags: { Project: "owncloud-ha", Environment: "dev", ManagedBy: "pulumi" } });
+        const verdicts = await evaluate(toEvalResources(engine.resources as never), { stack: "dev" });
+        expect(verdicts.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policyName}: ${v.message}`)).to.deep.equal([]);
+    });
+
+    it("ipv6EgressOnly: an IPv6 /56, dual-stack private subnets, ::/0 through one egress-only gateway in every private table, no NAT", async () => {
+        const engine = await make({ egress: "ipv6EgressOnly" });
+        expect(engine.byName("db-vpc")!.inputs.assignGeneratedIpv6CidrBlock).to.equal(true);
+        expect(engine.ofType(T.nat).length + engine.ofType(instanceT).length + engine.ofType(T.eip).length).to.equal(0);
+        const [eigw] = engine.ofType(eigwT);
+        expect(eigw.name).to.equal("db-eigw");
+        for (const az of AZS) {
+            expect(engine.byName(`db-private-${az}`)!.inputs.assignIpv6AddressOnCreation).to.equal(true);
+            expect(engine.byName(`db-public-${az}`)!.inputs.assignIpv6AddressOnCreation).to.equal(undefined);
+            const routes = engine.ofType(T.route).filter((r) => dependencyOf(engine, r, "routeTableId").name === `db-private-rt-${az}`);
+            expect(routes.map((r) => [r.name, r.inputs.destinationIpv6CidrBlock, r.inputs.destinationCidrBlock])).to.deep.equal([[`db-private-default6-${az}`, "::/0", undefined]]);
+            expect(dependencyOf(engine, routes[0], "egressOnlyGatewayId")).to.equal(eigw);
+        }
+        expect(captured!.egressReady).to.have.length(4);
+    });
+
+    it("carves /64s out of the VPC's /56 by index", () => {
+        expect(ipv6Subnet64("2a05:d014:abc:de00::/56", 0)).to.equal("2a05:d014:abc:de00::/64");
+        expect(ipv6Subnet64("2a05:d014:abc:de00::/56", 2)).to.equal("2a05:d014:abc:de02::/64");
+        expect(() => ipv6Subnet64("2a05:d014:abc:de00::/64", 1)).to.throw(/\/56/);
+    });
+
+    it("none: no NAT, no egress-only gateway, no default route in private tables; natGateway keeps its resource names", async () => {
+        const engine = await make({ egress: "none", natStrategy: "onePerAz" });
+        expect(engine.ofType(T.nat).length + engine.ofType(instanceT).length + engine.ofType(eigwT).length).to.equal(0);
+        expect(engine.ofType(T.route).filter((r) => r.name.startsWith("db-private-default"))).to.have.length(0);
+        expect(captured!.egressReady).to.deep.equal([]);
+        const gw = await make({ natStrategy: "onePerAz" });
+        expect(gw.ofType(T.nat).map((n) => n.name)).to.deep.equal(AZS.map((az) => `db-nat-${az}`));
+        expect(captured!.egressReady).to.have.length(6);
     });
 });

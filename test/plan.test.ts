@@ -9,7 +9,7 @@ import * as path from "path";
 import { expect } from "chai";
 import ELK from "elkjs/lib/elk.bundled.js";
 import type { PlanResource } from "../scripts/plan/build";
-import { DRIVERS, estimateCost, PRICES } from "../scripts/plan/cost";
+import { compareCosts, DRIVERS, estimateCost, loadUsage, PRICES, TYPE_CLASSES, regionPrices, UnknownRegionError, USAGE_FILE, UsageFileError, type Usage } from "../scripts/plan/cost";
 import { creationTime, criticalPath } from "../scripts/plan/criticalPath";
 import { cidrWithin } from "../scripts/plan/network";
 import { parseArgs } from "../scripts/plan/plan";
@@ -41,8 +41,13 @@ function res(type: string, name: string, inputs: Record<string, any> = {}, deps:
     };
 }
 
+const EU = regionPrices("eu-central-1");
+const US = regionPrices("us-east-1");
+const USAGE: Usage = loadUsage("default").usage;
+const ZERO_USAGE: Usage = Object.fromEntries(Object.keys(USAGE).map((k) => [k, 0])) as unknown as Usage;
+
 describe("offline plan: cost estimate", () => {
-    it("prices NAT gateways as count × hourly price × 730 h, and each driver from the table", () => {
+    it("prices every driver from the stack region's own table (eu-central-1), not another region's", () => {
         const nats = [1, 2, 3].map((i) => res("aws:ec2/natGateway:NatGateway", `nat${i}`));
         const eips = [1, 2, 3].map((i) => res("aws:ec2/eip:Eip", `eip${i}`));
         const instance = res("aws:ec2/instance:Instance", "vm", {
@@ -60,39 +65,135 @@ describe("offline plan: cost estimate", () => {
             blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 20, volumeType: "gp3" } }],
         });
         const asg = res("aws:autoscaling/group:Group", "asg", { desiredCapacity: 3, minSize: 2, launchTemplate: { id: "lt-id" } });
+        const plan = [...nats, ...eips, instance, volume, cache, ...secrets, alarm, alb, lt, asg];
 
-        const c = estimateCost([...nats, ...eips, instance, volume, cache, ...secrets, alarm, alb, lt, asg], "us-east-1");
-        near(c.byDriver["nat-gateways"], 3 * PRICES.natGateway.hourly * H);
-        near(c.byDriver.instances, (PRICES.ec2OnDemandHourly["t3.micro"] + 3 * PRICES.ec2OnDemandHourly["t3.small"]) * H);
+        const c = estimateCost(plan, "eu-central-1", { usage: ZERO_USAGE });
+        near(c.byDriver["nat-gateways"], 3 * 0.052 * H); // Frankfurt's NAT gateway hour
+        near(c.byDriver.instances, (0.012 + 3 * 0.024) * H);
         // 3 EIPs + the instance's address + one per ALB subnet.
-        near(c.byDriver["public-ipv4"], (3 + 1 + 3) * PRICES.publicIpv4Hourly * H);
-        near(c.byDriver.ebs, (8 + 100 + 3 * 20) * PRICES.ebsGbMonth.gp3);
-        near(c.byDriver.elasticache, 9 * PRICES.elasticacheNodeHourly["cache.t4g.micro"] * H);
-        near(c.byDriver.alb, (PRICES.alb.hourly + PRICES.alb.assumedLcus * PRICES.alb.lcuHourly) * H);
-        near(c.byDriver.secrets, 2 * PRICES.secretsManagerSecretMonthly);
-        near(c.byDriver.alarms, PRICES.cloudwatchAlarmMonthly);
+        near(c.byDriver["public-ipv4"], (3 + 1 + 3) * 0.005 * H);
+        near(c.byDriver.ebs, (8 + 100 + 3 * 20) * 0.0952);
+        near(c.byDriver.elasticache, 9 * 0.018 * H);
+        near(c.byDriver.alb, 0.027 * H);
+        near(c.byDriver.secrets, 2 * 0.4);
+        near(c.byDriver.monitoring, 0.1);
         near(c.total, DRIVERS.reduce((s, d) => s + c.byDriver[d], 0));
         expect(c.unpriced).to.deep.equal([]);
-        expect(c.note).to.equal("list prices of the deployment region");
+        expect(c.region).to.equal("eu-central-1");
+        expect(c.location).to.equal("EU (Frankfurt)");
+
+        // The same resources in us-east-1 are priced from us-east-1's block: cheaper, never a factor.
+        const u = estimateCost(plan, "us-east-1", { usage: ZERO_USAGE });
+        near(u.byDriver["nat-gateways"], 3 * US.natGateway.hourly * H);
+        near(u.byDriver.instances, (US.ec2OnDemandHourly["t3.micro"] + 3 * US.ec2OnDemandHourly["t3.small"]) * H);
+        expect(u.total).to.be.lessThan(c.total);
+        expect(c.topDrivers.map((d) => d.driver)).to.deep.equal(["elasticache", "nat-gateways", "instances"]);
     });
 
-    it("itemizes by top-level component and lists what it cannot price instead of guessing", () => {
+    it("says so when the region has no prices instead of using us-east-1's", () => {
+        const c = estimateCost([res("aws:ec2/natGateway:NatGateway", "nat")], "ap-south-2", { usage: USAGE });
+        expect(c.error).to.match(/no prices for region "ap-south-2" \(known: eu-central-1, us-east-1\)/);
+        expect(c.lines).to.deep.equal([]);
+        expect(c.total).to.equal(0);
+        expect(() => regionPrices("ap-south-2")).to.throw(UnknownRegionError, /prices\.json/);
+    });
+
+    it("keeps each region's figures with their source and publication date", () => {
+        for (const [region, block] of Object.entries(PRICES.regions)) {
+            for (const key of ["ec2", "elb", "elasticache", "vpc", "cloudwatch", "secretsmanager", "s3"]) {
+                const src = (block.sources as Record<string, { file: string; published: string }>)[key];
+                expect(src?.file, `${region} ${key}`).to.match(/Price List/);
+                expect(src?.published, `${region} ${key}`).to.match(/20\d\d/);
+            }
+        }
+        expect(EU.ec2OnDemandHourly["t4g.nano"]).to.equal(0.0048);
+        expect(EU.elasticacheNodeHourly.valkey["cache.t4g.micro"]).to.be.lessThan(EU.elasticacheNodeHourly.redis["cache.t4g.micro"]);
+        expect(PRICES.hoursPerMonth).to.equal(730);
+    });
+
+    it("prices usage as its own lines with the unit price: NAT GB, LCUs, flow logs, log storage, cross-AZ, snapshots", () => {
+        const comp: PlanResource = { ...res("owncloud-ha:database:GaleraCluster", "galera"), custom: false, id: undefined };
+        const nat = res("aws:ec2/natGateway:NatGateway", "nat");
+        const alb = res("aws:lb/loadBalancer:LoadBalancer", "alb", { loadBalancerType: "application", internal: true });
+        const group = res("aws:cloudwatch/logGroup:LogGroup", "flow-group", { retentionInDays: 30 });
+        const flow = res("aws:ec2/flowLog:FlowLog", "flow", { logDestination: "flow-group-id" });
+        const vol = res("aws:ebs/volume:Volume", "vol", { size: 10, type: "gp3" });
+        const usage: Usage = { ...ZERO_USAGE, natGatewayGb: 100, albLcus: 2, flowLogsGb: 18, logsCompressionRatio: 0.5, galeraCrossAzGb: 50, ebsSnapshotGb: 40 };
+        const c = estimateCost([comp, nat, alb, group, flow, vol], "eu-central-1", { usage });
+        const line = (detail: RegExp) => c.lines.find((l) => detail.test(l.detail))!;
+        expect(line(/data processed/)).to.include({ quantity: 100, unitPrice: 0.052, usage: true });
+        near(line(/LCUs/).monthly, 2 * 0.008 * H);
+        expect(line(/flow-log records/)).to.include({ quantity: 18, unitPrice: 0.63 });
+        near(line(/stored logs/).monthly, 18 * 1 * 0.5 * 0.0324); // 30 days kept, half the size
+        near(line(/Galera write-set/).monthly, 50 * 2 * 0.01);
+        near(line(/EBS snapshots/).monthly, 40 * 0.054);
+        // With no usage the lines stay, at 0, so the unit price is still visible.
+        const z = estimateCost([nat], "eu-central-1", { usage: ZERO_USAGE });
+        expect(z.lines.find((l) => l.usage)).to.include({ quantity: 0, unitPrice: 0.052, monthly: 0 });
+    });
+
+    it("prices a NAT instance, valkey nodes and a mixed-instances web group", () => {
+        const natVm = res("aws:ec2/instance:Instance", "nat-vm", {
+            instanceType: "t4g.nano",
+            sourceDestCheck: false,
+            associatePublicIpAddress: true,
+            rootBlockDevice: { volumeSize: 8, volumeType: "gp3" },
+        });
+        const valkey = res("aws:elasticache/replicationGroup:ReplicationGroup", "cache", { engine: "valkey", nodeType: "cache.t4g.micro", numCacheClusters: 2 });
+        const lt = res("aws:ec2/launchTemplate:LaunchTemplate", "lt", { instanceType: "t4g.small" });
+        const asg = res("aws:autoscaling/group:Group", "asg", {
+            desiredCapacity: 3,
+            mixedInstancesPolicy: {
+                instancesDistribution: { onDemandBaseCapacity: 2, onDemandPercentageAboveBaseCapacity: 0, spotAllocationStrategy: "price-capacity-optimized" },
+                launchTemplate: { launchTemplateSpecification: { launchTemplateId: "lt-id" }, overrides: [{ instanceType: "t4g.small" }] },
+            },
+        });
+        const c = estimateCost([natVm, valkey, lt, asg], "eu-central-1", { usage: ZERO_USAGE });
+        near(c.byDriver["nat-instances"], 0.0048 * H);
+        near(c.byDriver.elasticache, 2 * 0.0144 * H);
+        near(c.byDriver.instances, 3 * 0.0192 * H);
+        expect(c.lines.find((l) => l.resource === "asg" && l.driver === "instances")?.detail).to.include("1 spot, priced at on-demand");
+    });
+
+    it("lists free types with the reason and unknown types as unpriced: nothing is skipped silently", () => {
         const comp: PlanResource = { ...res("my:index:Cluster", "db"), custom: false, id: undefined };
         const vm = res("aws:ec2/instance:Instance", "db-node", { instanceType: "x9.huge" }, [], { parent: comp.urn });
-        const nat = res("aws:ec2/natGateway:NatGateway", "nat", {}, [], { parent: vm.urn });
-        const c = estimateCost([comp, vm, nat], "eu-central-1");
+        const route = res("aws:ec2/route:Route", "r", {}, [], { parent: vm.urn });
+        const odd = res("aws:redshift/cluster:Cluster", "warehouse");
+        const c = estimateCost([comp, vm, route, odd], "eu-central-1", { usage: ZERO_USAGE });
         expect(Object.keys(c.byComponent)).to.deep.equal(["db (Cluster)"]);
-        expect(c.unpriced.map((u) => u.reason)).to.deep.equal(['no price for instance type "x9.huge"']);
+        expect(c.unpriced.map((u) => u.reason)).to.deep.equal([
+            'no eu-central-1 price for instance type "x9.huge"',
+            "type not classified by the cost model (add it to TYPE_CLASSES in scripts/plan/cost.ts)",
+        ]);
+        expect(c.free).to.deep.equal([{ type: "aws:ec2/route:Route", count: 1, why: "routes have no charge" }]);
         // The root volume is still priced, at the AMI default size, and says so.
         expect(c.lines.find((l) => l.driver === "ebs")?.detail).to.include("assumed");
-        expect(c.note).to.include("indicative");
     });
 
-    it("keeps its price table's provenance (region, source, date)", () => {
-        expect(PRICES.region).to.equal("us-east-1");
-        expect(PRICES.source).to.include("ARCHITECTURE.md");
-        expect(PRICES.asOf).to.match(/20\d\d/);
-        expect(PRICES.hoursPerMonth).to.equal(730);
+    it("reads usage from the usage file: defaults overlaid with the stack's section; bad keys named", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "usage-"));
+        const file = path.join(dir, "usage.yml");
+        fs.writeFileSync(file, fs.readFileSync(USAGE_FILE, "utf8").replace(/^(prod:[\s\S]*?albLcus:) \d+/m, "$1 7"));
+        expect(loadUsage("prod", file).usage.albLcus).to.equal(7);
+        expect(loadUsage("dev", file).usage.albLcus).to.equal(USAGE.albLcus);
+        expect(loadUsage("dev").usage.flowLogsGb).to.equal(18);
+        fs.writeFileSync(file, "default:\n  natGatewayGB: 3\n");
+        expect(() => loadUsage("dev", file)).to.throw(UsageFileError, /natGatewayGB: unknown key[\s\S]*natGatewayGb: expected a number/);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("compares two plans by role: total, drivers, items and resource counts", () => {
+        const small = { cost: estimateCost([res("aws:ec2/natGateway:NatGateway", "dev-nat")], "eu-central-1", { usage: ZERO_USAGE }), countsByType: { "aws:ec2/natGateway:NatGateway": 1 } };
+        const big = {
+            cost: estimateCost([1, 2, 3].map((i) => res("aws:ec2/natGateway:NatGateway", `prod-nat${i}`)), "eu-central-1", { usage: ZERO_USAGE }),
+            countsByType: { "aws:ec2/natGateway:NatGateway": 3 },
+        };
+        const d = compareCosts(small, big, "dev");
+        near(d.delta, 2 * 0.052 * H);
+        expect(d.byDriver.map((x) => x.driver)).to.deep.equal(["nat-gateways"]);
+        expect(d.resources).to.deep.equal([{ type: "aws:ec2/natGateway:NatGateway", before: 1, after: 3, delta: 2 }]);
+        expect(d.items[0].item).to.match(/nat-gateways · NAT gateway/);
     });
 });
 
@@ -233,9 +334,13 @@ describe("offline plan: the CLI (npm run plan)", function () {
             badConfig,
             ["config:", "  aws:region: eu-central-1", "  owncloud-ha:adminCidrs:", "    - 203.0.113.10/32", "  owncloud-ha:natStrategy: sometimes", ""].join("\n"),
         );
+        // The same stack with the database VPC on IPv6 egress-only instead of NAT instances.
+        fs.writeFileSync(path.join(out, "Pulumi.dev-v6.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace(/dbEgress: natInstance/, "dbEgress: ipv6EgressOnly"));
         const cases: Record<string, string[]> = {
             dev: ["dev", "--out", path.join(out, "dev")],
             devJson: ["dev", "--json", "--out", path.join(out, "devjson")],
+            compareProd: ["dev", "--json", "--compare", "prod", "--out", path.join(out, "compare")],
+            compareFile: ["dev", "--json", "--compare", path.join(out, "Pulumi.dev-v6.yaml"), "--out", path.join(out, "compare-file")],
             openDb: ["dev", "--program", "test/fixtures/program-open-db.ts", "--out", path.join(out, "open")],
             clean: ["dev", "--program", "test/fixtures/program-clean.ts", "--out", path.join(out, "clean")],
             publicDb: ["dev", "--program", "test/fixtures/program-public-db.ts", "--out", path.join(out, "public")],
@@ -264,7 +369,7 @@ describe("offline plan: the CLI (npm run plan)", function () {
         const r = runs.dev;
         const verdicts = r.stdout.slice(r.stdout.indexOf("== Policy verdicts"), r.stdout.indexOf("== Estimated monthly cost"));
         expect(r.status, `${r.stderr}\n${verdicts}`).to.equal(0);
-        for (const section of ["== Resource tree", "== Resources by type", "== Policy verdicts", "== Estimated monthly cost", "nat-gateways", "by component", "== Estimated deployment critical path"]) {
+        for (const section of ["== Resource tree", "== Resources by type", "== Policy verdicts", "== Estimated monthly cost", "largest drivers:", "by component", "free (no charge):", "== Estimated deployment critical path"]) {
             expect(r.stdout).to.include(section);
         }
         expect(r.stdout).to.include("▣ dev-web  owncloud-ha:network:PeeredVpc");
@@ -282,11 +387,55 @@ describe("offline plan: the CLI (npm run plan)", function () {
             expect(report.criticalPath.chain.length).to.be.greaterThan(0);
             expect(report.tree.map((n) => n.type)).to.include("owncloud-ha:network:PeeredVpc");
         }
-        // The plan's arithmetic holds on the real stack: NAT gateways recorded × price × 730 h.
-        const nats = file.countsByType["aws:ec2/natGateway:NatGateway"];
-        expect(nats).to.equal(3); // dev: natStrategy single, one per VPC
-        near(file.cost.byDriver["nat-gateways"], nats * PRICES.natGateway.hourly * H);
+        // The plan's arithmetic holds on the real stack, in the stack's region.
+        expect(file.cost.region).to.equal("eu-central-1");
+        const natVms = file.cost.lines.filter((l) => l.driver === "nat-instances" && l.unit === "instance-hour");
+        near(file.cost.byDriver["nat-instances"], natVms.length * EU.ec2OnDemandHourly["t4g.nano"] * H);
         expect(file.summary.monthlyCost).to.equal(file.cost.total);
+        // Every type the program creates is priced, free (with the reason) or listed as unpriced.
+        expect(file.cost.unpriced, JSON.stringify(file.cost.unpriced)).to.deep.equal([]);
+        const accounted = new Set([...file.cost.lines.map((l) => l.type), ...file.cost.free.map((f) => f.type)]);
+        const custom = Object.keys(file.countsByType).filter((t) => !t.startsWith("owncloud-ha:"));
+        expect(custom.filter((t) => !accounted.has(t) && TYPE_CLASSES[t]?.kind !== "priced")).to.deep.equal([]);
+        for (const t of ["aws:cloudwatch/logGroup:LogGroup", "aws:ec2/flowLog:FlowLog", "aws:cloudwatch/dashboard:Dashboard"]) expect(accounted.has(t), t).to.equal(true);
+    });
+
+    it("--compare prod: the cost and resource difference between the two stacks", () => {
+        const r = runs.compareProd;
+        expect(r.status, r.stderr).to.equal(0);
+        const report = JSON.parse(r.stdout) as PlanReport;
+        const x = report.compare!;
+        expect(x.against).to.match(/^prod/);
+        expect(x.totalAfter).to.equal(report.cost.total);
+        near(x.delta, x.totalAfter - x.totalBefore);
+        expect(x.delta).to.be.lessThan(0);
+        expect(x.items.length).to.be.greaterThan(0);
+        // prod has more web nodes in its ASG's desired capacity: the item is there with both sides.
+        expect(x.items.some((i) => i.item.startsWith("owncloud (OwnCloudWebTier) · instances"))).to.equal(true);
+    });
+
+    it("--compare with a config file of the same stack: only what the layout changes, at the same usage", () => {
+        const r = runs.compareFile;
+        expect(r.status, r.stderr).to.equal(0);
+        const x = (JSON.parse(r.stdout) as PlanReport).compare!;
+        expect(x.against).to.equal("Pulumi.dev-v6.yaml");
+        // This side has the db VPC's three NAT instances (each: instance, root volume, public IPv4).
+        expect(x.byDriver.map((d) => d.driver).sort()).to.deep.equal(["ebs", "nat-instances", "public-ipv4"]);
+        // Each of the nine lines is rounded to the cent.
+        expect(x.delta).to.be.closeTo(3 * (EU.ec2OnDemandHourly["t4g.nano"] * H + 8 * EU.ebsGbMonth.gp3 + EU.publicIpv4Hourly * H), 0.05);
+        expect(x.resources).to.deep.include({ type: "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", before: 1, after: 0, delta: -1 });
+    });
+
+    it("--compare with an earlier plan JSON of the same stack: no change", async () => {
+        const r = await plan(["dev", "--json", "--compare", path.join(out, "devjson", "dev.json"), "--out", path.join(out, "compare2")]);
+        expect(r.status, r.stderr).to.equal(0);
+        const x = (JSON.parse(r.stdout) as PlanReport).compare!;
+        expect(x.delta).to.equal(0);
+        expect(x.items).to.deep.equal([]);
+        expect(x.resources).to.deep.equal([]);
+        const bad = await plan(["dev", "--compare", path.join(out, "absent.json"), "--out", path.join(out, "compare3")]);
+        expect(bad.status).to.equal(2);
+        expect(bad.stderr).to.include("absent.json does not exist");
     });
 
     it("draws <stack>.svg from the real network: every VPC CIDR, subnet tiers, peering and ports", () => {
@@ -297,6 +446,8 @@ describe("offline plan: the CLI (npm run plan)", function () {
         expect(svg).to.include("private subnets");
         expect(svg).to.include("VPC peering");
         expect(svg).to.match(/>22</); // SSH from the admin CIDRs to the bastion
+        expect(svg).to.match(/est\. \$\d+\.\d\d\/month \(eu-central-1/);
+        expect(svg).to.match(/largest cost drivers: [a-z0-9-]+ \$[\d.]+ \([\d.]+ %\) · [a-z0-9-]+ \$[\d.]+ \([\d.]+ %\) · [a-z0-9-]+ \$/);
     });
 
     it("exits 1 when a program that uses our components breaks a mandatory policy, and marks it on the diagram", () => {
@@ -323,8 +474,8 @@ describe("offline plan: the CLI (npm run plan)", function () {
         const report = JSON.parse(r.stdout) as PlanReport;
         expect(report.summary.mandatoryViolations).to.equal(0);
         expect(report.summary.advisoryViolations).to.be.greaterThan(0);
-        near(report.cost.byDriver.alb, (PRICES.alb.hourly + PRICES.alb.assumedLcus * PRICES.alb.lcuHourly) * H);
-        near(report.cost.byDriver.instances, 2 * PRICES.ec2OnDemandHourly["t3.small"] * H); // desired capacity 2
+        near(report.cost.byDriver.alb, (EU.alb.hourly + loadUsage("dev").usage.albLcus * EU.alb.lcuHourly) * H);
+        near(report.cost.byDriver.instances, 2 * EU.ec2OnDemandHourly["t3.small"] * H); // desired capacity 2
         const flows = report.network.flows.map((f) => `${f.from}→${f.to}:${f.ports.join(",")}`);
         expect(flows.some((f) => f.startsWith("internet→") && f.endsWith(":443"))).to.equal(true);
         const asg = report.network.workloads.find((w) => w.kind === "autoscaling");

@@ -199,17 +199,28 @@ describe("platform (dev and prod from the committed stack files)", function () {
         });
     }
 
-    it("dev has one NAT gateway per VPC, prod one per AZ in each VPC", () => {
-        const nats = (s: string) => stacks[s].engine.ofType("aws:ec2/natGateway:NatGateway").length;
-        expect(nats("dev")).to.equal(3);
-        expect(nats("prod")).to.equal(9);
+    it("both stacks egress through one NAT instance per AZ in every VPC, each private table routed to its own AZ's instance", () => {
+        for (const s of ["dev", "prod"]) {
+            const e = stacks[s].engine;
+            expect(e.ofType("aws:ec2/natGateway:NatGateway"), s).to.have.length(0);
+            const nats = e.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.sourceDestCheck === false);
+            expect(nats.map((r) => r.name).sort(), s).to.deep.equal(
+                ["web", "db", "fs"].flatMap((t) => ["a", "b", "c"].map((z) => `${s}-${t}-nat-instance-eu-central-1${z}`)).sort(),
+            );
+            for (const vm of nats) {
+                const az = vm.name.slice(-1);
+                const tier = vm.name.split("-")[1];
+                const route = e.byName(`${s}-${tier}-private-default-eu-central-1${az}`)!;
+                expect(route.dependencies.filter((u) => u.includes("aws:ec2/instance:Instance")), route.name).to.deep.equal([vm.urn]);
+                expect(vm.inputs.instanceType).to.equal("t4g.nano");
+            }
+        }
     });
 
     it("dev and prod differ only where their stack files differ", () => {
         const shape = (s: BuiltStack) =>
             s.engine.resources
-                // NAT per AZ (prod) and ALB access logs (prod) are the intended differences.
-                .filter((r) => r.type !== "aws:ec2/natGateway:NatGateway" && r.type !== "aws:ec2/eip:Eip" && !r.name.includes("-private-default-"))
+                // ALB access logs (prod) are the intended difference.
                 .filter((r) => !r.name.includes("-alb-logs"))
                 // Prod serves HTTPS (its stack file gives a certificate); dev serves HTTP under its exemption.
                 .filter((r) => !r.name.endsWith("-owncloud-https"))
@@ -264,7 +275,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
     });
 
     it("deploys seed 002's Redis layout (3 shards x 2 replicas, cluster mode) by config alone", async () => {
-        const s = await buildStack("prod", { "owncloud-ha:redisShards": 3 });
+        const s = await buildStack("prod", { "owncloud-ha:redisShards": 3, "owncloud-ha:redisReplicasPerShard": 2 });
         const [g] = s.engine.ofType("aws:elasticache/replicationGroup:ReplicationGroup");
         expect(g.inputs).to.deep.include({ clusterMode: "enabled", numNodeGroups: 3, replicasPerNodeGroup: 2 });
         // ...and the web nodes configure ownCloud for a cluster (OWNCLOUD_REDIS_SEEDS), not a single host.

@@ -42,6 +42,7 @@ describe("RedisCluster", () => {
             ["a world-open client CIDR", { clientCidrs: ["0.0.0.0/0"] }, /would expose Redis to every address/],
             ["no clients at all", { clientSecurityGroupIds: [] }, /nothing can reach the cache/],
             ["an invalid secret recovery window", { secretRecoveryWindowDays: 3 }, /0 or 7–30/],
+            ["an unknown engine", { engine: "memcached" as never }, /engine: "memcached" is not one of redis, valkey/],
         ];
         for (const [what, over, message] of bad) {
             it(`refuses ${what}`, () => expect(() => resolveRedisClusterArgs("r", { ...args, ...over })).to.throw(InvalidArgsError, message));
@@ -87,6 +88,23 @@ describe("RedisCluster", () => {
                 automaticFailoverEnabled: true,
             });
             expect((await resolveOutput(redis.endpoint)).value).to.equal("clustercfg.cache-group.mock.cache.amazonaws.com");
+        });
+
+        it("engine valkey: the valkey engine, its version and parameter group family, with the same TLS, AUTH and failover", async () => {
+            const engine = await build({ engine: "valkey" });
+            const [g] = engine.ofType("aws:elasticache/replicationGroup:ReplicationGroup");
+            expect(g.inputs).to.deep.include({
+                engine: "valkey",
+                engineVersion: "8.0",
+                parameterGroupName: "default.valkey8",
+                transitEncryptionEnabled: true,
+                atRestEncryptionEnabled: true,
+                automaticFailoverEnabled: true,
+                multiAzEnabled: true,
+            });
+            expect(isSecretInput(g, "authToken")).to.equal(true);
+            const [def] = (await build()).ofType("aws:elasticache/replicationGroup:ReplicationGroup");
+            expect(def.inputs).to.deep.include({ engine: "redis", engineVersion: "7.1" });
         });
 
         it("uses its own subnet group, never the default", async () => {

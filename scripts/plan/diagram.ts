@@ -188,7 +188,7 @@ export async function renderDiagram(report: PlanReport): Promise<string> {
     };
     walk(laid, 0, 0, 0);
 
-    const TITLE_H = 58;
+    const TITLE_H = 76;
     const width = Math.max(laid.width ?? 0, 1000);
     const svg: string[] = [];
     const body: string[] = [];
@@ -264,8 +264,11 @@ export async function renderDiagram(report: PlanReport): Promise<string> {
         `<rect width="100%" height="100%" fill="#ffffff"/>`,
         `<text x="20" y="26" font-size="18" font-weight="bold">${esc(`${report.project} · ${report.stack} · ${report.region}`)}</text>`,
         `<text x="20" y="46" font-size="${FONT}" fill="#444">${esc(
-            `${report.summary.resources} resources · est. $${c.total.toFixed(2)}/month (${c.priceRegion} list prices) · critical path ≈ ${report.criticalPath.minutes} min · ` +
+            `${report.summary.resources} resources · ${c.error ? "cost: no prices for this region" : `est. $${c.total.toFixed(2)}/month (${c.region} on-demand list prices + usage)`} · critical path ≈ ${report.criticalPath.minutes} min · ` +
                 `${report.summary.mandatoryViolations} mandatory / ${report.summary.advisoryViolations} advisory policy findings`,
+        )}</text>`,
+        `<text x="20" y="64" font-size="${FONT}" fill="#444">${esc(
+            c.error ? c.error : `largest cost drivers: ${c.topDrivers.map((d) => `${d.driver} $${d.monthly.toFixed(2)} (${d.share} %)`).join(" · ")}`,
         )}</text>`,
         ...body,
         ...labels,

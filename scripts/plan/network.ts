@@ -222,7 +222,11 @@ export function buildNetworkModel(resources: readonly PlanResource[] | ResourceI
         addWorkload(r, "instances", String(r.inputs.instanceType ?? "instance"), sgs, index.referenced(r, "subnetId", T.subnet));
     }
     for (const r of index.ofType(T.asg)) {
-        const lt = index.resolveId(r.inputs.launchTemplate?.id, T.lt) ?? index.referenced(r, "launchTemplate", T.lt)[0];
+        // A spot group names its template inside the mixed-instances policy.
+        const lt =
+            index.resolveId(r.inputs.launchTemplate?.id ?? r.inputs.mixedInstancesPolicy?.launchTemplate?.launchTemplateSpecification?.launchTemplateId, T.lt) ??
+            index.referenced(r, "launchTemplate", T.lt)[0] ??
+            index.referenced(r, "mixedInstancesPolicy", T.lt)[0];
         const t = lt?.inputs ?? {};
         const sgs = lt
             ? unique([

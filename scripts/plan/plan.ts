@@ -14,14 +14,17 @@
  * program needs an invoke the offline engine cannot answer, registers no resource, never becomes
  * idle, or an unexpected error). Seeing nothing is never a pass.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { build, PlanInputError, PlanUnsupportedError } from "./build";
 import { REPO_ROOT } from "./stackBuild";
 import { renderDiagram } from "./diagram";
-import { formatText, makeReport } from "./report";
+import { compareCosts, loadUsage, UsageFileError, USAGE_FILE } from "./cost";
+import { formatText, makeReport, type PlanReport } from "./report";
 
-export const USAGE = "usage: npm run plan -- <stack> [--json] [--config FILE] [--program FILE] [--out DIR]";
+export const USAGE = "usage: npm run plan -- <stack> [--json] [--config FILE] [--program FILE] [--out DIR] [--usage FILE] [--compare STACK|CONFIG.yaml|PLAN.json]";
 
 export interface PlanArgs {
     stack: string;
@@ -29,6 +32,9 @@ export interface PlanArgs {
     configFile?: string;
     programFile?: string;
     outDir: string;
+    usageFile: string;
+    /** Another stack name, stack config file or plan JSON to compare the cost and resources with. */
+    compare?: string;
 }
 
 export function parseArgs(argv: readonly string[]): PlanArgs {
@@ -37,6 +43,8 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
     let configFile: string | undefined;
     let programFile: string | undefined;
     let outDir: string | undefined;
+    let usageFile: string | undefined;
+    let compare: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = (flag: string) => {
@@ -51,6 +59,10 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
         else if (a.startsWith("--program=")) programFile = a.slice(10);
         else if (a === "--out") outDir = value(a);
         else if (a.startsWith("--out=")) outDir = a.slice(6);
+        else if (a === "--usage") usageFile = value(a);
+        else if (a.startsWith("--usage=")) usageFile = a.slice(8);
+        else if (a === "--compare") compare = value(a);
+        else if (a.startsWith("--compare=")) compare = a.slice(10);
         else if (a === "-h" || a === "--help") throw new PlanInputError(USAGE);
         else if (a.startsWith("-")) throw new PlanInputError(`unknown option ${a}; ${USAGE}`);
         else if (stack === undefined) stack = a;
@@ -68,7 +80,42 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
         configFile: abs(configFile),
         programFile: abs(programFile),
         outDir: abs(outDir) ?? path.join(REPO_ROOT, "plan"),
+        usageFile: abs(usageFile) ?? USAGE_FILE,
+        // A bare stack name stays a name; anything that looks like a file is resolved like the others.
+        compare: compare === undefined || /^[A-Za-z0-9_.-]+$/.test(compare) && !/\.(json|ya?ml)$/.test(compare) ? compare : abs(compare),
     };
+}
+
+/**
+ * The plan to compare with: a plan JSON as written by an earlier run, or a stack (name or config
+ * file) planned now in a separate process (Pulumi's runtime is global: one program per process).
+ */
+function comparisonPlan(target: string, usageFile: string, stack: string): PlanReport {
+    if (target.endsWith(".json")) {
+        if (!fs.existsSync(target)) throw new PlanInputError(`--compare: ${target} does not exist`);
+        try {
+            const report = JSON.parse(fs.readFileSync(target, "utf8")) as PlanReport;
+            if (!report.cost || !report.countsByType) throw new Error("no cost or countsByType");
+            return report;
+        } catch (e) {
+            throw new PlanInputError(`--compare: ${target} is not a plan JSON written by npm run plan (${(e as Error).message})`);
+        }
+    }
+    const isFile = /\.ya?ml$/.test(target);
+    if (isFile && !fs.existsSync(target)) throw new PlanInputError(`--compare: ${target} does not exist`);
+    // Another stack brings its own usage section; another config file of this stack is planned
+    // under this stack's name, so both sides share the usage figures and only the layout differs.
+    const otherStack = isFile ? stack : target;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-compare-"));
+    try {
+        const args = [...process.execArgv, __filename, otherStack, "--json", "--out", out, "--usage", usageFile, ...(isFile ? ["--config", target] : [])];
+        const child = spawnSync(process.execPath, args, { encoding: "utf8", cwd: REPO_ROOT, env: { ...process.env, INIT_CWD: REPO_ROOT }, maxBuffer: 64 * 1024 * 1024 });
+        if (child.status === 2) throw new PlanInputError(`--compare ${target}: ${child.stderr.replace(/^plan: /, "").trim()}`);
+        if (child.status !== 0 && child.status !== 1) throw new Error(`planning ${target} for --compare failed (exit ${child.status}):\n${child.stderr}`);
+        return JSON.parse(child.stdout) as PlanReport;
+    } finally {
+        fs.rmSync(out, { recursive: true, force: true });
+    }
 }
 
 /** Runs the plan; returns the exit status and what to print. */
@@ -76,7 +123,18 @@ export async function runPlan(argv: readonly string[]): Promise<{ status: number
     try {
         const args = parseArgs(argv);
         const built = await build({ stack: args.stack, configFile: args.configFile, programFile: args.programFile });
-        const report = await makeReport(built);
+        let usage;
+        try {
+            usage = loadUsage(args.stack, args.usageFile);
+        } catch (e) {
+            if (e instanceof UsageFileError) throw new PlanInputError(e.message);
+            throw e;
+        }
+        const report = await makeReport(built, usage);
+        if (args.compare !== undefined) {
+            const other = comparisonPlan(args.compare, args.usageFile, args.stack);
+            report.compare = compareCosts(other, report, other.stack === args.stack ? path.basename(args.compare) : other.stack);
+        }
         fs.mkdirSync(args.outDir, { recursive: true });
         const shown = (f: string) => path.relative(process.env.INIT_CWD ?? process.cwd(), f) || f;
         const jsonFile = path.join(args.outDir, `${args.stack}.json`);

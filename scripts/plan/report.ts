@@ -5,7 +5,7 @@
 import { evaluate, type EvalResource, type Verdict } from "../../policy/evaluate";
 import type { Built, PlanResource } from "./build";
 import type { RecordedResource } from "./mockEngine";
-import { estimateCost, type CostEstimate, DRIVERS } from "./cost";
+import { estimateCost, loadUsage, type CostComparison, type CostEstimate, DRIVERS, type Usage } from "./cost";
 import { criticalPath, type CriticalPath } from "./criticalPath";
 import { ResourceIndex, shortType } from "./graph";
 import { buildNetworkModel, type NetworkModel } from "./network";
@@ -54,6 +54,8 @@ export interface PlanReport {
     cost: CostEstimate;
     criticalPath: CriticalPath;
     network: NetworkModel;
+    /** With `--compare`: this plan's cost and resources against another config or plan. */
+    compare?: CostComparison;
 }
 
 /** Recorded registrations → the evaluator's input (custom resources only: the engine analyzes those). */
@@ -88,7 +90,7 @@ export function countsByType(resources: readonly PlanResource[]): Record<string,
     return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
 }
 
-export async function makeReport(built: Built): Promise<PlanReport> {
+export async function makeReport(built: Built, usage?: { usage: Usage; source: string }): Promise<PlanReport> {
     const index = new ResourceIndex(built.resources);
     const raw: Verdict[] = await evaluate(toEvalResources(built.resources), { stack: built.stack });
     const verdicts: PlanVerdict[] = raw.map((v) => {
@@ -105,7 +107,8 @@ export async function makeReport(built: Built): Promise<PlanReport> {
         };
     });
     verdicts.sort((a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1));
-    const cost = estimateCost(index, built.region);
+    const u = usage ?? loadUsage(built.stack);
+    const cost = estimateCost(index, built.region, { usage: u.usage, usageSource: u.source });
     const path = criticalPath(index);
     return {
         schemaVersion: 1,
@@ -179,28 +182,52 @@ export function formatText(r: PlanReport, files: string[] = []): string {
     }
     out.push("");
     const c = r.cost;
-    out.push(`== Estimated monthly cost: ${money(c.total)} ${c.currency}`);
-    out.push(`  ${c.note}`);
-    out.push(`  prices: ${c.priceRegion}, ${c.asOf}; ${c.hoursPerMonth} h/month (scripts/plan/prices.json)`);
-    out.push("  by driver:");
-    for (const d of DRIVERS) out.push(`    ${d.padEnd(14)} ${money(c.byDriver[d]).padStart(10)}`);
-    out.push("  by component:");
-    for (const [k, v] of Object.entries(c.byComponent)) out.push(`    ${k.padEnd(40)} ${money(v).padStart(10)}`);
-    out.push("  items:");
-    const grouped = new Map<string, { n: number; monthly: number; detail: string; driver: string; component: string }>();
-    for (const l of c.lines) {
-        const k = `${l.component}|${l.driver}|${l.detail.replace(/ in \S+/, "")}|${l.unitPrice}`;
-        const g = grouped.get(k) ?? { n: 0, monthly: 0, detail: l.detail.replace(/ in \S+/, ""), driver: l.driver, component: l.component };
-        g.n++;
-        g.monthly += l.monthly;
-        grouped.set(k, g);
+    if (c.error) {
+        out.push(`== Estimated monthly cost: not available — ${c.error}`);
+    } else {
+        out.push(`== Estimated monthly cost: ${money(c.total)} ${c.currency} (${c.region}, ${c.location}, on-demand list prices; usage at ${c.usageSource})`);
+        out.push(`  largest drivers: ${c.topDrivers.map((d) => `${d.driver} ${money(d.monthly)} (${d.share} %)`).join(" · ")}`);
+        out.push(`  prices: scripts/plan/prices.json → ${c.region} (${Object.values(c.sources)[0]?.published ?? "?"}); ${c.hoursPerMonth} h/month`);
+        out.push("  by driver:");
+        for (const d of DRIVERS) if (c.byDriver[d] > 0) out.push(`    ${d.padEnd(14)} ${money(c.byDriver[d]).padStart(10)}`);
+        out.push("  by component:");
+        for (const [k, v] of Object.entries(c.byComponent)) out.push(`    ${k.padEnd(40)} ${money(v).padStart(10)}`);
+        out.push("  items (usage lines marked ~, with their unit price):");
+        const grouped = new Map<string, { n: number; monthly: number; detail: string; driver: string; component: string; usage: boolean; unit: string; unitPrice: number; quantity: number }>();
+        for (const l of c.lines) {
+            const detail = l.detail.replace(/ in \S+/, "");
+            const k = `${l.component}|${l.driver}|${detail}|${l.unitPrice}`;
+            const g = grouped.get(k) ?? { n: 0, monthly: 0, detail, driver: l.driver, component: l.component, usage: !!l.usage, unit: l.unit, unitPrice: l.unitPrice, quantity: 0 };
+            g.n++;
+            g.monthly += l.monthly;
+            g.quantity += l.quantity;
+            grouped.set(k, g);
+        }
+        for (const g of grouped.values()) {
+            const perHour = g.unit.endsWith("-hour");
+            const qty = g.usage
+                ? ` [${+g.quantity.toFixed(2)} ${perHour ? `${g.unit.replace(/-hour$/, "")} × ${c.hoursPerMonth} h` : g.unit} × $${g.unitPrice}]`
+                : "";
+            out.push(`    ${money(g.monthly).padStart(10)} ${g.usage ? "~" : " "} ${g.driver.padEnd(13)} ${g.component}: ${g.n > 1 ? `${g.n} × ` : ""}${g.detail}${qty}`);
+        }
+        for (const u of c.unpriced) out.push(`    unpriced: ${u.resource} (${shortType(u.type)}): ${u.reason}`);
+        out.push(`  free (no charge): ${c.free.map((f) => `${shortType(f.type)} ×${f.count}`).join(", ")}`);
     }
-    for (const g of grouped.values()) {
-        out.push(`    ${money(g.monthly).padStart(10)}  ${g.driver.padEnd(12)} ${g.component}: ${g.n > 1 ? `${g.n} × ` : ""}${g.detail}`);
-    }
-    for (const u of c.unpriced) out.push(`    unpriced: ${u.resource} (${shortType(u.type)}): ${u.reason}`);
     out.push(`  not included: ${c.notIncluded.join("; ")}`);
     out.push("");
+    if (r.compare) {
+        const x = r.compare;
+        const signed = (v: number) => `${v >= 0 ? "+" : "−"}${money(Math.abs(v))}`;
+        out.push(`== Compared with ${x.against}: ${money(x.totalBefore)} → ${money(x.totalAfter)} (${signed(x.delta)}/month)`);
+        for (const d of x.byDriver) out.push(`  ${d.driver.padEnd(14)} ${money(d.before).padStart(10)} → ${money(d.after).padStart(10)}  ${signed(d.delta).padStart(10)}`);
+        out.push("  largest changes:");
+        for (const it of x.items.slice(0, 12)) out.push(`    ${signed(it.delta).padStart(10)}  ${it.item}`);
+        if (x.items.length > 12) out.push(`    … ${x.items.length - 12} more (see the JSON report)`);
+        out.push("  resources:");
+        if (x.resources.length === 0) out.push("    same resource types and counts");
+        for (const t of x.resources) out.push(`    ${(t.delta > 0 ? `+${t.delta}` : String(t.delta)).padStart(4)}  ${t.type} (${t.before} → ${t.after})`);
+        out.push("");
+    }
     const p = r.criticalPath;
     out.push(`== Estimated deployment critical path: ${p.minutes} min (range ${p.range.low}–${p.range.high} min)`);
     for (const step of p.chain) {
