@@ -177,10 +177,10 @@ export function natLayout(strategy: NatStrategy, azCount: number): { natAzIndexe
 
 /**
  * User data of a NAT instance: the private CIDRs it forwards and the apply script (run now and at
- * every boot), in front of scripts/node/nat-instance.sh. No secrets: CIDRs and scripts only.
+ * every boot), in front of scripts/nat/nat-instance.sh. No secrets: CIDRs and scripts only.
  */
 export function natInstanceUserData(privateCidrs: string[]): string {
-    const read = (f: string) => fs.readFileSync(path.join(SCRIPTS_DIR, "node", f), "utf8");
+    const read = (f: string) => fs.readFileSync(path.join(SCRIPTS_DIR, "nat", f), "utf8");
     return [
         "#!/bin/bash",
         `PRIVATE_CIDRS='${privateCidrs.join(" ")}'`,
@@ -462,8 +462,10 @@ export class PeeredVpc extends pulumi.ComponentResource {
             return rt;
         });
         this.egress = a.egress;
-        // NAT traffic leaves through the public subnets' table, so its default route counts too.
-        this.egressReady = [...egressReady, publicDefault, ...publicAssociations, ...privateEgress];
+        // NAT traffic leaves through the public subnets' table, so its default route and associations
+        // count too; private hosts use their subnets' associations with the tables that route egress.
+        const viaPublic = a.egress === "natGateway" || a.egress === "natInstance";
+        this.egressReady = a.egress === "none" ? [] : [...egressReady, ...(viaPublic ? [publicDefault, ...publicAssociations] : []), ...privateEgress];
         this.privateRouteTableIds = privateRts.map((rt) => rt.id);
         this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
 

@@ -80,7 +80,11 @@ for (const stack of ["dev", "prod"]) {
                 const routes = s.engine
                     .ofType("aws:ec2/route:Route")
                     .filter((r) => r.name.startsWith(`${stack}-${vpc}-private-default-`) || r.name === `${stack}-${vpc}-public-default`);
-                const nats = s.engine.ofType("aws:ec2/natGateway:NatGateway").filter((n) => n.name.startsWith(`${stack}-${vpc}-`));
+                // Whatever forwards the VPC's egress: NAT gateways, or NAT instances (source/dest check off).
+                const nats = [
+                    ...s.engine.ofType("aws:ec2/natGateway:NatGateway"),
+                    ...s.engine.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.sourceDestCheck === false),
+                ].filter((n) => n.name.startsWith(`${stack}-${vpc}-`));
                 const egress = [`${stack}-${tier}-out-https`, `${stack}-${tier}-out-http`].map((n) => s.engine.byName(n));
                 expect(routes).to.have.length(4);
                 expect(nats.length).to.be.greaterThan(0);

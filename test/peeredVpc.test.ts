@@ -6,6 +6,9 @@ import { MockEngine, RecordedResource, underMocks } from "./harness/mocks";
 import { evaluate } from "../policy/evaluate";
 import { toEvalResources } from "../scripts/plan/report";
 
+/** A registered resource's name (the SDK keeps it on the resource object). */
+const pulumiName = (r: unknown): string => (r as { __name: string }).__name;
+
 const AZS = ["eu-central-1a", "eu-central-1b", "eu-central-1c"];
 const base: PeeredVpcArgs = { cidrBlock: "10.1.0.0/16", availabilityZones: AZS };
 
@@ -253,8 +256,15 @@ describe("PeeredVpc egress choices", () => {
             expect([80, 443]).to.include(rule.fromPort);
         }
         expect((sg.inputs.egress as Record<string, unknown>[]).map((e) => e.toPort)).to.deep.equal([80, 443]);
-        // egressReady: the instances and the default routes.
-        expect(captured!.egressReady).to.have.length(6);
+        // egressReady: the instances, the default routes, and the tables' associations they go through.
+        const ready = captured!.egressReady.map((r) => pulumiName(r));
+        expect(ready).to.have.members([
+            ...AZS.map((az) => `db-nat-instance-${az}`),
+            ...AZS.map((az) => `db-private-default-${az}`),
+            "db-public-default",
+            ...AZS.map((az) => `db-public-rta-${az}`),
+            ...AZS.map((az) => `db-private-rta-${az}`),
+        ]);
     });
 
     it("natInstance passes the policy pack's mandatory rules (public IP exemption, IMDSv2, encryption, SG)", async () => {
@@ -276,7 +286,11 @@ describe("PeeredVpc egress choices", () => {
             expect(routes.map((r) => [r.name, r.inputs.destinationIpv6CidrBlock, r.inputs.destinationCidrBlock])).to.deep.equal([[`db-private-default6-${az}`, "::/0", undefined]]);
             expect(dependencyOf(engine, routes[0], "egressOnlyGatewayId")).to.equal(eigw);
         }
-        expect(captured!.egressReady).to.have.length(4);
+        expect(captured!.egressReady.map((r) => pulumiName(r))).to.have.members([
+            "db-eigw",
+            ...AZS.map((az) => `db-private-default6-${az}`),
+            ...AZS.map((az) => `db-private-rta-${az}`),
+        ]);
     });
 
     it("carves /64s out of the VPC's /56 by index", () => {
@@ -292,6 +306,6 @@ describe("PeeredVpc egress choices", () => {
         expect(captured!.egressReady).to.deep.equal([]);
         const gw = await make({ natStrategy: "onePerAz" });
         expect(gw.ofType(T.nat).map((n) => n.name)).to.deep.equal(AZS.map((az) => `db-nat-${az}`));
-        expect(captured!.egressReady).to.have.length(6);
+        expect(captured!.egressReady.map((r) => pulumiName(r))).to.include.members([...AZS.map((az) => `db-nat-${az}`), ...AZS.map((az) => `db-private-default-${az}`), "db-public-default"]);
     });
 });

@@ -155,6 +155,23 @@ describe("offline plan: cost estimate", () => {
         expect(c.lines.find((l) => l.resource === "asg" && l.driver === "instances")?.detail).to.include("1 spot, priced at on-demand");
     });
 
+    it("prices a public address once when an Elastic IP replaces the one an instance launched with", () => {
+        const vm = res("aws:ec2/instance:Instance", "bastion", { instanceType: "t4g.nano", associatePublicIpAddress: true, rootBlockDevice: { volumeSize: 8, volumeType: "gp3" } });
+        const eip = res("aws:ec2/eip:Eip", "bastion-eip", { domain: "vpc", instance: "bastion-id" }, [vm], { propertyDependencies: { instance: [vm.urn] } });
+        const alone = estimateCost([vm], "eu-central-1", { usage: ZERO_USAGE });
+        near(alone.byDriver["public-ipv4"], EU.publicIpv4Hourly * H);
+        const withEip = estimateCost([vm, eip], "eu-central-1", { usage: ZERO_USAGE });
+        near(withEip.byDriver["public-ipv4"], EU.publicIpv4Hourly * H);
+        expect(withEip.lines.filter((l) => l.driver === "public-ipv4").map((l) => l.detail)).to.deep.equal(["public IPv4 (Elastic IP)"]);
+    });
+    it("prices a customer managed KMS key per month, its policy free", () => {
+        const key = res("aws:kms/key:Key", "alarms-key", { enableKeyRotation: true });
+        const policy = res("aws:kms/keyPolicy:KeyPolicy", "alarms-key-policy", { keyId: "alarms-key-id" });
+        const c = estimateCost([key, policy], "eu-central-1", { usage: ZERO_USAGE });
+        expect(c.unpriced).to.deep.equal([]);
+        near(c.byDriver.secrets, EU.kmsKeyMonthly);
+        expect(c.free.map((f) => f.type)).to.include("aws:kms/keyPolicy:KeyPolicy");
+    });
     it("lists free types with the reason and unknown types as unpriced: nothing is skipped silently", () => {
         const comp: PlanResource = { ...res("my:index:Cluster", "db"), custom: false, id: undefined };
         const vm = res("aws:ec2/instance:Instance", "db-node", { instanceType: "x9.huge" }, [], { parent: comp.urn });

@@ -159,6 +159,32 @@ export async function waitHealed(lab: Lab, timeoutS: number, prefer = fsHosts(la
     throw new Error(`volume not healed within ${timeoutS}s: ${JSON.stringify(last)}`);
 }
 
+/**
+ * Wait until a web host's FUSE client is connected to every brick again (bounded). A client
+ * reconnects to a restarted brick on its own timer, seconds after heal info already reads 0: a second
+ * fault inside that window leaves the client short of bricks (data unavailable, not lost). Operators
+ * check the same thing (`gluster volume status VOL clients`) before taking another node down.
+ */
+export async function waitClientConnected(lab: Lab, web: string, timeoutS: number): Promise<number> {
+    const t0 = Date.now();
+    const ip = lab.hosts.find((h) => h.name === web)?.ip;
+    if (!ip) throw new Error(`no lab host ${web}`);
+    let last = "";
+    while ((Date.now() - t0) / 1000 < timeoutS) {
+        try {
+            const out = (await gluster(lab, ["volume", "status", VOLUME, "clients"], fsHosts(lab).map((h) => h.name))).stdout;
+            const bricks = out.split(/^Brick : /m).slice(1);
+            const missing = bricks.filter((b) => !b.includes(`${ip}:`)).map((b) => b.split("\n")[0].trim());
+            if (bricks.length === fsHosts(lab).length && missing.length === 0) return (Date.now() - t0) / 1000;
+            last = `${bricks.length} bricks listed; ${web} not connected to ${missing.join(", ") || "-"}`;
+        } catch (e) {
+            last = (e as Error).message;
+        }
+        await sleep(1000);
+    }
+    throw new Error(`${web}'s GlusterFS client did not reconnect to every brick within ${timeoutS}s: ${last}`);
+}
+
 /** Start the writer on a web host in the background (setsid), bounded by count and seconds. */
 export async function startWriter(lab: Lab, web: string, dir: string, logf: string, count: number, seconds: number, kib = 64): Promise<void> {
     const w = path.join(HOST_SCRIPTS, "gluster/lab/writer.sh");

@@ -123,6 +123,9 @@ export const TYPE_CLASSES: Record<string, TypeClass> = {
     "aws:elasticache/replicationGroup:ReplicationGroup": priced("node hours by engine and node type"),
     "aws:elasticache/cluster:Cluster": priced("node hours (members of a replication group are priced there)"),
     "aws:secretsmanager/secret:Secret": priced("per secret-month"),
+    "aws:kms/key:Key": priced("per customer managed key-month (rotation adds $1/month per new backing key: not included)"),
+    "aws:kms/keyPolicy:KeyPolicy": free("part of its key"),
+    "aws:kms/alias:Alias": free("aliases have no charge"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": priced("per standard-resolution alarm-month"),
     "aws:cloudwatch/dashboard:Dashboard": priced("per dashboard-month (an account's first 3 are free: counted as paid)"),
     "aws:cloudwatch/logGroup:LogGroup": priced("stored GB-month (usage × retention × compression)"),
@@ -307,6 +310,7 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
         index.referenced(r, "mixedInstancesPolicy", "aws:ec2/launchTemplate:LaunchTemplate")[0];
 
     const flowLogs = index.ofType("aws:ec2/flowLog:FlowLog");
+    const eipTargets = new Set(index.ofType("aws:ec2/eip:Eip").flatMap((e) => index.referenced(e, "instance", "aws:ec2/instance:Instance").map((x) => x.urn)));
     const flowLogGroups = new Set(flowLogs.flatMap((f) => index.referenced(f, "logDestination", "aws:cloudwatch/logGroup:LogGroup").map((g) => g.urn)));
     const appLogGroups = index.ofType("aws:cloudwatch/logGroup:LogGroup").filter((g) => g.custom && !flowLogGroups.has(g.urn));
     const natGateways = index.ofType("aws:ec2/natGateway:NatGateway");
@@ -346,7 +350,9 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
                 const root = i.rootBlockDevice ?? {};
                 volume(r, root.volumeSize, root.volumeType, 1, "root volume", root.volumeSize === undefined);
                 for (const d of (i.ebsBlockDevices ?? []) as Record<string, unknown>[]) volume(r, d.volumeSize, d.volumeType, 1, `volume ${String(d.deviceName ?? "")}`);
-                if (i.associatePublicIpAddress === true) publicIps(r, 1, nat ? "(NAT instance)" : "(instance)");
+                // An Elastic IP associated with the instance replaces the address it launched with
+                // (AWS releases that one), so the address is priced once, on the Elastic IP.
+                if (i.associatePublicIpAddress === true && !eipTargets.has(r.urn)) publicIps(r, 1, nat ? "(NAT instance)" : "(instance)");
                 break;
             }
             case "aws:autoscaling/group:Group": {
@@ -420,6 +426,9 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
             }
             case "aws:secretsmanager/secret:Secret":
                 add(r, "secrets", 1, "secret-month", p.secretsManagerSecretMonthly, "secret");
+                break;
+            case "aws:kms/key:Key":
+                add(r, "secrets", 1, "key-month", p.kmsKeyMonthly, "customer managed KMS key");
                 break;
             case "aws:cloudwatch/metricAlarm:MetricAlarm":
                 add(r, "monitoring", 1, "alarm-month", p.cloudwatch.alarmMonthly, "standard-resolution alarm");

@@ -24,6 +24,7 @@ import {
     startGlusterd,
     startWriter,
     verifyAcked,
+    waitClientConnected,
     waitHealed,
     waitWriter,
     WriterLog,
@@ -64,6 +65,8 @@ function stallIn(w: WriterLog, from: number, to: number): { gap: number; op: num
 async function crossCheck(lab: Lab, dir: string, logf: string, down: string, notes: string[]) {
     const content = (await lab.exec("web1", ["cat", logf])).stdout;
     await lab.exec("web2", ["bash", "-c", `cat > ${logf}`], { input: content });
+    const reconnect = await waitClientConnected(lab, "web2", 60);
+    notes.push(`web2's client was connected to every brick ${round(reconnect, 1)} s after the heal finished`);
     const killed = await killGlusterHost(lab, down);
     notes.push(`cross-check: killed ${killed.length} gluster processes on ${down}; reading every acked file from web2 (needs the healed brick)`);
     try {

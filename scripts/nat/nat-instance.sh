@@ -1,12 +1,12 @@
 #!/bin/bash
 # NAT instance first boot (EC2 user data; no secrets). The PeeredVpc component sets, above this
 # script, PRIVATE_CIDRS (space-separated: the private subnets allowed through) and NAT_APPLY_SCRIPT
-# (scripts/node/nat-apply.sh). A systemd unit runs the apply script on every boot (EC2 automatic
+# (scripts/nat/nat-apply.sh). A systemd unit runs the apply script on every boot (EC2 automatic
 # recovery reboots the instance on new hardware).
 set -euo pipefail
 
 : "${PRIVATE_CIDRS:?PRIVATE_CIDRS (the private subnets allowed through this NAT) must be set}"
-: "${NAT_APPLY_SCRIPT:?NAT_APPLY_SCRIPT (scripts/node/nat-apply.sh) must be set}"
+: "${NAT_APPLY_SCRIPT:?NAT_APPLY_SCRIPT (scripts/nat/nat-apply.sh) must be set}"
 
 log() { echo "nat-instance: $*" >&2; }
 
