@@ -12,8 +12,9 @@ import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { jsonSecret } from "./secrets";
+import { GALERA_PORTS } from "./ports";
 
-export const GALERA_PORTS = { mysql: 3306, health: 9200, replication: 4567, ist: 4568, sst: 4444 } as const;
+export { GALERA_PORTS };
 export const GALERA_DATADIR = "/var/lib/mysql";
 
 export interface GaleraClusterArgs extends ClusterWiringArgs {

@@ -18,8 +18,9 @@ import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
+import { GLUSTERD_PORTS } from "./ports";
 
-export const GLUSTERD_PORTS = { from: 24007, to: 24008 } as const;
+export { GLUSTERD_PORTS };
 
 export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs {
     /** VPC of the storage nodes. */

@@ -5,8 +5,9 @@ import { cidrProblem } from "./cidr";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { jsonSecret } from "./secrets";
+import { REDIS_PORT } from "./ports";
 
-export const REDIS_PORT = 6379;
+export { REDIS_PORT };
 
 /** ElastiCache engines that speak the Redis protocol ownCloud uses. Valkey is about 20 % cheaper per node. */
 export type RedisEngine = "redis" | "valkey";

@@ -13,6 +13,7 @@
  *   4. node 1:     verify-volume (all bricks online, nothing pending heal) — after step 3
  */
 import { BootstrapPlan, BootstrapStep } from "./plan";
+import { GLUSTER_BRICK_PORTS } from "../ports";
 
 export interface GlusterNode {
     /** Logical host name the runner resolves (e.g. `fs1`). */
@@ -98,8 +99,8 @@ export interface GlusterClientSettings {
  */
 export const DEFAULT_PING_TIMEOUT_S = 10;
 /** 10 ports: one brick per node per volume plus room for restarts and a few more volumes. */
-export const DEFAULT_BASE_PORT = 49152;
-export const DEFAULT_MAX_PORT = 49161;
+export const DEFAULT_BASE_PORT: number = GLUSTER_BRICK_PORTS.from;
+export const DEFAULT_MAX_PORT: number = GLUSTER_BRICK_PORTS.to;
 export const DEFAULT_VOLUME = "gfs_v_r5";
 export const DEFAULT_BRICK_ROOT = "/data/glusterfs";
 export const DEFAULT_MOUNT_POINT = "/mnt/owncloud-data";

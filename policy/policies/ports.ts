@@ -4,14 +4,11 @@
  * The Gluster brick range is the component's default; a stack that configures another range is
  * judged at that range too, read from the security-group rules it records (network.ts).
  */
-import { DEFAULT_BASE_PORT, DEFAULT_MAX_PORT } from "../../components/bootstrap/gluster";
-import { GALERA_PORTS } from "../../components/galeraCluster";
-import { GLUSTERD_PORTS } from "../../components/glusterDisperseVolume";
-import { REDIS_PORT } from "../../components/redisCluster";
+import { GALERA_PORTS, GLUSTER_BRICK_PORTS, GLUSTERD_PORTS, REDIS_PORT } from "../../components/ports";
 import type { PortRange } from "../lib";
 
 /** Default GlusterFS brick port range (glusterd base-port .. max-port as the component sets them). */
-export const DEFAULT_BRICK_PORTS = `${DEFAULT_BASE_PORT}-${DEFAULT_MAX_PORT}`;
+export const DEFAULT_BRICK_PORTS = `${GLUSTER_BRICK_PORTS.from}-${GLUSTER_BRICK_PORTS.to}`;
 
 /** Data and replication ports of the stack's tiers, with what serves them (for messages). */
 export const DATA_PORTS: readonly (PortRange & { service: string })[] = [
@@ -21,7 +18,7 @@ export const DATA_PORTS: readonly (PortRange & { service: string })[] = [
     { from: GALERA_PORTS.ist, to: GALERA_PORTS.ist, service: "Galera IST" },
     { from: GALERA_PORTS.sst, to: GALERA_PORTS.sst, service: "Galera SST" },
     { from: GLUSTERD_PORTS.from, to: GLUSTERD_PORTS.to, service: "glusterd" },
-    { from: DEFAULT_BASE_PORT, to: DEFAULT_MAX_PORT, service: "GlusterFS bricks" },
+    { from: GLUSTER_BRICK_PORTS.from, to: GLUSTER_BRICK_PORTS.to, service: "GlusterFS bricks" },
     { from: REDIS_PORT, to: REDIS_PORT, service: "Redis" },
     // Not opened by the components, but what a GlusterFS or NFS client would also try.
     { from: 2049, to: 2049, service: "NFS" },
