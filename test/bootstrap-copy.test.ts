@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { GaleraCluster } from "../components/galeraCluster";
 import { GlusterDisperseVolume } from "../components/glusterDisperseVolume";
 import { MockEngine, RecordedResource, underMocks } from "./harness/mocks";
+import { GALERA_NODE_FILES, GLUSTER_NODE_FILES } from "./fixtures/shipped-files";
 
 const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -81,31 +82,8 @@ describe("bootstrap copy (CopyToRemote → remote.Command)", () => {
     it("ships exactly the node files each host needs: no lab, plan tool or CI script", () => {
         const shipped = (name: string) => filesUnder(copySource(engine.byName(name)));
         expect(shipped("g-scripts-node1")).to.deep.equal(shipped("g-scripts-node3"));
-        expect(shipped("g-scripts-node1")).to.deep.equal([
-            "galera/configure.sh",
-            "galera/decide.sh",
-            "galera/health-check.sh",
-            "galera/install.sh",
-            "galera/lib.sh",
-            "galera/report.sh",
-            "galera/restart.sh",
-            "galera/start.sh",
-            "galera/users.sh",
-            "galera/verify.sh",
-            "lib/common.sh",
-            "lib/volume.sh",
-            "node/data-volume.sh",
-        ]);
-        expect(shipped("fs-scripts-node2")).to.deep.equal([
-            "gluster/create-volume.sh",
-            "gluster/glusterd.sh",
-            "gluster/lib.sh",
-            "gluster/prepare-brick.sh",
-            "gluster/status.sh",
-            "gluster/verify-volume.sh",
-            "lib/common.sh",
-            "lib/volume.sh",
-        ]);
+        expect(shipped("g-scripts-node1")).to.deep.equal(GALERA_NODE_FILES);
+        expect(shipped("fs-scripts-node2")).to.deep.equal(GLUSTER_NODE_FILES);
     });
 
     it("ships the files' current content", () => {

@@ -3,6 +3,7 @@ import { BootstrapStep } from "../components/bootstrap/plan";
 import { orderedSteps, remoteScriptsDir, ScriptTree, scriptTree, shellQuote, shipmentHash, shippedFiles, stepCommandLine, stepTrigger } from "../components/remoteBootstrap";
 import { galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
 import { glusterPlan } from "../components/bootstrap/gluster";
+import { GALERA_NODE_FILES, GLUSTER_NODE_FILES } from "./fixtures/shipped-files";
 
 const step: BootstrapStep = {
     id: "galera-configure-node1",
@@ -37,34 +38,11 @@ describe("remote bootstrap", () => {
         const hostSteps = (plan: { steps: BootstrapStep[] }, host: string) => plan.steps.filter((s) => s.host === host);
 
         it("ships a Galera node its tier's scripts, the libraries and the data-volume script, nothing else", () => {
-            expect(shippedFiles(hostSteps(galera, "node2"))).to.deep.equal([
-                "galera/configure.sh",
-                "galera/decide.sh",
-                "galera/health-check.sh",
-                "galera/install.sh",
-                "galera/lib.sh",
-                "galera/report.sh",
-                "galera/restart.sh",
-                "galera/start.sh",
-                "galera/users.sh",
-                "galera/verify.sh",
-                "lib/common.sh",
-                "lib/volume.sh",
-                "node/data-volume.sh",
-            ]);
+            expect(shippedFiles(hostSteps(galera, "node2"))).to.deep.equal(GALERA_NODE_FILES);
         });
         it("ships a GlusterFS node its tier's scripts without gluster/lab/, and the libraries", () => {
             for (const host of ["node1", "node3"]) {
-                expect(shippedFiles(hostSteps(gluster, host))).to.deep.equal([
-                    "gluster/create-volume.sh",
-                    "gluster/glusterd.sh",
-                    "gluster/lib.sh",
-                    "gluster/prepare-brick.sh",
-                    "gluster/status.sh",
-                    "gluster/verify-volume.sh",
-                    "lib/common.sh",
-                    "lib/volume.sh",
-                ]);
+                expect(shippedFiles(hostSteps(gluster, host))).to.deep.equal(GLUSTER_NODE_FILES);
             }
         });
         it("changing a lab, plan-tool, CI or web file changes no copy trigger and no step trigger", () => {

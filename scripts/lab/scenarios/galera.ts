@@ -107,6 +107,20 @@ async function scenario(lab: Lab, name: string, body: (c: Ctx) => Promise<boolea
     return res;
 }
 
+/** After a full crash: run the recovery procedure, record how long it took, the writer outage and what it decided. */
+async function recoverAndMeasure({ lab, w, notes, figures }: Ctx, tFault: number): Promise<string> {
+    const t1 = Date.now();
+    const decisions: string[] = [];
+    await recoverGalera(lab, decisions);
+    notes.push(...decisions);
+    figures.recoverySeconds = r2((Date.now() - t1) / 1000);
+    await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
+    figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+    const decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
+    figures.decision = decision;
+    return decision;
+}
+
 export const scenarios: Scenario[] = [
     {
         name: "galera-kill-nonwriter",
@@ -161,21 +175,15 @@ export const scenarios: Scenario[] = [
         name: "galera-crash-all",
         description: "kill -9 all three nodes within a second, recover automatically with the decision procedure",
         run: (lab) =>
-            scenario(lab, "galera-crash-all", async ({ lab, w, notes, figures }) => {
+            scenario(lab, "galera-crash-all", async (c) => {
+                const { lab, figures } = c;
                 const t0 = Date.now();
                 const killedAt: number[] = [];
                 await Promise.all(DB_NODES.map(async (n) => { await lab.svc(n.name, "kill", "mariadb"); killedAt.push(Date.now()); }));
                 const tFault = Math.min(...killedAt);
                 figures.killSpreadSeconds = r2((Math.max(...killedAt) - t0) / 1000);
                 await sleep(2000);
-                const t1 = Date.now();
-                const decisions: string[] = [];
-                await recoverGalera(lab, decisions);
-                notes.push(...decisions);
-                figures.recoverySeconds = r2((Date.now() - t1) / 1000);
-                await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
-                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
-                figures.decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
+                await recoverAndMeasure(c, tFault);
                 return true;
             }),
     },
@@ -221,7 +229,8 @@ export const scenarios: Scenario[] = [
         name: "galera-crash-staggered",
         description: "kill -9 db3, keep writing, then kill db1+db2 and lose every saved view (gvwstate.dat): the decision procedure must bootstrap the highest seqno, never db3",
         run: (lab) =>
-            scenario(lab, "galera-crash-staggered", async ({ lab, w, notes, figures }) => {
+            scenario(lab, "galera-crash-staggered", async (c) => {
+                const { lab, figures } = c;
                 await lab.svc(DB_NODES[2].name, "kill", "mariadb");
                 await sleep(3000);
                 const t0 = Date.now();
@@ -229,15 +238,7 @@ export const scenarios: Scenario[] = [
                 const tFault = Date.now();
                 await Promise.all(DB_NODES.map((n) => lab.sh(n.name, "rm -f /var/lib/mysql/gvwstate.dat")));
                 figures.killSpreadSeconds = r2((tFault - t0) / 1000);
-                const t1 = Date.now();
-                const decisions: string[] = [];
-                await recoverGalera(lab, decisions);
-                notes.push(...decisions);
-                figures.recoverySeconds = r2((Date.now() - t1) / 1000);
-                await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
-                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
-                const decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
-                figures.decision = decision;
+                const decision = await recoverAndMeasure(c, tFault);
                 return /^bootstrap-force (db1|db2) highest-seqno/.test(decision);
             }),
     },
@@ -300,7 +301,8 @@ export const scenarios: Scenario[] = [
         description:
             "kill -9 all three nodes and lose every saved view; db3's position cannot be recovered (its InnoDB file unreadable): the procedure must refuse and name db3, never bootstrap past it; once db3 reports, it bootstraps the highest seqno",
         run: (lab) =>
-            scenario(lab, "galera-recover-unknown-position", async ({ lab, w, notes, figures }) => {
+            scenario(lab, "galera-recover-unknown-position", async (c) => {
+                const { lab, notes, figures } = c;
                 const broken = DB_NODES[2].name;
                 await Promise.all(DB_NODES.map((n) => lab.svc(n.name, "kill", "mariadb")));
                 const tFault = Date.now();
@@ -315,15 +317,8 @@ export const scenarios: Scenario[] = [
                     await lab.sh(broken, "chmod 660 /var/lib/mysql/ibdata1");
                 }
                 figures.refusedWhileUnknown = refusal.startsWith(`refuse ${broken}: mariadbd --wsrep-recover failed`) ? "yes" : `no (${refusal})`;
-                const t1 = Date.now();
-                const decisions: string[] = [];
-                await recoverGalera(lab, decisions);
-                notes.push(...decisions);
-                figures.recoverySeconds = r2((Date.now() - t1) / 1000);
-                await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
-                figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
-                figures.decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
-                return figures.refusedWhileUnknown === "yes" && /^bootstrap-force db[123] (highest-seqno|safe_to_bootstrap)/.test(figures.decision as string);
+                const decision = await recoverAndMeasure(c, tFault);
+                return figures.refusedWhileUnknown === "yes" && /^bootstrap-force db[123] (highest-seqno|safe_to_bootstrap)/.test(decision);
             }),
     },
     {
