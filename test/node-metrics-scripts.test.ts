@@ -70,7 +70,7 @@ describe("node metrics: scripts/galera/metrics.sh --print (stand-in mariadb, df,
     });
 });
 
-describe("node metrics: scripts/gluster/metrics.sh --print (stand-in gluster with recorded output, df)", () => {
+describe("node metrics: scripts/gluster/metrics.sh --print (stand-in gluster with the CLI's output shapes, df)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;
     const run = (status: string | undefined, heal: string | undefined) => {
