@@ -5,7 +5,7 @@ import { galeraPlan } from "../components/bootstrap/galera";
 import { glusterPlan } from "../components/bootstrap/gluster";
 import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, putNodeMetricsStatement } from "../components/nodeMetrics";
 import type { PlanResource } from "../scripts/plan/build";
-import { estimateCost, PRICES, ZERO_USAGE } from "../scripts/plan/cost";
+import { estimateCost, loadUsage, PRICES, type Usage } from "../scripts/plan/cost";
 import { underMocks } from "./harness/mocks";
 
 const nodes = ["node1", "node2", "node3"];
@@ -21,6 +21,8 @@ const args: ObservabilityArgs = {
     galeraClusters: [{ cluster: "dev-db", nodes, label: "galera" }],
     glusterVolumes: [{ cluster: "dev-fs", nodes, label: "gluster" }],
 };
+/** No usage: only the lines the resources themselves decide. */
+const ZERO_USAGE = Object.fromEntries(Object.keys(loadUsage("default").usage).map((k) => [k, 0])) as unknown as Usage;
 const TOPIC = "arn:aws:mock:eu-central-1:123456789012:aws:sns/topic:Topic/ops-alarms";
 
 describe("node metric alarms (Observability under mocks)", () => {
