@@ -13,6 +13,7 @@ import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { jsonSecret } from "./secrets";
 import { GALERA_PORTS } from "./ports";
+import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
 
 export { GALERA_PORTS };
 export const GALERA_DATADIR = "/var/lib/mysql";
@@ -78,6 +79,8 @@ export interface ResolvedGaleraClusterArgs {
     syncTimeoutSeconds: number;
     secretRecoveryWindowDays: number;
     sshUser: string;
+    /** The `Cluster` dimension of the nodes' CloudWatch metrics: the component's name. */
+    metricsCluster: string;
     tags: Record<string, string>;
 }
 
@@ -144,6 +147,7 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
         syncTimeoutSeconds,
         secretRecoveryWindowDays,
         sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
+        metricsCluster: name,
         tags: args.tags ?? {},
     };
 }
@@ -162,6 +166,7 @@ export function galeraCloudPlan(a: ResolvedGaleraClusterArgs): BootstrapPlan {
         appDatabase: a.appDatabase,
         appHosts: a.appHosts,
         syncTimeoutSeconds: a.syncTimeoutSeconds,
+        metricsCluster: a.metricsCluster,
     });
     const volumeSteps = hosts.map((h) => ({
         id: `galera-datadir-${h.name}`,
@@ -201,6 +206,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
     public readonly appSecretArn: pulumi.Output<string>;
     public readonly securityGroupId: pulumi.Output<string>;
     public readonly instanceIds: pulumi.Output<string>[];
+    /** Who publishes this cluster's node metrics (give it to `Observability.galeraClusters`). */
+    public readonly metrics: NodeMetricsSource;
     /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
     public readonly bootstrap: Record<string, command.remote.Command>;
 
@@ -331,7 +338,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             if (!e.self) egressRules.push(rule);
         }
 
-        const profile = createNodeRole(name, [secret.arn], tags({}), this);
+        const profile = createNodeRole(name, [secret.arn], tags({}), this, [putNodeMetricsStatement()]);
         const nodes: ClusterNode[] = createClusterNodes(
             name,
             {
@@ -352,6 +359,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             this,
         );
         this.instanceIds = nodes.map((n) => n.instance.id);
+        this.metrics = { cluster: a.metricsCluster, nodes: nodes.map((n) => n.host) };
 
         this.bootstrap = runPlan(
             name,

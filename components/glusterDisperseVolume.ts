@@ -19,6 +19,7 @@ import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { GLUSTERD_PORTS } from "./ports";
+import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
 
 export { GLUSTERD_PORTS };
 
@@ -131,6 +132,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         ownerUid: OWNCLOUD_UID,
         ownerGid: OWNCLOUD_UID,
         allowNonOptimal: args.allowNonOptimal ?? false,
+        metricsCluster: name,
     };
     let warnings: string[] = [];
     if (problems.length === 0) {
@@ -183,6 +185,8 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
     /** The bounded brick port range clients must reach (besides glusterd's 24007-24008). */
     public readonly brickPorts: { from: number; to: number };
     public readonly instanceIds: pulumi.Output<string>[];
+    /** Who publishes this volume's node metrics (give it to `Observability.glusterVolumes`); one brick per node. */
+    public readonly metrics: NodeMetricsSource;
     public readonly bootstrap: Record<string, command.remote.Command>;
 
     constructor(name: string, args: GlusterDisperseVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -267,7 +271,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                 ),
         );
 
-        const profile = createNodeRole(name, [], tags({}), this);
+        const profile = createNodeRole(name, [], tags({}), this, [putNodeMetricsStatement()]);
         const nodes = createClusterNodes(
             name,
             {
@@ -288,6 +292,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             this,
         );
         this.instanceIds = nodes.map((n) => n.instance.id);
+        this.metrics = { cluster: name, nodes: nodes.map((n) => n.host) };
 
         this.bootstrap = runPlan(
             name,

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
+import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, NodeMetricsSource, WSREP_SYNCED } from "./nodeMetrics";
 
 export interface ObservabilityArgs {
     /** E-mail address that receives alarm notifications (confirm the subscription mail). Optional. */
@@ -25,8 +26,32 @@ export interface ObservabilityArgs {
     http5xxPercent?: number;
     /** p95 target response time that alarms, in seconds. Default 2. */
     responseTimeSeconds?: number;
+    /**
+     * Galera clusters whose nodes publish metrics (`GaleraCluster.metrics`). Per node: cluster size
+     * below the node count, not Synced, flow control, data-volume free space. Default none.
+     */
+    galeraClusters?: ObservedCluster[];
+    /**
+     * GlusterFS volumes whose nodes publish metrics (`GlusterDisperseVolume.metrics`, one brick per
+     * node). Per node: bricks online below the node count, brick free space; per volume: heals
+     * that do not drain. Default none.
+     */
+    glusterVolumes?: ObservedCluster[];
+    /** Free space on a data volume (Galera datadir, Gluster brick) below which it alarms, in percent. Default 15. */
+    freeSpacePercent?: number;
+    /** Share of time a Galera node may be paused by flow control (5-minute average) before alarming, 0–1. Default 0.1. */
+    flowControlPausedFraction?: number;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
+}
+
+/** Default thresholds of the node-metric alarms (one home: the JSDoc above and the README quote them). */
+export const NODE_ALARM_DEFAULTS = { freeSpacePercent: 15, flowControlPausedFraction: 0.1 } as const;
+
+/** A cluster whose nodes publish metrics, with the label its alarms are named by. */
+export interface ObservedCluster extends NodeMetricsSource {
+    /** Short label used in alarm names, e.g. `galera` (`<label>-node1-cluster-size`). Default: `cluster`. */
+    label?: string;
 }
 
 export interface ObservedInstance {
@@ -54,6 +79,19 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
     for (const l of labels) if (!/^[a-z0-9-]{1,40}$/.test(l)) problems.push(`instances: label "${l}" must be lower-case letters, digits and -`);
     const pct = args.http5xxPercent ?? 5;
     if (!(pct > 0 && pct <= 100)) problems.push(`http5xxPercent: ${pct} must be in (0, 100]`);
+    const free = args.freeSpacePercent ?? NODE_ALARM_DEFAULTS.freeSpacePercent;
+    if (!(free > 0 && free < 100)) problems.push(`freeSpacePercent: ${free} must be in (0, 100)`);
+    const fc = args.flowControlPausedFraction ?? NODE_ALARM_DEFAULTS.flowControlPausedFraction;
+    if (!(fc > 0 && fc < 1)) problems.push(`flowControlPausedFraction: ${fc} must be in (0, 1) (a share of time)`);
+    const sources = [...(args.galeraClusters ?? []).map((c) => ["galeraClusters", c] as const), ...(args.glusterVolumes ?? []).map((c) => ["glusterVolumes", c] as const)];
+    const clusterLabels = sources.map(([, c]) => c.label ?? c.cluster);
+    if (new Set(clusterLabels).size !== clusterLabels.length) problems.push("galeraClusters/glusterVolumes: labels (default: cluster names) must be unique (they name the alarms)");
+    for (const [field, c] of sources) {
+        if (!/^[a-z0-9-]{1,40}$/.test(c.label ?? c.cluster)) problems.push(`${field}: label "${c.label ?? c.cluster}" must be lower-case letters, digits and -`);
+        if (c.nodes.length === 0) problems.push(`${field}: cluster "${c.cluster}" has no nodes`);
+        if (new Set(c.nodes).size !== c.nodes.length) problems.push(`${field}: cluster "${c.cluster}" lists a node twice`);
+        for (const n of c.nodes) if (!/^[a-z0-9-]{1,20}$/.test(n)) problems.push(`${field}: node "${n}" of "${c.cluster}" must be lower-case letters, digits and -`);
+    }
     if (problems.length > 0) throw new InvalidArgsError("Observability", name, problems);
 }
 
@@ -214,6 +252,7 @@ export class Observability extends pulumi.ComponentResource {
             alarm(`${label}-evictions`, { alarmDescription: "Redis evicted keys: evicted file-lock keys break ownCloud's locking", namespace: "AWS/ElastiCache", metricName: "Evictions", dimensions: dims, statistic: "Sum", period: 300, evaluationPeriods: 1, comparisonOperator: "GreaterThanThreshold", threshold: 0 });
             alarm(`${label}-replication-lag`, { alarmDescription: "Redis replica more than 5 s behind its primary", namespace: "AWS/ElastiCache", metricName: "ReplicationLag", dimensions: dims, statistic: "Maximum", period: 60, evaluationPeriods: 3, comparisonOperator: "GreaterThanThreshold", threshold: 5 });
         }
+        nodeMetricAlarms(args, alarm);
         this.alarmNames = alarms.map((a) => a.name);
 
         const dashboardBody = pulumi
@@ -224,6 +263,131 @@ export class Observability extends pulumi.ComponentResource {
         const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: `${name}-owncloud-ha`, dashboardBody }, { parent: this });
         this.dashboardName = dashboard.dashboardName;
         this.registerOutputs({ topicArn: this.topicArn, dashboardName: this.dashboardName });
+    }
+}
+
+type AlarmFactory = (id: string, a: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags">) => aws.cloudwatch.MetricAlarm;
+
+/**
+ * Alarms on the metrics the Galera and GlusterFS nodes publish every 60 s (scripts/galera/metrics.sh, scripts/gluster/metrics.sh).
+ *
+ * - `<label>-<node>-cluster-size`: the node's wsrep_cluster_size below the node count, minimum of
+ *   each minute, for 5 minutes. Missing data is *breaching*: this is the node's heartbeat, so a node
+ *   (or its publisher) that stops reporting alarms here; the node's other alarms treat missing data
+ *   as not breaching so one stopped node pages once. 5 minutes rides over an IST rejoin after a
+ *   rolling restart (about a minute); a lost node, an SST or a partition pages.
+ * - `<label>-<node>-not-synced`: wsrep_local_state below 4 (Synced) for the whole of 5 minutes
+ *   (maximum per minute: a node Synced at any time in a minute counts as Synced).
+ * - `<label>-<node>-flow-control`: the share of time replication was paused by flow control,
+ *   5-minute average above `flowControlPausedFraction` (0.1) twice running: a slow node throttles
+ *   every writer.
+ * - `<label>-<node>-free-space` (Galera datadir, Gluster brick): free space below
+ *   `freeSpacePercent` (15 %), minimum of 5 minutes: free space shrinks slowly, one period is enough.
+ * - `<label>-<node>-bricks-online`: bricks online as the node's glusterd sees them below the node
+ *   count for 3 minutes; missing data breaching (the Gluster node's heartbeat). A brick process
+ *   does not restart by itself: `gluster volume start VOL force` restarts it.
+ * - `<label>-pending-heals` (one per volume): entries pending heal, the largest any node reports
+ *   of its 5-minute minimum, above 0 for 6 periods (30 minutes). A dispersed volume under write
+ *   load always has a few transient entries, so the per-period *minimum* is what shows a backlog:
+ *   heals that drain reach 0 within minutes; a minimum that stays above 0 for 30 minutes means
+ *   self-heal is not keeping up or cannot heal (a brick down, a split). Plain "> 0 for N periods"
+ *   instead of a slope (metric math RATE): the slope of a noisy count flips sign every period.
+ */
+export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): void {
+    const free = args.freeSpacePercent ?? NODE_ALARM_DEFAULTS.freeSpacePercent;
+    const fc = args.flowControlPausedFraction ?? NODE_ALARM_DEFAULTS.flowControlPausedFraction;
+    const dims = (cluster: string, node: string) => ({ Cluster: cluster, Node: node });
+    const common = { namespace: NODE_METRICS_NAMESPACE, period: 60 } as const;
+    for (const c of args.galeraClusters ?? []) {
+        const n = c.nodes.length;
+        for (const node of c.nodes) {
+            const d = dims(c.cluster, node);
+            alarm(`${c.label ?? c.cluster}-${node}-cluster-size`, {
+                ...common,
+                alarmDescription: `${c.cluster} ${node}: sees fewer than ${n} Galera nodes (or stopped reporting) for 5 minutes: find the missing node (README "Alarms")`,
+                metricName: GALERA_METRICS.clusterSize,
+                dimensions: d,
+                statistic: "Minimum",
+                evaluationPeriods: 5,
+                comparisonOperator: "LessThanThreshold",
+                threshold: n,
+                treatMissingData: "breaching",
+            });
+            alarm(`${c.label ?? c.cluster}-${node}-not-synced`, {
+                ...common,
+                alarmDescription: `${c.cluster} ${node}: not Synced (wsrep_local_state < ${WSREP_SYNCED}) for 5 minutes`,
+                metricName: GALERA_METRICS.localState,
+                dimensions: d,
+                statistic: "Maximum",
+                evaluationPeriods: 5,
+                comparisonOperator: "LessThanThreshold",
+                threshold: WSREP_SYNCED,
+            });
+            alarm(`${c.label ?? c.cluster}-${node}-flow-control`, {
+                ...common,
+                alarmDescription: `${c.cluster} ${node}: replication paused by flow control more than ${fc * 100} % of the time for 10 minutes`,
+                metricName: GALERA_METRICS.flowControlPaused,
+                dimensions: d,
+                statistic: "Average",
+                period: 300,
+                evaluationPeriods: 2,
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: fc,
+            });
+            alarm(`${c.label ?? c.cluster}-${node}-free-space`, {
+                ...common,
+                alarmDescription: `${c.cluster} ${node}: less than ${free} % free on the data volume`,
+                metricName: GALERA_METRICS.dataFreePercent,
+                dimensions: d,
+                statistic: "Minimum",
+                period: 300,
+                evaluationPeriods: 1,
+                comparisonOperator: "LessThanThreshold",
+                threshold: free,
+            });
+        }
+    }
+    for (const v of args.glusterVolumes ?? []) {
+        const n = v.nodes.length;
+        for (const node of v.nodes) {
+            const d = dims(v.cluster, node);
+            alarm(`${v.label ?? v.cluster}-${node}-bricks-online`, {
+                ...common,
+                alarmDescription: `${v.cluster} ${node}: fewer than ${n} bricks online (or stopped reporting) for 3 minutes`,
+                metricName: GLUSTER_METRICS.bricksOnline,
+                dimensions: d,
+                statistic: "Minimum",
+                evaluationPeriods: 3,
+                comparisonOperator: "LessThanThreshold",
+                threshold: n,
+                treatMissingData: "breaching",
+            });
+            alarm(`${v.label ?? v.cluster}-${node}-free-space`, {
+                ...common,
+                alarmDescription: `${v.cluster} ${node}: less than ${free} % free on the brick`,
+                metricName: GLUSTER_METRICS.brickFreePercent,
+                dimensions: d,
+                statistic: "Minimum",
+                period: 300,
+                evaluationPeriods: 1,
+                comparisonOperator: "LessThanThreshold",
+                threshold: free,
+            });
+        }
+        const ids = v.nodes.map((_, i) => `heals${i + 1}`);
+        alarm(`${v.label ?? v.cluster}-pending-heals`, {
+            alarmDescription: `${v.cluster}: entries pending heal never drained to 0 for 30 minutes`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: 0,
+            evaluationPeriods: 6,
+            metricQueries: [
+                { id: "pending", expression: `MAX([${ids.join(", ")}])`, label: "pending heals (5-minute minimum)", returnData: true },
+                ...v.nodes.map((node, i) => ({
+                    id: ids[i],
+                    metric: { namespace: NODE_METRICS_NAMESPACE, metricName: GLUSTER_METRICS.pendingHeals, dimensions: dims(v.cluster, node), period: 300, stat: "Minimum" },
+                })),
+            ],
+        });
     }
 }
 

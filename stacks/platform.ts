@@ -387,6 +387,8 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
             ...galera.instanceIds.map((instanceId, i) => ({ label: `galera-node${i + 1}`, instanceId })),
             ...gluster.instanceIds.map((instanceId, i) => ({ label: `gluster-node${i + 1}`, instanceId })),
         ],
+        galeraClusters: [{ ...galera.metrics, label: "galera" }],
+        glusterVolumes: [{ ...gluster.metrics, label: "gluster" }],
         redisReplicationGroupId: redis.replicationGroupId,
         redisShards: cfg.redis.shards,
         redisReplicasPerShard: cfg.redis.replicasPerShard,

@@ -195,9 +195,17 @@ describe("GaleraCluster", () => {
             const engine = await build();
             const [policy] = engine.ofType("aws:iam/rolePolicy:RolePolicy");
             const doc = JSON.parse(policy.inputs.policy);
-            expect(doc.Statement).to.have.length(1);
+            // Its secret, and publishing its metrics into our namespace only (PutMetricData has no resource-level permissions).
+            expect(doc.Statement).to.have.length(2);
             expect(doc.Statement[0].Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
             expect(doc.Statement[0].Resource).to.deep.equal(["arn:aws:mock:eu-central-1:123456789012:aws:secretsmanager/secret:Secret/db-credentials"]);
+            expect(doc.Statement[1]).to.deep.equal({
+                Sid: "PublishNodeMetrics",
+                Effect: "Allow",
+                Action: ["cloudwatch:PutMetricData"],
+                Resource: "*",
+                Condition: { StringEquals: { "cloudwatch:namespace": "OwncloudHA" } },
+            });
         });
 
         it("orders the bootstrap commands as the plan says, through the bastion", async () => {

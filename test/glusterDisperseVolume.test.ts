@@ -3,6 +3,7 @@ import { TAG_TIER } from "../components/conventions";
 import { InvalidArgsError } from "../components/errors";
 import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
 import { underMocks } from "./harness/mocks";
+import { putNodeMetricsStatement } from "../components/nodeMetrics";
 
 const bastion = { host: "192.0.2.10", securityGroupId: "sg-bastion", keyPairName: "kp", privateKey: "KEY" };
 const args: GlusterDisperseVolumeArgs = {
@@ -53,6 +54,13 @@ describe("GlusterDisperseVolume", () => {
             underMocks(() => {
                 volume = new GlusterDisperseVolume("fs", { ...args, ...over });
             });
+
+        it("lets the nodes publish their metrics into our namespace and nothing else", async () => {
+            const engine = await build();
+            const [policy] = engine.ofType("aws:iam/rolePolicy:RolePolicy");
+            expect(JSON.parse(policy.inputs.policy).Statement).to.deep.equal([putNodeMetricsStatement()]);
+            expect(volume.metrics).to.deep.equal({ cluster: "fs", nodes: ["node1", "node2", "node3"] });
+        });
 
         it("creates one private node with one encrypted brick volume per AZ", async () => {
             const engine = await build();

@@ -5,6 +5,7 @@
  * the local lab (`npm run lab`) runs the very same steps over SSH through its bastion.
  */
 import { BootstrapPlan, BootstrapStep } from "./plan";
+import { nodeMetricsEnv } from "../nodeMetrics";
 
 export interface GaleraNode {
     /** Logical host name (plan `host`), also the wsrep node name, e.g. `db1`. */
@@ -29,6 +30,11 @@ export interface GaleraPlanSettings {
     providerOptions?: string;
     /** Seconds a starting node may take to reach Synced. Default `DEFAULT_GALERA_SYNC_TIMEOUT_S`. */
     syncTimeoutSeconds?: number;
+    /**
+     * `Cluster` dimension of the CloudWatch metrics the nodes publish (the component's name). Set:
+     * configure.sh installs the metrics timer (systemd hosts). Unset (the lab): no metrics settings.
+     */
+    metricsCluster?: string;
 }
 
 /**
@@ -121,6 +127,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             GALERA_CLUSTER_ADDRESSES: addresses,
         };
         if (s.providerOptions) env.GALERA_PROVIDER_OPTIONS = s.providerOptions;
+        if (s.metricsCluster !== undefined) Object.assign(env, nodeMetricsEnv(s.metricsCluster, node.name));
         // SST donor preference: the other nodes, the active writer (first node) last, then any
         // (trailing comma): a donor is Desynced, its health check fails and HAProxy would move writes.
         env.GALERA_SST_DONORS = s.nodes.filter((n) => n.name !== node.name).map((n) => n.name).reverse().join(",") + ",";

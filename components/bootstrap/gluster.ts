@@ -14,6 +14,7 @@
  */
 import { BootstrapPlan, BootstrapStep } from "./plan";
 import { GLUSTER_BRICK_PORTS } from "../ports";
+import { nodeMetricsEnv } from "../nodeMetrics";
 
 export interface GlusterNode {
     /** Logical host name the runner resolves (e.g. `fs1`). */
@@ -27,6 +28,11 @@ export interface GlusterNode {
 export interface GlusterSettings {
     /** Storage nodes, one brick each, in brick order. Node 1 (index 0) forms the pool. */
     nodes: GlusterNode[];
+    /**
+     * `Cluster` dimension of the CloudWatch metrics the nodes publish (the component's name). Set:
+     * glusterd.sh installs the metrics timer (systemd hosts). Unset (the lab): no metrics settings.
+     */
+    metricsCluster?: string;
     /** Volume name (letters, digits, `_`, `-`). Default `gfs_v_r5`. */
     volumeName?: string;
     /** Bricks in the disperse set (N). Must equal the number of nodes. Default: number of nodes. */
@@ -293,7 +299,13 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
             id: `gluster-glusterd-${node.host}`,
             host: node.host,
             script: "gluster/glusterd.sh",
-            env: { GLUSTER_BASE_PORT: String(settings.basePort ?? DEFAULT_BASE_PORT), GLUSTER_MAX_PORT: String(settings.maxPort ?? DEFAULT_MAX_PORT) },
+            env: {
+                GLUSTER_BASE_PORT: String(settings.basePort ?? DEFAULT_BASE_PORT),
+                GLUSTER_MAX_PORT: String(settings.maxPort ?? DEFAULT_MAX_PORT),
+                ...(settings.metricsCluster === undefined
+                    ? {}
+                    : { GLUSTER_METRICS_VOLUME: vol, GLUSTER_METRICS_BRICK_MOUNT: p.mount, ...nodeMetricsEnv(settings.metricsCluster, node.host) }),
+            },
             secrets: [],
             dependsOn: [`gluster-brick-${node.host}`],
             description: `install and start glusterd on ${node.host} with brick ports bounded for the security group (after its brick exists)`,

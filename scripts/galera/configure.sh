@@ -15,12 +15,16 @@
 #                             because a donor is Desynced (health 503) and would trigger a failover
 #   GALERA_SST_USER           optional, default sst
 #   GALERA_HEALTH_USER        optional, default galera_health
+#   OCHA_METRICS_NAMESPACE, OCHA_METRICS_CLUSTER, OCHA_METRICS_NODE
+#                             CloudWatch metrics timer (systemd hosts only; see ../lib/metrics.sh)
 # Secrets (stdin, NAME=value): GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/../lib/metrics.sh
+. "$(dirname "$0")/../lib/metrics.sh"
 
 require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES
 read_secrets GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
@@ -123,6 +127,8 @@ TimeoutStopSec=5
 UNIT
     systemctl daemon-reload
 fi
+# Cluster size, local state, flow control and free space to CloudWatch every minute (no-op without systemd).
+metrics_install galera
 
 # Data directory (the package initialises it in the cloud; the lab's hosts start empty).
 if [ ! -d /var/lib/mysql/mysql ]; then

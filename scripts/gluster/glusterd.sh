@@ -4,6 +4,8 @@
 #
 #   GLUSTER_BASE_PORT  first port glusterd hands to bricks (glusterd.vol `base-port`), e.g. 49152
 #   GLUSTER_MAX_PORT   last one (glusterd.vol `max-port`), e.g. 49161
+#   GLUSTER_METRICS_VOLUME, GLUSTER_METRICS_BRICK_MOUNT, OCHA_METRICS_NAMESPACE, OCHA_METRICS_CLUSTER,
+#   OCHA_METRICS_NODE  CloudWatch metrics timer (systemd hosts only; see metrics.sh, ../lib/metrics.sh)
 #
 # The security group then opens 24007-24008 plus exactly this range. Port allocation happens when a
 # brick starts, so a changed range applies to bricks started afterwards; glusterd is restarted here
@@ -11,6 +13,8 @@
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=../lib/metrics.sh
+. "$(dirname "$0")/../lib/metrics.sh"
 
 require_env GLUSTER_BASE_PORT GLUSTER_MAX_PORT
 for v in GLUSTER_BASE_PORT GLUSTER_MAX_PORT; do
@@ -53,4 +57,9 @@ else
 fi
 wait_for "glusterd answers" 60 gluster --mode=script pool list \
     || die "glusterd does not answer 'gluster pool list'"
+# Bricks online, pending heals and brick free space to CloudWatch every minute (no-op without systemd).
+if is_systemd; then
+    require_env GLUSTER_METRICS_VOLUME GLUSTER_METRICS_BRICK_MOUNT
+    metrics_install gluster "GLUSTER_METRICS_VOLUME=$GLUSTER_METRICS_VOLUME" "GLUSTER_METRICS_BRICK_MOUNT=$GLUSTER_METRICS_BRICK_MOUNT"
+fi
 log "glusterd up (brick ports $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT)"

@@ -11,6 +11,7 @@ import YAML from "yaml";
 import PRICE_TABLE from "./prices.json";
 import { ResourceIndex, shortType } from "./graph";
 import type { PlanResource } from "./build";
+import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_PUBLISH_SECONDS } from "../../components/nodeMetrics";
 
 export type PriceTable = typeof PRICE_TABLE;
 export type RegionPrices = PriceTable["regions"]["eu-central-1"];
@@ -326,6 +327,15 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
                 add(r, "traffic", usage.galeraCrossAzGb, "GB", interAz, `Galera write-set replication across AZs (usage galeraCrossAzGb; $${p.interAzPerGbEachWay}/GB each way)`, true);
             if (r.type === "owncloud-ha:storage:GlusterDisperseVolume")
                 add(r, "traffic", usage.glusterCrossAzGb, "GB", interAz, `GlusterFS disperse fragments across AZs (usage glusterCrossAzGb; $${p.interAzPerGbEachWay}/GB each way)`, true);
+            // ...and the custom CloudWatch metrics its nodes publish (scripts/<tier>/metrics.sh): each
+            // name × (Cluster, Node) is one billed metric; one PutMetricData call per node per period.
+            const perNode = r.type === "owncloud-ha:database:GaleraCluster" ? Object.keys(GALERA_METRICS).length : r.type === "owncloud-ha:storage:GlusterDisperseVolume" ? Object.keys(GLUSTER_METRICS).length : 0;
+            const nodes = index.childrenOf(r.urn).filter((c) => c.type === "aws:ec2/instance:Instance").length;
+            if (perNode > 0 && nodes > 0) {
+                add(r, "monitoring", perNode * nodes, "metric-month", p.cloudwatch.customMetricMonthly, `${perNode} custom metrics × ${nodes} nodes (first-10,000 tier)`);
+                const calls = (nodes * H * 3600) / NODE_METRICS_PUBLISH_SECONDS / 1000;
+                add(r, "monitoring", calls, "1,000 requests", p.cloudwatch.apiRequestsPer1000, `PutMetricData every ${NODE_METRICS_PUBLISH_SECONDS} s from ${nodes} nodes (the free tier's 1 M requests not deducted)`);
+            }
             continue;
         }
         const i = r.inputs;
