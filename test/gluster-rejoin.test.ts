@@ -123,7 +123,8 @@ esac`);
         const peers = fs.readdirSync(path.join(t.dir, "glusterd", "peers")).sort();
         expect(peers).to.deep.equal([U1, U2]);
         expect(fs.readFileSync(path.join(t.dir, "glusterd", "peers", U1), "utf8")).to.equal(`uuid=${U1}\nstate=3\nhostname1=${PEERS[0]}\n`);
-        expect(calls()).to.match(/svc stop glusterd[\s\S]*svc start glusterd/);
+        // stop, write the identity, start; then one restart so glusterd ties the imported bricks to UUIDs
+        expect(calls()).to.match(/svc stop glusterd[\s\S]*svc start glusterd[\s\S]*svc restart glusterd/);
     });
 
     it("refuses two identities for one address when this glusterd already has peers", () => {

@@ -94,6 +94,7 @@ else
             die "peers not all connected ${wait_s}s after restoring UUID $known"
         fi
         log "peer identity $known restored; ${#peers[@]} peers connected"
+        restored=1
     fi
 fi
 
@@ -102,6 +103,17 @@ if [ -n "$asked" ] && [ -n "${known:-}" ]; then
     # glusterd imports the volume from its peers after the handshake: wait for it (bounded).
     wait_for "volume $vol known here" "$wait_s" volume_exists "$vol" \
         || die "the pool knows $self but volume $vol did not reach this node within ${wait_s}s"
+fi
+if [ "${restored:-0}" = 1 ]; then
+    # The volumes imported during the handshake name their bricks by address only; glusterd ties
+    # each brick to a peer UUID when it starts (resolving all bricks), and reset-brick needs this
+    # node's brick tied to its own UUID (else it calls the brick "new": measured in the lab). So
+    # restart it once, as the manual same-hostname replacement does after the probe.
+    svc restart glusterd
+    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+    connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
+    wait_for "all ${#peers[@]} peers connected" "$wait_s" connected || die "peers not all connected ${wait_s}s after restarting glusterd"
+    wait_for "volume $vol known here" "$wait_s" volume_exists "$vol" || die "volume $vol missing after restarting glusterd"
 fi
 if ! volume_exists "$vol"; then
     log "volume $vol does not exist (yet): no brick to check"
@@ -127,7 +139,8 @@ if [ -n "$(ls -A "$brick_dir")" ]; then
 fi
 
 log "brick $brick is empty (no volume-id): reset-brick, then a full heal"
-gl volume reset-brick "$vol" "$brick" start >&2 || die "reset-brick $vol $brick start failed"
+# A start left over from an interrupted run fails ("already in progress"): the commit decides.
+gl volume reset-brick "$vol" "$brick" start >&2 || warn "reset-brick $vol $brick start failed; trying the commit"
 gl volume reset-brick "$vol" "$brick" "$brick" commit force >&2 || die "reset-brick $vol $brick commit force failed"
 [ "$(brick_volume_id "$brick_dir")" = "$want" ] || die "reset-brick did not give $brick_dir $vol's volume-id"
 n="$(total_bricks "$vol")"
