@@ -298,6 +298,19 @@ export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): 
     const fc = args.flowControlPausedFraction ?? NODE_ALARM_DEFAULTS.flowControlPausedFraction;
     const dims = (cluster: string, node: string) => ({ Cluster: cluster, Node: node });
     const common = { namespace: NODE_METRICS_NAMESPACE, period: 60 } as const;
+    // One rule for every data volume, whichever tier's metric reports it.
+    const freeSpace = (name: string, who: string, what: string, metricName: string, dimensions: Record<string, string>) =>
+        alarm(name, {
+            ...common,
+            alarmDescription: `${who}: less than ${free} % free on the ${what}`,
+            metricName,
+            dimensions,
+            statistic: "Minimum",
+            period: 300,
+            evaluationPeriods: 1,
+            comparisonOperator: "LessThanThreshold",
+            threshold: free,
+        });
     for (const c of args.galeraClusters ?? []) {
         const n = c.nodes.length;
         for (const node of c.nodes) {
@@ -334,17 +347,7 @@ export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): 
                 comparisonOperator: "GreaterThanThreshold",
                 threshold: fc,
             });
-            alarm(`${c.label ?? c.cluster}-${node}-free-space`, {
-                ...common,
-                alarmDescription: `${c.cluster} ${node}: less than ${free} % free on the data volume`,
-                metricName: GALERA_METRICS.dataFreePercent,
-                dimensions: d,
-                statistic: "Minimum",
-                period: 300,
-                evaluationPeriods: 1,
-                comparisonOperator: "LessThanThreshold",
-                threshold: free,
-            });
+            freeSpace(`${c.label ?? c.cluster}-${node}-free-space`, `${c.cluster} ${node}`, "data volume", GALERA_METRICS.dataFreePercent, d);
         }
     }
     for (const v of args.glusterVolumes ?? []) {
@@ -362,17 +365,7 @@ export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): 
                 threshold: n,
                 treatMissingData: "breaching",
             });
-            alarm(`${v.label ?? v.cluster}-${node}-free-space`, {
-                ...common,
-                alarmDescription: `${v.cluster} ${node}: less than ${free} % free on the brick`,
-                metricName: GLUSTER_METRICS.brickFreePercent,
-                dimensions: d,
-                statistic: "Minimum",
-                period: 300,
-                evaluationPeriods: 1,
-                comparisonOperator: "LessThanThreshold",
-                threshold: free,
-            });
+            freeSpace(`${v.label ?? v.cluster}-${node}-free-space`, `${v.cluster} ${node}`, "brick", GLUSTER_METRICS.brickFreePercent, d);
         }
         const ids = v.nodes.map((_, i) => `heals${i + 1}`);
         alarm(`${v.label ?? v.cluster}-pending-heals`, {
