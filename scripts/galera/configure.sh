@@ -61,6 +61,20 @@ install_if_changed() {
 PROVIDER_OPTS="pc.recovery=TRUE; gcache.size=256M; gcache.recover=yes; evs.keepalive_period=PT0.3S; evs.suspect_timeout=PT1S; evs.inactive_check_period=PT0.3S; evs.inactive_timeout=PT2S; evs.install_timeout=PT2S; evs.join_retrans_period=PT0.3S; pc.wait_prim_timeout=PT30S"
 if [ -n "${GALERA_PROVIDER_OPTIONS:-}" ]; then PROVIDER_OPTS="$PROVIDER_OPTS; $GALERA_PROVIDER_OPTIONS"; fi
 
+# Point-in-time restore (galera/binlog-ship.sh, galera/restore.sh): every node writes a binary log
+# of every transaction, its own and the replicated ones (log_slave_updates), at the same path on every
+# node, with cluster-wide GTIDs (wsrep_gtid_mode, one wsrep_gtid_domain_id for the cluster) so any
+# node's log can continue any node's backup. Local non-replicated writes get a domain of their own
+# per node (gtid_domain_id), as MariaDB's "Using MariaDB GTIDs with MariaDB Galera Cluster" advises.
+# The logs are shipped to S3 every minute; the local copy only has to outlive a few shipments.
+node_index=0 i=0
+IFS=',' read -r -a cluster_addrs <<<"$GALERA_CLUSTER_ADDRESSES"
+for a in "${cluster_addrs[@]}"; do
+    i=$((i + 1))
+    if [ "$a" = "$GALERA_NODE_ADDRESS" ]; then node_index="$i"; fi
+done
+[ "$node_index" -gt 0 ] || die "GALERA_NODE_ADDRESS $GALERA_NODE_ADDRESS is not in GALERA_CLUSTER_ADDRESSES ($GALERA_CLUSTER_ADDRESSES)"
+
 install_if_changed /etc/mysql/mariadb.conf.d/60-galera.cnf 644 root:root <<CNF
 # Managed by owncloud-ha scripts/galera/configure.sh — do not edit by hand.
 [mysqld]
@@ -71,6 +85,11 @@ innodb_autoinc_lock_mode       = 2
 innodb_flush_log_at_trx_commit = 1
 skip_name_resolve              = ON
 max_connections                = ${GALERA_MAX_CONNECTIONS}
+log_bin                        = ${GALERA_BINLOG_BASENAME}
+log_bin_index                  = ${GALERA_BINLOG_BASENAME}.index
+log_slave_updates              = ON
+binlog_expire_logs_seconds     = 259200
+gtid_domain_id                 = $((GALERA_LOCAL_GTID_DOMAIN_BASE + node_index))
 
 [galera]
 wsrep_on                 = ON
@@ -85,6 +104,8 @@ wsrep_certify_nonPK      = ON
 wsrep_sync_wait          = 1
 wsrep_slave_threads      = 2
 wsrep_provider_options   = "${PROVIDER_OPTS}"
+wsrep_gtid_mode          = ON
+wsrep_gtid_domain_id     = ${GALERA_CLUSTER_GTID_DOMAIN}
 CNF
 
 # SST credentials: mariadbd runs as user mysql and must read them, so root:mysql 640 (not world-readable).

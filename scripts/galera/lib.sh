@@ -9,9 +9,24 @@ GALERA_MAX_CONNECTIONS=500
 # shellcheck disable=SC2034
 GALERA_APP_MAX_CONNECTIONS=450
 
+# Binary logs (point-in-time restore): one path on every node, inside the datadir so they live on
+# the data volume. GTID domains: the cluster's replicated writes use GALERA_CLUSTER_GTID_DOMAIN on
+# every node; node i's local, non-replicated writes use GALERA_LOCAL_GTID_DOMAIN_BASE + i.
+# shellcheck disable=SC2034 # read by configure.sh, binlog-ship.sh and restore.sh
+GALERA_BINLOG_BASENAME=/var/lib/mysql/mariadb-bin
+# shellcheck disable=SC2034
+GALERA_CLUSTER_GTID_DOMAIN=1
+# shellcheck disable=SC2034
+GALERA_LOCAL_GTID_DOMAIN_BASE=100
+
 # Local SQL as root over the unix socket (root keeps unix_socket auth), SQL on stdin.
 galera_sql_stdin() {
     mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B
+}
+
+# galera_sql_bounded SECONDS : like galera_sql_stdin, but gives up after SECONDS (connect 2 s).
+galera_sql_bounded() {
+    timeout "$1" mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B --connect-timeout=2
 }
 
 # galera_status VAR : value of a global status variable ('' when the server does not answer)

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Snapshot of the Gluster volume's content (the ownCloud data directory) to S3 as one tar.zst
+# stream, read through a read-only client mount of the volume (so a brick down or healing does not
+# matter: the client reads from the bricks that are good). Runs on every node from a timer; only the
+# node chosen by backup_choose (first connected peer in BACKUP_NODE_ORDER) takes it; `--force` takes
+# it here regardless.
+#
+# Consistency with the database follows ownCloud's backup order (database first, then files): the
+# Galera backup and its binary logs run continuously, so any file snapshot has a database state
+# before it. manifest.json, written last, marks the snapshot complete. Last stdout line:
+# {"backup": NAME, "url": URL, "files": N} or {"skipped": true, "chosen": NODE}.
+#
+# Settings: ../lib/backup.sh and BACKUP_VOLUME; BACKUP_STREAM_TIMEOUT_S bound of the stream (21600).
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../lib/backup.sh
+. "$(dirname "$0")/../lib/backup.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+backup_require_settings
+require_env BACKUP_NODE_ORDER BACKUP_NODE_ADDRESSES BACKUP_VOLUME
+force=0
+[ "${1:-}" = --force ] && force=1
+install -d -m 755 /run/owncloud-ha
+exec 9>/run/owncloud-ha/files-backup.lock
+flock -n 9 || die "another file backup runs on this node"
+
+# Members: this node and every peer glusterd sees as Connected.
+idx=0
+IFS=',' read -r -a order_names <<<"$BACKUP_NODE_ORDER"
+IFS=',' read -r -a order_addrs <<<"$BACKUP_NODE_ADDRESSES"
+for i in "${!order_names[@]}"; do [ "${order_names[$i]}" = "$BACKUP_NODE" ] && idx="$i"; done
+pool="$(timeout 30 gluster --mode=script pool list 2>/dev/null)" || die "glusterd does not answer on this node"
+member_addrs="${order_addrs[$idx]} $(awk 'NR > 1 && $NF == "Connected" && $2 != "localhost" {print $2}' <<<"$pool" | tr '\n' ' ')"
+chosen="$(backup_choose "$BACKUP_NODE_ORDER" "$BACKUP_NODE_ADDRESSES" "$member_addrs")"
+if [ "$force" = 0 ] && [ "$chosen" != "$BACKUP_NODE" ]; then
+    log "skipped: ${chosen:-no node} takes the snapshot (connected: $member_addrs)"
+    printf '{"skipped": true, "chosen": "%s"}\n' "$chosen"
+    exit 0
+fi
+
+mnt=/run/owncloud-ha/files-backup-mnt
+install -d -m 700 "$mnt"
+cleanup() { umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true; }
+trap cleanup EXIT
+mountpoint -q "$mnt" || timeout 60 mount -t glusterfs -o ro "127.0.0.1:/$BACKUP_VOLUME" "$mnt" \
+    || die "cannot mount volume $BACKUP_VOLUME read-only from this node"
+
+started="$(date +%s)"
+name="$(backup_stamp "$started")-$BACKUP_NODE"
+url="$(s3_url "full/$name")"
+log "snapshot $name of volume $BACKUP_VOLUME to $url"
+S3_TIMEOUT_S="${BACKUP_STREAM_TIMEOUT_S:-21600}"
+err="$(mktemp)"
+# Leftovers of a restore (.owncloud-ha-*) are not content.
+if ! timeout "$S3_TIMEOUT_S" tar -C "$mnt" --create --file=- --numeric-owner --sparse --exclude='./.owncloud-ha-*' . 2>"$err" \
+    | zstd -q -T0 -3 \
+    | S3_TIMEOUT_S="$S3_TIMEOUT_S" s3 cp - "$url/files.tar.zst"; then
+    die "snapshot $name failed (tar, zstd or the upload): $(tail -n 5 "$err" | tr '\n' ' ')"
+fi
+files="$(find "$mnt" -path "$mnt/.owncloud-ha-*" -prune -o -type f -print | wc -l)"
+finished="$(date +%s)"
+printf '{"name": "%s", "node": "%s", "volume": "%s", "startedAt": %s, "finishedAt": %s, "files": %s}\n' \
+    "$name" "$BACKUP_NODE" "$BACKUP_VOLUME" "$started" "$finished" "$files" | s3 cp - "$url/manifest.json"
+backup_record_success files
+log "snapshot $name complete in $((finished - started))s ($files files)"
+printf '{"backup": "%s", "url": "%s", "files": %s}\n' "$name" "$url" "$files"
