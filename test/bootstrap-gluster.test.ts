@@ -85,7 +85,8 @@ describe("bootstrap/gluster: plan", () => {
             GLUSTER_REDUNDANCY: "1",
             GLUSTER_PEERS: "10.2.11.11 10.2.12.11",
             GLUSTER_PING_TIMEOUT: String(DEFAULT_PING_TIMEOUT_S),
-            GLUSTER_AUTH_ALLOW: "10.0.10.*,10.0.11.*,10.0.12.*",
+            // the web subnets, then the storage nodes themselves (file backups mount the volume there)
+            GLUSTER_AUTH_ALLOW: "10.0.10.*,10.0.11.*,10.0.12.*,10.2.10.11,10.2.11.11,10.2.12.11",
             GLUSTER_TCP_USER_TIMEOUT: String(DEFAULT_PING_TIMEOUT_S - 2),
             GLUSTER_WAIT_S: "300",
         });

@@ -95,7 +95,7 @@ describe("GlusterDisperseVolume", () => {
             const create = engine.byName("fs-gluster-create-volume").inputs.create as string;
             expect(create).to.contain("GLUSTER_DISPERSE='3'");
             expect(create).to.contain("GLUSTER_REDUNDANCY='1'");
-            expect(create).to.contain("GLUSTER_AUTH_ALLOW='10.0.*'");
+            expect(create).to.match(/GLUSTER_AUTH_ALLOW='10\.0\.\*,(10\.2\.\d+\.10,){2}10\.2\.\d+\.10'/);
             expect(create).to.contain("GLUSTER_BRICKS='10.2.0.10:/data/glusterfs/gfs_v_r5/brick_a/brick");
             expect(engine.byName("fs-gluster-brick-node2").inputs.create).to.contain("BRICK_DEVICE='/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_fs");
         });

@@ -319,7 +319,8 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
         GLUSTER_BRICKS: nodes.map((x, i) => `${x.address}:${brickPaths(settings, i).dir}`).join(" "),
         GLUSTER_DISPERSE: String(n),
         GLUSTER_REDUNDANCY: String(r),
-        GLUSTER_AUTH_ALLOW: glusterAuthAllow(settings.clientCidrs),
+        // The storage nodes are clients too: the file backup and restore mount the volume on them.
+        GLUSTER_AUTH_ALLOW: glusterAuthAllow([...settings.clientCidrs, ...nodes.map((x) => `${x.address}/32`)]),
         GLUSTER_PING_TIMEOUT: String(settings.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S),
         GLUSTER_WAIT_S: wait,
     };
