@@ -47,7 +47,16 @@ export const LAB_PACKAGES = [
     "openssh-server", "openssh-client", "glusterfs-server", "glusterfs-client", "xfsprogs", "iproute2", "util-linux",
     // a stand-in for ownCloud's status.php (web-health-frontend) and the client that checks it
     "python3", "curl",
+    // backups: the AWS CLI (against the S3 stand-in) and zstd, as backup-install.sh installs them
+    "awscli", "zstd",
 ];
+/**
+ * S3 stand-in (scripts/lab/s3-standin.ts) on the bridge: the backup bucket's endpoint for the lab's
+ * hosts (they reach nothing else). Its objects live in $OCLAB_STATE/s3 and go with `down`.
+ */
+export const S3_STANDIN_PORT = 9000;
+export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
+export const LAB_BACKUP_BUCKET = "oclab-backups";
 export const SECRET_NAMES = [
     "GALERA_ROOT_PASSWORD", "GALERA_APP_PASSWORD", "GALERA_SST_PASSWORD", "GALERA_HEALTH_PASSWORD",
 ];
@@ -459,8 +468,40 @@ export class Lab {
             if (r.code !== 0) throw new Error(`sshd on ${h.name} failed: ${r.stderr}`);
         }
         this.writeSshConfig();
+        await this.startS3Standin();
         await this.copyScripts();
         log("hosts up: " + HOSTS.map((h) => `${h.name}=${h.ip}`).join(" "));
+    }
+
+    /** Starts the S3 stand-in unless the one recorded in $OCLAB_STATE/s3-standin.pid still runs. */
+    async startS3Standin(): Promise<void> {
+        const pidFile = path.join(STATE, "s3-standin.pid");
+        if (fs.existsSync(pidFile)) {
+            const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+            try {
+                process.kill(pid, 0);
+                return;
+            } catch {
+                /* stale: start a new one */
+            }
+        }
+        const logFile = fs.openSync(path.join(STATE, "s3-standin.log"), "a");
+        const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
+        const p = spawn(tsx, [path.join(SCRIPTS, "lab", "s3-standin.ts"), BRIDGE_IP, String(S3_STANDIN_PORT), path.join(STATE, "s3")], {
+            detached: true,
+            stdio: ["ignore", logFile, logFile],
+        });
+        p.unref();
+        fs.writeFileSync(pidFile, `${p.pid}\n`);
+        for (let i = 0; i < 60; i++) {
+            const r = runSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `${S3_STANDIN_ENDPOINT}/${LAB_BACKUP_BUCKET}?list-type=2`], { allowFail: true, timeoutMs: 3000 });
+            if (r.stdout.trim() === "200") {
+                log(`S3 stand-in on ${S3_STANDIN_ENDPOINT} (pid ${p.pid})`);
+                return;
+            }
+            await sleep(250);
+        }
+        throw new Error(`the S3 stand-in did not answer on ${S3_STANDIN_ENDPOINT} within 15 s: see ${path.join(STATE, "s3-standin.log")}`);
     }
 
     /** Copy scripts/ to every host over SSH (what CopyToRemote does in the cloud). */
@@ -524,6 +565,12 @@ export class Lab {
                 fs.rmSync(f, { force: true });
             }
             if (fs.existsSync(`/run/netns/${netns(h.name)}`)) runSync(["ip", "netns", "del", netns(h.name)], { allowFail: true });
+        }
+        // the S3 stand-in: only what `up` started, by its recorded PID (the group it leads: tsx and its node)
+        const s3Pid = path.join(STATE, "s3-standin.pid");
+        if (fs.existsSync(s3Pid)) {
+            const pid = Number(fs.readFileSync(s3Pid, "utf8").trim());
+            if (pid > 1) try { process.kill(-pid, "SIGTERM"); } catch { /* gone */ }
         }
         const loopsFile = path.join(STATE, "loops");
         if (fs.existsSync(loopsFile)) {
