@@ -47,6 +47,19 @@ describe("node metrics: scripts/galera/metrics.sh --print (stand-in mariadb, df,
         expect(fs.readFileSync(path.join(t.dir, "df.log"), "utf8")).to.include("/var/lib/mysql/");
     });
 
+    it("adds the age of this node's last full backup, only on a node that took one", () => {
+        setStatus("3", "4", "1000000000", "100000000000");
+        const state = path.join(t.dir, "backup-state");
+        const withState = () => bash(`bash ${SCRIPTS}/galera/metrics.sh --print`, {
+            PATH: `${bin}:${process.env.PATH}`, GALERA_METRICS_STATE_DIR: path.join(t.dir, "state"), OCHA_BACKUP_STATE: state,
+        });
+        expect(parse(withState().stdout)).to.not.have.property("BackupAgeSeconds");
+        fs.mkdirSync(state);
+        fs.writeFileSync(path.join(state, "galera-last-success"), `${Math.floor(Date.now() / 1000) - 3600}\n`);
+        const age = Number(parse(withState().stdout).BackupAgeSeconds);
+        expect(age).to.be.within(3600, 3660);
+    });
+
     it("publishes the share of time paused since the previous read, and starts over when the counter restarts", () => {
         setStatus("3", "4", "1000000000", "100000000000");
         run();

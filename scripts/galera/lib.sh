@@ -13,7 +13,7 @@ GALERA_APP_MAX_CONNECTIONS=450
 # the data volume. GTID domains: the cluster's replicated writes use GALERA_CLUSTER_GTID_DOMAIN on
 # every node; node i's local, non-replicated writes use GALERA_LOCAL_GTID_DOMAIN_BASE + i.
 # shellcheck disable=SC2034 # read by configure.sh, binlog-ship.sh and restore.sh
-GALERA_BINLOG_BASENAME=/var/lib/mysql/mariadb-bin
+GALERA_BINLOG_BASENAME="${GALERA_DATADIR:-/var/lib/mysql}/mariadb-bin"
 # shellcheck disable=SC2034
 GALERA_CLUSTER_GTID_DOMAIN=1
 # shellcheck disable=SC2034
@@ -22,6 +22,17 @@ GALERA_LOCAL_GTID_DOMAIN_BASE=100
 # Local SQL as root over the unix socket (root keeps unix_socket auth), SQL on stdin.
 galera_sql_stdin() {
     mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B
+}
+
+# gtid_seq LIST DOMAIN : the sequence number of DOMAIN in a GTID list like 1-1-42,101-1-3 (0 if absent).
+gtid_seq() {
+    local g gs
+    IFS=',' read -r -a gs <<<"$1"
+    for g in "${gs[@]}"; do
+        g="${g// /}"
+        if [ "${g%%-*}" = "$2" ]; then echo "${g##*-}"; return 0; fi
+    done
+    echo 0
 }
 
 # galera_sql_bounded SECONDS : like galera_sql_stdin, but gives up after SECONDS (connect 2 s).

@@ -6,6 +6,7 @@
 #                      flow control, from the cumulative wsrep_flow_control_paused_ns (omitted on
 #                      the first read and after a restart reset the counter)
 #   DataFreePercent    free space on the file system of the data directory
+#   BackupAgeSeconds   seconds since this node's last complete full backup (only on nodes that took one)
 # Reads with the health user (/etc/mysql/galera-health.cnf): SHOW STATUS needs no privilege, and
 # FLUSH STATUS (which resets wsrep_flow_control_paused for every reader) is never issued.
 #   GALERA_METRICS_STATE_DIR  where the previous flow-control sample is kept, default /var/lib/owncloud-ha/metrics
@@ -14,6 +15,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=SCRIPTDIR/../lib/metrics.sh
 . "$(dirname "$0")/../lib/metrics.sh"
+# shellcheck source=SCRIPTDIR/../lib/backup.sh
+. "$(dirname "$0")/../lib/backup.sh"
 
 CNF=/etc/mysql/galera-health.cnf
 STATE_DIR="${GALERA_METRICS_STATE_DIR:-/var/lib/owncloud-ha/metrics}"
@@ -45,6 +48,7 @@ metrics_read_galera() {
     fi
     metrics_free_percent "${datadir:-/var/lib/mysql}" 2>/dev/null | sed 's/^/DataFreePercent /' \
         || metrics_free_percent /var/lib/mysql | sed 's/^/DataFreePercent /' || true
+    backup_age_metric galera BackupAgeSeconds
 }
 
 metrics_main galera "$@"

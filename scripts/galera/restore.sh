@@ -39,28 +39,9 @@ refuse_if_running() {
     fi
 }
 
-# to_epoch TIME : epoch of a UTC time given as `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SSZ`.
-to_epoch() {
-    [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9]{2}:[0-9]{2}:[0-9]{2}Z?$ ]] \
-        || die "--to '$1' is not a UTC time like 2026-11-24 14:05:00 or 2026-11-24T14:05:00Z"
-    local t="${1/T/ }"
-    date -u -d "${t%Z}" +%s
-}
-
 # wipe_datadir [KEEP] : remove everything in the datadir but lost+found (the volume's) and KEEP.
 wipe_datadir() {
     find "$DATADIR" -mindepth 1 -maxdepth 1 ! -name lost+found ${1:+! -name "$1"} -exec rm -rf {} +
-}
-
-# gtid_seq LIST DOMAIN : the sequence number of DOMAIN in a GTID list like 1-1-42,101-1-3 (0 if absent).
-gtid_seq() {
-    local g
-    IFS=',' read -r -a gs <<<"$1"
-    for g in "${gs[@]}"; do
-        g="${g// /}"
-        if [ "${g%%-*}" = "$2" ]; then echo "${g##*-}"; return 0; fi
-    done
-    echo 0
 }
 
 # last_event_epoch FILE… : time of the last event in the binary logs (0 when they hold none).
@@ -135,7 +116,7 @@ cmd_datadir() {
         esac
     done
     [ -n "$to" ] || die "datadir needs --to TIME (UTC): the point in time to restore to"
-    target="$(to_epoch "$to")"
+    target="$(backup_time_epoch "$to")"
     refuse_if_running
     [ -d "$DATADIR" ] || die "$DATADIR missing (is the data volume mounted?)"
 

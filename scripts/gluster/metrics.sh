@@ -5,6 +5,7 @@
 #   PendingHeals      entries pending heal summed over the bricks (`volume heal info summary`);
 #                     omitted when a brick cannot report (an unknown count is never published as 0)
 #   BrickFreePercent  free space on the file system of this node's brick
+#   FilesBackupAgeSeconds  seconds since this node's last complete file snapshot (only on nodes that took one)
 #   GLUSTER_METRICS_VOLUME       the volume
 #   GLUSTER_METRICS_BRICK_MOUNT  where this node's brick file system is mounted
 set -euo pipefail
@@ -12,6 +13,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=SCRIPTDIR/../lib/metrics.sh
 . "$(dirname "$0")/../lib/metrics.sh"
+# shellcheck source=SCRIPTDIR/../lib/backup.sh
+. "$(dirname "$0")/../lib/backup.sh"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +27,7 @@ metrics_read_gluster() {
     heals="$(pending_heals "$GLUSTER_METRICS_VOLUME")"
     if [[ "$heals" =~ ^[0-9]+$ ]]; then echo "PendingHeals $heals"; fi
     metrics_free_percent "$GLUSTER_METRICS_BRICK_MOUNT" | sed 's/^/BrickFreePercent /' || true
+    backup_age_metric files FilesBackupAgeSeconds
 }
 
 metrics_main gluster "$@"

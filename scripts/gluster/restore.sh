@@ -17,13 +17,6 @@ set -euo pipefail
 
 usage() { die "usage: restore.sh list | files --to TIME [--backup NAME]"; }
 
-to_epoch() {
-    [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9]{2}:[0-9]{2}:[0-9]{2}Z?$ ]] \
-        || die "--to '$1' is not a UTC time like 2026-11-24 14:05:00 or 2026-11-24T14:05:00Z"
-    local t="${1/T/ }"
-    date -u -d "${t%Z}" +%s
-}
-
 cmd_files() {
     local to="" pick="" target
     while [ $# -gt 0 ]; do
@@ -34,7 +27,7 @@ cmd_files() {
         esac
     done
     [ -n "$to" ] || die "files needs --to TIME (UTC)"
-    target="$(to_epoch "$to")"
+    target="$(backup_time_epoch "$to")"
     require_env BACKUP_VOLUME
     local names=() n manifest finished chosen="" chosen_finished=""
     mapfile -t names < <(backup_list_complete)

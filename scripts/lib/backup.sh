@@ -21,7 +21,7 @@
 
 OCHA_BACKUP_HOME=/opt/owncloud-ha/backup
 OCHA_BACKUP_ENV_FILE=/etc/owncloud-ha/backup.env
-OCHA_BACKUP_STATE=/var/lib/owncloud-ha/backup
+OCHA_BACKUP_STATE="${OCHA_BACKUP_STATE:-/var/lib/owncloud-ha/backup}"
 # Bound of one S3 call that moves metadata (ls, a manifest); streams are bounded by their caller.
 OCHA_BACKUP_S3_TIMEOUT_S=120
 
@@ -104,6 +104,15 @@ s3_url() {
     echo "s3://$BACKUP_BUCKET/$BACKUP_PREFIX/$1"
 }
 
+# backup_time_epoch TIME : epoch of a UTC time given as `YYYY-MM-DD HH:MM:SS` or
+# `YYYY-MM-DDTHH:MM:SSZ` (what --to takes); refuses anything else.
+backup_time_epoch() {
+    [[ "$1" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9]{2}:[0-9]{2}:[0-9]{2}Z?$ ]] \
+        || die "--to '$1' is not a UTC time like 2026-11-24 14:05:00 or 2026-11-24T14:05:00Z"
+    local t="${1/T/ }"
+    date -u -d "${t%Z}" +%s || die "--to '$1' is not a valid time"
+}
+
 # backup_list_complete: the names (`<STAMP>-<node>`) of complete backups (those with a manifest),
 # oldest first.
 backup_list_complete() {
@@ -128,10 +137,19 @@ backup_pick_before() {
 }
 
 # backup_record_success TIER: the time of this node's last complete backup, read by the tier's
-# metrics (BackupAgeSeconds) and by `status`.
+# metrics (backup_age_metric) and by `status`.
 backup_record_success() {
     install -d -m 755 "$OCHA_BACKUP_STATE"
     date +%s | write_root_file "$OCHA_BACKUP_STATE/$1-last-success" 644
+}
+
+# backup_age_metric TIER NAME: `NAME seconds` since this node's last complete backup of TIER, or
+# nothing when this node never took one (the alarm takes the freshest over the cluster's nodes).
+backup_age_metric() {
+    local last
+    last="$(cat "$OCHA_BACKUP_STATE/$1-last-success" 2>/dev/null)" || return 0
+    [[ "$last" =~ ^[0-9]+$ ]] || return 0
+    echo "$2 $(( $(date +%s) - last ))"
 }
 
 # backup_install TIER SCRIPT… : copy the tier's backup scripts and what they source to

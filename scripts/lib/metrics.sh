@@ -28,6 +28,7 @@ metrics_free_percent() {
 metrics_unit() {
     case "$1" in
         *Percent) echo Percent ;;
+        *Seconds) echo Seconds ;;
         *Size|*Online|*Heals) echo Count ;;
         *) echo None ;;
     esac
@@ -94,7 +95,7 @@ metrics_install() {
     apt_install awscli curl
     local dir="$OCHA_SCRIPTS_DIR" f
     install -d -m 755 "$OCHA_METRICS_HOME/lib" "$OCHA_METRICS_HOME/$tier" /etc/owncloud-ha
-    for f in lib/common.sh lib/metrics.sh "$tier/lib.sh" "$tier/metrics.sh"; do
+    for f in lib/common.sh lib/metrics.sh lib/backup.sh "$tier/lib.sh" "$tier/metrics.sh"; do
         [ -f "$dir/$f" ] && install -m 755 "$dir/$f" "$OCHA_METRICS_HOME/$f"
     done
     {

@@ -13,7 +13,7 @@ import { Scenario, ScenarioResult } from "../types";
 const WEB = "web1";
 const r2 = (x: number | undefined) => (x === undefined ? -1 : Math.round(x * 100) / 100);
 
-async function waitFor(desc: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<number> {
+export async function waitFor(desc: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<number> {
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
         if (await fn()) return (Date.now() - t0) / 1000;
@@ -22,12 +22,12 @@ async function waitFor(desc: string, timeoutMs: number, fn: () => Promise<boolea
     throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${desc}`);
 }
 
-async function allSynced(lab: Lab): Promise<boolean> {
+export async function allSynced(lab: Lab): Promise<boolean> {
     const st = await Promise.all(DB_NODES.map((n) => galeraNodeStatus(lab, n.name)));
     return st.every((s) => s.running && s.state === "Synced" && s.clusterSize === DB_NODES.length && s.health === 200);
 }
 
-async function writerIs(lab: Lab, node: string): Promise<boolean> {
+export async function writerIs(lab: Lab, node: string): Promise<boolean> {
     return (await haproxyWriter(lab, WEB)) === node;
 }
 

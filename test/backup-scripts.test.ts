@@ -1,0 +1,216 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { lastJson, NodeShell, parseRestoreTime, restoreToPointInTime } from "../scripts/ops/restore-procedure";
+
+const lib = `. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/lib/backup.sh`;
+
+describe("backups: scripts/lib/backup.sh", () => {
+    describe("backup_choose: exactly one member takes the scheduled backup", () => {
+        const order = "node3,node2,node1";
+        const addrs = "10.1.0.12,10.1.0.11,10.1.0.10";
+        const choose = (members: string) => bash(`${lib}; backup_choose ${order} ${addrs} '${members}'`);
+        const cases: [string, string, string][] = [
+            ["every node is a member: the first in the order (never the writer, listed last)", "10.1.0.10:3306,10.1.0.11:3306,10.1.0.12:3306", "node3"],
+            ["node3 is gone: node2", "10.1.0.10:3306,10.1.0.11:3306", "node2"],
+            ["only the writer is left: it takes it rather than nobody", "10.1.0.10:3306", "node1"],
+            ["members given without ports (Gluster peers)", "10.1.0.11 10.1.0.10", "node2"],
+            ["an address that merely starts like a node's is not that node", "10.1.0.120:3306,10.1.0.1:3306", ""],
+            ["no member at all: nobody", "", ""],
+        ];
+        for (const [what, members, want] of cases) {
+            it(what, () => {
+                const r = choose(members);
+                expect(r.code, r.stderr).to.equal(0);
+                expect(r.stdout.trim()).to.equal(want);
+            });
+        }
+        it("refuses names and addresses of different lengths", () => {
+            const r = bash(`${lib}; backup_choose node1,node2 10.1.0.10 10.1.0.10`);
+            expect(r.code).to.not.equal(0);
+            expect(r.stderr).to.include("BACKUP_NODE_ORDER has 2 names but BACKUP_NODE_ADDRESSES 1");
+        });
+    });
+
+    it("time stamps in keys sort by time and read back to the same second", () => {
+        const r = bash(`${lib}; s=$(backup_stamp 1764424800); echo $s; backup_stamp_epoch $s; backup_stamp_epoch 20261129T140000Z-node1 || echo refused`);
+        expect(r.stdout.trim().split("\n")).to.deep.equal(["20251129T140000Z", String(Date.parse("2025-11-29T14:00:00Z") / 1000), "refused"]);
+    });
+
+    it("picks the newest backup at or before the limit, and none when all are later", () => {
+        const names = "20261124T023000Z-node3 20261125T023000Z-node2 20261126T023000Z-node3";
+        const pick = (limit: string) => bash(`${lib}; backup_pick_before $(date -u -d '${limit}' +%s) ${names}`).stdout.trim();
+        expect(pick("2026-11-25 12:00:00")).to.equal("20261125T023000Z-node2");
+        expect(pick("2026-11-26 02:30:00")).to.equal("20261126T023000Z-node3");
+        expect(pick("2026-11-20 00:00:00")).to.equal("");
+    });
+
+    it("takes --to as UTC in either form and refuses anything else with the expected form", () => {
+        expect(bash(`${lib}; backup_time_epoch '2026-11-24 14:05:00'; backup_time_epoch 2026-11-24T14:05:00Z`).stdout.trim().split("\n")).to.deep.equal([
+            String(Date.parse("2026-11-24T14:05:00Z") / 1000), String(Date.parse("2026-11-24T14:05:00Z") / 1000),
+        ]);
+        const bad = bash(`${lib}; backup_time_epoch 'yesterday'`);
+        expect(bad.code).to.not.equal(0);
+        expect(bad.stderr).to.include("is not a UTC time like 2026-11-24 14:05:00");
+    });
+
+    it("reads unset settings from the env file, never overriding the environment", () => {
+        const t = tempDir("backup-env");
+        try {
+            const f = path.join(t.dir, "backup.env");
+            fs.writeFileSync(f, "BACKUP_BUCKET=from-file\nBACKUP_PREFIX=galera\nNOT_OURS=x\n");
+            const r = bash(`${lib}; OCHA_BACKUP_ENV_FILE=${f}; BACKUP_PREFIX=from-env backup_load_env; echo "$BACKUP_BUCKET $BACKUP_PREFIX \${NOT_OURS:-unset}"`);
+            expect(r.stdout.trim()).to.equal("from-file from-env unset");
+        } finally {
+            t.cleanup();
+        }
+    });
+});
+
+describe("backups: galera/lib.sh gtid_seq", () => {
+    it("finds the cluster domain's sequence number in a GTID list", () => {
+        const g = (list: string, d: string) => bash(`. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/galera/lib.sh; gtid_seq '${list}' ${d}`).stdout.trim();
+        expect(g("1-1-42,101-1-3", "1")).to.equal("42");
+        expect(g("101-1-3, 1-1-7", "1")).to.equal("7");
+        expect(g("101-1-3", "1")).to.equal("0");
+    });
+});
+
+describe("backups: galera/binlog-ship.sh (stand-in mariadb and aws)", () => {
+    let t: ReturnType<typeof tempDir>;
+    let bin: string;
+    let datadir: string;
+    const run = () =>
+        bash(`bash ${SCRIPTS}/galera/binlog-ship.sh`, {
+            PATH: `${bin}:${process.env.PATH}`,
+            GALERA_DATADIR: datadir,
+            OCHA_BACKUP_STATE: path.join(t.dir, "state"),
+            OCHA_BACKUP_ENV_FILE: path.join(t.dir, "none.env"),
+            BACKUP_BUCKET: "bk",
+            BACKUP_PREFIX: "galera",
+            BACKUP_NODE: "node2",
+            BACKUP_REGION: "eu-central-1",
+        });
+    const uploads = () => (fs.existsSync(path.join(t.dir, "aws.log")) ? fs.readFileSync(path.join(t.dir, "aws.log"), "utf8").trim().split("\n") : []);
+    const write = (name: string, bytes: number) => fs.writeFileSync(path.join(datadir, name), Buffer.alloc(bytes));
+    beforeEach(() => {
+        t = tempDir("binlog-ship");
+        bin = path.join(t.dir, "bin");
+        datadir = path.join(t.dir, "mysql");
+        fs.mkdirSync(datadir);
+        // mariadb: SHOW MASTER STATUS prints the file named in $dir/current and its size; FLUSH starts the next file.
+        fakeCommand(bin, "mariadb", [
+            `q="$(cat)"; d=${datadir}; cur="$(cat ${t.dir}/current)"`,
+            `case "$q" in`,
+            `  *FLUSH*) n=$((10#\${cur##*.} + 1)); next="mariadb-bin.$(printf %06d $n)"; : > "$d/$next"; echo "$d/$next" >> "$d/mariadb-bin.index"; echo "$next" > ${t.dir}/current; echo FLUSH >> ${t.dir}/flushes ;;`,
+            `  *SHOW\\ MASTER*) printf '%s\\t%s\\n' "$cur" "$(stat -c %s "$d/$cur")" ;;`,
+            `esac`,
+        ].join("\n"));
+        fakeCommand(bin, "aws", `echo "$*" >> ${t.dir}/aws.log`);
+        fakeCommand(bin, "timeout", `shift; exec "$@"`);
+        write("mariadb-bin.000001", 500);
+        fs.writeFileSync(path.join(datadir, "mariadb-bin.index"), `${datadir}/mariadb-bin.000001\n`);
+        fs.writeFileSync(path.join(t.dir, "current"), "mariadb-bin.000001");
+    });
+    afterEach(() => t.cleanup());
+
+    it("rotates a log that grew, ships every closed file once, never the open one", () => {
+        const r1 = run();
+        expect(r1.code, r1.stderr).to.equal(0);
+        const chain = fs.readFileSync(path.join(datadir, "owncloud-ha-binlog-chain"), "utf8").trim();
+        expect(chain).to.match(/^\d{8}T\d{6}Z$/);
+        expect(uploads()).to.have.length(1);
+        expect(uploads()[0]).to.include(`s3 cp --only-show-errors ${datadir}/mariadb-bin.000001 s3://bk/galera/binlog/node2/${chain}/mariadb-bin.000001`);
+        expect(lastJson(r1.stdout)).to.deep.equal({ shipped: 1, chain });
+        // nothing written since the rotation: no new rotation, nothing shipped twice
+        const r2 = run();
+        expect(r2.code, r2.stderr).to.equal(0);
+        expect(uploads()).to.have.length(1);
+        expect(fs.readFileSync(path.join(t.dir, "flushes"), "utf8").trim().split("\n")).to.have.length(1);
+        // the open file grows: rotated and shipped
+        write("mariadb-bin.000002", 900);
+        run();
+        expect(uploads()).to.have.length(2);
+        expect(uploads()[1]).to.include("mariadb-bin.000002");
+    });
+
+    it("starts a new chain for a replaced datadir instead of overwriting the old chain's files", () => {
+        run();
+        const first = fs.readFileSync(path.join(datadir, "owncloud-ha-binlog-chain"), "utf8").trim();
+        fs.rmSync(path.join(datadir, "owncloud-ha-binlog-chain"));
+        fs.writeFileSync(path.join(datadir, "owncloud-ha-binlog-chain"), "20300101T000000Z\n");
+        write("mariadb-bin.000002", 900);
+        run();
+        expect(uploads()[1]).to.include("/binlog/node2/20300101T000000Z/");
+        expect(first).to.not.equal("20300101T000000Z");
+    });
+});
+
+describe("the point-in-time restore procedure (scripts/ops/restore-procedure.ts)", () => {
+    const target = {
+        dbNodes: [
+            { name: "node1", address: "10.1.0.10" },
+            { name: "node2", address: "10.1.0.11" },
+            { name: "node3", address: "10.1.0.12" },
+        ],
+        fsNodes: ["fs1", "fs2"],
+        scriptsDir: (h: string) => `/home/admin/owncloud-ha/${h}/scripts`,
+        syncTimeoutSeconds: 600,
+    };
+    function recorder(fail: (host: string, cmd: string) => boolean = () => false) {
+        const calls: string[] = [];
+        const shell: NodeShell = {
+            run: async (host, command) => {
+                calls.push(`${host}: ${command}`);
+                if (fail(host, command)) return { code: 1, stdout: "", stderr: "boom" };
+                const out = command.includes("restore.sh datadir") ? '{"backup": "b1", "transactions": 3}' : command.includes("gluster/restore.sh") ? '{"files": 9}' : "{}";
+                return { code: 0, stdout: `${out}\n`, stderr: "" };
+            },
+        };
+        return { calls, shell };
+    }
+
+    it("ships, stops every node, restores and bootstraps the first, then wipes and joins the others one at a time, then the files", async () => {
+        const { calls, shell } = recorder();
+        const rep = await restoreToPointInTime(shell, target, "2026-11-24 14:05:00");
+        const steps = calls.map((c) => c.replace(/^(\w+): cd '[^']+' && /, "$1: ").replace(/GALERA_SYNC_TIMEOUT='600' /, ""));
+        expect(steps.slice(0, 3).sort()).to.deep.equal(["node1: bash galera/binlog-ship.sh", "node2: bash galera/binlog-ship.sh", "node3: bash galera/binlog-ship.sh"]);
+        expect(steps.slice(3, 6).sort()).to.deep.equal(["node1: bash galera/restore.sh stop", "node2: bash galera/restore.sh stop", "node3: bash galera/restore.sh stop"]);
+        expect(steps.slice(6)).to.deep.equal([
+            "node1: bash galera/restore.sh datadir --to '2026-11-24T14:05:00Z'",
+            "node1: GALERA_MODE='bootstrap' GALERA_PEERS='10.1.0.11,10.1.0.12' bash galera/start.sh",
+            "node2: bash galera/restore.sh wipe",
+            "node2: GALERA_MODE='join' GALERA_PEERS='10.1.0.10,10.1.0.12' bash galera/start.sh",
+            "node3: bash galera/restore.sh wipe",
+            "node3: GALERA_MODE='join' GALERA_PEERS='10.1.0.10,10.1.0.11' bash galera/start.sh",
+            "fs1: bash gluster/restore.sh files --to '2026-11-24T14:05:00Z'",
+        ]);
+        expect(calls[0]).to.include("cd '/home/admin/owncloud-ha/node");
+        expect(rep.database).to.deep.equal({ backup: "b1", transactions: 3 });
+        expect(rep.files).to.deep.equal({ node: "fs1", files: 9 });
+    });
+
+    it("stops before starting anything when a node cannot be stopped", async () => {
+        const { calls, shell } = recorder((h, c) => h === "node3" && c.includes("restore.sh stop"));
+        let err = "";
+        await restoreToPointInTime(shell, target, "2026-11-24T14:05:00Z").catch((e) => (err = (e as Error).message));
+        expect(err).to.include("stopping mariadb on node3 failed");
+        expect(calls.some((c) => c.includes("datadir") || c.includes("start.sh"))).to.equal(false);
+    });
+
+    it("goes on when a node cannot ship its last logs (it is gone), and tries the next Gluster node for the files", async () => {
+        const { shell } = recorder((h, c) => (h === "node3" && c.includes("binlog-ship")) || (h === "fs1" && c.includes("gluster/restore.sh")));
+        const rep = await restoreToPointInTime(shell, target, "2026-11-24T14:05:00Z");
+        expect(rep.shipped.node3).to.match(/^failed/);
+        expect(rep.files).to.deep.include({ node: "fs2" });
+    });
+
+    it("refuses a time that is not UTC in the expected form before touching a node", async () => {
+        expect(parseRestoreTime("2026-11-24 14:05:00")).to.equal("2026-11-24T14:05:00Z");
+        expect(() => parseRestoreTime("2026-11-24T14:05:00+01:00")).to.throw("give a UTC time like 2026-11-24T14:05:00Z");
+        const { calls, shell } = recorder();
+        await restoreToPointInTime(shell, target, "tuesday").catch(() => undefined);
+        expect(calls).to.have.length(0);
+    });
+});
