@@ -55,6 +55,26 @@ describe("backups: scripts/lib/backup.sh", () => {
         expect(bad.stderr).to.include("is not a UTC time like 2026-11-24 14:05:00");
     });
 
+    it("installs the scripts and writes every BACKUP_ setting (digits included) for the timers and operators", () => {
+        const t = tempDir("backup-install");
+        try {
+            const env = {
+                OCHA_BACKUP_HOME: path.join(t.dir, "home"), OCHA_BACKUP_ENV_FILE: path.join(t.dir, "etc", "backup.env"), OCHA_BACKUP_STATE: path.join(t.dir, "state"),
+                BACKUP_BUCKET: "bk", BACKUP_PREFIX: "galera", BACKUP_S3_ENDPOINT: "http://198.18.0.1:9000", UNRELATED: "x",
+            };
+            const r = bash(`${lib}; backup_install galera galera/backup.sh galera/restore.sh`, env);
+            expect(r.code, r.stderr).to.equal(0);
+            expect(fs.readFileSync(env.OCHA_BACKUP_ENV_FILE, "utf8").trim().split("\n")).to.deep.equal([
+                "BACKUP_BUCKET=bk", "BACKUP_PREFIX=galera", "BACKUP_S3_ENDPOINT=http://198.18.0.1:9000",
+            ]);
+            for (const f of ["lib/common.sh", "lib/backup.sh", "galera/lib.sh", "galera/backup.sh", "galera/restore.sh"]) {
+                expect(fs.existsSync(path.join(env.OCHA_BACKUP_HOME, f)), f).to.equal(true);
+            }
+        } finally {
+            t.cleanup();
+        }
+    });
+
     it("reads unset settings from the env file, never overriding the environment", () => {
         const t = tempDir("backup-env");
         try {

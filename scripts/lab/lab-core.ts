@@ -79,6 +79,9 @@ const PRIVATE_PATHS: [string, string, "copy" | "empty"][] = [
     ["srv", "/srv", "empty"],
     ["mnt", "/mnt", "empty"],
     ["opt/owncloud-ha", "/opt/owncloud-ha", "empty"],
+    // node settings (backup.env, metrics.env) and node state (backup, metrics): one per host, as on EC2
+    ["etc/owncloud-ha", "/etc/owncloud-ha", "empty"],
+    ["var/lib/owncloud-ha", "/var/lib/owncloud-ha", "empty"],
 ];
 
 export interface RunResult {

@@ -19,8 +19,8 @@
 #   s3://BUCKET/PREFIX/binlog/<node>/<file>       Galera binary logs, shipped as they close
 # STAMP is UTC `YYYYmmddTHHMMSSZ`, so keys sort by time.
 
-OCHA_BACKUP_HOME=/opt/owncloud-ha/backup
-OCHA_BACKUP_ENV_FILE=/etc/owncloud-ha/backup.env
+OCHA_BACKUP_HOME="${OCHA_BACKUP_HOME:-/opt/owncloud-ha/backup}"
+OCHA_BACKUP_ENV_FILE="${OCHA_BACKUP_ENV_FILE:-/etc/owncloud-ha/backup.env}"
 OCHA_BACKUP_STATE="${OCHA_BACKUP_STATE:-/var/lib/owncloud-ha/backup}"
 # Bound of one S3 call that moves metadata (ls, a manifest); streams are bounded by their caller.
 OCHA_BACKUP_S3_TIMEOUT_S=120
@@ -158,12 +158,12 @@ backup_age_metric() {
 backup_install() {
     local tier="$1"; shift
     local dir="$OCHA_SCRIPTS_DIR" f
-    install -d -m 755 "$OCHA_BACKUP_HOME/lib" "$OCHA_BACKUP_HOME/$tier" /etc/owncloud-ha "$OCHA_BACKUP_STATE"
+    install -d -m 755 "$OCHA_BACKUP_HOME/lib" "$OCHA_BACKUP_HOME/$tier" "$(dirname "$OCHA_BACKUP_ENV_FILE")" "$OCHA_BACKUP_STATE"
     for f in lib/common.sh lib/backup.sh "$tier/lib.sh" "$@"; do
         [ -f "$dir/$f" ] || die "$f is missing from the shipped scripts"
         install -m 755 "$dir/$f" "$OCHA_BACKUP_HOME/$f"
     done
-    env | grep -E '^BACKUP_[A-Z_]+=' | sort | write_root_file "$OCHA_BACKUP_ENV_FILE" 644
+    env | grep -E '^BACKUP_[A-Z0-9_]+=' | sort | write_root_file "$OCHA_BACKUP_ENV_FILE" 644
     is_systemd || { log "no systemd: backup timers not installed (run $OCHA_BACKUP_HOME/$tier/*.sh by hand)"; return 0; }
     local spec unit when cmd
     while IFS= read -r spec; do
