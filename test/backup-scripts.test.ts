@@ -88,6 +88,29 @@ describe("backups: scripts/lib/backup.sh", () => {
     });
 });
 
+describe("backups: gluster/lib.sh online_brick_hosts (stand-in gluster with recorded 10.3 output)", () => {
+    it("lists the address of every brick whose process is online, not the self-heal daemons", () => {
+        const t = tempDir("online-bricks");
+        try {
+            const bin = path.join(t.dir, "bin");
+            const fixtures = path.join(__dirname, "fixtures", "gluster");
+            fakeCommand(bin, "gluster", `cat "${fixtures}/$(cat ${t.dir}/which)"`);
+            const hosts = (which: string) => {
+                fs.writeFileSync(path.join(t.dir, "which"), which);
+                return bash(`. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/gluster/lib.sh; online_brick_hosts gfs_v_r5`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim().split("\n");
+            };
+            const all = hosts("status-all-online.xml");
+            expect(all).to.have.length(3);
+            const down = hosts("status-one-brick-down.xml");
+            expect(down).to.have.length(2);
+            expect(all).to.include.members(down);
+            expect(all.every((h) => /^\d+\.\d+\.\d+\.\d+$/.test(h))).to.equal(true);
+        } finally {
+            t.cleanup();
+        }
+    });
+});
+
 describe("backups: galera/lib.sh gtid_seq", () => {
     it("finds the cluster domain's sequence number in a GTID list", () => {
         const g = (list: string, d: string) => bash(`. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/galera/lib.sh; gtid_seq '${list}' ${d}`).stdout.trim();

@@ -2,7 +2,7 @@
 # Snapshot of the Gluster volume's content (the ownCloud data directory) to S3 as one tar.zst
 # stream, read through a read-only client mount of the volume (so a brick down or healing does not
 # matter: the client reads from the bricks that are good). Runs on every node from a timer; only the
-# node chosen by backup_choose (first connected peer in BACKUP_NODE_ORDER) takes it; `--force` takes
+# node chosen by backup_choose (the first node in BACKUP_NODE_ORDER whose brick is online) takes it; `--force` takes
 # it here regardless.
 #
 # Consistency with the database follows ownCloud's backup order (database first, then files): the
@@ -27,16 +27,13 @@ install -d -m 755 /run/owncloud-ha
 exec 9>/run/owncloud-ha/files-backup.lock
 flock -n 9 || die "another file backup runs on this node"
 
-# Members: this node and every peer glusterd sees as Connected.
-idx=0
-IFS=',' read -r -a order_names <<<"$BACKUP_NODE_ORDER"
-IFS=',' read -r -a order_addrs <<<"$BACKUP_NODE_ADDRESSES"
-for i in "${!order_names[@]}"; do [ "${order_names[$i]}" = "$BACKUP_NODE" ] && idx="$i"; done
-pool="$(timeout 30 gluster --mode=script pool list 2>/dev/null)" || die "glusterd does not answer on this node"
-member_addrs="${order_addrs[$idx]} $(awk 'NR > 1 && $NF == "Connected" && $2 != "localhost" {print $2}' <<<"$pool" | tr '\n' ' ')"
+# Members: the nodes whose brick is online (a node without a running brick cannot be trusted to
+# see the volume; every node reads the same volume status, so they agree).
+member_addrs="$(online_brick_hosts "$BACKUP_VOLUME" | tr '\n' ' ')"
+[ -n "${member_addrs// /}" ] || die "glusterd reports no online brick of $BACKUP_VOLUME on any node (or does not answer)"
 chosen="$(backup_choose "$BACKUP_NODE_ORDER" "$BACKUP_NODE_ADDRESSES" "$member_addrs")"
 if [ "$force" = 0 ] && [ "$chosen" != "$BACKUP_NODE" ]; then
-    log "skipped: ${chosen:-no node} takes the snapshot (connected: $member_addrs)"
+    log "skipped: ${chosen:-no node} takes the snapshot (bricks online: $member_addrs)"
     printf '{"skipped": true, "chosen": "%s"}\n' "$chosen"
     exit 0
 fi

@@ -24,6 +24,20 @@ bricks_online() {
         END { printf "%d %d\n", on, total }'
 }
 
+# online_brick_hosts VOL: the host (as the volume names it: the address given at create) of every
+# brick whose process is online, one per line. Peers' names in `pool list` are not usable for this:
+# the node that probed the others appears there under its host name, not its address.
+online_brick_hosts() {
+    local xml
+    xml="$(timeout 30 gluster --mode=script volume status "$1" --xml 2>/dev/null)" || return 0
+    printf '%s\n' "$xml" | awk '
+        /<node>/ { h = ""; inb = 0; st = "" }
+        /<hostname>/ { gsub(/.*<hostname>|<\/hostname>.*/, ""); h = $0 }
+        /<path>\// { inb = 1 }
+        /<status>/ { gsub(/.*<status>|<\/status>.*/, ""); st = $0 }
+        /<\/node>/ { if (inb && st == "1") print h; inb = 0 }'
+}
+
 # total_bricks VOL: number of bricks the volume is defined with.
 total_bricks() {
     gl volume info "$1" 2>/dev/null | sed -n 's/^Number of Bricks: .*= *\([0-9]*\)$/\1/p; s/^Number of Bricks: \([0-9]*\)$/\1/p' | head -n1
