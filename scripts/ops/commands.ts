@@ -23,7 +23,17 @@ export interface NodeState {
 
 export const STATUS_TIMEOUT_S = { galera: 30, gluster: 150 } as const;
 
-/** Parses `key=value` pairs separated by spaces or newlines. */
+/** Parses `key=value` lines (gluster/status.sh: values may hold spaces). */
+export function parseKvLines(text: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+        const i = line.indexOf("=");
+        if (i > 0) out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+    }
+    return out;
+}
+
+/** Parses `key=value` pairs separated by spaces (galera/status.sh's one line). */
 export function parseKv(text: string): Record<string, string> {
     const out: Record<string, string> = {};
     for (const p of text.trim().split(/\s+/)) {
@@ -48,7 +58,7 @@ export function galeraNodeState(node: OpsNode, clusterSize: number, r: RunResult
 
 /** One GlusterFS node from gluster/status.sh (its glusterd's view of the volume). */
 export function glusterNodeState(node: OpsNode, nodeCount: number, r: RunResult): NodeState {
-    const kv = parseKv(r.stdout);
+    const kv = parseKvLines(r.stdout);
     if (r.code !== 0) return { node, state: "glusterd not answering", problems: [kv.error ?? `status.sh failed (exit ${r.code}): ${tail(r, 2)}`], fields: kv, answered: false };
     const problems: string[] = [];
     if (kv.status !== "Started") problems.push(`volume ${kv.status ?? "?"}`);

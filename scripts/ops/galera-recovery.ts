@@ -153,6 +153,7 @@ export async function recoverGalera(t: GaleraRecoveryTarget, io: RecoveryIo, not
         }
         if (action === "pc-recovery") {
             // Every node kept its saved view: start them all at once and let pc.recovery re-form the Primary.
+            log(`starting ${t.nodes.map((n) => n.name).join(", ")} together (galera/start.sh GALERA_MODE=join) for pc.recovery`);
             const rs = await Promise.all(
                 t.nodes.map((n) =>
                     io.runner.runScript(n, {

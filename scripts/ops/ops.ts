@@ -84,12 +84,18 @@ async function run(args: OpsArgs, target: OpsTarget, runner: SshRunner): Promise
                 print("bring those nodes back first (npm run ops -- <stack> status), then ask again.");
                 return 3;
             }
-            print(`the rest of ${node.tier} is healthy and keeps quorum without ${node.name}. This tool replaces nothing itself; run:`);
+            print(`the rest of ${node.tier} is healthy and ${node.tier === "galera" ? "keeps quorum" : "keeps the volume's redundancy"} without ${node.name}. This tool replaces nothing itself; run:`);
             print("");
             print(`  ${plan.command}`);
             print("");
-            print(`Pulumi deletes the instance first (it keeps its fixed address), creates a new one on the same data volume and re-runs ${node.name}'s bootstrap steps, which rejoin it.`);
-            print(`Then remove its old host key: ssh-keygen -R ${node.address} -f ${args.knownHostsFile ?? "<known_hosts>"} , and check: npm run ops -- ${target.stack} replace-node ${node.tier}-${node.name} --verify`);
+            print(`Pulumi deletes the instance first (it keeps its fixed address), creates a new one attached to the same data volume and re-runs ${node.name}'s bootstrap steps (their triggers carry the instance ID).`);
+            if (node.tier === "galera") {
+                print("The Galera steps rejoin it by IST or SST into the recorded cluster; they never start a new one (start.sh's bootstrap guard).");
+            } else {
+                print("WARNING: glusterd keeps the node's peer identity on the root volume, which the new instance does not have. Unless this");
+                print("version's GlusterFS plan restores that identity (README, \"Replacing a node\"), the new node does not rejoin the volume by itself.");
+            }
+            print(`Then forget its old host key (ssh-keygen -R ${node.address} -f ${args.knownHostsFile ?? "<known_hosts>"}) and check: npm run ops -- ${target.stack} replace-node ${node.tier}-${node.name} --verify`);
             return 0;
         }
     }
