@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import { parseArgs } from "../scripts/ops/args";
-import { backup, BACKUP_SCRIPTS, replacePreconditions, status } from "../scripts/ops/commands";
+import { backup, BACKUP_SCRIPTS, replacePreconditions, restore, restorePlan, status } from "../scripts/ops/commands";
 import { OpsNode, OpsTarget, OpsUsageError } from "../scripts/ops/target";
 import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
 import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
@@ -134,12 +134,52 @@ describe("ops commands", () => {
         });
     });
 
+    describe("restore", () => {
+        const R = (tier: string, script: string) => `${tier} ${script}`;
+        it("checks first with a dry run on the Galera source and a GlusterFS node; without --yes changes nothing", async () => {
+            const r = new TableRunner({}, () => ok(""));
+            const lines: string[] = [];
+            expect(await restore(T, r, (l) => lines.push(l), { to: "2026-11-29T14:05:00Z", execute: false })).to.equal(0);
+            expect(r.calls).to.deep.equal([R("galera-node1", BACKUP_SCRIPTS.galeraRestore), R("gluster-node1", BACKUP_SCRIPTS.glusterRestore)]);
+            expect(lines.join("\n")).to.match(/run again with --yes/);
+        });
+        it("a failing check stops everything before any node is stopped", async () => {
+            const r = new TableRunner({ [R("gluster-node1", BACKUP_SCRIPTS.glusterRestore)]: { code: 2, stdout: "", stderr: "no backup covers 2026-11-29T14:05:00Z" } }, () => ok(""));
+            const lines: string[] = [];
+            expect(await restore(T, r, (l) => lines.push(l), { to: "2026-11-29T14:05:00Z", execute: true })).to.equal(3);
+            expect(r.calls.some((c) => c.includes("stop.sh") || c.includes("start.sh"))).to.equal(false);
+            expect(lines.join("\n")).to.match(/no backup covers/).and.match(/Nothing was stopped or changed/);
+        });
+        it("the plan: stop every node (the source last), restore the source, set the others aside, bootstrap it, join one at a time, verify, then the files", () => {
+            const p = restorePlan(T, "2026-11-29T14:05:00Z");
+            expect(p.checks.map((c) => c.env.RESTORE_DRY_RUN)).to.deep.equal(["1", "1"]);
+            expect(p.steps.map((s) => `${s.node.tier}-${s.node.name} ${s.script.split("/").slice(-2).join("/")} ${s.env.RESTORE_ROLE ?? s.env.GALERA_MODE ?? ""}`.trim())).to.deep.equal([
+                "galera-node2 galera/stop.sh", "galera-node3 galera/stop.sh", "galera-node1 galera/stop.sh",
+                "galera-node1 galera/restore.sh source", "galera-node2 galera/restore.sh joiner", "galera-node3 galera/restore.sh joiner",
+                "galera-node1 galera/start.sh bootstrap", "galera-node2 galera/start.sh join", "galera-node3 galera/start.sh join",
+                "galera-node1 galera/verify.sh", "galera-node2 galera/verify.sh", "galera-node3 galera/verify.sh",
+                "gluster-node1 gluster/restore.sh",
+            ]);
+            expect(p.steps.every((s) => s.env.RESTORE_TO === undefined || s.env.RESTORE_TO === "2026-11-29T14:05:00Z")).to.equal(true);
+            expect(p.steps[6].env.GALERA_FORCE_BOOTSTRAP).to.equal("1");
+        });
+        it("--yes runs the steps in order and stops at the first failure, saying where the cluster is", async () => {
+            const r = new TableRunner({ [R("galera-node2", "galera/start.sh")]: { code: 1, stdout: "", stderr: "SST failed" } }, () => ok(""));
+            let err: Error | undefined;
+            await restore(T, r, () => undefined, { execute: true }).catch((e) => (err = e));
+            expect(err?.message).to.match(/galera-node2: join .*failed \(exit 1\)/).and.match(/SST failed/).and.match(/data directories were changed/);
+            expect(r.calls.at(-1)).to.equal(R("galera-node2", "galera/start.sh"));
+        });
+    });
+
     describe("arguments", () => {
         it("parses each command and option", () => {
             expect(parseArgs(["dev", "status"])).to.deep.equal({ stack: "dev", command: { kind: "status" }, outputsFile: undefined, knownHostsFile: undefined });
             expect(parseArgs(["prod", "replace-node", "gluster-node2", "--verify", "--outputs", "o.json", "--known-hosts", "kh"])).to.deep.equal({
                 stack: "prod", command: { kind: "replace-node", node: "gluster-node2", verify: true }, outputsFile: "o.json", knownHostsFile: "kh",
             });
+            expect(parseArgs(["dev", "restore", "--to", "2026-11-29T14:05:00Z", "--yes"])).to.deep.include({ command: { kind: "restore", to: "2026-11-29T14:05:00Z", execute: true } });
+            expect(parseArgs(["dev", "restore"])).to.deep.include({ command: { kind: "restore", to: undefined, execute: false } });
             expect(parseArgs([])).to.equal("help");
             expect(parseArgs(["dev", "--help"])).to.equal("help");
         });
@@ -152,6 +192,8 @@ describe("ops commands", () => {
             [["dev", "status", "--outputs"], /--outputs needs a value/],
             [["dev", "status", "--force"], /unknown option --force/],
             [["dev;rm", "status"], /give the stack name first/],
+            [["dev", "restore", "--to", "yesterday"], /--to yesterday: give a UTC time like/],
+            [["dev", "status", "--yes"], /--yes belongs to restore/],
         ];
         for (const [argv, msg] of bad) {
             it(`refuses ${argv.join(" ")}`, () => {

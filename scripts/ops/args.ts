@@ -1,4 +1,5 @@
 /** Command line of `npm run ops`: pure, so its errors are unit-tested. */
+import { parseRestoreTime } from "./commands";
 import { OpsUsageError } from "./target";
 
 export const USAGE = `usage: npm run ops -- <stack> <command> [options]
@@ -18,6 +19,10 @@ commands:
                           it, then prints the \`pulumi up --replace\` command to run (it runs nothing);
                           NODE is galera-node1, gluster-node2… (the alarms' prefix)
   replace-node NODE --verify   after that \`pulumi up\`: NODE's whole cluster healthy again
+  restore [--to TIME]     checks that the backups cover TIME (UTC, 2026-11-29T14:05:00Z; default: the
+                          latest backup) and prints the steps; changes nothing
+  restore [--to TIME] --yes    runs them: stops Galera, restores the database on the bootstrap node,
+                          the others rejoin by SST, then restores the files
 
 options:
   --outputs FILE          read the outputs JSON from FILE instead of running pulumi
@@ -28,7 +33,8 @@ export type OpsCommand =
     | { kind: "status" }
     | { kind: "galera-recover" }
     | { kind: "backup" }
-    | { kind: "replace-node"; node: string; verify: boolean };
+    | { kind: "replace-node"; node: string; verify: boolean }
+    | { kind: "restore"; to?: string; execute: boolean };
 
 export interface OpsArgs {
     stack: string;
@@ -46,6 +52,8 @@ export function parseArgs(argv: string[]): OpsArgs | "help" {
     let outputsFile: string | undefined;
     let knownHostsFile: string | undefined;
     let verify = false;
+    let yes = false;
+    let to: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = () => {
@@ -56,16 +64,19 @@ export function parseArgs(argv: string[]): OpsArgs | "help" {
         if (a === "--outputs") outputsFile = value();
         else if (a === "--known-hosts") knownHostsFile = value();
         else if (a === "--verify") verify = true;
+        else if (a === "--yes") yes = true;
+        else if (a === "--to") to = value();
         else if (a.startsWith("-")) throw new OpsUsageError(`unknown option ${a}`);
         else positional.push(a);
     }
     const [stack, name, ...rest] = positional;
     if (!stack || !STACK.test(stack)) throw new OpsUsageError(`give the stack name first (e.g. dev), got ${JSON.stringify(stack ?? "")}`);
-    if (!name) throw new OpsUsageError("give a command: status, galera-recover, backup or replace-node NODE");
+    if (!name) throw new OpsUsageError("give a command: status, galera-recover, backup, replace-node NODE or restore");
     const noMore = () => {
         if (rest.length > 0) throw new OpsUsageError(`${name} takes no argument (got ${rest.join(" ")})`);
     };
     if (verify && name !== "replace-node") throw new OpsUsageError("--verify belongs to replace-node");
+    if ((yes || to !== undefined) && name !== "restore") throw new OpsUsageError(`${yes ? "--yes" : "--to"} belongs to restore`);
     let command: OpsCommand;
     switch (name) {
         case "status":
@@ -78,8 +89,12 @@ export function parseArgs(argv: string[]): OpsArgs | "help" {
             if (rest.length !== 1) throw new OpsUsageError("replace-node takes one node, e.g. replace-node galera-node1");
             command = { kind: "replace-node", node: rest[0], verify };
             break;
+        case "restore":
+            noMore();
+            command = { kind: "restore", to: parseRestoreTime(to), execute: yes };
+            break;
         default:
-            throw new OpsUsageError(`unknown command ${name}: one of status, galera-recover, backup, replace-node`);
+            throw new OpsUsageError(`unknown command ${name}: one of status, galera-recover, backup, replace-node, restore`);
     }
     return { stack, command, outputsFile, knownHostsFile };
 }

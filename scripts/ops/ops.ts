@@ -1,5 +1,5 @@
 /**
- * `npm run ops -- <stack> status | galera-recover | backup | replace-node NODE [--verify]`: the
+ * `npm run ops -- <stack> status | galera-recover | backup | replace-node NODE [--verify] | restore [--to TIME] [--yes]`: the
  * operators' runbook as commands (see USAGE in args.ts and the README's "Operating it").
  * Exit status: 0 done/healthy, 1 degraded or a step failed, 2 bad arguments or outputs, 3 refused.
  */
@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { LAB_KNOWN_HOSTS_FILE, OPS_OUTPUTS_FILE } from "../lab/lab-core";
 import { OpsArgs, parseArgs, USAGE } from "./args";
-import { backup, formatState, replacePreconditions, status, verifyReplaced } from "./commands";
+import { backup, formatState, replacePreconditions, restore, status, verifyReplaced } from "./commands";
 import { RecoveryRefused, recoverGalera } from "./galera-recovery";
 import { findNode, OpsTarget, OpsUsageError, targetFromOutputs } from "./target";
 import { defaultKnownHostsFile, SshRunner } from "./transport";
@@ -68,6 +68,8 @@ async function run(args: OpsArgs, target: OpsTarget, runner: SshRunner): Promise
             print(`backup done: ${taken.map((b) => `${b.tier} on ${b.node}`).join(", ")}`);
             return 0;
         }
+        case "restore":
+            return restore(target, runner, print, { to: c.to, execute: c.execute });
         case "replace-node": {
             const node = findNode(target, c.node);
             if (c.verify) {
