@@ -37,6 +37,8 @@ export interface OperationsOutput {
     galera: { nodes: OperationsNode[]; bootstrapNode: string; syncTimeoutSeconds: number };
     /** GlusterFS nodes in brick order and the volume they serve. */
     gluster: { volume: string; nodes: OperationsNode[] };
+    /** Backup bucket names by purpose (e.g. `galera`, `files`), once the stack has backups. */
+    backupBuckets?: Record<string, string>;
 }
 
 /** Builds the `operations` output from the components (addresses are plain; URNs resolve at deployment). */

@@ -17,6 +17,7 @@ const T: OpsTarget = {
     scriptsDir: "/home/admin/owncloud-ha/scripts",
     galera: { nodes: [1, 2, 3].map((i) => mk("galera", i)), bootstrapNode: "node1", syncTimeoutSeconds: 900 },
     gluster: { volume: "gfs_v_r5", nodes: [1, 2, 3].map((i) => mk("gluster", i)) },
+    backupBuckets: {},
 };
 
 const SYNCED = "running=1 cluster_status=Primary state=4 state_comment=Synced cluster_size=3 ready=ON health=200";

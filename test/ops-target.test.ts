@@ -87,6 +87,14 @@ describe("ops target: stack outputs → where and how the operator tooling reach
         expect(e.message).to.include("operations.galera.nodes[1].address is missing").and.include("operations.bastion.port").and.include("operations.gluster.nodes is empty");
     });
 
+    it("takes backup bucket names when the stack exports them, and names a malformed one", () => {
+        expect(target.backupBuckets).to.deep.equal({});
+        const ops = { ...(json[OPERATIONS_OUTPUT] as object), backupBuckets: { galera: "dev-backups-1a2b", files: "Bad_Bucket" } };
+        expect(thrown(() => targetFromOutputs("dev", { ...json, [OPERATIONS_OUTPUT]: ops })).message).to.match(/operations.backupBuckets.files is "Bad_Bucket"; expected an S3 bucket name/);
+        const good = { ...(json[OPERATIONS_OUTPUT] as object), backupBuckets: { galera: "dev-backups-1a2b" } };
+        expect(targetFromOutputs("dev", { ...json, [OPERATIONS_OUTPUT]: good }).backupBuckets).to.deep.equal({ galera: "dev-backups-1a2b" });
+    });
+
     it("refuses an outputs version it does not know", () => {
         const ops = { ...(json[OPERATIONS_OUTPUT] as object), version: 2 };
         expect(thrown(() => targetFromOutputs("dev", { ...json, [OPERATIONS_OUTPUT]: ops })).message).to.match(/operations.version is 2, this tool reads version 1/);

@@ -24,6 +24,7 @@ const target: OpsTarget = {
     scriptsDir: "/home/admin/owncloud-ha/scripts",
     galera: { nodes: [node], bootstrapNode: "node2", syncTimeoutSeconds: 900 },
     gluster: { volume: "gfs_v_r5", nodes: [] },
+    backupBuckets: {},
 };
 
 describe("ops transport: ssh through the bastion", () => {

@@ -29,6 +29,8 @@ export interface OpsTarget {
     scriptsDir: string;
     galera: { nodes: OpsNode[]; bootstrapNode: string; syncTimeoutSeconds: number };
     gluster: { volume: string; nodes: OpsNode[] };
+    /** Backup bucket names by purpose, when the stack exports them (empty otherwise). */
+    backupBuckets: Record<string, string>;
 }
 
 /** Bad command-line input or stack outputs: the message names the problem and the fix (exit 2). */
@@ -116,6 +118,12 @@ export function targetFromOutputs(stack: string, outputs: unknown): OpsTarget {
         if (dup) problems.push(`${list[0].tier} node name ${dup} appears twice`);
     }
 
+    const backupBuckets: Record<string, string> = {};
+    if (ops.backupBuckets !== undefined) {
+        if (!isObject(ops.backupBuckets)) problems.push(`${where("backupBuckets")} is ${JSON.stringify(ops.backupBuckets)}; expected bucket names by purpose`);
+        else for (const [k, v] of Object.entries(ops.backupBuckets)) backupBuckets[k] = str(`backupBuckets.${k}`, v, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name");
+    }
+
     if (problems.length > 0) throw new OpsUsageError(`stack ${stack}: ${problems.join("; ")}`);
     return {
         stack,
@@ -125,6 +133,7 @@ export function targetFromOutputs(stack: string, outputs: unknown): OpsTarget {
         scriptsDir,
         galera: { nodes: dbNodes, bootstrapNode, syncTimeoutSeconds: sync as number },
         gluster: { volume, nodes: fsNodes },
+        backupBuckets,
     };
 }
 
