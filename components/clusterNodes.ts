@@ -174,6 +174,20 @@ export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: 
 }
 
 /**
+ * A node as operators address it: its plan host name (also the name the node scripts use), its
+ * fixed address and its instance's URN (what `pulumi up --replace` takes to replace it).
+ */
+export interface ClusterNodeRef {
+    name: string;
+    address: string;
+    urn: pulumi.Output<string>;
+}
+
+export function nodeRefs(nodes: ClusterNode[]): ClusterNodeRef[] {
+    return nodes.map((n) => ({ name: n.host, address: n.address, urn: n.instance.urn }));
+}
+
+/**
  * The bootstrap runner's view of the nodes: address, identity, readiness and the data disk's
  * device. `egress` is what the steps' package installs need on top of the node itself (the VPC's
  * NAT and default routes, the node group's egress rules): nothing runs on a host before it exists.

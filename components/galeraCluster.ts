@@ -6,7 +6,7 @@ import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
 import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
-import { ClusterNode, ClusterWiringArgs, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
+import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
@@ -210,6 +210,10 @@ export class GaleraCluster extends pulumi.ComponentResource {
     public readonly metrics: NodeMetricsSource;
     /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
     public readonly bootstrap: Record<string, command.remote.Command>;
+    /** The nodes as the operator tooling (scripts/ops) addresses them, in writer order; the first bootstraps a fresh cluster. */
+    public readonly nodes: ClusterNodeRef[];
+    /** Seconds a starting node may take to reach Synced (what the plan's start steps wait). */
+    public readonly syncTimeoutSeconds: number;
 
     constructor(name: string, args: GaleraClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolveGaleraClusterArgs(name, args);
@@ -359,6 +363,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
             this,
         );
         this.instanceIds = nodes.map((n) => n.instance.id);
+        this.nodes = nodeRefs(nodes);
+        this.syncTimeoutSeconds = a.syncTimeoutSeconds;
         this.metrics = { cluster: a.metricsCluster, nodes: nodes.map((n) => n.host) };
 
         this.bootstrap = runPlan(

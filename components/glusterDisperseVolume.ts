@@ -13,7 +13,7 @@ import {
     validateGlusterSettings,
 } from "./bootstrap/gluster";
 import { cidrProblem } from "./cidr";
-import { ClusterWiringArgs, createClusterNodes, createNodeRole, planHosts, resolveNodeAddresses } from "./clusterNodes";
+import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
@@ -188,6 +188,8 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
     /** Who publishes this volume's node metrics (give it to `Observability.glusterVolumes`); one brick per node. */
     public readonly metrics: NodeMetricsSource;
     public readonly bootstrap: Record<string, command.remote.Command>;
+    /** The nodes as the operator tooling (scripts/ops) addresses them, in brick order. */
+    public readonly nodes: ClusterNodeRef[];
 
     constructor(name: string, args: GlusterDisperseVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolveGlusterArgs(name, args);
@@ -292,6 +294,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             this,
         );
         this.instanceIds = nodes.map((n) => n.instance.id);
+        this.nodes = nodeRefs(nodes);
         this.metrics = { cluster: name, nodes: nodes.map((n) => n.host) };
 
         this.bootstrap = runPlan(

@@ -11,6 +11,7 @@ import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/pe
 import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
 import { VpcPeering } from "../components/vpcPeering";
 import { ConfigError, ConfigKeyName, PlatformConfig, TierName, TIERS } from "./config";
+import { OPERATIONS_OUTPUT, operationsOutput, SSH_KEY_OUTPUT } from "./operations";
 
 export interface Platform {
     vpcs: Record<TierName, PeeredVpc>;
@@ -408,7 +409,7 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         ),
         availabilityZones: zones,
         bastionPublicIp: bastion.publicIp,
-        bastionPrivateKey: bastion.privateKeyOpenssh,
+        [SSH_KEY_OUTPUT]: bastion.privateKeyOpenssh,
         bastionSshCommand:
             cfg.bastion.access === "publicIp"
                 ? pulumi.interpolate`pulumi stack output --show-secrets bastionPrivateKey > bastion.key && chmod 600 bastion.key && ssh -i bastion.key ${bastion.sshUser}@${bastion.publicIp}`
@@ -424,6 +425,8 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         redisEndpoint: redis.endpoint,
         redisPort: redis.port,
         redisAuthSecretArn: redis.authSecretArn,
+        // What `npm run ops` needs to reach the nodes (scripts/ops): bastion, user, node addresses, URNs.
+        [OPERATIONS_OUTPUT]: operationsOutput(access, galera, gluster),
     };
     return { vpcs, peerings, bastion, webSecurityGroup, galera, gluster, redis, web, observability, outputs };
 }

@@ -160,6 +160,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
                         "ownCloudAdminSecretArn",
                         "dashboardUrl",
                         "alarmTopicArn",
+                        "operations",
                     ].sort(),
                 );
                 expect(out.galeraWriterOrder).to.deep.equal(["10.1.0.10", "10.1.16.10", "10.1.32.10"]);

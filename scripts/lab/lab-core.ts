@@ -41,6 +41,10 @@ export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
  */
 export const HOST_SCRIPTS = path.join(STATE, "tools");
 export const NSDIR = "/run/oclab/ns";
+/** The lab's stack outputs for `npm run ops -- lab …` (same shape as `pulumi stack output --json --show-secrets`), written by `up`. */
+export const OPS_OUTPUTS_FILE = path.join(STATE, "ops-outputs.json");
+/** Every lab host's key, written by `up` (the hosts get new keys on every `up`). */
+export const LAB_KNOWN_HOSTS_FILE = path.join(STATE, "ssh", "known_hosts");
 export const REMOTE_SCRIPTS = "/opt/owncloud-ha/scripts";
 export const LAB_PACKAGES = [
     "mariadb-server", "galera-4", "mariadb-backup", "socat", "mariadb-client", "haproxy",
@@ -372,7 +376,7 @@ export class Lab {
             const pub = fs.readFileSync(path.join(hostDir(h.name), "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim().split(" ");
             return `${h.name},${h.ip} ${pub[0]} ${pub[1]}`;
         });
-        fs.writeFileSync(path.join(STATE, "ssh", "known_hosts"), known.join("\n") + "\n");
+        fs.writeFileSync(LAB_KNOWN_HOSTS_FILE, known.join("\n") + "\n");
         const lines: string[] = [];
         for (const h of HOSTS) {
             lines.push(`Host ${h.name}`, `  HostName ${h.ip}`);
@@ -384,7 +388,7 @@ export class Lab {
             `  IdentityFile ${key}`,
             "  IdentitiesOnly yes",
             "  StrictHostKeyChecking yes",
-            `  UserKnownHostsFile ${path.join(STATE, "ssh", "known_hosts")}`,
+            `  UserKnownHostsFile ${LAB_KNOWN_HOSTS_FILE}`,
             "  BatchMode yes",
             "  ConnectTimeout 5",
             "  ServerAliveInterval 5",

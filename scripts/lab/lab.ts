@@ -6,6 +6,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { HOSTS, Lab, log, STATE } from "./lab-core";
 import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter, labGaleraPlan, labHaproxyPlan } from "./galera-lab";
+import { writeLabOpsOutputs } from "./lab-ops";
 
 const USAGE = `usage: npm run lab -- <verb>
   up                       create hosts (netns), start sshd, run the Galera, HAProxy (and Gluster) plans
@@ -56,6 +57,7 @@ async function main() {
         case "up": {
             const t0 = Date.now();
             await lab.up();
+            writeLabOpsOutputs();
             await lab.runPlan(labGaleraPlan());
             await lab.runPlan(labHaproxyPlan());
             const g = await optionalGluster(lab);
