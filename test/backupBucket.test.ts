@@ -194,6 +194,17 @@ describe("backups in AWS", () => {
         });
     });
 
+    for (const [component, build] of [
+        ["GaleraCluster", () => new GaleraCluster("db", galeraArgs)],
+        ["GlusterDisperseVolume", () => new GlusterDisperseVolume("db", glusterArgs)],
+    ] as const) {
+        it(`${component}: its nodes may open HTTPS to any IPv4 address, which covers S3's prefix list through the gateway endpoint`, async () => {
+            const engine = await underMocks(build);
+            const https = engine.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.fromPort <= 443 && r.inputs.toPort >= 443);
+            expect(https.map((r) => [r.inputs.ipProtocol, r.inputs.cidrIpv4])).to.deep.include(["tcp", "0.0.0.0/0"]);
+        });
+    }
+
     it("the DLM description keeps to the characters the API accepts", () => {
         expect(snapshotPolicyDescription("prod.galera/x")).to.match(/^[0-9A-Za-z _-]+$/);
     });
