@@ -11,7 +11,7 @@ import {
     DEFAULT_SNAPSHOT_RETENTION_COUNT,
     validateBackupSettings,
 } from "./bootstrap/backup";
-import { withTags } from "./conventions";
+import { TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { snapshotRetentionProblem } from "./volumeSnapshots";
 
@@ -146,7 +146,8 @@ export class BackupBucket extends pulumi.ComponentResource {
     constructor(name: string, args: BackupBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const a = resolveBackupBucketArgs(name, args);
         super("owncloud-ha:backup:BackupBucket", name, {}, opts);
-        const tags = withTags(a.tags, {});
+        // The tier tag marks it for the policy pack's backup-bucket rules (versioned, encrypted).
+        const tags = withTags(a.tags, { [TAG_TIER]: "backup" });
         const bucket = new aws.s3.Bucket(`${name}-bucket`, { bucketPrefix: a.bucketPrefix, forceDestroy: a.forceDestroy, tags }, { parent: this });
         const publicAccess = new aws.s3.BucketPublicAccessBlock(
             `${name}-public-access`,

@@ -19,7 +19,7 @@ export const TAG_HTTP_EXEMPTION = "owncloud-ha:http-exemption";
  */
 export const TAG_SNAPSHOT_POLICY = "owncloud-ha:snapshot-policy";
 
-export type Tier = "bastion" | "web" | "galera" | "gluster" | "redis" | "alb" | "network";
+export type Tier = "bastion" | "web" | "galera" | "gluster" | "redis" | "alb" | "network" | "backup";
 export type SubnetTier = "public" | "private";
 
 /** Merges the caller's tags with the component's own; the component's keys win so policies can rely on them. */
