@@ -90,6 +90,8 @@ export interface ClusterNodeSpec {
     dataVolumeSizeGb: number;
     kmsKeyId?: pulumi.Input<string>;
     tags: Record<string, string>;
+    /** Extra tags on the data volumes only, e.g. the snapshot policy's target tag. */
+    dataVolumeTags?: Record<string, string>;
 }
 
 export interface ClusterNode {
@@ -159,7 +161,7 @@ export function createClusterNodes(name: string, spec: ClusterNodeSpec, parent: 
                 type: "gp3",
                 encrypted: true,
                 kmsKeyId: spec.kmsKeyId,
-                tags: tags({ Name: `${name}-${host}-data` }),
+                tags: tags({ ...spec.dataVolumeTags, Name: `${name}-${host}-data` }),
             },
             { parent },
         );
@@ -192,11 +194,11 @@ export function nodeRefs(nodes: ClusterNode[]): ClusterNodeRef[] {
  * device. `egress` is what the steps' package installs need on top of the node itself (the VPC's
  * NAT and default routes, the node group's egress rules): nothing runs on a host before it exists.
  */
-export function planHosts(nodes: ClusterNode[], egress: pulumi.Resource[] = []): Record<string, PlanHost> {
+export function planHosts(nodes: ClusterNode[], egress: pulumi.Resource[] = [], vars: Record<string, pulumi.Input<string>> = {}): Record<string, PlanHost> {
     return Object.fromEntries(
         nodes.map((n) => [
             n.host,
-            { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment, ...egress], vars: { dataDevice: n.dataDevice } },
+            { address: n.address, instanceId: n.instance.id, ready: [n.instance, n.attachment, ...egress], vars: { ...vars, dataDevice: n.dataDevice } },
         ]),
     );
 }

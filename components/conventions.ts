@@ -13,7 +13,13 @@ export const TAG_PUBLIC_EXEMPTION = "owncloud-ha:public-exemption";
  */
 export const TAG_HTTP_EXEMPTION = "owncloud-ha:http-exemption";
 
-export type Tier = "bastion" | "web" | "galera" | "gluster" | "redis" | "alb" | "network";
+/**
+ * On the data volumes a snapshot policy targets; its value names the cluster component whose
+ * Data Lifecycle Manager policy snapshots them (one policy per component, see volumeSnapshots.ts).
+ */
+export const TAG_SNAPSHOT_POLICY = "owncloud-ha:snapshot-policy";
+
+export type Tier = "bastion" | "web" | "galera" | "gluster" | "redis" | "alb" | "network" | "backup";
 export type SubnetTier = "public" | "private";
 
 /** Merges the caller's tags with the component's own; the component's keys win so policies can rely on them. */

@@ -7,18 +7,21 @@ import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SY
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
 import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
-import { TAG_TIER, withTags } from "./conventions";
+import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { jsonSecret } from "./secrets";
 import { GALERA_PORTS } from "./ports";
 import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
+import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "./backupBucket";
+import { DEFAULT_BINLOG_INTERVAL_S } from "./bootstrap/backup";
+import { createSnapshotPolicy } from "./volumeSnapshots";
 
 export { GALERA_PORTS };
 export const GALERA_DATADIR = "/var/lib/mysql";
 
-export interface GaleraClusterArgs extends ClusterWiringArgs {
+export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs {
     /** VPC of the cluster. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
@@ -61,6 +64,11 @@ export interface GaleraClusterArgs extends ClusterWiringArgs {
     syncTimeoutSeconds?: number;
     /** Days Secrets Manager keeps the deleted credentials recoverable, 0 or 7–30. Default 7. */
     secretRecoveryWindowDays?: number;
+    /**
+     * Seconds between binary-log shipments to the backup bucket, 10–3600: the most a point-in-time
+     * restore can lose. Default `DEFAULT_BINLOG_INTERVAL_S` (60).
+     */
+    binlogIntervalSeconds?: number;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
 }
@@ -81,6 +89,8 @@ export interface ResolvedGaleraClusterArgs {
     sshUser: string;
     /** The `Cluster` dimension of the nodes' CloudWatch metrics: the component's name. */
     metricsCluster: string;
+    /** Backups to S3 and EBS snapshots of the data volumes. */
+    backup: ResolvedClusterBackup;
     tags: Record<string, string>;
 }
 
@@ -132,6 +142,8 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
     if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
         problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
     }
+    const backup = resolveClusterBackup(args, "galera", { binlogIntervalSeconds: args.binlogIntervalSeconds ?? DEFAULT_BINLOG_INTERVAL_S });
+    problems.push(...backup.problems);
     if (problems.length > 0) throw new InvalidArgsError("GaleraCluster", name, problems);
     return {
         nodeCount,
@@ -148,6 +160,7 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
         secretRecoveryWindowDays,
         sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         metricsCluster: name,
+        backup: backup.backup,
         tags: args.tags ?? {},
     };
 }
@@ -167,6 +180,7 @@ export function galeraCloudPlan(a: ResolvedGaleraClusterArgs): BootstrapPlan {
         appHosts: a.appHosts,
         syncTimeoutSeconds: a.syncTimeoutSeconds,
         metricsCluster: a.metricsCluster,
+        backup: a.backup.settings,
     });
     const volumeSteps = hosts.map((h) => ({
         id: `galera-datadir-${h.name}`,
@@ -208,6 +222,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
     public readonly instanceIds: pulumi.Output<string>[];
     /** Who publishes this cluster's node metrics (give it to `Observability.galeraClusters`). */
     public readonly metrics: NodeMetricsSource;
+    /** The bucket the nodes back up into (`galera/` prefix): for operators' restore tooling. */
+    public readonly backupBucketName: pulumi.Output<string>;
     /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
     public readonly bootstrap: Record<string, command.remote.Command>;
     /** The nodes as the operator tooling (scripts/ops) addresses them, in writer order; the first bootstraps a fresh cluster. */
@@ -342,7 +358,9 @@ export class GaleraCluster extends pulumi.ComponentResource {
             if (!e.self) egressRules.push(rule);
         }
 
-        const profile = createNodeRole(name, [secret.arn], tags({}), this, [putNodeMetricsStatement()]);
+        const backup = wireClusterBackup(name, "galera", a.backup, args.kmsKeyId, tags({}), this);
+        this.backupBucketName = backup.bucketName;
+        const profile = createNodeRole(name, [secret.arn], tags({}), this, backup.statements.apply((s) => [putNodeMetricsStatement(), ...s]));
         const nodes: ClusterNode[] = createClusterNodes(
             name,
             {
@@ -359,19 +377,21 @@ export class GaleraCluster extends pulumi.ComponentResource {
                 dataVolumeSizeGb: a.dataVolumeSizeGb,
                 kmsKeyId: args.kmsKeyId,
                 tags: a.tags,
+                dataVolumeTags: { [TAG_SNAPSHOT_POLICY]: name },
             },
             this,
         );
+        createSnapshotPolicy(name, a.backup.snapshotRetentionCount, tags({}), this);
         this.instanceIds = nodes.map((n) => n.instance.id);
         this.nodes = nodeRefs(nodes);
         this.syncTimeoutSeconds = a.syncTimeoutSeconds;
-        this.metrics = { cluster: a.metricsCluster, nodes: nodes.map((n) => n.host) };
+        this.metrics = { cluster: a.metricsCluster, nodes: nodes.map((n) => n.host), backupMaxAgeSeconds: a.backup.maxAgeSeconds };
 
         this.bootstrap = runPlan(
             name,
             {
                 plan,
-                hosts: planHosts(nodes, [...(args.egressDependsOn ?? []), ...egressRules]),
+                hosts: planHosts(nodes, [...(args.egressDependsOn ?? []), ...egressRules, ...backup.ready], backup.vars),
                 connection: (host) => connectionThrough(args.bastion, host),
                 sshUser: a.sshUser,
                 secrets: passwords,
@@ -385,6 +405,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             secretArn: this.secretArn,
             appSecretArn: this.appSecretArn,
             securityGroupId: this.securityGroupId,
+            backupBucketName: this.backupBucketName,
         });
     }
 }

@@ -14,16 +14,18 @@ import {
 } from "./bootstrap/gluster";
 import { cidrProblem } from "./cidr";
 import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
-import { TAG_TIER, withTags } from "./conventions";
+import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { GLUSTERD_PORTS } from "./ports";
 import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
+import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "./backupBucket";
+import { createSnapshotPolicy } from "./volumeSnapshots";
 
 export { GLUSTERD_PORTS };
 
-export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs {
+export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs {
     /** VPC of the storage nodes. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin. */
@@ -91,6 +93,8 @@ export interface ResolvedGlusterArgs {
     sshUser: string;
     /** Informational: e.g. a non-optimal layout accepted with allowNonOptimal. */
     warnings: string[];
+    /** Backups of the volume's content to S3 and EBS snapshots of the bricks. */
+    backup: ResolvedClusterBackup;
     tags: Record<string, string>;
 }
 
@@ -119,6 +123,8 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
     const brickPortFrom = args.brickPortFrom ?? DEFAULT_BASE_PORT;
     const brickPortTo = args.brickPortTo ?? DEFAULT_MAX_PORT;
     const volumeName = args.volumeName ?? DEFAULT_VOLUME;
+    const backup = resolveClusterBackup(args, "files");
+    problems.push(...backup.problems);
 
     const settings: GlusterSettings = {
         nodes: placement.addresses.map((address, i) => ({ host: `node${i + 1}`, address, device: "{{dataDevice}}" })),
@@ -133,6 +139,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         ownerGid: OWNCLOUD_UID,
         allowNonOptimal: args.allowNonOptimal ?? false,
         metricsCluster: name,
+        backup: backup.backup.settings,
     };
     let warnings: string[] = [];
     if (problems.length === 0) {
@@ -162,6 +169,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         clientCidrs,
         sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         warnings,
+        backup: backup.backup,
         tags: args.tags ?? {},
     };
 }
@@ -190,6 +198,8 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
     public readonly bootstrap: Record<string, command.remote.Command>;
     /** The nodes as the operator tooling (scripts/ops) addresses them, in brick order. */
     public readonly nodes: ClusterNodeRef[];
+    /** The bucket the nodes back up the volume's content into (`files/` prefix): for operators' restore tooling. */
+    public readonly backupBucketName: pulumi.Output<string>;
 
     constructor(name: string, args: GlusterDisperseVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolveGlusterArgs(name, args);
@@ -273,7 +283,9 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                 ),
         );
 
-        const profile = createNodeRole(name, [], tags({}), this, [putNodeMetricsStatement()]);
+        const backup = wireClusterBackup(name, "files", a.backup, args.kmsKeyId, tags({}), this);
+        this.backupBucketName = backup.bucketName;
+        const profile = createNodeRole(name, [], tags({}), this, backup.statements.apply((s) => [putNodeMetricsStatement(), ...s]));
         const nodes = createClusterNodes(
             name,
             {
@@ -290,18 +302,20 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                 dataVolumeSizeGb: a.brickVolumeSizeGb,
                 kmsKeyId: args.kmsKeyId,
                 tags: a.tags,
+                dataVolumeTags: { [TAG_SNAPSHOT_POLICY]: name },
             },
             this,
         );
+        createSnapshotPolicy(name, a.backup.snapshotRetentionCount, tags({}), this);
         this.instanceIds = nodes.map((n) => n.instance.id);
         this.nodes = nodeRefs(nodes);
-        this.metrics = { cluster: name, nodes: nodes.map((n) => n.host) };
+        this.metrics = { cluster: name, nodes: nodes.map((n) => n.host), backupMaxAgeSeconds: a.backup.maxAgeSeconds };
 
         this.bootstrap = runPlan(
             name,
             {
                 plan,
-                hosts: planHosts(nodes, [...(args.egressDependsOn ?? []), ...egressRules]),
+                hosts: planHosts(nodes, [...(args.egressDependsOn ?? []), ...egressRules, ...backup.ready], backup.vars),
                 connection: (host) => connectionThrough(args.bastion, host),
                 sshUser: a.sshUser,
                 secrets: {},
@@ -314,6 +328,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             backupVolfileServers: this.backupVolfileServers,
             volumeName: this.volumeName,
             securityGroupId: this.securityGroupId,
+            backupBucketName: this.backupBucketName,
         });
     }
 }

@@ -7,9 +7,12 @@
  * one built with awsx.
  */
 export { debian12Ami, instanceArchitecture, DEBIAN_AMI_OWNER } from "./ami";
+export { BackupBucket, resolveBackupBucketArgs } from "./backupBucket";
+export type { BackupBucketArgs, ClusterBackupArgs } from "./backupBucket";
 export { Bastion, connectionThrough, resolveBastionArgs } from "./bastion";
 export type { BastionArgs, BastionAccess } from "./bastion";
 export type { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
+export type { BackupSettings } from "./bootstrap/backup";
 export { galeraPlan, haproxyPlan, GALERA_SECRETS } from "./bootstrap/galera";
 export type { GaleraPlanSettings, HaproxyPlanSettings } from "./bootstrap/galera";
 export { glusterPlan, glusterClientPlan } from "./bootstrap/gluster";

@@ -24,6 +24,13 @@ export const GLUSTER_METRICS = {
     brickFreePercent: "BrickFreePercent",
 } as const;
 
+/**
+ * Age in seconds of the newest successful backup, published by the node scripts (Galera: full
+ * mariabackup; files: the volume's tar.zst) with the `Cluster` dimension only: whichever node took
+ * the backup, the cluster has one age. Missing data counts as too old.
+ */
+export const BACKUP_METRICS = { galera: "BackupAgeSeconds", files: "FilesBackupAgeSeconds" } as const;
+
 /** wsrep_local_state of a node that is Synced (1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced). */
 export const WSREP_SYNCED = 4;
 
@@ -33,6 +40,11 @@ export interface NodeMetricsSource {
     cluster: string;
     /** The `Node` dimension of each node, e.g. `node1`. Their count is the cluster's full size. */
     nodes: string[];
+    /**
+     * Set when the cluster backs up to S3: the backup-age alarm fires when the age of the newest
+     * successful backup (`BACKUP_METRICS`) stays above this many seconds.
+     */
+    backupMaxAgeSeconds?: number;
 }
 
 /** The environment a tier's setup step passes so metrics_install (scripts/lib/metrics.sh) can install the timer. */

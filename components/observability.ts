@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { withTags } from "./conventions";
 import { InvalidArgsError } from "./errors";
-import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, NodeMetricsSource, WSREP_SYNCED } from "./nodeMetrics";
+import { BACKUP_METRICS, GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, NodeMetricsSource, WSREP_SYNCED } from "./nodeMetrics";
 
 export interface ObservabilityArgs {
     /** E-mail address that receives alarm notifications (confirm the subscription mail). Optional. */
@@ -91,6 +91,8 @@ export function validateObservabilityArgs(name: string, args: ObservabilityArgs)
         if (c.nodes.length === 0) problems.push(`${field}: cluster "${c.cluster}" has no nodes`);
         if (new Set(c.nodes).size !== c.nodes.length) problems.push(`${field}: cluster "${c.cluster}" lists a node twice`);
         for (const n of c.nodes) if (!/^[a-z0-9-]{1,20}$/.test(n)) problems.push(`${field}: node "${n}" of "${c.cluster}" must be lower-case letters, digits and -`);
+        const age = c.backupMaxAgeSeconds;
+        if (age !== undefined && !(Number.isInteger(age) && age >= 600)) problems.push(`${field}: backupMaxAgeSeconds ${age} of "${c.cluster}" must be a whole number of seconds, at least 600`);
     }
     if (problems.length > 0) throw new InvalidArgsError("Observability", name, problems);
 }
@@ -292,6 +294,11 @@ type AlarmFactory = (id: string, a: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmA
  *   heals that drain reach 0 within minutes; a minimum that stays above 0 for 30 minutes means
  *   self-heal is not keeping up or cannot heal (a brick down, a split). Plain "> 0 for N periods"
  *   instead of a slope (metric math RATE): the slope of a noisy count flips sign every period.
+ * - `<label>-backup-age` (one per cluster that backs up, `backupMaxAgeSeconds` set): the age of the
+ *   newest successful backup (`BackupAgeSeconds` for Galera, `FilesBackupAgeSeconds` for files,
+ *   dimension `Cluster` only) above `backupMaxAgeSeconds` (26 h / 2 h by default), minimum of
+ *   5 minutes over all publishing nodes, 3 periods running. Missing data is *breaching*: a
+ *   cluster that stops reporting its backups has, as far as anyone can tell, none.
  */
 export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): void {
     const free = args.freeSpacePercent ?? NODE_ALARM_DEFAULTS.freeSpacePercent;
@@ -311,6 +318,21 @@ export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): 
             comparisonOperator: "LessThanThreshold",
             threshold: free,
         });
+    function backupAge(c: ObservedCluster, metricName: string, what: string): void {
+        if (c.backupMaxAgeSeconds === undefined) return;
+        alarm(`${c.label ?? c.cluster}-backup-age`, {
+            namespace: NODE_METRICS_NAMESPACE,
+            alarmDescription: `${c.cluster}: no successful ${what} in ${c.backupMaxAgeSeconds / 3600} h (or no node reports it): check the backup timer's journal (README "Backups")`,
+            metricName,
+            dimensions: { Cluster: c.cluster },
+            statistic: "Minimum",
+            period: 300,
+            evaluationPeriods: 3,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: c.backupMaxAgeSeconds,
+            treatMissingData: "breaching",
+        });
+    }
     for (const c of args.galeraClusters ?? []) {
         const n = c.nodes.length;
         for (const node of c.nodes) {
@@ -349,8 +371,10 @@ export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): 
             });
             freeSpace(`${c.label ?? c.cluster}-${node}-free-space`, `${c.cluster} ${node}`, "data volume", GALERA_METRICS.dataFreePercent, d);
         }
+        backupAge(c, BACKUP_METRICS.galera, "database backup (full mariabackup)");
     }
     for (const v of args.glusterVolumes ?? []) {
+        backupAge(v, BACKUP_METRICS.files, "files backup");
         const n = v.nodes.length;
         for (const node of v.nodes) {
             const d = dims(v.cluster, node);

@@ -241,6 +241,13 @@ export class PeeredVpc extends pulumi.ComponentResource {
      * of anything that installs packages on a private host.
      */
     public readonly egressReady: pulumi.Resource[];
+    /**
+     * The S3 gateway endpoint of the private route tables: private hosts reach the region's S3
+     * (backups) without NAT whatever `egress` is, at no charge. Its prefix list ID is what a
+     * security group names to allow HTTPS to S3 alone.
+     */
+    public readonly s3EndpointId: pulumi.Output<string>;
+    public readonly s3PrefixListId: pulumi.Output<string>;
     public readonly defaultSecurityGroupId: pulumi.Output<string>;
     public readonly flowLogGroupName: pulumi.Output<string>;
     /** The internet gateway: anything associating a public address in this VPC (an Elastic IP) waits for it. */
@@ -461,11 +468,29 @@ export class PeeredVpc extends pulumi.ComponentResource {
             );
             return rt;
         });
+        // Backups go to S3 through a gateway endpoint: free (no hourly or per-GB fee, unlike NAT or an
+        // interface endpoint), routed by a prefix-list route in each private table, and it works with
+        // every egress choice including none. It reaches only buckets in this region.
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const s3Endpoint = new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: vpc.id,
+                serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: privateRts.map((rt) => rt.id),
+                tags: tags({ Name: `${name}-s3` }),
+            },
+            { parent: vpc },
+        );
+        this.s3EndpointId = s3Endpoint.id;
+        this.s3PrefixListId = s3Endpoint.prefixListId;
         this.egress = a.egress;
         // NAT traffic leaves through the public subnets' table, so its default route and associations
         // count too; private hosts use their subnets' associations with the tables that route egress.
         const viaPublic = a.egress === "natGateway" || a.egress === "natInstance";
-        this.egressReady = a.egress === "none" ? [] : [...egressReady, ...(viaPublic ? [publicDefault, ...publicAssociations] : []), ...privateEgress];
+        this.egressReady =
+            a.egress === "none" ? [s3Endpoint, ...privateEgress] : [...egressReady, ...(viaPublic ? [publicDefault, ...publicAssociations] : []), ...privateEgress, s3Endpoint];
         this.privateRouteTableIds = privateRts.map((rt) => rt.id);
         this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
 
@@ -534,6 +559,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
             natGatewayIds: this.natGatewayIds,
             natInstanceIds: this.natInstanceIds,
             flowLogGroupName: this.flowLogGroupName,
+            s3EndpointId: this.s3EndpointId,
         });
     }
 }

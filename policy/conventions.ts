@@ -6,7 +6,7 @@
  *
  * | tag key                         | values                                           | on                              |
  * |---------------------------------|--------------------------------------------------|---------------------------------|
- * | `owncloud-ha:tier`              | bastion, web, galera, gluster, redis, alb, network | instances, ASGs, SGs, LBs, ... |
+ * | `owncloud-ha:tier`              | bastion, web, galera, gluster, redis, alb, network, backup | instances, ASGs, SGs, LBs, backup buckets |
  * | `owncloud-ha:subnet-tier`       | public, private                                  | every aws.ec2.Subnet            |
  * | `owncloud-ha:public-exemption`  | free text: why this resource may have a public IPv4 | the bastion instance only     |
  * | `Project`, `Environment`, `ManagedBy` | free text (Environment: dev, prod, ...)    | every taggable resource         |
@@ -26,7 +26,7 @@ export const TAG_PUBLIC_EXEMPTION = "owncloud-ha:public-exemption";
  */
 export const TAG_HTTP_EXEMPTION = "owncloud-ha:http-exemption";
 
-export const TIERS = ["bastion", "web", "galera", "gluster", "redis", "alb", "network"] as const;
+export const TIERS = ["bastion", "web", "galera", "gluster", "redis", "alb", "network", "backup"] as const;
 export type Tier = (typeof TIERS)[number];
 export const SUBNET_TIERS = ["public", "private"] as const;
 export type SubnetTier = (typeof SUBNET_TIERS)[number];
@@ -36,6 +36,8 @@ export const DATA_TIERS: readonly Tier[] = ["galera", "gluster", "redis"];
 
 /** Tiers whose nodes must sit in private subnets. */
 export const PRIVATE_TIERS: readonly Tier[] = ["web", "galera", "gluster", "redis"];
+/** The tier value that marks a backup bucket: versioned and encrypted on top of every bucket's rules. */
+export const BACKUP_TIER: Tier = "backup";
 /** The tier value that marks the ALB's security group, the only one allowed world ingress (EC2.18). */
 export const ALB_TIER: Tier = "alb";
 
@@ -104,6 +106,10 @@ export const T = {
     s3BucketAclV2: "aws:s3/bucketAclV2:BucketAclV2",
     s3BucketLogging: "aws:s3/bucketLogging:BucketLogging",
     s3BucketLoggingV2: "aws:s3/bucketLoggingV2:BucketLoggingV2",
+    s3BucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
+    s3BucketVersioningV2: "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    s3Encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    s3EncryptionV2: "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 } as const;
 
 /** Everything that launches an EC2 instance directly (instance policies apply to each). */

@@ -4,6 +4,13 @@ import { REDIS_ENGINES, RedisEngine } from "../components/redisCluster";
 import { BASTION_ACCESS_MODES, BastionAccessMode } from "../components/bastion";
 import { isInstanceType } from "../components/ami";
 import { DEFAULT_OWNCLOUD_IMAGE } from "../components/ownCloudWebTier";
+import {
+    DEFAULT_BACKUP_RETENTION_DAYS,
+    DEFAULT_BINLOG_INTERVAL_S,
+    DEFAULT_FILES_BACKUP_ON_CALENDAR,
+    DEFAULT_GALERA_BACKUP_ON_CALENDAR,
+    DEFAULT_SNAPSHOT_RETENTION_COUNT,
+} from "../components/bootstrap/backup";
 
 /**
  * The stack settings, mirrored from the `config:` schema in Pulumi.yaml (a test keeps the two in
@@ -103,6 +110,20 @@ export const CONFIG_SCHEMA = {
     albDeletionProtection: { type: "boolean", description: "Protect the load balancer from deletion (on in prod).", default: false },
     albAccessLogs: { type: "boolean", description: "Write ALB access logs to an encrypted private S3 bucket.", default: false },
     alarmEmail: { type: "string", description: "E-mail address for alarm notifications (SNS); empty: no subscription.", default: "" },
+    // Backups (README "Backups"): the components own the defaults; these only pass a stack's choice on.
+    backupRetentionDays: {
+        type: "integer",
+        description: "Days the backup buckets keep database and file backups (full backups and binary logs expire together; 2-3650).",
+        default: DEFAULT_BACKUP_RETENTION_DAYS,
+    },
+    snapshotRetentionCount: { type: "integer", description: "Daily EBS snapshots kept per Galera and GlusterFS data volume (1-1000).", default: DEFAULT_SNAPSHOT_RETENTION_COUNT },
+    galeraBackupSchedule: { type: "string", description: "systemd OnCalendar of the full Galera backup (mariabackup to S3).", default: DEFAULT_GALERA_BACKUP_ON_CALENDAR },
+    galeraBinlogIntervalSeconds: {
+        type: "integer",
+        description: "Seconds between binary-log shipments to S3 (10-3600): the most a point-in-time restore loses.",
+        default: DEFAULT_BINLOG_INTERVAL_S,
+    },
+    filesBackupSchedule: { type: "string", description: "systemd OnCalendar of the GlusterFS volume's content backup to S3.", default: DEFAULT_FILES_BACKUP_ON_CALENDAR },
     // Cost choices (each keeps every HA property; see the README's stack table).
     webEgress: {
         type: "string",
@@ -167,6 +188,7 @@ export interface PlatformConfig {
         spotAboveOnDemandBase?: number;
     };
     alarmEmail?: string;
+    backup: { retentionDays: number; snapshotRetentionCount: number; galeraSchedule: string; galeraBinlogIntervalSeconds: number; filesSchedule: string };
 }
 
 /** A bad setting: the message names the key and the fix. Thrown before any resource is created. */
@@ -395,6 +417,9 @@ export function loadPlatformConfig(
                 "redisShards",
                 "redisReplicasPerShard",
                 "redisSnapshotRetentionDays",
+                "backupRetentionDays",
+                "snapshotRetentionCount",
+                "galeraBinlogIntervalSeconds",
             ] as const
         ).map((k) => [k, int(k)]),
     ) as Record<string, number>;
@@ -517,5 +542,13 @@ export function loadPlatformConfig(
         },
         web: webWithSpot,
         alarmEmail: alarmEmail || undefined,
+        // Checked by the components' resolve functions (preflight names these keys).
+        backup: {
+            retentionDays: counts.backupRetentionDays,
+            snapshotRetentionCount: counts.snapshotRetentionCount,
+            galeraSchedule: str("galeraBackupSchedule"),
+            galeraBinlogIntervalSeconds: counts.galeraBinlogIntervalSeconds,
+            filesSchedule: str("filesBackupSchedule"),
+        },
     };
 }

@@ -78,8 +78,20 @@ interface PlannedArgs {
 const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
     PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays", natInstanceType: "natInstanceType" },
     Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId", access: "bastionAccess", tunnelPort: "bastionTunnelPort" },
-    GaleraCluster: { nodeCount: "galeraNodeCount", instanceType: "galeraInstanceType", dataVolumeSizeGb: "galeraDataVolumeSizeGb", subnetIds: "dbAzCount" },
+    GaleraCluster: {
+        nodeCount: "galeraNodeCount",
+        instanceType: "galeraInstanceType",
+        dataVolumeSizeGb: "galeraDataVolumeSizeGb",
+        subnetIds: "dbAzCount",
+        backupRetentionDays: "backupRetentionDays",
+        snapshotRetentionCount: "snapshotRetentionCount",
+        backupOnCalendar: "galeraBackupSchedule",
+        binlogIntervalSeconds: "galeraBinlogIntervalSeconds",
+    },
     GlusterDisperseVolume: {
+        backupRetentionDays: "backupRetentionDays",
+        snapshotRetentionCount: "snapshotRetentionCount",
+        backupOnCalendar: "filesBackupSchedule",
         nodeCount: "glusterNodeCount",
         redundancy: "glusterRedundancy",
         instanceType: "glusterInstanceType",
@@ -132,6 +144,10 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             instanceType: cfg.galera.instanceType,
             dataVolumeSizeGb: cfg.galera.dataVolumeSizeGb,
             clientCidrs: [webCidr],
+            backupRetentionDays: cfg.backup.retentionDays,
+            snapshotRetentionCount: cfg.backup.snapshotRetentionCount,
+            backupOnCalendar: cfg.backup.galeraSchedule,
+            binlogIntervalSeconds: cfg.backup.galeraBinlogIntervalSeconds,
             tags,
         },
         gluster: {
@@ -140,6 +156,9 @@ function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
             instanceType: cfg.gluster.instanceType,
             brickVolumeSizeGb: cfg.gluster.brickVolumeSizeGb,
             clientCidrs: [webCidr],
+            backupRetentionDays: cfg.backup.retentionDays,
+            snapshotRetentionCount: cfg.backup.snapshotRetentionCount,
+            backupOnCalendar: cfg.backup.filesSchedule,
             tags,
         },
         redis: {
@@ -422,6 +441,9 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         galeraSecretArn: galera.secretArn,
         glusterMountSource: gluster.mountSource,
         glusterBackupVolfileServers: gluster.backupVolfileServers,
+        // Where the operators' restore tooling finds the backups (galera/ and files/ prefixes).
+        galeraBackupBucketName: galera.backupBucketName,
+        glusterBackupBucketName: gluster.backupBucketName,
         redisEndpoint: redis.endpoint,
         redisPort: redis.port,
         redisAuthSecretArn: redis.authSecretArn,

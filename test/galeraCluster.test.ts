@@ -195,8 +195,9 @@ describe("GaleraCluster", () => {
             const engine = await build();
             const [policy] = engine.ofType("aws:iam/rolePolicy:RolePolicy");
             const doc = JSON.parse(policy.inputs.policy);
-            // Its secret, and publishing its metrics into our namespace only (PutMetricData has no resource-level permissions).
-            expect(doc.Statement).to.have.length(2);
+            // Its secret, publishing its metrics into our namespace only (PutMetricData has no
+            // resource-level permissions), and its own prefix of the backup bucket (statements 2, 3).
+            expect(doc.Statement).to.have.length(4);
             expect(doc.Statement[0].Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
             expect(doc.Statement[0].Resource).to.deep.equal(["arn:aws:mock:eu-central-1:123456789012:aws:secretsmanager/secret:Secret/db-credentials"]);
             expect(doc.Statement[1]).to.deep.equal({
@@ -206,6 +207,11 @@ describe("GaleraCluster", () => {
                 Resource: "*",
                 Condition: { StringEquals: { "cloudwatch:namespace": "OwncloudHA" } },
             });
+            const bucket = "arn:aws:mock:eu-central-1:123456789012:aws:s3/bucket:Bucket/db-backups-bucket";
+            expect(doc.Statement.slice(2)).to.deep.equal([
+                { Sid: "BackupObjects", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: `${bucket}/galera/*` },
+                { Sid: "BackupList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket, Condition: { StringLike: { "s3:prefix": ["galera/*"] } } },
+            ]);
         });
 
         it("orders the bootstrap commands as the plan says, through the bastion", async () => {

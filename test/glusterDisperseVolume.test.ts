@@ -55,11 +55,16 @@ describe("GlusterDisperseVolume", () => {
                 volume = new GlusterDisperseVolume("fs", { ...args, ...over });
             });
 
-        it("lets the nodes publish their metrics into our namespace and nothing else", async () => {
+        it("lets the nodes publish their metrics into our namespace and use their prefix of the backup bucket, nothing else", async () => {
             const engine = await build();
             const [policy] = engine.ofType("aws:iam/rolePolicy:RolePolicy");
-            expect(JSON.parse(policy.inputs.policy).Statement).to.deep.equal([putNodeMetricsStatement()]);
-            expect(volume.metrics).to.deep.equal({ cluster: "fs", nodes: ["node1", "node2", "node3"] });
+            const bucket = "arn:aws:mock:eu-central-1:123456789012:aws:s3/bucket:Bucket/fs-backups-bucket";
+            expect(JSON.parse(policy.inputs.policy).Statement).to.deep.equal([
+                putNodeMetricsStatement(),
+                { Sid: "BackupObjects", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: `${bucket}/files/*` },
+                { Sid: "BackupList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket, Condition: { StringLike: { "s3:prefix": ["files/*"] } } },
+            ]);
+            expect(volume.metrics).to.deep.equal({ cluster: "fs", nodes: ["node1", "node2", "node3"], backupMaxAgeSeconds: 2 * 3600 });
         });
 
         it("creates one private node with one encrypted brick volume per AZ", async () => {

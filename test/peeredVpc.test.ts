@@ -264,6 +264,7 @@ describe("PeeredVpc egress choices", () => {
             "db-public-default",
             ...AZS.map((az) => `db-public-rta-${az}`),
             ...AZS.map((az) => `db-private-rta-${az}`),
+            "db-s3",
         ]);
     });
 
@@ -290,6 +291,7 @@ describe("PeeredVpc egress choices", () => {
             "db-eigw",
             ...AZS.map((az) => `db-private-default6-${az}`),
             ...AZS.map((az) => `db-private-rta-${az}`),
+            "db-s3",
         ]);
     });
 
@@ -303,9 +305,24 @@ describe("PeeredVpc egress choices", () => {
         const engine = await make({ egress: "none", natStrategy: "onePerAz" });
         expect(engine.ofType(T.nat).length + engine.ofType(instanceT).length + engine.ofType(eigwT).length).to.equal(0);
         expect(engine.ofType(T.route).filter((r) => r.name.startsWith("db-private-default"))).to.have.length(0);
-        expect(captured!.egressReady).to.deep.equal([]);
+        // S3 stays reachable (backups) through the gateway endpoint: the only way out.
+        expect(captured!.egressReady.map((r) => pulumiName(r))).to.have.members(["db-s3", ...AZS.map((az) => `db-private-rta-${az}`)]);
         const gw = await make({ natStrategy: "onePerAz" });
         expect(gw.ofType(T.nat).map((n) => n.name)).to.deep.equal(AZS.map((az) => `db-nat-${az}`));
         expect(captured!.egressReady.map((r) => pulumiName(r))).to.include.members([...AZS.map((az) => `db-nat-${az}`), ...AZS.map((az) => `db-private-default-${az}`), "db-public-default"]);
     });
+
+    for (const egress of ["natGateway", "natInstance", "ipv6EgressOnly", "none"] as const) {
+        it(`${egress}: an S3 gateway endpoint (free) routes the private tables, never the public one, to the region's S3`, async () => {
+            const engine = await make({ egress });
+            const endpoints = engine.ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
+            expect(endpoints.map((e) => e.name)).to.deep.equal(["db-s3"]);
+            const [ep] = endpoints;
+            expect(ep.inputs.vpcEndpointType).to.equal("Gateway");
+            expect(ep.inputs.serviceName).to.equal("com.amazonaws.eu-central-1.s3");
+            const tables = ep.propertyDependencies.routeTableIds.map((u) => engine.byUrn(u)!.name);
+            expect(tables).to.have.members(AZS.map((az) => `db-private-rt-${az}`));
+            expect(captured!.egressReady.map((r) => pulumiName(r))).to.include("db-s3");
+        });
+    }
 });

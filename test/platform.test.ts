@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { TAG_SUBNET_TIER, TAG_TIER } from "../components/conventions";
 import { ConfigError } from "../stacks/config";
 import { platformTags } from "../stacks/platform";
-import { isSecretInput, resolveOutput } from "./harness/mocks";
+import { isSecretInput, resolveOutput, valueOf } from "./harness/mocks";
 import { BuiltStack, buildStack, lastEngine } from "./harness/stacks";
 
 const CIDRS = { web: "10.0.0.0/16", db: "10.1.0.0/16", fs: "10.2.0.0/16" };
@@ -122,6 +122,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
                     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
                     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                    "aws:s3/bucketVersioning:BucketVersioning",
                     "aws:s3/bucketPolicy:BucketPolicy",
                     "aws:autoscaling/policy:Policy",
                     "aws:cloudwatch/dashboard:Dashboard",
@@ -152,6 +153,8 @@ describe("platform (dev and prod from the committed stack files)", function () {
                         "galeraSecretArn",
                         "glusterMountSource",
                         "glusterBackupVolfileServers",
+                        "galeraBackupBucketName",
+                        "glusterBackupBucketName",
                         "redisEndpoint",
                         "redisPort",
                         "redisAuthSecretArn",
@@ -250,6 +253,11 @@ describe("platform (dev and prod from the committed stack files)", function () {
         ["redisReplicasPerShard", 6, /owncloud-ha:redisReplicasPerShard \(RedisCluster replicasPerShard: 6 is outside 0–5/],
         ["redisNodeType", "cache.m3.medium", /owncloud-ha:redisNodeType \(RedisCluster nodeType: cache\.m3\.medium is a previous-generation type/],
         ["dbAzCount", 2, /owncloud-ha:dbAzCount \(GaleraCluster subnetIds: 2 subnet\(s\) for 3 nodes puts a majority in one AZ/],
+        ["galeraBackupSchedule", "", /owncloud-ha:galeraBackupSchedule \(GaleraCluster backupOnCalendar: "" must be a non-empty systemd OnCalendar/],
+        ["filesBackupSchedule", "hourly\nExecStart=/bin/true", /owncloud-ha:filesBackupSchedule \(GlusterDisperseVolume backupOnCalendar:/],
+        ["galeraBinlogIntervalSeconds", 5, /owncloud-ha:galeraBinlogIntervalSeconds \(GaleraCluster binlogIntervalSeconds: 5 must be/],
+        ["backupRetentionDays", 1, /owncloud-ha:backupRetentionDays \(GaleraCluster backupRetentionDays: 1 must be/],
+        ["snapshotRetentionCount", 0, /owncloud-ha:snapshotRetentionCount \(GaleraCluster snapshotRetentionCount: 0 must be/],
         ["owncloudImage", "owncloud/server:11.0", /owncloud-ha:owncloudImage \(OwnCloudWebTier owncloudImage: "owncloud\/server:11\.0" is not a pinned owncloud\/server version.*set owncloudImage to owncloud\/server:11\.0\.0\)/],
     ] as const) {
         it(`refuses ${setting}=${value} naming the setting, before registering any resource`, async () => {
@@ -267,6 +275,29 @@ describe("platform (dev and prod from the committed stack files)", function () {
             expect(registered).to.equal(0);
         });
     }
+
+    it("passes the backup settings from config to both clusters and exports their buckets", async () => {
+        const s = await buildStack("dev", {
+            "owncloud-ha:backupRetentionDays": 30,
+            "owncloud-ha:snapshotRetentionCount": 3,
+            "owncloud-ha:galeraBackupSchedule": "*-*-* 04:15:00",
+            "owncloud-ha:galeraBinlogIntervalSeconds": 30,
+            "owncloud-ha:filesBackupSchedule": "*:0/30",
+        });
+        const e = s.engine;
+        for (const c of ["dev-galera", "dev-gluster"]) {
+            expect(e.byName(`${c}-backups-lifecycle`).inputs.rules[0].expiration).to.deep.equal({ days: 30 });
+            expect(e.byName(`${c}-snapshots`).inputs.policyDetails.schedules[0].retainRule).to.deep.equal({ count: 3 });
+        }
+        const galera = e.byName("dev-galera-galera-backup-node1").inputs.create;
+        expect(galera).to.include("BACKUP_ON_CALENDAR='*-*-* 04:15:00'").and.include("BACKUP_BINLOG_INTERVAL_S='30'");
+        expect(e.byName("dev-gluster-gluster-backup-node1").inputs.create).to.include("BACKUP_ON_CALENDAR='*:0/30'");
+        expect(await valueOf(s.platform.outputs.galeraBackupBucketName as never)).to.equal("dev-galera-backups-mock");
+        expect(await valueOf(s.platform.outputs.glusterBackupBucketName as never)).to.equal("dev-gluster-backups-mock");
+        // Both clusters' backup-age alarms exist, fed by the components' thresholds.
+        expect(e.byName("dev-ops-galera-backup-age").inputs.threshold).to.equal(26 * 3600);
+        expect(e.byName("dev-ops-gluster-backup-age").inputs.threshold).to.equal(2 * 3600);
+    });
 
     it("starts web nodes only after Galera and the Gluster volume are verified", () => {
         const e = stacks.dev.engine;

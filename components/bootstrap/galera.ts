@@ -6,6 +6,7 @@
  */
 import { BootstrapPlan, BootstrapStep } from "./plan";
 import { nodeMetricsEnv } from "../nodeMetrics";
+import { BackupSettings, backupEnv, galeraBackupOrder, validateBackupSettings } from "./backup";
 
 export interface GaleraNode {
     /** Logical host name (plan `host`), also the wsrep node name, e.g. `db1`. */
@@ -35,6 +36,11 @@ export interface GaleraPlanSettings {
      * configure.sh installs the metrics timer (systemd hosts). Unset (the lab): no metrics settings.
      */
     metricsCluster?: string;
+    /**
+     * Backups to S3 (full mariabackup on a schedule + binary logs shipped continuously). Set: one
+     * `galera-backup-<node>` step per node installs them once that node runs. Unset: no backup step.
+     */
+    backup?: BackupSettings;
 }
 
 /**
@@ -92,6 +98,7 @@ export function validateGaleraSettings(s: GaleraPlanSettings): string {
     if (s.syncTimeoutSeconds !== undefined && !(Number.isInteger(s.syncTimeoutSeconds) && s.syncTimeoutSeconds > 0)) {
         errors.push("syncTimeoutSeconds must be a positive integer");
     }
+    if (s.backup !== undefined) errors.push(...validateBackupSettings(s.backup, "galera"));
     if (errors.length > 0) throw new Error(`invalid Galera settings:\n  - ${errors.join("\n  - ")}`);
     return boot!;
 }
@@ -189,6 +196,20 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             dependsOn: [previous],
             description: `Check on ${node.name}: cluster size ${s.nodes.length}, Primary, Synced, health endpoint 200.`,
         });
+    }
+    if (s.backup !== undefined) {
+        const order = galeraBackupOrder(s.nodes.map((n) => n.name));
+        for (const node of s.nodes) {
+            steps.push({
+                id: `galera-backup-${node.name}`,
+                host: node.name,
+                script: "galera/backup-install.sh",
+                env: backupEnv(s.backup, "galera", node.name, order, {}),
+                secrets: [],
+                dependsOn: [node.name === boot ? `galera-bootstrap-${boot}` : `galera-join-${node.name}`],
+                description: `Install the backup timers on ${node.name} once it runs: scheduled mariabackup (nodes in order ${order.join(", ")}: the writer last) and binary logs shipped to S3.`,
+            });
+        }
     }
     return { cluster: "galera", steps };
 }

@@ -15,6 +15,7 @@
 import { BootstrapPlan, BootstrapStep } from "./plan";
 import { GLUSTER_BRICK_PORTS } from "../ports";
 import { nodeMetricsEnv } from "../nodeMetrics";
+import { BackupSettings, backupEnv, validateBackupSettings } from "./backup";
 
 export interface GlusterNode {
     /** Logical host name the runner resolves (e.g. `fs1`). */
@@ -33,6 +34,11 @@ export interface GlusterSettings {
      * glusterd.sh installs the metrics timer (systemd hosts). Unset (the lab): no metrics settings.
      */
     metricsCluster?: string;
+    /**
+     * Backups of the volume's content to S3 (a tar.zst snapshot on a schedule). Set: one
+     * `gluster-backup-<node>` step per node installs them once the volume is verified. Unset: none.
+     */
+    backup?: BackupSettings;
     /** Volume name (letters, digits, `_`, `-`). Default `gfs_v_r5`. */
     volumeName?: string;
     /** Bricks in the disperse set (N). Must equal the number of nodes. Default: number of nodes. */
@@ -253,6 +259,7 @@ export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
     for (const [k, v] of [["ownerUid", s.ownerUid], ["ownerGid", s.ownerGid]] as const) {
         if (v !== undefined && (!Number.isInteger(v) || v < 0)) errors.push(`${k} ${v}: must be a non-negative integer`);
     }
+    if (s.backup !== undefined) errors.push(...validateBackupSettings(s.backup, "files"));
     try {
         glusterAuthAllow(s.clientCidrs ?? []);
     } catch (e) {
@@ -346,6 +353,20 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
         dependsOn: ["gluster-create-volume"],
         description: `all ${n} bricks of ${vol} online and nothing pending heal`,
     });
+    if (settings.backup !== undefined) {
+        const order = nodes.map((x) => x.host);
+        for (const node of nodes) {
+            steps.push({
+                id: `gluster-backup-${node.host}`,
+                host: node.host,
+                script: "gluster/backup-install.sh",
+                env: backupEnv(settings.backup, "files", node.host, order, { BACKUP_VOLUME: vol }),
+                secrets: [],
+                dependsOn: ["gluster-verify-volume"],
+                description: `install the backup timer of ${vol}'s content on ${node.host} (nodes take it in order ${order.join(", ")}) once the volume is verified`,
+            });
+        }
+    }
     return { cluster: "gluster", steps };
 }
 

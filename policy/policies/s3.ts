@@ -5,8 +5,8 @@
  * through the `bucket` property's dependencies.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { BUCKET_TYPES, T } from "../conventions";
-import { asArray, at, isTrue, isUnknown, ofTypes, propsOf, referenced } from "../lib";
+import { BACKUP_TIER, BUCKET_TYPES, T, TAG_TIER } from "../conventions";
+import { asArray, at, isTrue, isUnknown, ofTypes, propsOf, referenced, tagValue } from "../lib";
 import { statementsOf } from "./iam";
 
 function label(r: PolicyResource): string {
@@ -119,4 +119,49 @@ export const s3NoAcls: StackValidationPolicy = {
     },
 };
 
-export const s3Policies = [s3BlockPublicAccess, s3TlsOnly, s3AccessLogging, s3NoAcls];
+/** Buckets tagged as backup buckets (`owncloud-ha:tier` = backup). */
+function backupBuckets(args: { resources: PolicyResource[] }): PolicyResource[] {
+    return args.resources.filter((r) => BUCKET_TYPES.includes(r.type) && tagValue(propsOf(r), TAG_TIER) === BACKUP_TIER);
+}
+
+export const s3BackupVersioned: StackValidationPolicy = {
+    name: "s3-backup-versioned",
+    description:
+        `[AWS FSBP S3.14, Architecture] A backup bucket (tag ${TAG_TIER} = ${BACKUP_TIER}) must have versioning enabled ` +
+        "(aws.s3.BucketVersioning status Enabled), so an overwritten or deleted backup stays recoverable.",
+    enforcementLevel: "mandatory",
+    tags: ["S3.14", "backup"],
+    validateStack: (args, report) => {
+        const all = args.resources;
+        for (const bucket of backupBuckets(args)) {
+            const inline = at(propsOf(bucket), "versioning", "enabled");
+            if (isTrue(inline) || isUnknown(inline)) continue;
+            const statuses = settingsOf(bucket, [T.s3BucketVersioning, T.s3BucketVersioningV2], all).map((v) => at(propsOf(v), "versioningConfiguration", "status"));
+            if (statuses.some((s) => s === "Enabled" || isUnknown(s))) continue;
+            report(`backup ${label(bucket)} is not versioned: add an aws.s3.BucketVersioning with versioningConfiguration.status "Enabled".`, bucket.urn);
+        }
+    },
+};
+
+const SSE_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"];
+
+export const s3BackupEncrypted: StackValidationPolicy = {
+    name: "s3-backup-encrypted",
+    description:
+        `[Architecture] A backup bucket (tag ${TAG_TIER} = ${BACKUP_TIER}) must declare default encryption ` +
+        "(aws.s3.BucketServerSideEncryptionConfiguration with AES256, aws:kms or aws:kms:dsse): the choice of key is the stack's, never implicit.",
+    enforcementLevel: "mandatory",
+    tags: ["encryption", "backup"],
+    validateStack: (args, report) => {
+        const all = args.resources;
+        for (const bucket of backupBuckets(args)) {
+            const configs = settingsOf(bucket, [T.s3Encryption, T.s3EncryptionV2], all).map((c) => asArray(at(propsOf(c), "rules")) ?? []);
+            const inline = asArray(at(propsOf(bucket), "serverSideEncryptionConfiguration", "rule")) ?? [];
+            const algorithms = [...configs.flat(), ...inline].map((r) => at(r, "applyServerSideEncryptionByDefault", "sseAlgorithm"));
+            if (algorithms.some((a) => isUnknown(a) || (typeof a === "string" && SSE_ALGORITHMS.includes(a)))) continue;
+            report(`backup ${label(bucket)} declares no default encryption: add an aws.s3.BucketServerSideEncryptionConfiguration (aws:kms with the cluster's key, or AES256).`, bucket.urn);
+        }
+    },
+};
+
+export const s3Policies = [s3BlockPublicAccess, s3TlsOnly, s3AccessLogging, s3NoAcls, s3BackupVersioned, s3BackupEncrypted];

@@ -12,6 +12,7 @@ import PRICE_TABLE from "./prices.json";
 import { ResourceIndex, shortType } from "./graph";
 import type { PlanResource } from "./build";
 import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_PUBLISH_SECONDS } from "../../components/nodeMetrics";
+import { TAG_TIER } from "../../components/conventions";
 
 export type PriceTable = typeof PRICE_TABLE;
 export type RegionPrices = PriceTable["regions"]["eu-central-1"];
@@ -48,6 +49,9 @@ export interface Usage {
     ebsSnapshotGb: number;
     interfaceEndpointGb: number;
     albAccessLogsGb: number;
+    galeraBackupGb: number;
+    galeraBinlogGbPerDay: number;
+    filesBackupGb: number;
 }
 const USAGE_KEYS: (keyof Usage)[] = [
     "natGatewayGb",
@@ -61,6 +65,9 @@ const USAGE_KEYS: (keyof Usage)[] = [
     "ebsSnapshotGb",
     "interfaceEndpointGb",
     "albAccessLogsGb",
+    "galeraBackupGb",
+    "galeraBinlogGbPerDay",
+    "filesBackupGb",
 ];
 
 /** A usage file that cannot be used; the message names the file and key. */
@@ -133,8 +140,8 @@ export const TYPE_CLASSES: Record<string, TypeClass> = {
     "aws:ec2/flowLog:FlowLog": priced("GB ingested into CloudWatch Logs (usage)"),
     "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": priced("no hourly charge; cross-AZ GB through it (usage)"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": priced("interface: hours per AZ + GB (usage); gateway: free"),
-    "aws:s3/bucket:Bucket": priced("stored GB-month (usage)"),
-    "aws:s3/bucketV2:BucketV2": priced("stored GB-month (usage)"),
+    "aws:s3/bucket:Bucket": priced("stored GB-month (usage); backup buckets also PUT requests"),
+    "aws:s3/bucketV2:BucketV2": priced("stored GB-month (usage); backup buckets also PUT requests"),
     "aws:ec2/vpc:Vpc": free("VPCs have no charge"),
     "aws:ec2/subnet:Subnet": free("subnets have no charge"),
     "aws:ec2/routeTable:RouteTable": free("route tables have no charge"),
@@ -173,6 +180,9 @@ export const TYPE_CLASSES: Record<string, TypeClass> = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": free("bucket settings have no charge"),
     "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": free("bucket settings have no charge"),
     "aws:s3/bucketPolicy:BucketPolicy": free("bucket settings have no charge"),
+    "aws:s3/bucketVersioning:BucketVersioning": free("bucket settings have no charge (replaced versions are stored objects, expired after a day)"),
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": free("bucket settings have no charge (replaced versions are stored objects, expired after a day)"),
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy": free("Data Lifecycle Manager has no charge; the snapshots it keeps are priced as EBS snapshot storage (usage ebsSnapshotGb)"),
     "command:remote:Command": free("runs over SSH from where `pulumi up` runs; nothing in AWS"),
     "command:remote:CopyToRemote": free("copies over SSH from where `pulumi up` runs; nothing in AWS"),
     "command:local:Command": free("runs on the deploying machine"),
@@ -310,6 +320,34 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
         index.referenced(r, "launchTemplate", "aws:ec2/launchTemplate:LaunchTemplate")[0] ??
         index.referenced(r, "mixedInstancesPolicy", "aws:ec2/launchTemplate:LaunchTemplate")[0];
 
+    /**
+     * A backup bucket's storage and PUT requests, from what the plan holds: the retention of its
+     * lifecycle rule, the schedule and binary-log interval its cluster's backup steps are given,
+     * and the sizes in usage.yml. Multipart chunks of 8 MiB (the AWS CLI's default) count as PUTs.
+     */
+    const backupBucketLines = (r: PlanResource) => {
+        const top = index.topLevelOf(r);
+        const galera = top.type === "owncloud-ha:database:GaleraCluster";
+        const lifecycle = index.ofType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((l) => index.referenced(l, "bucket").includes(r));
+        const days = Math.max(0, ...((lifecycle?.inputs.rules ?? []) as { expiration?: { days?: number } }[]).map((x) => num(x.expiration?.days, 0))) || 14;
+        const steps = index.customDescendants(top.urn).filter((c) => c.type === "command:remote:Command" && /BACKUP_ON_CALENDAR=/.test(String(c.inputs.create ?? "")));
+        const envOf = (k: string) => new RegExp(`${k}='([^']*)'`).exec(String(steps[0]?.inputs.create ?? ""))?.[1];
+        const schedule = backupsPerDay(envOf("BACKUP_ON_CALENDAR") ?? "");
+        const perBackupGb = galera ? usage.galeraBackupGb : usage.filesBackupGb;
+        const kept = schedule.perDay * days;
+        const what = galera ? "full Galera backups" : "files backups";
+        add(r, "s3", perBackupGb * kept, "GB-month", p.s3StandardGbMonth, `${kept} ${what} kept (${schedule.detail} × ${days} days) × ${perBackupGb} GB (usage ${galera ? "galeraBackupGb" : "filesBackupGb"})`, true);
+        const chunks = Math.max(1, Math.ceil((perBackupGb * 1024) / 8));
+        let puts = schedule.perDay * 30 * chunks;
+        let putDetail = `${schedule.perDay * 30} backups/month × ${chunks} parts`;
+        if (galera) {
+            add(r, "s3", usage.galeraBinlogGbPerDay * days, "GB-month", p.s3StandardGbMonth, `binary logs kept ${days} days × ${usage.galeraBinlogGbPerDay} GB/day (usage galeraBinlogGbPerDay)`, true);
+            const interval = num(envOf("BACKUP_BINLOG_INTERVAL_S"), 60);
+            puts += (H * 3600) / interval;
+            putDetail += ` + a binary-log shipment every ${interval} s (one node ships)`;
+        }
+        add(r, "s3", puts / 1000, "1,000 requests", p.s3PutRequestsPer1000, `PUT requests: ${putDetail}`);
+    };
     const flowLogs = index.ofType("aws:ec2/flowLog:FlowLog");
     const eipTargets = new Set(index.ofType("aws:ec2/eip:Eip").flatMap((e) => index.referenced(e, "instance", "aws:ec2/instance:Instance").map((x) => x.urn)));
     const flowLogGroups = new Set(flowLogs.flatMap((f) => index.referenced(f, "logDestination", "aws:cloudwatch/logGroup:LogGroup").map((g) => g.urn)));
@@ -317,6 +355,8 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
     const natGateways = index.ofType("aws:ec2/natGateway:NatGateway");
     const peerings = index.ofType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection");
     const buckets = index.ofType("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2");
+    const isBackupBucket = (b: PlanResource) => (b.inputs.tags ?? {})[TAG_TIER] === "backup";
+    const logBuckets = buckets.filter((b) => !isBackupBucket(b));
     const endpoints = index.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => (e.inputs.vpcEndpointType ?? "Gateway") === "Interface");
     const interAz = 2 * p.interAzPerGbEachWay;
 
@@ -482,13 +522,18 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
             }
             case "aws:s3/bucket:Bucket":
             case "aws:s3/bucketV2:BucketV2":
-                add(r, "s3", usage.albAccessLogsGb / buckets.length, "GB-month", p.s3StandardGbMonth, "stored objects (usage albAccessLogsGb)", true);
+                if (isBackupBucket(r)) backupBucketLines(r);
+                else add(r, "s3", usage.albAccessLogsGb / logBuckets.length, "GB-month", p.s3StandardGbMonth, "stored objects (usage albAccessLogsGb)", true);
                 break;
         }
     }
-    // EBS snapshots: the program schedules none; the usage line keeps the unit price visible.
+    // EBS snapshots of the data volumes the DLM policies keep (incremental: a usage figure).
     const volumes = index.ofType("aws:ebs/volume:Volume");
-    if (volumes.length > 0) add(volumes[0], "ebs", usage.ebsSnapshotGb, "GB-month", p.ebsSnapshotGbMonth, "EBS snapshots (usage ebsSnapshotGb; none scheduled by the program)", true);
+    const snapshotPolicies = index.ofType("aws:dlm/lifecyclePolicy:LifecyclePolicy");
+    if (volumes.length > 0) {
+        const how = snapshotPolicies.length > 0 ? `daily by ${snapshotPolicies.length} Data Lifecycle Manager polic${snapshotPolicies.length > 1 ? "ies" : "y"}` : "none scheduled by the program";
+        add(volumes[0], "ebs", usage.ebsSnapshotGb, "GB-month", p.ebsSnapshotGbMonth, `EBS snapshots (usage ebsSnapshotGb; ${how})`, true);
+    }
 
     const byComponent: Record<string, number> = {};
     for (const l of lines) {
@@ -516,6 +561,16 @@ export function estimateCost(resources: readonly PlanResource[] | ResourceIndex,
         unpriced,
         free: [...freeCounts.entries()].map(([type, count]) => ({ type, count, why: (TYPE_CLASSES[type.replace(/ \(Gateway\)$/, "")] as { why?: string })?.why ?? "gateway endpoints have no charge" })),
     };
+}
+
+/** How many backups a systemd OnCalendar expression takes a day: the forms the program uses, else 1 (said so). */
+export function backupsPerDay(onCalendar: string): { perDay: number; detail: string } {
+    const c = onCalendar.trim();
+    if (c === "hourly") return { perDay: 24, detail: "24/day" };
+    if (c === "daily" || /^\*-\*-\* \d{1,2}:\d{2}(:\d{2})?$/.test(c)) return { perDay: 1, detail: "1/day" };
+    const everyMinutes = /^\*:0\/(\d+)$/.exec(c);
+    if (everyMinutes && Number(everyMinutes[1]) > 0) return { perDay: Math.ceil(60 / Number(everyMinutes[1])) * 24, detail: `${Math.ceil(60 / Number(everyMinutes[1])) * 24}/day` };
+    return { perDay: 1, detail: `1/day assumed for "${c}"` };
 }
 
 /** The cost and resource difference between two plans: what a change does, in dollars. */

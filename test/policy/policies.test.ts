@@ -34,6 +34,14 @@ function bucket(s: Stack): void {
     add(s, "logs-ownership", T.s3OwnershipControls, { bucket: "logs", rule: { objectOwnership: "BucketOwnerEnforced" } }, { bucket: ["logs"] }, false);
 }
 
+/** A bucket like every bucket above, tagged as a backup bucket, versioned and encrypted with a KMS key. */
+function backupBucket(s: Stack): void {
+    bucket(s);
+    props(s, "logs").tags = { ...(props(s, "logs").tags as Record<string, string>), [TAG_TIER]: "backup" };
+    add(s, "logs-versioning", T.s3BucketVersioning, { bucket: "logs", versioningConfiguration: { status: "Enabled" } }, { bucket: ["logs"] }, false);
+    add(s, "logs-sse", T.s3Encryption, { bucket: "logs", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-central-1:123456789012:key/k" }, bucketKeyEnabled: true }] }, { bucket: ["logs"] }, false);
+}
+
 /** A secret rotated every 30 days. */
 function secret(s: Stack): void {
     add(s, "db-secret", T.secret, { namePrefix: "owncloud-ha/db-" });
@@ -313,6 +321,23 @@ const CASES: Record<string, Case> = {
     "s3-no-acls": {
         violate: (s) => { bucket(s); add(s, "logs-acl", T.s3BucketAclV2, { bucket: "logs", acl: "log-delivery-write" }, { bucket: ["logs"] }, false); return "logs-acl"; },
         comply: [(s) => { bucket(s); }],
+    },
+    "s3-backup-versioned": {
+        violate: (s) => { backupBucket(s); props(s, "logs-versioning").versioningConfiguration = { status: "Suspended" }; return "logs"; },
+        comply: [
+            (s) => { backupBucket(s); },
+            (s) => { backupBucket(s); props(s, "logs-versioning").versioningConfiguration = { status: UNKNOWN }; },
+            // A bucket that is not a backup bucket (the ALB's logs) need not be versioned.
+            (s) => { bucket(s); },
+        ],
+    },
+    "s3-backup-encrypted": {
+        violate: (s) => { backupBucket(s); s.delete("logs-sse"); return "logs"; },
+        comply: [
+            (s) => { backupBucket(s); },
+            (s) => { backupBucket(s); props(s, "logs-sse").rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]; },
+            (s) => { bucket(s); },
+        ],
     },
     "secretsmanager-rotation-enabled": {
         violate: (s) => { secret(s); s.delete("db-rotation"); return "db-secret"; },
