@@ -2,7 +2,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
-import { lastJson, NodeShell, parseRestoreTime, restoreToPointInTime } from "../scripts/ops/restore-procedure";
+import { lastJson, parseRestoreTime, restoreSteps, restoreToPointInTime } from "../scripts/ops/restore-procedure";
+import { OpsNode } from "../scripts/ops/target";
+import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
 
 const lib = `. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/lib/backup.sh`;
 
@@ -191,69 +193,56 @@ describe("backups: galera/binlog-ship.sh (stand-in mariadb and aws)", () => {
 });
 
 describe("the point-in-time restore procedure (scripts/ops/restore-procedure.ts)", () => {
+    const node = (tier: "galera" | "gluster", name: string, address: string): OpsNode => ({ tier, name, address, urn: `urn:x::${name}` });
     const target = {
-        dbNodes: [
-            { name: "node1", address: "10.1.0.10" },
-            { name: "node2", address: "10.1.0.11" },
-            { name: "node3", address: "10.1.0.12" },
-        ],
-        fsNodes: ["fs1", "fs2"],
-        scriptsDir: (h: string) => `/home/admin/owncloud-ha/${h}/scripts`,
-        syncTimeoutSeconds: 600,
+        galera: { nodes: [node("galera", "node1", "10.1.0.10"), node("galera", "node2", "10.1.0.11"), node("galera", "node3", "10.1.0.12")], bootstrapNode: "node1", syncTimeoutSeconds: 600 },
+        gluster: { nodes: [node("gluster", "node1", "10.2.0.10"), node("gluster", "node2", "10.2.0.11")] },
     };
-    function recorder(fail: (host: string, cmd: string) => boolean = () => false) {
-        const calls: string[] = [];
-        const shell: NodeShell = {
-            run: async (host, command) => {
-                calls.push(`${host}: ${command}`);
-                if (fail(host, command)) return { code: 1, stdout: "", stderr: "boom" };
-                const out = command.includes("restore.sh datadir") ? '{"backup": "b1", "transactions": 3}' : command.includes("gluster/restore.sh") ? '{"files": 9}' : "{}";
-                return { code: 0, stdout: `${out}\n`, stderr: "" };
-            },
-        };
-        return { calls, shell };
+    class Recorder implements NodeRunner {
+        calls: { node: string; run: ScriptRun }[] = [];
+        constructor(private readonly fail: (node: string, r: ScriptRun) => boolean = () => false) {}
+        async runScript(n: OpsNode, r: ScriptRun): Promise<RunResult> {
+            this.calls.push({ node: `${n.tier}-${n.name}`, run: r });
+            if (this.fail(`${n.tier}-${n.name}`, r)) return { code: 1, stdout: "", stderr: "boom" };
+            const out = r.args?.[0] === "datadir" ? '{"backup": "b1", "transactions": 3}' : r.args?.[0] === "files" ? '{"files": 9}' : "{}";
+            return { code: 0, stdout: `${out}\n`, stderr: "" };
+        }
     }
 
-    it("ships, stops every node, restores and bootstraps the first, then wipes and joins the others one at a time, then the files", async () => {
-        const { calls, shell } = recorder();
-        const rep = await restoreToPointInTime(shell, target, "2026-11-24 14:05:00");
-        const steps = calls.map((c) => c.replace(/^(\w+): cd '[^']+' && /, "$1: ").replace(/GALERA_SYNC_TIMEOUT='600' /, ""));
-        expect(steps.slice(0, 3).sort()).to.deep.equal(["node1: bash galera/binlog-ship.sh", "node2: bash galera/binlog-ship.sh", "node3: bash galera/binlog-ship.sh"]);
-        expect(steps.slice(3, 6).sort()).to.deep.equal(["node1: bash galera/restore.sh stop", "node2: bash galera/restore.sh stop", "node3: bash galera/restore.sh stop"]);
-        expect(steps.slice(6)).to.deep.equal([
-            "node1: bash galera/restore.sh datadir --to '2026-11-24T14:05:00Z'",
-            "node1: GALERA_MODE='bootstrap' GALERA_PEERS='10.1.0.11,10.1.0.12' bash galera/start.sh",
-            "node2: bash galera/restore.sh wipe",
-            "node2: GALERA_MODE='join' GALERA_PEERS='10.1.0.10,10.1.0.12' bash galera/start.sh",
-            "node3: bash galera/restore.sh wipe",
-            "node3: GALERA_MODE='join' GALERA_PEERS='10.1.0.10,10.1.0.11' bash galera/start.sh",
-            "fs1: bash gluster/restore.sh files --to '2026-11-24T14:05:00Z'",
+    it("starts the restored node as a new cluster with every other node as a peer, and joins each with the others as peers", () => {
+        const s = restoreSteps(target, "2026-11-24T14:05:00Z");
+        const starts = s.database.filter((x) => x.run.script === "galera/start.sh").map((x) => [x.node.name, x.run.env]);
+        expect(starts).to.deep.equal([
+            ["node1", { GALERA_MODE: "bootstrap", GALERA_PEERS: "10.1.0.11,10.1.0.12", GALERA_SYNC_TIMEOUT: "600" }],
+            ["node2", { GALERA_MODE: "join", GALERA_PEERS: "10.1.0.10,10.1.0.12", GALERA_SYNC_TIMEOUT: "600" }],
+            ["node3", { GALERA_MODE: "join", GALERA_PEERS: "10.1.0.10,10.1.0.11", GALERA_SYNC_TIMEOUT: "600" }],
         ]);
-        expect(calls[0]).to.include("cd '/home/admin/owncloud-ha/node");
-        expect(rep.database).to.deep.equal({ backup: "b1", transactions: 3 });
-        expect(rep.files).to.deep.equal({ node: "fs1", files: 9 });
+        // every step is bounded; the ones that move a whole backup get the most
+        expect([...s.checks, ...s.ship, ...s.stop, ...s.database, ...s.files].every((x) => Number.isInteger(x.run.timeoutSeconds) && x.run.timeoutSeconds > 0)).to.equal(true);
+        expect(() => restoreSteps({ ...target, galera: { ...target.galera, bootstrapNode: "node9" } }, "2026-11-24T14:05:00Z")).to.throw("bootstrap node node9 is not one of the Galera nodes");
     });
 
     it("stops before starting anything when a node cannot be stopped", async () => {
-        const { calls, shell } = recorder((h, c) => h === "node3" && c.includes("restore.sh stop"));
+        const r = new Recorder((n, x) => n === "galera-node3" && x.script === "galera/stop.sh");
         let err = "";
-        await restoreToPointInTime(shell, target, "2026-11-24T14:05:00Z").catch((e) => (err = (e as Error).message));
-        expect(err).to.include("stopping mariadb on node3 failed");
-        expect(calls.some((c) => c.includes("datadir") || c.includes("start.sh"))).to.equal(false);
+        await restoreToPointInTime(r, target, "2026-11-24T14:05:00Z", { execute: true }).catch((e) => (err = (e as Error).message));
+        expect(err).to.include("galera-node3: stop mariadb (galera/stop.sh) failed");
+        expect(r.calls.some((c) => c.run.args?.[0] === "datadir" || c.run.script === "galera/start.sh")).to.equal(false);
     });
 
     it("goes on when a node cannot ship its last logs (it is gone), and tries the next Gluster node for the files", async () => {
-        const { shell } = recorder((h, c) => (h === "node3" && c.includes("binlog-ship")) || (h === "fs1" && c.includes("gluster/restore.sh")));
-        const rep = await restoreToPointInTime(shell, target, "2026-11-24T14:05:00Z");
-        expect(rep.shipped.node3).to.match(/^failed/);
-        expect(rep.files).to.deep.include({ node: "fs2" });
+        const r = new Recorder((n, x) => (n === "galera-node3" && x.script === "galera/binlog-ship.sh") || (n === "gluster-node1" && x.args?.[0] === "files"));
+        const rep = await restoreToPointInTime(r, target, "2026-11-24T14:05:00Z", { execute: true });
+        expect(rep!.shipped.node3).to.match(/^failed/);
+        expect(rep!.database).to.deep.equal({ backup: "b1", transactions: 3 });
+        expect(rep!.files).to.deep.include({ node: "node2", files: 9 });
     });
 
     it("refuses a time that is not UTC in the expected form before touching a node", async () => {
         expect(parseRestoreTime("2026-11-24 14:05:00")).to.equal("2026-11-24T14:05:00Z");
         expect(() => parseRestoreTime("2026-11-24T14:05:00+01:00")).to.throw("give a UTC time like 2026-11-24T14:05:00Z");
-        const { calls, shell } = recorder();
-        await restoreToPointInTime(shell, target, "tuesday").catch(() => undefined);
-        expect(calls).to.have.length(0);
+        const r = new Recorder();
+        await restoreToPointInTime(r, target, "tuesday", { execute: true }).catch(() => undefined);
+        expect(r.calls).to.have.length(0);
     });
 });

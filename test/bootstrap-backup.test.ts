@@ -66,6 +66,7 @@ describe("backup plan steps", () => {
                 BACKUP_PREFIX: BACKUP_PREFIXES.galera,
                 BACKUP_NODE: "db2",
                 BACKUP_NODE_ORDER: "db3,db2,db1",
+                BACKUP_NODE_ADDRESSES: "10.1.3.10,10.1.2.10,10.1.1.10",
                 BACKUP_ON_CALENDAR: DEFAULT_GALERA_BACKUP_ON_CALENDAR,
                 BACKUP_BINLOG_INTERVAL_S: String(DEFAULT_BINLOG_INTERVAL_S),
             });
@@ -107,6 +108,7 @@ describe("backup plan steps", () => {
                 BACKUP_PREFIX: "files",
                 BACKUP_NODE: "fs2",
                 BACKUP_NODE_ORDER: "fs1,fs2,fs3",
+                BACKUP_NODE_ADDRESSES: "10.2.0.10,10.2.16.10,10.2.32.10",
                 BACKUP_ON_CALENDAR: DEFAULT_FILES_BACKUP_ON_CALENDAR,
                 BACKUP_VOLUME: "gfs_v_r5",
             });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { NODE_METRICS_NAMESPACE, NODE_METRICS_PUBLISH_SECONDS } from "../components/nodeMetrics";
+import { BACKUP_METRICS, NODE_METRICS_NAMESPACE, NODE_METRICS_PUBLISH_SECONDS } from "../components/nodeMetrics";
 import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
 
 /** Stand-in outputs of GlusterFS 10.3 in the CLI's shape: see test/fixtures/gluster/README.md. */
@@ -151,6 +151,12 @@ describe("node metrics: --publish (stand-in aws)", () => {
                 { MetricName: "WsrepClusterSize", Value: 3, Unit: "Count", Dimensions: dims },
                 { MetricName: "FlowControlPaused", Value: 0.0125, Unit: "None", Dimensions: dims },
                 { MetricName: "DataFreePercent", Value: 80.5, Unit: "Percent", Dimensions: dims },
+            ]);
+            // A backup's age is the cluster's (whichever node took it): Cluster only, the dimension set the alarm reads.
+            bash(`${lib}; printf 'BackupAgeSeconds 120\\n' | metrics_publish`, env);
+            const ageArgs = fs.readFileSync(path.join(t.dir, "aws.args"), "utf8").trim().split("\n");
+            expect(JSON.parse(ageArgs[ageArgs.indexOf("--metric-data") + 1])).to.deep.equal([
+                { MetricName: BACKUP_METRICS.galera, Value: 120, Unit: "Seconds", Dimensions: [{ Name: "Cluster", Value: "dev-db" }] },
             ]);
             const bad = bash(`${lib}; printf 'WsrepClusterSize 3;rm\\n' | metrics_publish`, env);
             expect(bad.code).to.not.equal(0);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import { parseArgs } from "../scripts/ops/args";
-import { backup, BACKUP_SCRIPTS, replacePreconditions, restore, restorePlan, status } from "../scripts/ops/commands";
+import { backup, BACKUP_SCRIPTS, replacePreconditions, restore, status } from "../scripts/ops/commands";
 import { OpsNode, OpsTarget, OpsUsageError } from "../scripts/ops/target";
 import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
 import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
@@ -99,27 +99,27 @@ describe("ops commands", () => {
     });
 
     describe("backup", () => {
-        const none = ok("");
+        // what galera/backup.sh and gluster/backup.sh print on a node that is not the chosen one
+        const none = ok('{"skipped": true, "chosen": "node2"}');
         it("database first, then files; every node runs the installed script one at a time; reports who took it and the keys", async () => {
             const r = new TableRunner(
                 {
-                    [`galera-node2 ${BACKUP_SCRIPTS.galeraBackup}`]: ok("log line\ns3://b/galera/2026-11-29T14:00:00Z/base.xbstream"),
-                    [`gluster-node1 ${BACKUP_SCRIPTS.glusterBackup}`]: ok("s3://b/files/2026-11-29T14:01:00Z.tar.zst"),
-                    [`gluster-node2 ${BACKUP_SCRIPTS.glusterBackup}`]: ok("skipped: not the chosen node"),
+                    [`galera-node2 ${BACKUP_SCRIPTS.galeraBackup}`]: ok('log line\n{"backup": "20261129T140000Z-node2", "url": "s3://b/galera/full/20261129T140000Z-node2"}'),
+                    [`gluster-node1 ${BACKUP_SCRIPTS.glusterBackup}`]: ok('{"backup": "20261129T140100Z-node1", "url": "s3://b/files/full/20261129T140100Z-node1", "files": 3}'),
                 },
                 () => none,
             );
             const lines: string[] = [];
             const taken = await backup(T, r, (l) => lines.push(l));
             expect(taken).to.deep.equal([
-                { tier: "galera", node: "node2", keys: "s3://b/galera/2026-11-29T14:00:00Z/base.xbstream" },
-                { tier: "gluster", node: "node1", keys: "s3://b/files/2026-11-29T14:01:00Z.tar.zst" },
+                { tier: "galera", node: "node2", keys: '{"backup": "20261129T140000Z-node2", "url": "s3://b/galera/full/20261129T140000Z-node2"}' },
+                { tier: "gluster", node: "node1", keys: '{"backup": "20261129T140100Z-node1", "url": "s3://b/files/full/20261129T140100Z-node1", "files": 3}' },
             ]);
             expect(r.calls).to.deep.equal([
                 ...[1, 2, 3].map((i) => `galera-node${i} /opt/owncloud-ha/backup/galera/backup.sh`),
                 ...[1, 2, 3].map((i) => `gluster-node${i} /opt/owncloud-ha/backup/gluster/backup.sh`),
             ]);
-            expect(lines[3]).to.match(/gluster\s+node1\s+took the backup: s3:\/\/b\/files/);
+            expect(lines[3]).to.match(/gluster\s+node1\s+took the backup: .*s3:\/\/b\/files\/full/);
         });
         it("fails naming the node when a script fails, and never goes on to the files", async () => {
             const r = new TableRunner({ [`galera-node1 ${BACKUP_SCRIPTS.galeraBackup}`]: { code: 1, stdout: "", stderr: "mariabackup: cannot connect" } }, () => none);
@@ -135,41 +135,56 @@ describe("ops commands", () => {
         });
     });
 
-    describe("restore", () => {
-        const R = (tier: string, script: string) => `${tier} ${script}`;
-        it("checks first with a dry run on the Galera source and a GlusterFS node; without --yes changes nothing", async () => {
-            const r = new TableRunner({}, () => ok(""));
+    describe("restore (the procedure of scripts/ops/restore-procedure.ts)", () => {
+        const at = (n: string, r: ScriptRun) => `${n} ${r.script}${r.args ? " " + r.args.join(" ") : ""}`;
+        class ArgsRunner implements NodeRunner {
+            calls: string[] = [];
+            constructor(private readonly fail: (call: string) => RunResult | undefined = () => undefined) {}
+            async runScript(n: OpsNode, r: ScriptRun): Promise<RunResult> {
+                const call = at(`${n.tier}-${n.name}`, r);
+                this.calls.push(call);
+                return this.fail(call) ?? ok("{}");
+            }
+        }
+        it("checks first (restore.sh check on the bootstrap node and a Gluster node); without --yes changes nothing", async () => {
+            const r = new ArgsRunner();
             const lines: string[] = [];
             expect(await restore(T, r, (l) => lines.push(l), { to: "2026-11-29T14:05:00Z", execute: false })).to.equal(0);
-            expect(r.calls).to.deep.equal([R("galera-node1", BACKUP_SCRIPTS.galeraRestore), R("gluster-node1", BACKUP_SCRIPTS.glusterRestore)]);
-            expect(lines.join("\n")).to.match(/run again with --yes/);
+            expect(r.calls).to.deep.equal([
+                "galera-node1 galera/restore.sh check --to 2026-11-29T14:05:00Z",
+                "gluster-node1 gluster/restore.sh check --to 2026-11-29T14:05:00Z",
+            ]);
+            expect(lines.join("\n")).to.match(/run again with --yes/).and.match(/galera-node1: restore the datadir/);
         });
-        it("a failing check stops everything before any node is stopped", async () => {
-            const r = new TableRunner({ [R("gluster-node1", BACKUP_SCRIPTS.glusterRestore)]: { code: 2, stdout: "", stderr: "no backup covers 2026-11-29T14:05:00Z" } }, () => ok(""));
+        it("a failing check stops everything before any node is stopped (exit 3)", async () => {
+            const r = new ArgsRunner((c) => (c.startsWith("gluster-node1 gluster/restore.sh check") ? { code: 1, stdout: "", stderr: "no complete snapshot finished before 2026-11-29T14:05:00Z" } : undefined));
             const lines: string[] = [];
             expect(await restore(T, r, (l) => lines.push(l), { to: "2026-11-29T14:05:00Z", execute: true })).to.equal(3);
-            expect(r.calls.some((c) => c.includes("stop.sh") || c.includes("start.sh"))).to.equal(false);
-            expect(lines.join("\n")).to.match(/no backup covers/).and.match(/Nothing was stopped or changed/);
+            expect(r.calls.some((c) => c.includes("stop.sh") || c.includes("start.sh") || c.includes("datadir"))).to.equal(false);
+            expect(lines.join("\n")).to.match(/no complete snapshot/).and.match(/Nothing was stopped or changed/);
         });
-        it("the plan: stop every node (the source last), restore the source, set the others aside, bootstrap it, join one at a time, verify, then the files", () => {
-            const p = restorePlan(T, "2026-11-29T14:05:00Z");
-            expect(p.checks.map((c) => c.env.RESTORE_DRY_RUN)).to.deep.equal(["1", "1"]);
-            expect(p.steps.map((s) => `${s.node.tier}-${s.node.name} ${s.script.split("/").slice(-2).join("/")} ${s.env.RESTORE_ROLE ?? s.env.GALERA_MODE ?? ""}`.trim())).to.deep.equal([
-                "galera-node2 galera/stop.sh", "galera-node3 galera/stop.sh", "galera-node1 galera/stop.sh",
-                "galera-node1 galera/restore.sh source", "galera-node2 galera/restore.sh joiner", "galera-node3 galera/restore.sh joiner",
-                "galera-node1 galera/start.sh bootstrap", "galera-node2 galera/start.sh join", "galera-node3 galera/start.sh join",
-                "galera-node1 galera/verify.sh", "galera-node2 galera/verify.sh", "galera-node3 galera/verify.sh",
-                "gluster-node1 gluster/restore.sh",
+        it("--yes: ship, stop all, restore and bootstrap node1, wipe and join the others one at a time, then the files", async () => {
+            const r = new ArgsRunner();
+            expect(await restore(T, r, () => undefined, { to: "2026-11-29T14:05:00Z", execute: true })).to.equal(0);
+            const calls = r.calls.slice(2);
+            expect(calls.slice(0, 3).sort()).to.deep.equal([1, 2, 3].map((i) => `galera-node${i} galera/binlog-ship.sh`));
+            expect(calls.slice(3, 6).sort()).to.deep.equal([1, 2, 3].map((i) => `galera-node${i} galera/stop.sh`));
+            expect(calls.slice(6)).to.deep.equal([
+                "galera-node1 galera/restore.sh datadir --to 2026-11-29T14:05:00Z",
+                "galera-node1 galera/start.sh",
+                "galera-node2 galera/restore.sh wipe",
+                "galera-node2 galera/start.sh",
+                "galera-node3 galera/restore.sh wipe",
+                "galera-node3 galera/start.sh",
+                "gluster-node1 gluster/restore.sh files --to 2026-11-29T14:05:00Z",
             ]);
-            expect(p.steps.every((s) => s.env.RESTORE_TO === undefined || s.env.RESTORE_TO === "2026-11-29T14:05:00Z")).to.equal(true);
-            expect(p.steps[6].env.GALERA_FORCE_BOOTSTRAP).to.equal("1");
         });
-        it("--yes runs the steps in order and stops at the first failure, saying where the cluster is", async () => {
-            const r = new TableRunner({ [R("galera-node2", "galera/start.sh")]: { code: 1, stdout: "", stderr: "SST failed" } }, () => ok(""));
+        it("a failed join stops the procedure and says the data directories were changed", async () => {
+            const r = new ArgsRunner((c) => (c === "galera-node2 galera/start.sh" ? { code: 1, stdout: "", stderr: "SST failed" } : undefined));
             let err: Error | undefined;
-            await restore(T, r, () => undefined, { execute: true }).catch((e) => (err = e));
-            expect(err?.message).to.match(/galera-node2: join .*failed \(exit 1\)/).and.match(/SST failed/).and.match(/data directories were changed/);
-            expect(r.calls.at(-1)).to.equal(R("galera-node2", "galera/start.sh"));
+            await restore(T, r, () => undefined, { to: "2026-11-29T14:05:00Z", execute: true }).catch((e) => (err = e));
+            expect(err?.message).to.match(/galera-node2: join by SST .*failed \(exit 1\)/).and.match(/SST failed/).and.match(/data directories were changed/);
+            expect(r.calls.at(-1)).to.equal("galera-node2 galera/start.sh");
         });
     });
 
@@ -180,7 +195,10 @@ describe("ops commands", () => {
                 stack: "prod", command: { kind: "replace-node", node: "gluster-node2", verify: true }, outputsFile: "o.json", knownHostsFile: "kh",
             });
             expect(parseArgs(["dev", "restore", "--to", "2026-11-29T14:05:00Z", "--yes"])).to.deep.include({ command: { kind: "restore", to: "2026-11-29T14:05:00Z", execute: true } });
-            expect(parseArgs(["dev", "restore"])).to.deep.include({ command: { kind: "restore", to: undefined, execute: false } });
+            // no --to: now, to the second, in the form the node scripts take
+            const now = parseArgs(["dev", "restore"]);
+            expect(now).to.have.nested.property("command.kind", "restore");
+            expect((now as { command: { to: string } }).command.to).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
             expect(parseArgs([])).to.equal("help");
             expect(parseArgs(["dev", "--help"])).to.equal("help");
         });
@@ -193,7 +211,7 @@ describe("ops commands", () => {
             [["dev", "status", "--outputs"], /--outputs needs a value/],
             [["dev", "status", "--force"], /unknown option --force/],
             [["dev;rm", "status"], /give the stack name first/],
-            [["dev", "restore", "--to", "yesterday"], /--to yesterday: give a UTC time like/],
+            [["dev", "restore", "--to", "yesterday"], /--to "yesterday": give a UTC time like/],
             [["dev", "status", "--yes"], /--yes belongs to restore/],
         ];
         for (const [argv, msg] of bad) {

@@ -105,17 +105,25 @@ export function backupOnCalendar(b: BackupSettings, tier: BackupTier): string {
  * the others before it in reverse order (as the SST donor preference), so a mariabackup never loads
  * the writer while another node is available.
  */
-export function galeraBackupOrder(writerOrder: string[]): string[] {
+export function galeraBackupOrder<T>(writerOrder: T[]): T[] {
     return [...writerOrder.slice(1).reverse(), ...writerOrder.slice(0, 1)];
 }
 
 /** The environment of one node's backup-install.sh (validated settings; see the module comment). */
-export function backupEnv(b: BackupSettings, tier: BackupTier, node: string, order: string[], extra: Record<string, string>): Record<string, string> {
+export function backupEnv(
+    b: BackupSettings,
+    tier: BackupTier,
+    node: string,
+    order: { name: string; address: string }[],
+    extra: Record<string, string>,
+): Record<string, string> {
     const env: Record<string, string> = {
         BACKUP_BUCKET: b.bucket,
         BACKUP_PREFIX: b.prefix ?? BACKUP_PREFIXES[tier],
         BACKUP_NODE: node,
-        BACKUP_NODE_ORDER: order.join(","),
+        BACKUP_NODE_ORDER: order.map((n) => n.name).join(","),
+        // The scripts tell members by address (wsrep_incoming_addresses, the volume's brick hosts).
+        BACKUP_NODE_ADDRESSES: order.map((n) => n.address).join(","),
         BACKUP_ON_CALENDAR: backupOnCalendar(b, tier),
         ...extra,
     };

@@ -198,7 +198,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
         });
     }
     if (s.backup !== undefined) {
-        const order = galeraBackupOrder(s.nodes.map((n) => n.name));
+        const order = galeraBackupOrder(s.nodes);
         for (const node of s.nodes) {
             steps.push({
                 id: `galera-backup-${node.name}`,
@@ -207,7 +207,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
                 env: backupEnv(s.backup, "galera", node.name, order, {}),
                 secrets: [],
                 dependsOn: [node.name === boot ? `galera-bootstrap-${boot}` : `galera-join-${node.name}`],
-                description: `Install the backup timers on ${node.name} once it runs: scheduled mariabackup (nodes in order ${order.join(", ")}: the writer last) and binary logs shipped to S3.`,
+                description: `Install the backup timers on ${node.name} once it runs: scheduled mariabackup (nodes in order ${order.map((n) => n.name).join(", ")}: the writer last) and binary logs shipped to S3.`,
             });
         }
     }

@@ -354,7 +354,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
         description: `all ${n} bricks of ${vol} online and nothing pending heal`,
     });
     if (settings.backup !== undefined) {
-        const order = nodes.map((x) => x.host);
+        const order = nodes.map((x) => ({ name: x.host, address: x.address }));
         for (const node of nodes) {
             steps.push({
                 id: `gluster-backup-${node.host}`,
@@ -363,7 +363,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
                 env: backupEnv(settings.backup, "files", node.host, order, { BACKUP_VOLUME: vol }),
                 secrets: [],
                 dependsOn: ["gluster-verify-volume"],
-                description: `install the backup timer of ${vol}'s content on ${node.host} (nodes take it in order ${order.join(", ")}) once the volume is verified`,
+                description: `install the backup timer of ${vol}'s content on ${node.host} (nodes take it in order ${order.map((n) => n.name).join(", ")}) once the volume is verified`,
             });
         }
     }

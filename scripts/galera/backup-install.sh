@@ -18,6 +18,10 @@ if ! [[ "$BACKUP_BINLOG_INTERVAL_S" =~ ^[0-9]+$ ]] || [ "$BACKUP_BINLOG_INTERVAL
 case "$BACKUP_ON_CALENDAR" in *'|'*|*$'\n'*) die "BACKUP_ON_CALENDAR must be one systemd OnCalendar expression" ;; esac
 case ",$BACKUP_NODE_ORDER," in *",$BACKUP_NODE,"*) ;; *) die "BACKUP_NODE $BACKUP_NODE is not in BACKUP_NODE_ORDER ($BACKUP_NODE_ORDER)" ;; esac
 
+# What backup_install copies for the timers (named here so a change to them re-runs this step).
+for f in "$(dirname "$0")/backup.sh" "$(dirname "$0")/binlog-ship.sh" "$(dirname "$0")/restore.sh"; do
+    [ -f "$f" ] || die "$f is missing from the shipped scripts"
+done
 apt_install awscli zstd curl mariadb-backup
 OCHA_BACKUP_TIMERS="owncloud-ha-galera-backup|$BACKUP_ON_CALENDAR|backup.sh
 owncloud-ha-galera-binlog-ship|$BACKUP_BINLOG_INTERVAL_S|binlog-ship.sh"

@@ -13,7 +13,7 @@
 #       Last stdout line: {"backup", "gtid", "chain", "transactions", "restoredTo"} — restoredTo is the
 #       time of the last replayed event, which is before TIME when the shipped logs end earlier.
 #   restore.sh wipe                          empty this node's datadir (it then joins by SST)
-#   restore.sh stop                          stop mariadb on this node and wait until it is gone
+#   restore.sh check --to TIME [--backup NAME]   what a restore to TIME would use; touches nothing
 #
 # The datadir is replaced only after the backup was downloaded and prepared (the old one stays
 # until then). Settings: ../lib/backup.sh.
@@ -31,7 +31,7 @@ LOGS="$DATADIR/.owncloud-ha-restore-binlogs"
 SOCK=/run/mysqld/restore.sock
 PIDF=/run/mysqld/restore.pid
 
-usage() { die "usage: restore.sh list | datadir --to TIME [--backup NAME] | wipe | stop"; }
+usage() { die "usage: restore.sh list | check --to TIME | datadir --to TIME [--backup NAME] | wipe"; }
 
 refuse_if_running() {
     if mariadb_process_alive; then
@@ -76,15 +76,6 @@ cmd_wipe() {
     printf '{"wiped": "%s"}\n' "$BACKUP_NODE"
 }
 
-mariadb_gone() { ! mariadb_process_alive; }
-
-cmd_stop() {
-    if mariadb_process_alive; then svc stop mariadb || warn "stopping mariadb reported an error"; fi
-    wait_for "mariadbd to exit" 300 mariadb_gone || die "mariadbd still runs 300 s after the stop"
-    log "mariadb stopped"
-    printf '{"stopped": "%s"}\n' "$BACKUP_NODE"
-}
-
 start_local_server() {
     install -d -o mysql -g mysql -m 755 /run/mysqld
     rm -f "$SOCK" "$PIDF"
@@ -106,8 +97,41 @@ stop_local_server() {
     wait_for "the restore server to exit" 300 bash -c "! kill -0 $pid" || { kill -9 "$pid" 2>/dev/null || true; die "the restore server did not stop within 300 s (killed)"; }
 }
 
+# choose_backup TARGET_EPOCH [NAME] : sets `chosen` and `chosen_manifest` to the newest complete
+# backup whose consistent point (finishedAt) is before TARGET (or NAME's), or dies saying why.
+choose_backup() {
+    local target="$1" pick="${2:-}" names=() n manifest finished i
+    chosen=""; chosen_manifest=""
+    mapfile -t names < <(backup_list_complete)
+    [ -z "$pick" ] || names=("$pick")
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
+        n="${names[$i]}"
+        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "backup $n: no readable manifest"; continue; }
+        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
+        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then chosen="$n"; chosen_manifest="$manifest"; return 0; fi
+    done
+    die "no complete backup finished before $(date -u -d "@$target" +%FT%TZ) (backups: ${names[*]:-none}); choose a later time"
+}
+
+# cmd_check --to TIME [--backup NAME] : what a restore to TIME would use; touches nothing.
+cmd_check() {
+    local to="" pick="" chains
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --to) to="${2:-}"; shift 2 ;;
+            --backup) pick="${2:-}"; shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    [ -n "$to" ] || die "check needs --to TIME (UTC)"
+    choose_backup "$(backup_time_epoch "$to")" "$pick"
+    chains="$(s3 ls --recursive "$(s3_url binlog/)" 2>/dev/null | awk '{print $4}' | sed -n "s#^$BACKUP_PREFIX/binlog/\([^/]*/[^/]*\)/.*#\1#p" | sort -u | wc -l)"
+    log "a restore to $to would start from backup $chosen and replay one of $chains binary-log chain(s)"
+    printf '{"backup": "%s", "chains": %s}\n' "$chosen" "$chains"
+}
+
 cmd_datadir() {
-    local to="" pick="" target
+    local to="" pick="" target chosen chosen_manifest
     while [ $# -gt 0 ]; do
         case "$1" in
             --to) to="${2:-}"; shift 2 ;;
@@ -120,17 +144,7 @@ cmd_datadir() {
     refuse_if_running
     [ -d "$DATADIR" ] || die "$DATADIR missing (is the data volume mounted?)"
 
-    # The backup: the newest complete one whose consistent point (finishedAt) is before TIME.
-    local names=() n manifest finished chosen="" chosen_manifest=""
-    mapfile -t names < <(backup_list_complete)
-    [ -z "$pick" ] || names=("$pick")
-    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-        n="${names[$i]}"
-        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "backup $n: no readable manifest"; continue; }
-        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
-        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then chosen="$n"; chosen_manifest="$manifest"; break; fi
-    done
-    [ -n "$chosen" ] || die "no complete backup finished before $to (backups: ${names[*]:-none}); choose a later time"
+    choose_backup "$target" "$pick"
     local gtid seq
     gtid="$(sed -n 's/.*"gtid": *"\([^"]*\)".*/\1/p' <<<"$chosen_manifest")"
     seq="$(gtid_seq "$gtid" "$GALERA_CLUSTER_GTID_DOMAIN")"
@@ -205,6 +219,6 @@ case "${1:-}" in
     list) cmd_list ;;
     datadir) shift; cmd_datadir "$@" ;;
     wipe) cmd_wipe ;;
-    stop) cmd_stop ;;
+    check) shift; cmd_check "$@" ;;
     *) usage ;;
 esac

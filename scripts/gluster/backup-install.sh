@@ -15,6 +15,10 @@ require_env BACKUP_BUCKET BACKUP_PREFIX BACKUP_NODE BACKUP_NODE_ORDER BACKUP_NOD
 case "$BACKUP_ON_CALENDAR" in *'|'*|*$'\n'*) die "BACKUP_ON_CALENDAR must be one systemd OnCalendar expression" ;; esac
 case ",$BACKUP_NODE_ORDER," in *",$BACKUP_NODE,"*) ;; *) die "BACKUP_NODE $BACKUP_NODE is not in BACKUP_NODE_ORDER ($BACKUP_NODE_ORDER)" ;; esac
 
+# What backup_install copies for the timer (named here so a change to them re-runs this step).
+for f in "$(dirname "$0")/backup.sh" "$(dirname "$0")/restore.sh"; do
+    [ -f "$f" ] || die "$f is missing from the shipped scripts"
+done
 apt_install awscli zstd curl glusterfs-client
 OCHA_BACKUP_TIMERS="owncloud-ha-files-backup|$BACKUP_ON_CALENDAR|backup.sh"
 backup_install gluster gluster/backup.sh gluster/restore.sh

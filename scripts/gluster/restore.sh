@@ -4,6 +4,7 @@
 # database).
 #
 #   restore.sh list                           complete snapshots
+#   restore.sh check --to TIME [--backup NAME]   which snapshot a restore to TIME would use; touches nothing
 #   restore.sh files --to TIME [--backup NAME]
 #       Unpack the newest complete snapshot finished before TIME (UTC, `YYYY-MM-DD HH:MM:SS` or
 #       `YYYY-MM-DDTHH:MM:SSZ`) into the volume and swap it in: the current content moves to
@@ -15,7 +16,38 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/backup.sh
 . "$(dirname "$0")/../lib/backup.sh"
 
-usage() { die "usage: restore.sh list | files --to TIME [--backup NAME]"; }
+usage() { die "usage: restore.sh list | check --to TIME | files --to TIME [--backup NAME]"; }
+
+# choose_snapshot TARGET_EPOCH [NAME] : sets `snapshot` and `snapshot_finished` to the newest
+# complete snapshot finished before TARGET (or NAME), or dies saying why.
+choose_snapshot() {
+    local target="$1" pick="${2:-}" names=() n manifest finished i
+    snapshot=""; snapshot_finished=""
+    mapfile -t names < <(backup_list_complete)
+    [ -z "$pick" ] || names=("$pick")
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
+        n="${names[$i]}"
+        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "snapshot $n: no readable manifest"; continue; }
+        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
+        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then snapshot="$n"; snapshot_finished="$finished"; return 0; fi
+    done
+    die "no complete snapshot finished before $(date -u -d "@$target" +%FT%TZ) (snapshots: ${names[*]:-none}); choose a later time"
+}
+
+cmd_check() {
+    local to="" pick=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --to) to="${2:-}"; shift 2 ;;
+            --backup) pick="${2:-}"; shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    [ -n "$to" ] || die "check needs --to TIME (UTC)"
+    choose_snapshot "$(backup_time_epoch "$to")" "$pick"
+    log "a restore to $to would unpack snapshot $snapshot"
+    printf '{"backup": "%s"}\n' "$snapshot"
+}
 
 cmd_files() {
     local to="" pick="" target
@@ -29,18 +61,12 @@ cmd_files() {
     [ -n "$to" ] || die "files needs --to TIME (UTC)"
     target="$(backup_time_epoch "$to")"
     require_env BACKUP_VOLUME
-    local names=() n manifest finished chosen="" chosen_finished=""
-    mapfile -t names < <(backup_list_complete)
-    [ -z "$pick" ] || names=("$pick")
-    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-        n="${names[$i]}"
-        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "snapshot $n: no readable manifest"; continue; }
-        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
-        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then chosen="$n"; chosen_finished="$finished"; break; fi
-    done
-    [ -n "$chosen" ] || die "no complete snapshot finished before $to (snapshots: ${names[*]:-none}); choose a later time"
+    choose_snapshot "$target" "$pick"
+    local chosen_finished="$snapshot_finished" chosen="$snapshot"
 
-    local mnt=/run/owncloud-ha/files-restore-mnt stamp new old
+    local stamp new old
+    # Global, not local: the EXIT trap runs after this function returned.
+    mnt=/run/owncloud-ha/files-restore-mnt
     install -d -m 700 "$mnt"
     trap 'umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true' EXIT
     mountpoint -q "$mnt" || timeout 60 mount -t glusterfs "127.0.0.1:/$BACKUP_VOLUME" "$mnt" \
@@ -68,6 +94,7 @@ cmd_files() {
 backup_require_settings
 case "${1:-}" in
     list) backup_list_complete ;;
+    check) shift; cmd_check "$@" ;;
     files) shift; cmd_files "$@" ;;
     *) usage ;;
 esac

@@ -3,7 +3,7 @@
  * the fault-injection helpers the Gluster scenarios and bench use.
  */
 import * as path from "path";
-import { HOST_SCRIPTS, Lab, log, sleep, shq } from "./lab-core";
+import { HOST_SCRIPTS, LAB_BACKUP, Lab, log, sleep, shq } from "./lab-core";
 import {
     DEFAULT_PING_TIMEOUT_S,
     GlusterSettings,
@@ -30,6 +30,7 @@ export function labGlusterSettings(lab: Lab): GlusterSettings {
         pingTimeoutSeconds: PING_TIMEOUT_S,
         ownerUid: 33,
         ownerGid: 33,
+        backup: LAB_BACKUP,
     };
 }
 

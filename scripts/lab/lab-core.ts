@@ -61,6 +61,8 @@ export const LAB_PACKAGES = [
 export const S3_STANDIN_PORT = 9000;
 export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
 export const LAB_BACKUP_BUCKET = "oclab-backups";
+/** The plans' backup settings in the lab: their own backup steps, pointed at the stand-in. */
+export const LAB_BACKUP = { bucket: LAB_BACKUP_BUCKET, region: "eu-central-1", s3Endpoint: S3_STANDIN_ENDPOINT };
 export const SECRET_NAMES = [
     "GALERA_ROOT_PASSWORD", "GALERA_APP_PASSWORD", "GALERA_SST_PASSWORD", "GALERA_HEALTH_PASSWORD",
 ];

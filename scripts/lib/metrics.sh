@@ -48,11 +48,15 @@ metrics_region() {
 # Node dimensions. Lines that are not a metric name and a number are refused (exit 1).
 # shellcheck disable=SC2153 # OCHA_METRICS_NODE comes from the environment (checked by metrics_publish)
 metrics_json() {
-    local name value sep="" out="["
+    local name value dims sep="" out="["
     while read -r name value; do
         [ -n "$name" ] || continue
         [[ "$name" =~ ^[A-Za-z][A-Za-z0-9]*$ && "$value" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { log "ERROR: bad metric line: $name $value"; return 1; }
-        out+="$sep{\"MetricName\":\"$name\",\"Value\":$value,\"Unit\":\"$(metrics_unit "$name")\",\"Dimensions\":[{\"Name\":\"Cluster\",\"Value\":\"$OCHA_METRICS_CLUSTER\"},{\"Name\":\"Node\",\"Value\":\"$OCHA_METRICS_NODE\"}]}"
+        dims="{\"Name\":\"Cluster\",\"Value\":\"$OCHA_METRICS_CLUSTER\"}"
+        # A backup's age is the cluster's, whichever node took it: Cluster only, so the alarm's
+        # Minimum is the freshest backup over the nodes (components/nodeMetrics.ts BACKUP_METRICS).
+        case "$name" in *BackupAgeSeconds) ;; *) dims+=",{\"Name\":\"Node\",\"Value\":\"$OCHA_METRICS_NODE\"}" ;; esac
+        out+="$sep{\"MetricName\":\"$name\",\"Value\":$value,\"Unit\":\"$(metrics_unit "$name")\",\"Dimensions\":[$dims]}"
         sep=","
     done
     printf '%s]\n' "$out"

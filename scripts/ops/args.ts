@@ -1,5 +1,5 @@
 /** Command line of `npm run ops`: pure, so its errors are unit-tested. */
-import { parseRestoreTime } from "./commands";
+import { restoreTimeArg } from "./commands";
 import { OpsUsageError } from "./target";
 
 export const USAGE = `usage: npm run ops -- <stack> <command> [options]
@@ -34,7 +34,7 @@ export type OpsCommand =
     | { kind: "galera-recover" }
     | { kind: "backup" }
     | { kind: "replace-node"; node: string; verify: boolean }
-    | { kind: "restore"; to?: string; execute: boolean };
+    | { kind: "restore"; to: string; execute: boolean };
 
 export interface OpsArgs {
     stack: string;
@@ -91,7 +91,7 @@ export function parseArgs(argv: string[]): OpsArgs | "help" {
             break;
         case "restore":
             noMore();
-            command = { kind: "restore", to: parseRestoreTime(to), execute: yes };
+            command = { kind: "restore", to: restoreTimeArg(to), execute: yes };
             break;
         default:
             throw new OpsUsageError(`unknown command ${name}: one of status, galera-recover, backup, replace-node, restore`);

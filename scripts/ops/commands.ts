@@ -4,6 +4,7 @@
  */
 import { NodeRunner, RunResult, tail } from "./transport";
 import { OpsNode, OpsTarget, OpsUsageError } from "./target";
+import { describeStep, lastJson, parseRestoreTime, restoreSteps, restoreToPointInTime } from "./restore-procedure";
 
 export type Print = (line: string) => void;
 
@@ -121,13 +122,14 @@ export interface BackupTaken {
 }
 
 /**
- * The scripts' contract as this tool reads it: every node runs the script; the one that takes the
- * backup exits 0 and prints the object key(s) it wrote as its last stdout line; a node that is not
- * the chosen one exits 0 and prints nothing, or a last line starting with "skip".
+ * The scripts' contract (galera/backup.sh, gluster/backup.sh): every node runs the script; the one
+ * that takes the backup exits 0 and prints `{"backup": NAME, "url": …}` as its last stdout line; the
+ * others exit 0 and print `{"skipped": true, "chosen": NODE}`.
  */
 export function backupResult(r: RunResult): { failed: boolean; took: boolean; line: string } {
     const line = r.stdout.trim().split("\n").pop()?.trim() ?? "";
-    return { failed: r.code !== 0, took: r.code === 0 && line !== "" && !/^skip/i.test(line), line };
+    const json = lastJson(r.stdout);
+    return { failed: r.code !== 0, took: r.code === 0 && typeof json.backup === "string", line };
 }
 
 /**
@@ -217,108 +219,38 @@ export async function verifyReplaced(t: OpsTarget, runner: NodeRunner, node: Ops
 }
 
 // ------------------------------------------------------------------------------------ restore
-//
-// The restore procedure, kept apart so the backup scripts' owner can adjust it to their contract.
-// What it assumes of the scripts backup-install.sh installs (BACKUP_SCRIPTS):
-//   galera/restore.sh   RESTORE_DRY_RUN=1: check that a backup (and the binary logs) cover RESTORE_TO
-//                       (empty = the latest backup) and touch nothing; exit 0 when it can restore.
-//                       RESTORE_ROLE=source: replace the stopped node's datadir with the backup,
-//                       rolled forward to RESTORE_TO, ready to bootstrap. RESTORE_ROLE=joiner: move
-//                       the stopped node's datadir aside, so it joins the restored node by SST.
-//   gluster/restore.sh  RESTORE_DRY_RUN=1 as above; otherwise restore the volume's files as of
-//                       RESTORE_TO (GLUSTER_VOLUME names the volume).
-// Galera is then started with the very steps of the recovery (start.sh bootstrap on the restored
-// node, the others joined one at a time, verify.sh everywhere).
 
-/** `restore [--to TIME]` argument: an ISO-8601 UTC time, or none (the latest backup). */
-export function parseRestoreTime(v: string | undefined): string | undefined {
-    if (v === undefined) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/.test(v) || Number.isNaN(Date.parse(v))) {
-        throw new OpsUsageError(`--to ${v}: give a UTC time like 2026-11-29T14:05:00Z`);
+/** `restore --to TIME`: a UTC time (one home: the procedure's parser); none = now. */
+export function restoreTimeArg(v: string | undefined, now = new Date()): string {
+    try {
+        return parseRestoreTime(v ?? now.toISOString().replace(/\.\d{3}Z$/, "Z"));
+    } catch (e) {
+        throw new OpsUsageError((e as Error).message);
     }
-    return v;
 }
-
-export interface RestoreStep {
-    node: OpsNode;
-    script: string;
-    env: Record<string, string>;
-    timeoutSeconds: number;
-    /** What the step does, for the printed plan. */
-    what: string;
-}
-
-export const RESTORE_TIMEOUT_S = 4 * 3600;
 
 /**
- * The restore as data (pure): `checks` touch nothing and must all pass before any step runs;
- * `steps` run in order, one at a time. The Galera source is the plan's bootstrap node; the files
- * are restored from the first GlusterFS node (the volume is shared: once is enough).
+ * `restore [--to TIME] [--yes]`: the procedure of scripts/ops/restore-procedure.ts. Its checks always
+ * run (they touch nothing); without `execute` the steps are printed and nothing else happens.
  */
-export function restorePlan(t: OpsTarget, to: string | undefined): { checks: RestoreStep[]; steps: RestoreStep[] } {
-    const at = to ?? "";
-    const source = t.galera.nodes.find((n) => n.name === t.galera.bootstrapNode)!;
-    const others = t.galera.nodes.filter((n) => n !== source);
-    const fs = t.gluster.nodes[0];
-    const peersOf = (n: OpsNode) => t.galera.nodes.filter((x) => x !== n).map((x) => x.address).join(",");
-    const sync = String(t.galera.syncTimeoutSeconds);
-    const startTimeout = t.galera.syncTimeoutSeconds + 60;
-    const when = to ? `as of ${to}` : "from the latest backup";
-    return {
-        checks: [
-            { node: source, script: BACKUP_SCRIPTS.galeraRestore, env: { GALERA_NODE_NAME: source.name, RESTORE_DRY_RUN: "1", RESTORE_TO: at }, timeoutSeconds: 600, what: `check that the database can be restored ${when}` },
-            { node: fs, script: BACKUP_SCRIPTS.glusterRestore, env: { GLUSTER_VOLUME: t.gluster.volume, RESTORE_DRY_RUN: "1", RESTORE_TO: at }, timeoutSeconds: 600, what: `check that the files can be restored ${when}` },
-        ],
-        steps: [
-            // The restored node last, so it is the last to leave the cluster.
-            ...[...others, source].map((n) => ({ node: n, script: "galera/stop.sh", env: {}, timeoutSeconds: 330, what: "stop mariadbd" })),
-            { node: source, script: BACKUP_SCRIPTS.galeraRestore, env: { GALERA_NODE_NAME: source.name, RESTORE_ROLE: "source", RESTORE_TO: at }, timeoutSeconds: RESTORE_TIMEOUT_S, what: `restore the datadir ${when}` },
-            ...others.map((n) => ({ node: n, script: BACKUP_SCRIPTS.galeraRestore, env: { GALERA_NODE_NAME: n.name, RESTORE_ROLE: "joiner", RESTORE_TO: at }, timeoutSeconds: 600, what: "set the datadir aside (joins by SST)" })),
-            { node: source, script: "galera/start.sh", env: { GALERA_MODE: "bootstrap", GALERA_FORCE_BOOTSTRAP: "1", GALERA_PEERS: peersOf(source), GALERA_SYNC_TIMEOUT: sync }, timeoutSeconds: startTimeout, what: "bootstrap the cluster from the restored data" },
-            ...others.map((n) => ({ node: n, script: "galera/start.sh", env: { GALERA_MODE: "join", GALERA_PEERS: peersOf(n), GALERA_SYNC_TIMEOUT: sync }, timeoutSeconds: startTimeout, what: "join (SST from the restored node)" })),
-            ...t.galera.nodes.map((n) => ({ node: n, script: "galera/verify.sh", env: { GALERA_EXPECTED_SIZE: String(t.galera.nodes.length) }, timeoutSeconds: 120, what: "verify Synced, Primary, health 200" })),
-            { node: fs, script: BACKUP_SCRIPTS.glusterRestore, env: { GLUSTER_VOLUME: t.gluster.volume, RESTORE_TO: at }, timeoutSeconds: RESTORE_TIMEOUT_S, what: `restore the files ${when}` },
-        ],
-    };
-}
-
-const describeStep = (s: RestoreStep) => `${s.node.tier}-${s.node.name}: ${s.what} (${s.script})`;
-
-/**
- * `restore [--to TIME] [--yes]`: runs the checks; without `execute` prints the plan and stops; with
- * it runs every step in order and stops at the first failure, saying where the cluster was left.
- */
-export async function restore(t: OpsTarget, runner: NodeRunner, print: Print, opts: { to?: string; execute: boolean }): Promise<number> {
-    const plan = restorePlan(t, opts.to);
-    for (const c of plan.checks) {
-        const r = await runner.runScript(c.node, c);
-        if (r.code !== 0) {
-            print(`cannot restore: ${describeStep(c)} failed (exit ${r.code}):\n${tail(r, 8)}`);
-            print("Nothing was stopped or changed.");
-            return 3;
+export async function restore(t: OpsTarget, runner: NodeRunner, print: Print, opts: { to: string; execute: boolean }): Promise<number> {
+    const target = { galera: t.galera, gluster: t.gluster };
+    try {
+        const report = await restoreToPointInTime(runner, target, opts.to, { execute: opts.execute, log: print });
+        if (!report) {
+            const s = restoreSteps(target, opts.to);
+            print("The restore would run (the database is down from the stop until the joins):");
+            [...s.ship, ...s.stop, ...s.database, ...s.files.slice(0, 1)].forEach((x, i) => print(`  ${i + 1}. ${describeStep(x)}`));
+            print("Put ownCloud in maintenance mode first (occ maintenance:mode --on on one web node), then run again with --yes.");
+            return 0;
         }
-        print(`ok  ${describeStep(c)}`);
-    }
-    if (!opts.execute) {
-        print("The restore would run, one step at a time (the database is down from the first step until the joins):");
-        plan.steps.forEach((s, i) => print(`  ${i + 1}. ${describeStep(s)}`));
-        print("Put ownCloud in maintenance mode first (occ maintenance:mode --on on one web node), then run again with --yes.");
+        print(`restored to ${report.to}: database ${JSON.stringify(report.database)}, files ${JSON.stringify(report.files ?? {})}, ${report.seconds.total.toFixed(0)} s`);
+        print("Then, on one web node: occ files:scan --all, occ maintenance:data-fingerprint (clients resync), occ maintenance:mode --off.");
         return 0;
+    } catch (e) {
+        const m = (e as Error).message;
+        print(m);
+        if (m.startsWith("cannot restore:")) return 3;
+        throw e;
     }
-    for (const [i, s] of plan.steps.entries()) {
-        print(`${i + 1}/${plan.steps.length} ${describeStep(s)}`);
-        const r = await runner.runScript(s.node, s);
-        if (r.code !== 0) {
-            const firstRestore = plan.steps.findIndex((x) => x.script === BACKUP_SCRIPTS.galeraRestore);
-            const where =
-                i < firstRestore
-                    ? "Only mariadbd was stopped (no data changed): `galera-recover` starts the cluster again on its old data."
-                    : s.script === BACKUP_SCRIPTS.glusterRestore
-                      ? "The database is restored and running; fix the cause and restore again (the database is restored again too)."
-                      : "The database is down and its data directories were changed: fix the cause and run restore again with the same --to.";
-            throw new Error(`${describeStep(s)} failed (exit ${r.code}):\n${tail(r, 10)}\n${where}`);
-        }
-    }
-    print("restored. Then, on one web node: occ maintenance:data-fingerprint (clients resync), occ maintenance:mode --off.");
-    return 0;
 }

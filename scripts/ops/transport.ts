@@ -23,6 +23,8 @@ export interface ScriptRun {
     script: string;
     /** Non-secret settings (they appear on the remote command line). */
     env?: Record<string, string>;
+    /** Non-secret arguments of the script (quoted on the remote command line), e.g. `datadir --to T`. */
+    args?: string[];
     /** Written to the script's stdin: the only place a secret may go (`NAME=value` lines). */
     input?: string;
     /** Bound of the remote command (enforced on the node by `timeout`, and locally by killing ssh). */
@@ -62,7 +64,7 @@ export function remoteCommandLine(target: Pick<OpsTarget, "scriptsDir" | "sshUse
     return [
         ...(target.sshUser === "root" ? [] : ["sudo", "-n"]),
         "timeout", `--kill-after=${REMOTE_KILL_AFTER_S}`, String(run.timeoutSeconds),
-        "env", ...assignments, "bash", shellQuote(script),
+        "env", ...assignments, "bash", shellQuote(script), ...(run.args ?? []).map(shellQuote),
     ].join(" ");
 }
 

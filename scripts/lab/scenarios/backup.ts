@@ -2,75 +2,31 @@
  * Restore drill: point-in-time restore after an operator's mistake, by the procedure operators run
  * (scripts/ops/restore-procedure.ts, node scripts over SSH through the bastion).
  *
- *   1. backups installed on every node (galera/backup-install.sh, gluster/backup-install.sh: what the
- *      plans run in the cloud; no systemd here, so the timers' runs are made by the scenario);
+ *   1. backups are installed on every node by the plans' own backup steps (`lab up`); no systemd
+ *      here, so the scenario makes the timers' runs, through the operators' commands;
  *   2. a client writes rows through web1's HAProxy (every acknowledged commit recorded) and files to
  *      the Gluster mount (every acknowledged file with its checksum);
- *   3. a full database backup and a file snapshot are taken (each tier's backup.sh on every node:
- *      exactly one takes it), binary logs are shipped as the timer does, writes go on;
+ *   3. `ops backup` takes a full database backup and a file snapshot (each tier's backup.sh on every
+ *      node: exactly one takes it), binary logs are shipped as the timer does, writes go on;
  *   4. disaster at a whole second T: the table is dropped and the files are deleted;
- *   5. restore to T.
+ *   5. restore to T with the operators' procedure (`ops restore --to T --yes`).
  *
  * Figures: RPO (T minus the newest restored acknowledged write), lost acknowledged writes committed
  * before T (must be 0), rows committed after T that came back (must be 0), restored files and
  * checksum mismatches (0), RTO (restore start to all nodes Synced and serving, and files back).
  */
-import { BootstrapStep } from "../../../components/bootstrap/plan";
 import { createTable, lostAcked, startWriter } from "../galera-client";
 import { DB_NODES, dbQuery, galeraNodeStatus } from "../galera-lab";
-import { MOUNT_POINT, VOLUME, fsHosts, startWriter as startFileWriter, verifyAcked, waitWriter } from "../gluster-lab";
-import { LAB_BACKUP_BUCKET, Lab, REMOTE_SCRIPTS, S3_STANDIN_ENDPOINT, log, sleep } from "../lab-core";
-import { NodeShell, restoreToPointInTime } from "../../ops/restore-procedure";
+import { MOUNT_POINT, startWriter as startFileWriter, verifyAcked, waitWriter } from "../gluster-lab";
+import { Lab, log, sleep } from "../lab-core";
+import { labOpsTarget, labRunner } from "../lab-ops";
+import { backup } from "../../ops/commands";
+import { restoreToPointInTime } from "../../ops/restore-procedure";
 import { Scenario, ScenarioResult } from "../types";
 import { allSynced, ensureHealthy, waitFor, writerIs } from "./galera";
 
 const WEB = "web1";
 const r2 = (x: number) => Math.round(x * 100) / 100;
-
-/** The lab's backup settings, as the plans pass them (writer last in the database order). */
-function installSteps(lab: Lab): BootstrapStep[] {
-    const common = { BACKUP_BUCKET: LAB_BACKUP_BUCKET, BACKUP_REGION: "eu-central-1", BACKUP_S3_ENDPOINT: S3_STANDIN_ENDPOINT };
-    const dbOrder = [...DB_NODES.slice(1).reverse(), DB_NODES[0]];
-    const fs = fsHosts(lab);
-    const step = (host: string, script: string, env: Record<string, string>): BootstrapStep => ({
-        id: `drill-${script}-${host}`, host, script, env, secrets: [], dependsOn: [], description: "",
-    });
-    return [
-        ...DB_NODES.map((n) =>
-            step(n.name, "galera/backup-install.sh", {
-                ...common, BACKUP_PREFIX: "galera", BACKUP_NODE: n.name,
-                BACKUP_NODE_ORDER: dbOrder.map((x) => x.name).join(","), BACKUP_NODE_ADDRESSES: dbOrder.map((x) => x.address).join(","),
-                BACKUP_ON_CALENDAR: "*-*-* 02:30:00", BACKUP_BINLOG_INTERVAL_S: "60",
-            }),
-        ),
-        ...fs.map((h) =>
-            step(h.name, "gluster/backup-install.sh", {
-                ...common, BACKUP_PREFIX: "files", BACKUP_NODE: h.name, BACKUP_VOLUME: VOLUME,
-                BACKUP_NODE_ORDER: fs.map((x) => x.name).join(","), BACKUP_NODE_ADDRESSES: fs.map((x) => x.ip).join(","),
-                BACKUP_ON_CALENDAR: "hourly",
-            }),
-        ),
-    ];
-}
-
-/** Root on a lab host over SSH through the bastion: the operators' path (they add sudo). */
-function labShell(lab: Lab): NodeShell {
-    return { run: (host, command, opts) => lab.ssh(host, command, { timeoutMs: opts?.timeoutMs ?? 600_000 }) };
-}
-
-async function must(lab: Lab, host: string, command: string, what: string, timeoutMs = 600_000): Promise<string> {
-    const r = await lab.ssh(host, command, { timeoutMs });
-    if (r.code !== 0) throw new Error(`${what} on ${host} failed (exit ${r.code}): ${(r.stderr + r.stdout).trim().split("\n").slice(-8).join(" | ")}`);
-    return r.stdout.trim().split("\n").pop() ?? "";
-}
-
-/** Every node runs the tier's backup.sh (as the timer would); returns the one that took it. */
-async function backupTier(lab: Lab, hosts: string[], script: string): Promise<{ taker: string; name: string }> {
-    const outs = await Promise.all(hosts.map(async (h) => ({ h, out: JSON.parse(await must(lab, h, `cd ${REMOTE_SCRIPTS} && bash ${script}`, script, 900_000)) as Record<string, unknown> })));
-    const takers = outs.filter((o) => typeof o.out.backup === "string");
-    if (takers.length !== 1) throw new Error(`${script}: ${takers.length} nodes took the backup (want exactly 1): ${JSON.stringify(outs)}`);
-    return { taker: takers[0].h, name: String(takers[0].out.backup) };
-}
 
 async function drill(lab: Lab): Promise<ScenarioResult> {
     const name = "backup-restore-drill";
@@ -79,12 +35,10 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
     const figures: ScenarioResult["figures"] = {};
     let ok = false;
     let stopWriter: (() => Promise<void>) | undefined;
+    const target = labOpsTarget();
+    const runner = labRunner(target);
     try {
         await ensureHealthy(lab, notes);
-        for (const s of installSteps(lab)) {
-            const r = await lab.runStep(s, {});
-            if (r.code !== 0) throw new Error(`${s.script} on ${s.host}: ${r.stderr.trim().split("\n").slice(-5).join(" | ")}`);
-        }
         const table = "w_backup_drill";
         await createTable(lab, table);
         const w = await startWriter(lab, WEB, table);
@@ -96,15 +50,18 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
         await startFileWriter(lab, WEB, dir, before, 200, 60, 32);
         const fb = await waitWriter(lab, WEB, before, 180);
 
-        const db = await backupTier(lab, DB_NODES.map((n) => n.name), "galera/backup.sh");
-        notes.push(`database backup ${db.name} taken by ${db.taker} (order puts the writer ${DB_NODES[0].name} last)`);
-        figures.databaseBackupBy = db.taker;
-        const files = await backupTier(lab, fsHosts(lab).map((h) => h.name), "gluster/backup.sh");
-        notes.push(`file snapshot ${files.name} taken by ${files.taker}`);
+        const taken = await backup(target, runner, (l) => log(`backup: ${l}`));
+        const db = taken.find((b) => b.tier === "galera")!;
+        const files = taken.find((b) => b.tier === "gluster")!;
+        notes.push(`database backup taken by ${db.node} (the order puts the writer ${DB_NODES[0].name} last); file snapshot by ${files.node}`);
+        figures.databaseBackupBy = db.node;
         // binary logs go on being shipped while the application writes (the timer's work)
         for (let i = 0; i < 3; i++) {
             await sleep(5000);
-            await Promise.all(DB_NODES.map((n) => must(lab, n.name, `cd ${REMOTE_SCRIPTS} && bash galera/binlog-ship.sh`, "binlog-ship.sh")));
+            for (const n of target.galera.nodes) {
+                const r = await runner.runScript(n, { script: "galera/binlog-ship.sh", timeoutSeconds: 120 });
+                if (r.code !== 0) throw new Error(`binlog-ship.sh on ${n.name}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+            }
         }
         // files written after the last snapshot: beyond a file restore by design (snapshot interval)
         await startFileWriter(lab, WEB, `${dir}-late`, after, 20, 30, 32);
@@ -124,12 +81,8 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
         notes.push(`disaster: table dropped and files deleted just after ${to}; restoring to ${to}`);
 
         const tr = Date.now();
-        const report = await restoreToPointInTime(
-            labShell(lab),
-            { dbNodes: DB_NODES, fsNodes: fsHosts(lab).map((h) => h.name), scriptsDir: () => REMOTE_SCRIPTS, syncTimeoutSeconds: 300 },
-            to,
-            (m) => log(`restore: ${m}`),
-        );
+        const report = await restoreToPointInTime(runner, { galera: target.galera, gluster: target.gluster }, to, { execute: true, log: (m) => log(`restore: ${m}`) });
+        if (!report) throw new Error("the restore procedure ran its checks only");
         notes.push(`restore: ${JSON.stringify(report.database)}; files ${JSON.stringify(report.files)}`);
         await waitFor("all nodes Synced after the restore", 300_000, () => allSynced(lab));
         await waitFor(`${WEB} HAProxy writing to ${DB_NODES[0].name}`, 60_000, () => writerIs(lab, DB_NODES[0].name));
@@ -173,6 +126,8 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
     } catch (e) {
         notes.push(`ERROR: ${(e as Error).message}`);
         if (stopWriter) await stopWriter();
+    } finally {
+        runner.close();
     }
     const res = { name, ok, figures, notes, durationSeconds: Math.round((Date.now() - t0) / 1000) };
     log(`scenario ${name}: ${ok ? "PASS" : "FAIL"} ${JSON.stringify(figures)}`);
