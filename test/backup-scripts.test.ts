@@ -122,6 +122,23 @@ describe("backups: galera/lib.sh gtid_seq", () => {
     });
 });
 
+describe("backups: galera/lib.sh binlog_has_gtid (stand-in mariadb-binlog)", () => {
+    it("finds a transaction near the start of a long decoded log (a reader that quits early must not turn it into a miss)", () => {
+        const t = tempDir("has-gtid");
+        try {
+            const bin = path.join(t.dir, "bin");
+            // the decoded logs: the wanted GTID first, then far more output than a pipe buffer holds
+            fakeCommand(bin, "mariadb-binlog", `echo "#251129 15:35:57 server id 1  end_log_pos 389 CRC32 0x0  GTID 1-1-4572 trans"\nfor i in $(seq 1 20000); do echo "#251129 15:36:00 server id 1  end_log_pos $i CRC32 0x0  GTID 1-1-$((4572 + i)) trans"; done`);
+            const has = (seq: string) => bash(`set -euo pipefail; . ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/galera/lib.sh; binlog_has_gtid 1 ${seq} f1 && echo yes || echo no`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
+            expect(has("4572")).to.equal("yes");
+            expect(has("457")).to.equal("no");
+            expect(has("999999")).to.equal("no");
+        } finally {
+            t.cleanup();
+        }
+    });
+});
+
 describe("backups: galera/binlog-ship.sh (stand-in mariadb and aws)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;

@@ -35,6 +35,16 @@ gtid_seq() {
     echo 0
 }
 
+# binlog_has_gtid DOMAIN SEQ FILE… : true when the binary logs hold the transaction DOMAIN-*-SEQ.
+# grep reads all of mariadb-binlog's output (-c, not -q): with pipefail, a grep that quits at the first
+# match kills the decoder with SIGPIPE and the pipeline reports failure for a log that does hold it.
+binlog_has_gtid() {
+    local domain="$1" seq="$2" n
+    shift 2
+    n="$(TZ=UTC mariadb-binlog "$@" 2>/dev/null | grep -cE "GTID ${domain}-[0-9]+-${seq}( |$)" || true)"
+    [ "${n:-0}" -gt 0 ]
+}
+
 # galera_sql_bounded SECONDS : like galera_sql_stdin, but gives up after SECONDS (connect 2 s).
 galera_sql_bounded() {
     timeout "$1" mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B --connect-timeout=2

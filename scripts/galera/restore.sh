@@ -167,7 +167,7 @@ cmd_datadir() {
         s3 cp --recursive --only-show-errors "$(s3_url "binlog/$c/")" "$LOGS/$c/" || { warn "chain $c: download failed"; continue; }
         mapfile -t files < <(find "$LOGS/$c" -maxdepth 1 -type f -name '*.[0-9]*' | sort)
         [ "${#files[@]}" -gt 0 ] || continue
-        if [ "$seq" != 0 ] && ! TZ=UTC mariadb-binlog "${files[@]}" 2>/dev/null | grep -qE "GTID ${GALERA_CLUSTER_GTID_DOMAIN}-[0-9]+-${seq}( |$)"; then
+        if [ "$seq" != 0 ] && ! binlog_has_gtid "$GALERA_CLUSTER_GTID_DOMAIN" "$seq" "${files[@]}"; then
             log "chain $c does not hold the backup's GTID $GALERA_CLUSTER_GTID_DOMAIN-*-$seq: not usable (it would leave a gap)"
             continue
         fi
