@@ -8,9 +8,13 @@
  *   gluster-kill-host        SIGKILL every gluster process of fs1 (also web's first volfile server)
  *   gluster-net-cut          fs2 silently cut off the network for longer than network.ping-timeout
  *   gluster-mount-first-down web2 mounts while fs1 (first volfile server) is down: killed, then cut off
+ *   gluster-replace-node     fs3 replaced by a "new instance": gluster killed, /var/lib/glusterd and the
+ *                            brick's filesystem wiped, then fs3's plan steps re-run (what Pulumi does
+ *                            for a replaced instance): same address, old peer UUID, reset-brick, full heal
  */
 import { Lab, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
+import { brickPaths } from "../../../components/bootstrap/gluster";
 import {
     MOUNT_POINT,
     PING_TIMEOUT_S,
@@ -18,7 +22,9 @@ import {
     cutNetwork,
     isMounted,
     killGlusterHost,
+    gluster,
     labGlusterPlans,
+    labGlusterSettings,
     readWriterLog,
     restoreNetwork,
     startGlusterd,
@@ -225,4 +231,98 @@ const mountFirstDown: Scenario = {
     },
 };
 
-export const scenarios: Scenario[] = [killHost, netCut, mountFirstDown];
+const REPLACED = "fs3";
+const REPLACE_WRITE_S = 60;
+
+/** The UUID the pool (asked on fs1/fs2) lists for an address. */
+async function poolUuid(lab: Lab, address: string): Promise<string | undefined> {
+    const out = (await gluster(lab, ["pool", "list"], ["fs1", "fs2"])).stdout;
+    return out.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[1] === address)?.[0];
+}
+
+/**
+ * fs3 comes back as a new instance with the same address: empty /var/lib/glusterd (new peer UUID)
+ * and an empty, freshly formatted data volume. Only fs3's own plan steps run again, as Pulumi runs
+ * them when their trigger (the instance ID) changes. Meanwhile web1 writes and reads with checksums.
+ */
+const replaceNode: Scenario = {
+    name: "gluster-replace-node",
+    description: `kill ${REPLACED}, wipe its /var/lib/glusterd and its brick's filesystem, re-run only ${REPLACED}'s plan steps during writes: same address and peer UUID, reset-brick, full heal, all bricks online; 0 lost/corrupt`,
+    run: async (lab) => {
+        const t0 = Date.now();
+        const name = "gluster-replace-node";
+        const notes: string[] = [];
+        const figures: ScenarioResult["figures"] = {};
+        let ok = false;
+        const dir = `${MOUNT_POINT}/lab-gluster/${name}-${Date.now()}`;
+        const logf = `/tmp/${name}.log`;
+        const settings = labGlusterSettings(lab);
+        const idx = settings.nodes.findIndex((x) => x.host === REPLACED);
+        const node = settings.nodes[idx];
+        const { mount } = brickPaths(settings, idx);
+        const steps = labGlusterPlans(lab).server.steps.filter((s) => s.host === REPLACED);
+        try {
+            await waitHealed(lab, 120);
+            for (const w of ["web1", "web2"]) if (!(await isMounted(lab, w))) throw new Error(`${MOUNT_POINT} not mounted on ${w}`);
+            const oldUuid = await poolUuid(lab, node.address);
+            if (!oldUuid) throw new Error(`the pool does not list ${node.address}`);
+            await startWriter(lab, "web1", dir, logf, MAX_FILES, REPLACE_WRITE_S);
+            await sleep(FAULT_AT_S * 1000);
+            const killed = await killGlusterHost(lab, REPLACED);
+            notes.push(`killed ${killed.length} gluster processes on ${REPLACED}`);
+            // the "new instance": no glusterd state, an unformatted data volume (the fstab line names
+            // the old filesystem UUID, which prepare-brick replaces)
+            const wipe = await lab.sh(REPLACED, `set -e
+if findmnt -n ${mount} >/dev/null; then umount ${mount} 2>/dev/null || umount -l ${mount}; fi
+wipefs -a -q ${node.device}
+find /var/lib/glusterd -mindepth 1 -delete`, { timeoutMs: 60_000 });
+            if (wipe.code !== 0) throw new Error(`wiping ${REPLACED} failed: ${wipe.stderr}`);
+            notes.push(`${REPLACED}: /var/lib/glusterd removed, ${node.device} wiped (no filesystem)`);
+            const r0 = Date.now();
+            for (const step of steps) {
+                const s0 = Date.now();
+                const r = await lab.runStep(step, {});
+                figures[`stepSeconds_${step.id}`] = round((Date.now() - s0) / 1000, 1);
+                if (r.code !== 0) throw new Error(`${step.id} failed (exit ${r.code}): ${(r.stderr + r.stdout).trim().split("\n").slice(-6).join(" | ")}`);
+                if (step.script === "gluster/rejoin.sh") notes.push(`rejoin: ${r.stderr.trim().split("\n").map((l) => l.replace(/^\S+ \[[^\]]*\] /, "")).join(" | ")}`);
+            }
+            const rejoinSeconds = (Date.now() - r0) / 1000;
+            const newUuid = await poolUuid(lab, node.address);
+            const w = await waitWriter(lab, "web1", logf, REPLACE_WRITE_S + 300);
+            const h0 = Date.now();
+            await waitHealed(lab, HEAL_TIMEOUT_S);
+            const healAfter = (Date.now() - h0) / 1000;
+            const v1 = await verifyAcked(lab, "web1", dir, logf);
+            // reading every file with fs1 down needs fs3's rebuilt fragments (disperse 3, redundancy 1)
+            const v2 = await crossCheck(lab, dir, logf, "fs1", notes);
+            const pool = (await gluster(lab, ["pool", "list"], ["fs1", "fs2"])).stdout.trim().split("\n").length - 1;
+            Object.assign(figures, {
+                replaced: REPLACED,
+                sameUuid: newUuid === oldUuid ? "yes" : `NO (${oldUuid} -> ${newUuid})`,
+                poolEntries: pool,
+                rejoinSeconds: round(rejoinSeconds, 1),
+                healSecondsAfterSteps: round(healAfter, 1),
+                ackedWrites: w.acked,
+                failedWrites: w.failed,
+                reads: w.reads,
+                badReads: w.badReads,
+                readErrors: w.readErrors,
+                lostOrCorruptWeb1: v1.missing + v1.corrupt,
+                lostOrCorruptWeb2WithFs1Down: v2.missing + v2.corrupt,
+            });
+            ok = newUuid === oldUuid && pool === 3 && w.acked > 0 && v1.acked === w.acked && v2.acked === w.acked &&
+                v1.missing + v1.corrupt === 0 && v2.missing + v2.corrupt === 0 && w.badReads === 0 && w.failed === 0;
+            if (!ok) notes.push(`verify web1: ${v1.raw}; web2: ${v2.raw}`);
+            await lab.exec("web1", ["rm", "-rf", dir], { timeoutMs: 120_000 });
+        } catch (e) {
+            notes.push(`error: ${(e as Error).message}`);
+            try {
+                const w = await readWriterLog(lab, "web1", logf);
+                figures.ackedWrites = w.acked;
+            } catch { /* ignore */ }
+        }
+        return { name, ok, figures, notes, durationSeconds: Math.round((Date.now() - t0) / 1000) };
+    },
+};
+
+export const scenarios: Scenario[] = [killHost, netCut, mountFirstDown, replaceNode];

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Bring a replaced or wiped GlusterFS node back into its pool and volume (idempotent, safe to re-run;
+# a no-op on a healthy node and on a first deployment). Runs on the node itself, after glusterd.sh.
+#
+#   GLUSTER_VOLUME     volume name
+#   GLUSTER_SELF       this node's address (as the pool and the brick list name it)
+#   GLUSTER_PEERS      the other nodes' addresses (space-separated)
+#   GLUSTER_BRICK_DIR  this node's brick directory (a sub-directory of its data volume's mount)
+# optional:
+#   GLUSTER_WAIT_S     bound for every wait (peers, volume sync, brick online, heal), default 300
+#   GLUSTERD_WORKDIR   glusterd's state directory, default /var/lib/glusterd
+#
+# 1. Peer identity. A new instance (or a wiped /var/lib/glusterd) starts glusterd with a new UUID,
+#    while the pool still lists the OLD UUID for this address, so it is never let back in. The old
+#    UUID is read from a running peer with the read-only `gluster --remote-host=PEER pool list`;
+#    when it differs and this glusterd has no peers of its own, glusterd is stopped, the old UUID is
+#    written to glusterd.info, the other peers are recorded as already-befriended peers
+#    (peers/<uuid>, state=3, hostname1=ADDR: the "same hostname" replacement in the GlusterFS admin
+#    guide) and glusterd is started again: it handshakes as the old member and imports the volumes.
+#    Nobody in the pool knows this address -> first deployment, nothing to do (create-volume probes).
+# 2. Brick. A brick directory without the volume's `trusted.glusterfs.volume-id` xattr (new data
+#    volume, or wiped) is refused by the brick process. When the directory is EMPTY it is given back
+#    with `volume reset-brick VOL B start` + `reset-brick VOL B B commit force` (the documented way to
+#    re-use the same brick path), then `volume heal VOL full` rebuilds its fragments, and the script
+#    waits (bounded) until every brick is online and nothing is pending heal. A directory that carries
+#    ANOTHER volume's id, or data without an id, is refused: `force` is never used on it.
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_env GLUSTER_VOLUME GLUSTER_SELF GLUSTER_PEERS GLUSTER_BRICK_DIR
+vol="$GLUSTER_VOLUME"; self="$GLUSTER_SELF"; brick_dir="$GLUSTER_BRICK_DIR"
+brick="$self:$brick_dir"
+wait_s="${GLUSTER_WAIT_S:-300}"
+workdir="${GLUSTERD_WORKDIR:-/var/lib/glusterd}"
+read -r -a peers <<< "$GLUSTER_PEERS"
+[[ "$wait_s" =~ ^[0-9]+$ ]] || die "GLUSTER_WAIT_S=$wait_s is not a number"
+[ "${#peers[@]}" -ge 1 ] || die "GLUSTER_PEERS is empty"
+uuid_re='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+
+svc status glusterd >/dev/null 2>&1 || die "glusterd is not running here (run gluster/glusterd.sh first)"
+
+local_uuid() { sed -n 's/^UUID=//p' "$workdir/glusterd.info" 2>/dev/null | head -n1; }
+# Peers this glusterd knows (pool list minus its own `localhost` row and the header).
+local_peer_count() { gl pool list 2>/dev/null | awk 'NR > 1 && $2 != "localhost"' | wc -l; }
+
+# remote_pool PEER: `pool list` as PEER's glusterd sees it (read-only CLI over its management port),
+# as "UUID ADDRESS" lines, PEER's own `localhost` row named PEER. Fails when PEER does not answer.
+remote_pool() {
+    local out
+    out="$(timeout 20 gluster --mode=script --remote-host="$1" pool list 2>/dev/null)" || return 1
+    printf '%s\n' "$out" | awk -v me="$1" -v re="$uuid_re" '
+        $1 ~ re { print $1, ($2 == "localhost" ? me : $2) }'
+}
+
+# ---------------------------------------------------------------- 1. peer identity
+pool=""; asked=""
+for p in "${peers[@]}"; do
+    if pool="$(remote_pool "$p")" && [ -n "$pool" ]; then asked="$p"; break; fi
+done
+mine="$(local_uuid)"
+if [ -z "$asked" ]; then
+    # Nobody answers: a first deployment whose peers are still coming up, or the whole pool is down.
+    # Nothing can be restored from here; create-volume/verify-volume report a pool that stays down.
+    log "no peer answers (${peers[*]}): nothing to compare this node's identity with"
+else
+    known="$(printf '%s\n' "$pool" | awk -v a="$self" '$2 == a { print $1 }' | head -n1)"
+    if [ -z "$known" ]; then
+        log "the pool (asked $asked) does not know $self yet: first deployment, create-volume probes it"
+    elif [ "$known" = "$mine" ]; then
+        log "peer identity $mine matches what the pool knows for $self"
+    elif [ "$(local_peer_count)" -gt 0 ]; then
+        die "this glusterd (UUID ${mine:-none}) already has peers, but the pool knows $self as $known: two identities for one address; not changing anything (inspect 'gluster pool list' here and on $asked)"
+    else
+        log "replaced node: glusterd here has UUID ${mine:-none}, the pool knows $self as $known; restoring it"
+        svc stop glusterd
+        wait_for "glusterd stopped" 60 bash -c '! gluster --mode=script pool list' \
+            || die "glusterd did not stop"
+        info="$workdir/glusterd.info"
+        { grep -v '^UUID=' "$info" 2>/dev/null || true; echo "UUID=$known"; } | write_root_file "$info" 600
+        mkdir -p "$workdir/peers"
+        while read -r uuid addr; do
+            [ "$uuid" = "$known" ] && continue
+            printf 'uuid=%s\nstate=3\nhostname1=%s\n' "$uuid" "$addr" | write_root_file "$workdir/peers/$uuid" 600
+        done <<< "$pool"
+        svc start glusterd
+        wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after restoring UUID $known"
+        connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
+        if ! wait_for "all ${#peers[@]} peers connected" "$wait_s" connected; then
+            gl peer status >&2 || true
+            die "peers not all connected ${wait_s}s after restoring UUID $known"
+        fi
+        log "peer identity $known restored; ${#peers[@]} peers connected"
+        restored=1
+    fi
+fi
+
+# ---------------------------------------------------------------- 2. the brick
+if [ -n "$asked" ] && [ -n "${known:-}" ]; then
+    # glusterd imports the volume from its peers after the handshake: wait for it (bounded).
+    wait_for "volume $vol known here" "$wait_s" volume_exists "$vol" \
+        || die "the pool knows $self but volume $vol did not reach this node within ${wait_s}s"
+fi
+if [ "${restored:-0}" = 1 ]; then
+    # The volumes imported during the handshake name their bricks by address only; glusterd ties
+    # each brick to a peer UUID when it starts (resolving all bricks), and reset-brick needs this
+    # node's brick tied to its own UUID (else it calls the brick "new": measured in the lab). So
+    # restart it once, as the manual same-hostname replacement does after the probe.
+    svc restart glusterd
+    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+    connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
+    wait_for "all ${#peers[@]} peers connected" "$wait_s" connected || die "peers not all connected ${wait_s}s after restarting glusterd"
+    wait_for "volume $vol known here" "$wait_s" volume_exists "$vol" || die "volume $vol missing after restarting glusterd"
+fi
+if ! volume_exists "$vol"; then
+    log "volume $vol does not exist (yet): no brick to check"
+    exit 0
+fi
+if ! gl volume info "$vol" 2>/dev/null | sed -n 's/^Brick[0-9][0-9]*: //p' | grep -qxF "$brick"; then
+    log "$brick is not a brick of $vol: nothing to check"
+    exit 0
+fi
+want="$(gl volume info "$vol" | sed -n 's/^Volume ID: //p' | tr -d '-' | head -n1)"
+[[ "$want" =~ ^[0-9a-f]{32}$ ]] || die "could not read the Volume ID of $vol"
+[ -d "$brick_dir" ] || die "brick directory $brick_dir is missing (run gluster/prepare-brick.sh first)"
+have="$(brick_volume_id "$brick_dir")"
+if [ "$have" = "$want" ]; then
+    log "brick $brick carries $vol's volume-id: nothing to repair"
+    exit 0
+fi
+if [ -n "$have" ]; then
+    die "brick directory $brick_dir belongs to another volume (volume-id $have, $vol is $want): refusing to reset it; give this node an empty data volume or move that data away"
+fi
+if [ -n "$(ls -A "$brick_dir")" ]; then
+    die "brick directory $brick_dir has no volume-id but is not empty: refusing to reset it over unknown data; empty it (or give this node an empty data volume) and re-run"
+fi
+
+log "brick $brick is empty (no volume-id): reset-brick, then a full heal"
+# A start left over from an interrupted run fails ("already in progress"): the commit decides.
+gl volume reset-brick "$vol" "$brick" start >&2 || warn "reset-brick $vol $brick start failed; trying the commit"
+gl volume reset-brick "$vol" "$brick" "$brick" commit force >&2 || die "reset-brick $vol $brick commit force failed"
+[ "$(brick_volume_id "$brick_dir")" = "$want" ] || die "reset-brick did not give $brick_dir $vol's volume-id"
+n="$(total_bricks "$vol")"
+all_online() { local on total; read -r on total <<< "$(bricks_online "$vol")"; [ "$on" = "$n" ] && [ "$total" = "$n" ]; }
+wait_for "all $n bricks of $vol online" "$wait_s" all_online || die "not all bricks of $vol online ${wait_s}s after reset-brick"
+gl volume heal "$vol" full >&2 || die "volume heal $vol full failed"
+# `heal info` lists only entries in the good bricks' indexes, not the files the full crawl has yet
+# to reach, so 0 pending alone does not prove the empty brick was rebuilt: a disperse brick holds
+# one fragment of EVERY file, so it is rebuilt once it also uses about as many inodes as the others.
+healed() {
+    [ "$(pending_heals "$vol")" = 0 ] || return 1
+    gl volume status "$vol" detail 2>/dev/null | awk -v b="$brick" '
+        /^Brick *:/ { sub(/^Brick *: *(Brick )?/, ""); cur = $0 }
+        /^Inode Count *:/ { cnt[cur] = $NF }
+        /^Free Inodes *:/ { used[cur] = cnt[cur] - $NF }
+        END {
+            if (!(b in used)) exit 1
+            min = -1
+            for (k in used) if (k != b && (min < 0 || used[k] < min)) min = used[k]
+            exit (min < 0 || used[b] * 100 < min * 95) ? 1 : 0
+        }'
+}
+if ! wait_for "$brick rebuilt and nothing pending heal on $vol" "$wait_s" healed; then
+    gl volume status "$vol" detail >&2 || true
+    die "$brick not rebuilt ${wait_s}s after 'heal full' (pending: $(pending_heals "$vol")); self-heal goes on in the background, re-run to wait again"
+fi
+log "brick $brick reset and healed; all $n bricks of $vol online"
