@@ -94,10 +94,25 @@ esac`);
         write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
         write("volinfo", useBrickDir());
         write("xattr", `0x${VOLID_HEX}`);
+        write("healfull", ""); // the stand-in's brick then uses as many inodes as the others
         const r = run();
         expect(r.code, r.stderr).to.equal(0);
         expect(calls()).to.not.match(/svc stop|reset-brick|heal gfs_v_r5 full/);
         expect(glusterdInfo()).to.contain(`UUID=${OLD}`);
+    });
+
+    it("a re-run after a timed-out heal waits for the rebuild again instead of calling the brick repaired", () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\noperating-version=100000\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+        // reset-brick already gave the brick its volume-id, but it holds far fewer files than the others
+        write("xattr", `0x${VOLID_HEX}`);
+        const r = run();
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stderr).to.match(/full heal is still running; waiting/);
+        expect(calls()).to.match(/heal gfs_v_r5 full/);
+        expect(calls()).to.not.match(/svc stop|reset-brick/);
     });
 
     it("does nothing on a first deployment (the pool does not know this address yet)", () => {

@@ -126,9 +126,36 @@ fi
 want="$(gl volume info "$vol" | sed -n 's/^Volume ID: //p' | tr -d '-' | head -n1)"
 [[ "$want" =~ ^[0-9a-f]{32}$ ]] || die "could not read the Volume ID of $vol"
 [ -d "$brick_dir" ] || die "brick directory $brick_dir is missing (run gluster/prepare-brick.sh first)"
+# `heal info` lists only entries in the good bricks' indexes, not the files the full crawl has yet
+# to reach, so 0 pending alone does not prove the empty brick was rebuilt: a disperse brick holds
+# one fragment of EVERY file, so it is rebuilt once it also uses about as many inodes as the others.
+rebuilt() {
+    gl volume status "$vol" detail 2>/dev/null | awk -v b="$brick" '
+        /^Brick *:/ { sub(/^Brick *: *(Brick )?/, ""); cur = $0 }
+        /^Inode Count *:/ { cnt[cur] = $NF }
+        /^Free Inodes *:/ { used[cur] = cnt[cur] - $NF }
+        END {
+            if (!(b in used)) exit 1
+            min = -1
+            for (k in used) if (k != b && (min < 0 || used[k] < min)) min = used[k]
+            exit (min < 0 || used[b] * 100 < min * 95) ? 1 : 0
+        }'
+}
+healed() { [ "$(pending_heals "$vol")" = 0 ] && rebuilt; }
+
 have="$(brick_volume_id "$brick_dir")"
 if [ "$have" = "$want" ]; then
-    log "brick $brick carries $vol's volume-id: nothing to repair"
+    if rebuilt; then
+        log "brick $brick carries $vol's volume-id and as many files as the others: nothing to repair"
+        exit 0
+    fi
+    # An earlier run reset the brick and timed out while the full heal went on: wait again (bounded).
+    log "brick $brick carries $vol's volume-id but fewer files than the others: the full heal is still running; waiting"
+    gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for the running heal"
+    if ! wait_for "$brick rebuilt and nothing pending heal on $vol" "$wait_s" healed; then
+        die "$brick not rebuilt ${wait_s}s after 'heal full' (pending: $(pending_heals "$vol")); self-heal goes on in the background, re-run to wait again"
+    fi
+    log "brick $brick healed"
     exit 0
 fi
 if [ -n "$have" ]; then
@@ -147,22 +174,6 @@ n="$(total_bricks "$vol")"
 all_online() { local on total; read -r on total <<< "$(bricks_online "$vol")"; [ "$on" = "$n" ] && [ "$total" = "$n" ]; }
 wait_for "all $n bricks of $vol online" "$wait_s" all_online || die "not all bricks of $vol online ${wait_s}s after reset-brick"
 gl volume heal "$vol" full >&2 || die "volume heal $vol full failed"
-# `heal info` lists only entries in the good bricks' indexes, not the files the full crawl has yet
-# to reach, so 0 pending alone does not prove the empty brick was rebuilt: a disperse brick holds
-# one fragment of EVERY file, so it is rebuilt once it also uses about as many inodes as the others.
-healed() {
-    [ "$(pending_heals "$vol")" = 0 ] || return 1
-    gl volume status "$vol" detail 2>/dev/null | awk -v b="$brick" '
-        /^Brick *:/ { sub(/^Brick *: *(Brick )?/, ""); cur = $0 }
-        /^Inode Count *:/ { cnt[cur] = $NF }
-        /^Free Inodes *:/ { used[cur] = cnt[cur] - $NF }
-        END {
-            if (!(b in used)) exit 1
-            min = -1
-            for (k in used) if (k != b && (min < 0 || used[k] < min)) min = used[k]
-            exit (min < 0 || used[b] * 100 < min * 95) ? 1 : 0
-        }'
-}
 if ! wait_for "$brick rebuilt and nothing pending heal on $vol" "$wait_s" healed; then
     gl volume status "$vol" detail >&2 || true
     die "$brick not rebuilt ${wait_s}s after 'heal full' (pending: $(pending_heals "$vol")); self-heal goes on in the background, re-run to wait again"
