@@ -44,6 +44,10 @@ describe("scripts/gluster/rejoin.sh (replaced or wiped GlusterFS node)", () => {
         fs.mkdirSync(path.join(t.dir, "glusterd"));
         const bin = path.join(t.dir, "bin");
         // The stand-in gluster: answers from files in $ST, records every call in $ST/calls.
+        // $ST/volume is the volume as a client sees it; `heal full` copies it onto the brick (the
+        // rebuild), except for the first $ST/noop_heals calls (a crawl that never ran).
+        // $ST/clients: how many `volume status clients` calls list only this node (the other nodes'
+        // self-heal daemons not yet reconnected to the reset brick).
         fakeCommand(bin, "gluster", `
 ST="${st}"
 args="$*"
@@ -55,25 +59,52 @@ case "$args" in
   "--mode=script volume info "*) [ -f "$ST/volinfo" ] || exit 1; cat "$ST/volinfo" ;;
   *"reset-brick"*"commit force") echo "0x${VOLID_HEX}" > "$ST/xattr" ;;
   *"reset-brick"*) ;;
-  *"volume heal "*" full") touch "$ST/healfull" ;;
+  *"volume heal "*" full")
+    echo "heal full with $(cat "$ST/connected" 2>/dev/null || echo 1) self-heal daemons connected" >> "$ST/calls"
+    n=$(cat "$ST/noop_heals" 2>/dev/null || echo 0)
+    if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$ST/noop_heals"; else cp -a "$ST/volume/." "${brick}/"; fi ;;
   *"heal "*" info summary") for b in 1 2 3; do printf 'Brick x:/b%s\\nStatus: Connected\\nTotal Number of entries: 0\\n\\n' "$b"; done ;;
   *"status "*" --xml") for b in 1 2 3; do printf '<node>\\n<path>/b%s</path>\\n<status>1</status>\\n</node>\\n' "$b"; done ;;
+  *"status "*" clients")
+    late=$(cat "$ST/clients" 2>/dev/null || echo 0)
+    printf 'Client connections for volume gfs_v_r5\\n----\\nBrick : ${SELF}:${brick}\\nClients connected : 3\\n'
+    printf '%-48s %15s %15s %15s\\n' Hostname BytesRead BytesWritten OpVersion -------- --------- ------------ ---------
+    printf '%-48s %15s %15s %15s\\n' "${SELF}:49150" 1 1 100000
+    echo 1 > "$ST/connected"
+    if [ "$late" -gt 0 ]; then echo $((late - 1)) > "$ST/clients"; else
+        printf '%-48s %15s %15s %15s\\n' "${PEERS[0]}:49151" 1 1 100000 "${PEERS[1]}:49152" 1 1 100000
+        echo 3 > "$ST/connected"
+    fi
+    printf 'Brick : ${PEERS[0]}:/a\\nClients connected : 0\\n----\\n' ;;
   *"status "*" detail")
-    # the reset brick uses as many inodes as the others only once the full heal has run
-    mine=990; [ -f "$ST/healfull" ] && mine=500
-    for b in "${PEERS[0]}:/a 500" "${PEERS[1]}:/b 500" "${SELF}:${brick} $mine"; do
+    # The surviving bricks keep the emptied .glusterfs/xx/yy directories of deleted files, so they
+    # use about twice the inodes of a rebuilt brick (measured in the lab), forever.
+    for b in "${PEERS[0]}:/a 500" "${PEERS[1]}:/b 500" "${SELF}:${brick} 750"; do
         printf 'Brick                : Brick %s\\nInode Count          : 1000\\nFree Inodes          : %s\\n' $b
     done ;;
   *) echo "unexpected: $args" >&2; exit 9 ;;
 esac`);
         fakeCommand(bin, "getfattr", `[ -f "${st}/xattr" ] || exit 1; echo "# file: $4"; echo "trusted.glusterfs.volume-id=$(cat "${st}/xattr")"`);
         fakeCommand(bin, "svc-launcher", `echo "svc $*" >> "${st}/calls"; case "$1" in stop) touch "${st}/down" ;; start) rm -f "${st}/down" ;; esac`);
+        // The private client mount: the mount point becomes a view of $ST/volume.
+        fakeCommand(bin, "mount", `echo "mount $*" >> "${st}/calls"; for d; do :; done; rmdir "$d" && ln -s "${st}/volume" "$d"`);
+        fakeCommand(bin, "umount", `echo "umount $*" >> "${st}/calls"; for d; do :; done; rm "$d" && mkdir "$d"`);
+        // the volume as clients see it: nested directories, files, a name with a space
+        for (const d of ["data/alice/files", "data/bob/files"]) fs.mkdirSync(path.join(st, "volume", d), { recursive: true });
+        fs.writeFileSync(path.join(st, "volume", "data/alice/files/a b.txt"), "x");
+        fs.writeFileSync(path.join(st, "volume", "data/bob/files/report.pdf"), "y");
     });
     afterEach(() => t.cleanup());
 
     const write = (name: string, text: string) => fs.writeFileSync(path.join(st, name), text);
     const calls = () => (fs.existsSync(path.join(st, "calls")) ? fs.readFileSync(path.join(st, "calls"), "utf8") : "");
     const glusterdInfo = () => fs.readFileSync(path.join(t.dir, "glusterd", "glusterd.info"), "utf8");
+    /** The brick as the full heal leaves it: every entry of the volume, plus gluster's own tree. */
+    const rebuiltBrick = () => {
+        fs.cpSync(path.join(st, "volume"), brick, { recursive: true });
+        fs.mkdirSync(path.join(brick, ".glusterfs", "ab", "cd"), { recursive: true });
+    };
+    const healFulls = () => (calls().match(/^--mode=script volume heal gfs_v_r5 full$/gm) ?? []).length;
     const run = () =>
         bash(`bash "${SCRIPTS}/gluster/rejoin.sh"`, {
             PATH: `${path.join(t.dir, "bin")}:${process.env.PATH}`,
@@ -84,6 +115,8 @@ esac`);
             GLUSTER_BRICK_DIR: brick,
             GLUSTER_WAIT_S: "5",
             GLUSTERD_WORKDIR: path.join(t.dir, "glusterd"),
+            GLUSTER_HEAL_RETRY_S: "1",
+            GLUSTER_CHECK_DIR: t.dir,
         }, 60_000);
     const useBrickDir = () => volInfo.replace(`${SELF}:${BRICK_DIR}`, `${SELF}:${brick}`);
     const healthyPool = () => write("remote_pool", poolList([[U1, "localhost"], [U2, PEERS[1]], [OLD, SELF]]));
@@ -94,11 +127,28 @@ esac`);
         write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
         write("volinfo", useBrickDir());
         write("xattr", `0x${VOLID_HEX}`);
-        write("healfull", ""); // the stand-in's brick then uses as many inodes as the others
+        rebuiltBrick();
         const r = run();
         expect(r.code, r.stderr).to.equal(0);
+        expect(r.stderr).to.contain("nothing to repair");
         expect(calls()).to.not.match(/svc stop|reset-brick|heal gfs_v_r5 full/);
         expect(glusterdInfo()).to.contain(`UUID=${OLD}`);
+        // the comparison mount is gone afterwards
+        expect(calls()).to.match(/^umount /m);
+        expect(fs.readdirSync(t.dir).filter((f) => f.startsWith("gluster-rejoin-check"))).to.deep.equal([]);
+    });
+
+    it("calls a brick rebuilt on its entries, not its inode count (the others keep deleted files' .glusterfs dirs)", () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\noperating-version=100000\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+        write("xattr", `0x${VOLID_HEX}`);
+        rebuiltBrick(); // every entry there; `status detail` still says half the others' inodes
+        const r = run();
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stderr).to.contain("nothing to repair");
+        expect(healFulls()).to.equal(0);
     });
 
     it("a re-run after a timed-out heal waits for the rebuild again instead of calling the brick repaired", () => {
@@ -106,13 +156,54 @@ esac`);
         healthyPool();
         write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
         write("volinfo", useBrickDir());
-        // reset-brick already gave the brick its volume-id, but it holds far fewer files than the others
+        // reset-brick already gave the brick its volume-id, the heal got as far as one directory,
+        // and nothing pends heal (`heal info` does not list what the crawl has not reached)
         write("xattr", `0x${VOLID_HEX}`);
+        fs.mkdirSync(path.join(brick, "data", "alice"), { recursive: true });
         const r = run();
         expect(r.code, r.stderr).to.equal(0);
-        expect(r.stderr).to.match(/full heal is still running; waiting/);
-        expect(calls()).to.match(/heal gfs_v_r5 full/);
+        expect(r.stderr).to.match(/not rebuilt yet \(pending heal entries: 0, entries missing on the brick: 5\): full heal, waiting/);
+        expect(healFulls()).to.equal(1);
         expect(calls()).to.not.match(/svc stop|reset-brick/);
+        expect(fs.existsSync(path.join(brick, "data/alice/files/a b.txt"))).to.equal(true);
+    });
+
+    it("starts the full heal only once the other nodes' self-heal daemons reach the reset brick", () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+        write("clients", "3");
+        const r = run();
+        expect(r.code, r.stderr).to.equal(0);
+        expect(calls()).to.contain("heal full with 3 self-heal daemons connected");
+        expect(calls()).to.not.contain("heal full with 1 self-heal daemons connected");
+    });
+
+    it("starts the full heal again when nothing pends but entries stay missing (a crawl that did not run)", () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+        write("noop_heals", "1");
+        const r = run();
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stderr).to.contain("entries still missing");
+        expect(healFulls()).to.equal(2);
+        expect(fs.existsSync(path.join(brick, "data/bob/files/report.pdf"))).to.equal(true);
+    });
+
+    it("fails within its bound with the evidence (missing entries, clients, sweeps) and says to re-run", () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+        write("noop_heals", "1000");
+        const r = run();
+        expect(r.code).to.not.equal(0);
+        expect(r.stderr).to.contain("entries missing on the brick: 7").and.contain("re-run to wait again");
+        expect(r.stderr).to.contain("./data/alice/files/a b.txt").and.contain("--- clients of").and.contain(PEERS[1]);
+        expect(fs.readdirSync(t.dir).filter((f) => f.startsWith("gluster-rejoin-check"))).to.deep.equal([]);
     });
 
     it("does nothing on a first deployment (the pool does not know this address yet)", () => {

@@ -10,6 +10,9 @@
 # optional:
 #   GLUSTER_WAIT_S     bound for every wait (peers, volume sync, brick online, heal), default 300
 #   GLUSTERD_WORKDIR   glusterd's state directory, default /var/lib/glusterd
+#   GLUSTER_HEAL_RETRY_S  a new `heal full` when nothing pends but the count of entries missing on
+#                      the brick has not dropped for this long, default 60
+#   GLUSTER_CHECK_DIR  where the private read-only client mount for the comparison goes, default /run
 #
 # 1. Peer identity. A new instance (or a wiped /var/lib/glusterd) starts glusterd with a new UUID,
 #    while the pool still lists the OLD UUID for this address, so it is never let back in. The old
@@ -23,7 +26,8 @@
 #    volume, or wiped) is refused by the brick process. When the directory is EMPTY it is given back
 #    with `volume reset-brick VOL B start` + `reset-brick VOL B B commit force` (the documented way to
 #    re-use the same brick path), then `volume heal VOL full` rebuilds its fragments, and the script
-#    waits (bounded) until every brick is online and nothing is pending heal. A directory that carries
+#    waits (bounded) until the brick is rebuilt (every brick online, nothing pending heal, every entry
+#    of the volume present on this brick; see "rebuilt" below). A directory that carries
 #    ANOTHER volume's id, or data without an id, is refused: `force` is never used on it.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
@@ -35,9 +39,11 @@ require_env GLUSTER_VOLUME GLUSTER_SELF GLUSTER_PEERS GLUSTER_BRICK_DIR
 vol="$GLUSTER_VOLUME"; self="$GLUSTER_SELF"; brick_dir="$GLUSTER_BRICK_DIR"
 brick="$self:$brick_dir"
 wait_s="${GLUSTER_WAIT_S:-300}"
+retry_s="${GLUSTER_HEAL_RETRY_S:-60}"
 workdir="${GLUSTERD_WORKDIR:-/var/lib/glusterd}"
 read -r -a peers <<< "$GLUSTER_PEERS"
 [[ "$wait_s" =~ ^[0-9]+$ ]] || die "GLUSTER_WAIT_S=$wait_s is not a number"
+[[ "$retry_s" =~ ^[0-9]+$ ]] || die "GLUSTER_HEAL_RETRY_S=$retry_s is not a number"
 [ "${#peers[@]}" -ge 1 ] || die "GLUSTER_PEERS is empty"
 uuid_re='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 
@@ -126,36 +132,118 @@ fi
 want="$(gl volume info "$vol" | sed -n 's/^Volume ID: //p' | tr -d '-' | head -n1)"
 [[ "$want" =~ ^[0-9a-f]{32}$ ]] || die "could not read the Volume ID of $vol"
 [ -d "$brick_dir" ] || die "brick directory $brick_dir is missing (run gluster/prepare-brick.sh first)"
-# `heal info` lists only entries in the good bricks' indexes, not the files the full crawl has yet
-# to reach, so 0 pending alone does not prove the empty brick was rebuilt: a disperse brick holds
-# one fragment of EVERY file, so it is rebuilt once it also uses about as many inodes as the others.
-rebuilt() {
-    gl volume status "$vol" detail 2>/dev/null | awk -v b="$brick" '
-        /^Brick *:/ { sub(/^Brick *: *(Brick )?/, ""); cur = $0 }
-        /^Inode Count *:/ { cnt[cur] = $NF }
-        /^Free Inodes *:/ { used[cur] = cnt[cur] - $NF }
-        END {
-            if (!(b in used)) exit 1
-            min = -1
-            for (k in used) if (k != b && (min < 0 || used[k] < min)) min = used[k]
-            exit (min < 0 || used[b] * 100 < min * 95) ? 1 : 0
-        }'
+# When is the reset brick rebuilt? (xlators/cluster/ec/src/ec-heald.c, ec-heal.c)
+# - `heal VOL full` makes each node's self-heal daemon crawl its OWN bricks and heal every inode it
+#   finds; the crawl of the empty brick finds nothing, so the other nodes' crawls rebuild it. A
+#   daemon runs that crawl only while it is connected to more bricks than the data fragments (here:
+#   to every brick): a `heal full` issued before the other nodes' daemons reconnected to the reset
+#   brick is a silent no-op (logged as "finished full sweep" without a start). Hence the wait for
+#   those connections, and a new `heal full` when nothing pends but entries are still missing.
+# - Entry heal creates missing names on the brick and marks them dirty on the good bricks, so they
+#   stay in `heal info` until their data is rebuilt; `heal info` does NOT list files the crawl has
+#   not reached yet. So: rebuilt = 0 entries pending on every brick AND every entry of the volume
+#   (as a client sees it) present on this brick. A disperse brick holds every file and directory
+#   (a fragment of each file), so the lists must match. Inode counts are no measure: the other
+#   bricks keep the emptied .glusterfs/xx/yy directories of every file ever deleted.
+check_parent="${GLUSTER_CHECK_DIR:-/run}"
+check_mnt=""; check_mounted=0
+scratch="$(mktemp -d)"
+cleanup() {
+    if [ "$check_mounted" = 1 ]; then umount "$check_mnt" 2>/dev/null || umount -l "$check_mnt" 2>/dev/null || true; fi
+    [ -z "$check_mnt" ] || rmdir "$check_mnt" 2>/dev/null || true
+    rm -rf "$scratch"
 }
-healed() { [ "$(pending_heals "$vol")" = 0 ] && rebuilt; }
+trap cleanup EXIT
+# A private read-only client mount of the volume on this node, for the namespace comparison.
+mount_volume() {
+    [ "$check_mounted" = 1 ] && return 0
+    [ -n "$check_mnt" ] || check_mnt="$(mktemp -d "$check_parent/gluster-rejoin-check.XXXXXX")"
+    timeout 120 mount -t glusterfs -o ro,log-file=/var/log/glusterfs/rejoin-check.log "$self:/$vol" "$check_mnt" || return 1
+    check_mounted=1
+}
+# missing_on_brick: writes (NUL-separated) the volume's entries this brick lacks to $scratch/missing
+# and prints their count. An entry created or removed while the lists are taken is checked again.
+missing_on_brick() {
+    (cd "$check_mnt" || exit 0; find . -mindepth 1 -print0 2>/dev/null || true) | LC_ALL=C sort -z > "$scratch/volume"
+    (cd "$brick_dir" || exit 0; find . -mindepth 1 \( -path ./.glusterfs -prune \) -o -print0 2>/dev/null || true) \
+        | LC_ALL=C sort -z > "$scratch/brick"
+    LC_ALL=C comm -z -23 "$scratch/volume" "$scratch/brick" | while IFS= read -r -d '' e; do
+        { [ -e "$check_mnt/$e" ] || [ -L "$check_mnt/$e" ]; } || continue
+        { [ -e "$brick_dir/$e" ] || [ -L "$brick_dir/$e" ]; } || printf '%s\0' "$e"
+    done > "$scratch/missing"
+    tr -cd '\0' < "$scratch/missing" | wc -c
+}
+n="$(total_bricks "$vol")"
+all_online() { local on total; read -r on total <<< "$(bricks_online "$vol")"; [ "$on" = "$n" ] && [ "$total" = "$n" ]; }
+nodes=("$self" "${peers[@]}")
+# Addresses of the clients connected to this brick (every node's self-heal daemon is one).
+brick_clients() {
+    gl volume status "$vol" clients 2>/dev/null | awk -v b="$brick" '
+        /^Brick : / { sub(/^Brick : /, ""); cur = $0; next }
+        cur == b && $1 ~ /^[0-9a-fA-F.:\[\]]+:[0-9]+$/ { a = $1; sub(/:[0-9]+$/, "", a); gsub(/[\[\]]/, "", a); print a }' | sort -u
+}
+shds_connected() {
+    local have a; have="$(brick_clients)"
+    for a in "${nodes[@]}"; do printf '%s\n' "$have" | grep -qxF "$a" || return 1; done
+}
+pending=""; n_missing=""
+rebuilt() {
+    pending="$(pending_heals "$vol")"; n_missing="?"
+    [ "$pending" = 0 ] && all_online || return 1
+    mount_volume || { warn "could not mount $vol read-only to compare its entries with $brick_dir"; return 1; }
+    n_missing="$(missing_on_brick)"
+    [ "$n_missing" = 0 ]
+}
+evidence() {
+    {
+        echo "--- heal info summary"; timeout 60 gluster --mode=script volume heal "$vol" info summary || true
+        if [ "$n_missing" = "?" ] && mount_volume; then n_missing="$(missing_on_brick)"; fi
+        echo "--- entries of $vol missing on $brick_dir: ${n_missing} (first 10)"
+        [ -s "$scratch/missing" ] && tr '\0' '\n' < "$scratch/missing" | head -n 10
+        echo "--- clients of $brick (a self-heal daemon of every node must be among them: ${nodes[*]})"
+        brick_clients || true
+        echo "--- full sweeps logged by this node's self-heal daemon"
+        grep -h "full sweep" /var/log/glusterfs/glustershd.log 2>/dev/null | tail -n 6 || true
+    } >&2
+}
+# heal_full_and_wait: (re)start the full crawl once the daemons reach the brick; wait (bounded) for
+# the rebuild; when nothing pends but entries are missing and that count has not dropped for
+# $retry_s seconds, the crawl ended (or never ran): start it again.
+heal_full_and_wait() {
+    local deadline=$((SECONDS + wait_s)) last_missing="" last_trigger
+    if ! wait_for "every node's self-heal daemon connected to $brick" "$(( wait_s < 120 ? wait_s : 120 ))" shds_connected; then
+        warn "not every node's self-heal daemon is connected to $brick yet (clients: $(brick_clients | tr '\n' ' ')); starting the full heal anyway"
+    fi
+    gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for a running heal"
+    last_trigger=$SECONDS
+    while ! rebuilt; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            evidence
+            die "$brick not rebuilt ${wait_s}s after 'heal full' (pending heal entries: $pending, entries missing on the brick: $n_missing); self-heal goes on in the background, re-run to wait again"
+        fi
+        if [ "$pending" = 0 ] && [ "$n_missing" != "?" ] && [ "$n_missing" != 0 ]; then
+            if [ "$n_missing" != "$last_missing" ]; then
+                last_missing="$n_missing"; last_trigger=$SECONDS
+            elif [ $((SECONDS - last_trigger)) -ge "$retry_s" ]; then
+                log "nothing pending heal but $n_missing entries still missing on $brick for ${retry_s}s: full heal again"
+                gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed"
+                last_trigger=$SECONDS
+            fi
+        fi
+        sleep 2
+    done
+}
 
 have="$(brick_volume_id "$brick_dir")"
 if [ "$have" = "$want" ]; then
     if rebuilt; then
-        log "brick $brick carries $vol's volume-id and as many files as the others: nothing to repair"
+        log "brick $brick carries $vol's volume-id, nothing pends heal and it holds every entry of $vol: nothing to repair"
         exit 0
     fi
     # An earlier run reset the brick and timed out while the full heal went on: wait again (bounded).
-    log "brick $brick carries $vol's volume-id but fewer files than the others: the full heal is still running; waiting"
-    gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for the running heal"
-    if ! wait_for "$brick rebuilt and nothing pending heal on $vol" "$wait_s" healed; then
-        die "$brick not rebuilt ${wait_s}s after 'heal full' (pending: $(pending_heals "$vol")); self-heal goes on in the background, re-run to wait again"
-    fi
-    log "brick $brick healed"
+    log "brick $brick carries $vol's volume-id but is not rebuilt yet (pending heal entries: $pending, entries missing on the brick: $n_missing): full heal, waiting"
+    heal_full_and_wait
+    log "brick $brick rebuilt: nothing pending heal, every entry of $vol present on it"
     exit 0
 fi
 if [ -n "$have" ]; then
@@ -170,12 +258,6 @@ log "brick $brick is empty (no volume-id): reset-brick, then a full heal"
 gl volume reset-brick "$vol" "$brick" start >&2 || warn "reset-brick $vol $brick start failed; trying the commit"
 gl volume reset-brick "$vol" "$brick" "$brick" commit force >&2 || die "reset-brick $vol $brick commit force failed"
 [ "$(brick_volume_id "$brick_dir")" = "$want" ] || die "reset-brick did not give $brick_dir $vol's volume-id"
-n="$(total_bricks "$vol")"
-all_online() { local on total; read -r on total <<< "$(bricks_online "$vol")"; [ "$on" = "$n" ] && [ "$total" = "$n" ]; }
 wait_for "all $n bricks of $vol online" "$wait_s" all_online || die "not all bricks of $vol online ${wait_s}s after reset-brick"
-gl volume heal "$vol" full >&2 || die "volume heal $vol full failed"
-if ! wait_for "$brick rebuilt and nothing pending heal on $vol" "$wait_s" healed; then
-    gl volume status "$vol" detail >&2 || true
-    die "$brick not rebuilt ${wait_s}s after 'heal full' (pending: $(pending_heals "$vol")); self-heal goes on in the background, re-run to wait again"
-fi
-log "brick $brick reset and healed; all $n bricks of $vol online"
+heal_full_and_wait
+log "brick $brick reset and rebuilt: nothing pending heal, every entry of $vol present on it; all $n bricks online"
