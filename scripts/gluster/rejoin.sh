@@ -154,7 +154,9 @@ cleanup() {
     rm -rf "$scratch"
 }
 trap cleanup EXIT
-# A private read-only client mount of the volume on this node, for the namespace comparison.
+# A private read-only client mount of the volume on this node, for the namespace comparison. Its
+# volfile comes from this node's own glusterd, which hands local clients the "trusted" volfile (the
+# one the self-heal daemon uses), so auth.allow (web subnets only) does not refuse it.
 mount_volume() {
     [ "$check_mounted" = 1 ] && return 0
     [ -n "$check_mnt" ] || check_mnt="$(mktemp -d "$check_parent/gluster-rejoin-check.XXXXXX")"
@@ -164,8 +166,9 @@ mount_volume() {
 # missing_on_brick: writes (NUL-separated) the volume's entries this brick lacks to $scratch/missing
 # and prints their count. An entry created or removed while the lists are taken is checked again.
 missing_on_brick() {
-    (cd "$check_mnt" || exit 0; find . -mindepth 1 -print0 2>/dev/null || true) | LC_ALL=C sort -z > "$scratch/volume"
-    (cd "$brick_dir" || exit 0; find . -mindepth 1 \( -path ./.glusterfs -prune \) -o -print0 2>/dev/null || true) \
+    # bounded: a partial list only makes entries look missing, and the next poll lists again
+    (cd "$check_mnt" || exit 0; timeout "$wait_s" find . -mindepth 1 -print0 2>/dev/null || true) | LC_ALL=C sort -z > "$scratch/volume"
+    (cd "$brick_dir" || exit 0; timeout "$wait_s" find . -mindepth 1 \( -path ./.glusterfs -prune \) -o -print0 2>/dev/null || true) \
         | LC_ALL=C sort -z > "$scratch/brick"
     LC_ALL=C comm -z -23 "$scratch/volume" "$scratch/brick" | while IFS= read -r -d '' e; do
         { [ -e "$check_mnt/$e" ] || [ -L "$check_mnt/$e" ]; } || continue
