@@ -67,15 +67,18 @@ case "$args" in
   *"status "*" --xml") for b in 1 2 3; do printf '<node>\\n<path>/b%s</path>\\n<status>1</status>\\n</node>\\n' "$b"; done ;;
   *"status "*" clients")
     late=$(cat "$ST/clients" 2>/dev/null || echo 0)
-    printf 'Client connections for volume gfs_v_r5\\n----\\nBrick : ${SELF}:${brick}\\nClients connected : 3\\n'
-    printf '%-48s %15s %15s %15s\\n' Hostname BytesRead BytesWritten OpVersion -------- --------- ------------ ---------
-    printf '%-48s %15s %15s %15s\\n' "${SELF}:49150" 1 1 100000
     echo 1 > "$ST/connected"
-    if [ "$late" -gt 0 ]; then echo $((late - 1)) > "$ST/clients"; else
-        printf '%-48s %15s %15s %15s\\n' "${PEERS[0]}:49151" 1 1 100000 "${PEERS[1]}:49152" 1 1 100000
-        echo 3 > "$ST/connected"
-    fi
-    printf 'Brick : ${PEERS[0]}:/a\\nClients connected : 0\\n----\\n' ;;
+    [ "$late" -gt 0 ] && echo $((late - 1)) > "$ST/clients"
+    [ "$late" -gt 0 ] || echo 3 > "$ST/connected"
+    printf 'Client connections for volume gfs_v_r5\n----------------------------------------------\n'
+    # every brick: the web client and this node's daemon; the other nodes' daemons once reconnected
+    for b in "${PEERS[0]}:/data/glusterfs/gfs_v_r5/brick_a/brick" "${PEERS[1]}:/data/glusterfs/gfs_v_r5/brick_b/brick" "${SELF}:${brick}"; do
+        printf 'Brick : %s\nClients connected : 4\n' "$b"
+        printf '%-48s %15s %15s %15s\n' Hostname BytesRead BytesWritten OpVersion -------- --------- ------------ ---------
+        printf '%-48s %15s %15s %15s\n' "10.0.2.31:49000" 1 1 100000 "${SELF}:49150" 1 1 100000
+        [ "$late" -gt 0 ] || printf '%-48s %15s %15s %15s\n' "${PEERS[0]}:49151" 1 1 100000 "${PEERS[1]}:49152" 1 1 100000
+        printf -- '----------------------------------------------\n'
+    done ;;
   *"status "*" detail")
     # The surviving bricks keep the emptied .glusterfs/xx/yy directories of deleted files, so they
     # use about twice the inodes of a rebuilt brick (measured in the lab), forever.
@@ -202,7 +205,7 @@ esac`);
         const r = run();
         expect(r.code).to.not.equal(0);
         expect(r.stderr).to.contain("entries missing on the brick: 7").and.contain("re-run to wait again");
-        expect(r.stderr).to.contain("./data/alice/files/a b.txt").and.contain("--- clients of").and.contain(PEERS[1]);
+        expect(r.stderr).to.contain("./data/alice/files/a b.txt").and.contain("--- clients of every brick").and.contain(`${SELF}:${brick} ${PEERS[1]}`);
         expect(fs.readdirSync(t.dir).filter((f) => f.startsWith("gluster-rejoin-check"))).to.deep.equal([]);
     });
 

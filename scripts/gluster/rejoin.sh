@@ -133,12 +133,16 @@ want="$(gl volume info "$vol" | sed -n 's/^Volume ID: //p' | tr -d '-' | head -n
 [[ "$want" =~ ^[0-9a-f]{32}$ ]] || die "could not read the Volume ID of $vol"
 [ -d "$brick_dir" ] || die "brick directory $brick_dir is missing (run gluster/prepare-brick.sh first)"
 # When is the reset brick rebuilt? (xlators/cluster/ec/src/ec-heald.c, ec-heal.c)
-# - `heal VOL full` makes each node's self-heal daemon crawl its OWN bricks and heal every inode it
-#   finds; the crawl of the empty brick finds nothing, so the other nodes' crawls rebuild it. A
-#   daemon runs that crawl only while it is connected to more bricks than the data fragments (here:
-#   to every brick): a `heal full` issued before the other nodes' daemons reconnected to the reset
-#   brick is a silent no-op (logged as "finished full sweep" without a start). Hence the wait for
-#   those connections, and a new `heal full` when nothing pends but entries are still missing.
+# - `heal VOL full` is sent to ONE self-heal daemon per disperse set (glusterd picks the node of a
+#   set's brick by position, xlators/mgmt/glusterd/src/glusterd-op-sm.c
+#   _select_hxlators_for_full_self_heal), which crawls its local brick and heals every inode it meets.
+#   When that brick is the reset one (the lab's fs3), the crawl rebuilds it top-down: healing a
+#   directory creates its entries here, then the crawl descends into them; an entry heal skipped on
+#   the way (e.g. a lock held by a writing client) leaves a subtree nobody lists. The daemon crawls
+#   only while it is connected to more bricks than the data fragments (here: every brick); a `heal
+#   full` issued before that is a silent no-op ("finished full sweep" without a start). Hence: wait
+#   until every node's daemon is connected to every brick, and a new `heal full` when nothing pends
+#   but entries stay missing.
 # - Entry heal creates missing names on the brick and marks them dirty on the good bricks, so they
 #   stay in `heal info` until their data is rebuilt; `heal info` does NOT list files the crawl has
 #   not reached yet. So: rebuilt = 0 entries pending on every brick AND every entry of the volume
@@ -179,15 +183,18 @@ missing_on_brick() {
 n="$(total_bricks "$vol")"
 all_online() { local on total; read -r on total <<< "$(bricks_online "$vol")"; [ "$on" = "$n" ] && [ "$total" = "$n" ]; }
 nodes=("$self" "${peers[@]}")
-# Addresses of the clients connected to this brick (every node's self-heal daemon is one).
+# "BRICK ADDRESS" for every client connection of every brick (each node's self-heal daemon is one).
 brick_clients() {
-    gl volume status "$vol" clients 2>/dev/null | awk -v b="$brick" '
+    gl volume status "$vol" clients 2>/dev/null | awk '
         /^Brick : / { sub(/^Brick : /, ""); cur = $0; next }
-        cur == b && $1 ~ /^[0-9a-fA-F.:\[\]]+:[0-9]+$/ { a = $1; sub(/:[0-9]+$/, "", a); gsub(/[\[\]]/, "", a); print a }' | sort -u
+        cur != "" && $1 ~ /^[0-9a-fA-F.:\[\]]+:[0-9]+$/ { a = $1; sub(/:[0-9]+$/, "", a); gsub(/[\[\]]/, "", a); print cur, a }' | sort -u
 }
 shds_connected() {
-    local have a; have="$(brick_clients)"
-    for a in "${nodes[@]}"; do printf '%s\n' "$have" | grep -qxF "$a" || return 1; done
+    local have b a
+    have="$(brick_clients)"
+    while read -r b; do
+        for a in "${nodes[@]}"; do printf '%s\n' "$have" | grep -qxF "$b $a" || return 1; done
+    done < <(gl volume info "$vol" 2>/dev/null | sed -n 's/^Brick[0-9][0-9]*: //p')
 }
 pending=""; n_missing=""
 rebuilt() {
@@ -203,19 +210,19 @@ evidence() {
         if [ "$n_missing" = "?" ] && mount_volume; then n_missing="$(missing_on_brick)"; fi
         echo "--- entries of $vol missing on $brick_dir: ${n_missing} (first 10)"
         [ -s "$scratch/missing" ] && tr '\0' '\n' < "$scratch/missing" | head -n 10
-        echo "--- clients of $brick (a self-heal daemon of every node must be among them: ${nodes[*]})"
+        echo "--- clients of every brick (a self-heal daemon of every node must be among them: ${nodes[*]})"
         brick_clients || true
         echo "--- full sweeps logged by this node's self-heal daemon"
         grep -h "full sweep" /var/log/glusterfs/glustershd.log 2>/dev/null | tail -n 6 || true
     } >&2
 }
-# heal_full_and_wait: (re)start the full crawl once the daemons reach the brick; wait (bounded) for
+# heal_full_and_wait: (re)start the full crawl once the daemons reach every brick; wait (bounded) for
 # the rebuild; when nothing pends but entries are missing and that count has not dropped for
 # $retry_s seconds, the crawl ended (or never ran): start it again.
 heal_full_and_wait() {
     local deadline=$((SECONDS + wait_s)) last_missing="" last_trigger
-    if ! wait_for "every node's self-heal daemon connected to $brick" "$(( wait_s < 120 ? wait_s : 120 ))" shds_connected; then
-        warn "not every node's self-heal daemon is connected to $brick yet (clients: $(brick_clients | tr '\n' ' ')); starting the full heal anyway"
+    if ! wait_for "every node's self-heal daemon connected to every brick" "$(( wait_s < 120 ? wait_s : 120 ))" shds_connected; then
+        warn "not every node's self-heal daemon is connected to every brick yet (connections: $(brick_clients | tr '\n' ',')); starting the full heal anyway"
     fi
     gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for a running heal"
     last_trigger=$SECONDS
