@@ -8,9 +8,11 @@
  *   gluster-kill-host        SIGKILL every gluster process of fs1 (also web's first volfile server)
  *   gluster-net-cut          fs2 silently cut off the network for longer than network.ping-timeout
  *   gluster-mount-first-down web2 mounts while fs1 (first volfile server) is down: killed, then cut off
- *   gluster-replace-node     fs3 replaced by a "new instance": gluster killed, /var/lib/glusterd and the
- *                            brick's filesystem wiped, then fs3's plan steps re-run (what Pulumi does
- *                            for a replaced instance): same address, old peer UUID, reset-brick, full heal
+ *   gluster-replace-node     the volume filled first (3000 small files, 4 of 8 MiB, 1500 created and
+ *                            deleted); fs3 replaced by a "new instance": gluster killed, /var/lib/glusterd
+ *                            and the brick's filesystem wiped, then fs3's plan steps re-run (what Pulumi
+ *                            does for a replaced instance): same address, old peer UUID, reset-brick,
+ *                            full heal; fs3's brick must then list exactly fs1's entries
  */
 import { Lab, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
