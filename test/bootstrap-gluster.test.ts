@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import {
+    brickPaths,
     glusterPlan,
     glusterClientPlan,
     glusterAuthAllow,
@@ -54,9 +55,9 @@ describe("bootstrap/gluster: plan", () => {
     it("prepares a brick and glusterd on every node, then creates and verifies on node 1", () => {
         expect(plan.cluster).to.equal("gluster");
         expect(plan.steps.map((s) => s.id)).to.deep.equal([
-            "gluster-brick-fs1", "gluster-glusterd-fs1",
-            "gluster-brick-fs2", "gluster-glusterd-fs2",
-            "gluster-brick-fs3", "gluster-glusterd-fs3",
+            "gluster-brick-fs1", "gluster-glusterd-fs1", "gluster-rejoin-fs1",
+            "gluster-brick-fs2", "gluster-glusterd-fs2", "gluster-rejoin-fs2",
+            "gluster-brick-fs3", "gluster-glusterd-fs3", "gluster-rejoin-fs3",
             "gluster-create-volume", "gluster-verify-volume",
         ]);
         order(plan);
@@ -75,6 +76,22 @@ describe("bootstrap/gluster: plan", () => {
         // glusterd on a node waits for that node's brick only (nodes prepare in parallel)
         expect(plan.steps.find((s) => s.id === "gluster-glusterd-fs2")!.dependsOn).to.deep.equal(["gluster-brick-fs2"]);
         expect(plan.steps.find((s) => s.id === "gluster-brick-fs2")!.dependsOn).to.deep.equal([]);
+    });
+
+    it("runs rejoin on every node, on that node, after its glusterd and before create-volume", () => {
+        // A replaced instance re-runs exactly its own host's steps (their triggers carry the instance
+        // ID): the repair must therefore be one of them, not part of node 1's create-volume.
+        for (const [i, h] of ["fs1", "fs2", "fs3"].entries()) {
+            const step = plan.steps.find((s) => s.id === `gluster-rejoin-${h}`)!;
+            expect(step.host).to.equal(h);
+            expect(step.script).to.equal("gluster/rejoin.sh");
+            expect(step.dependsOn).to.deep.equal([`gluster-glusterd-${h}`]);
+            expect(step.env.GLUSTER_SELF).to.equal(seed.nodes[i].address);
+            expect(step.env.GLUSTER_PEERS.split(" ")).to.deep.equal(seed.nodes.filter((_, j) => j !== i).map((n) => n.address));
+            expect(step.env.GLUSTER_BRICK_DIR).to.equal(brickPaths(seed, i).dir);
+            expect(step.secrets).to.deep.equal([]);
+            expect(ancestors(plan, "gluster-create-volume").has(step.id)).to.equal(true);
+        }
     });
 
     it("passes the seed's volume layout to the scripts", () => {
@@ -153,7 +170,7 @@ describe("bootstrap/gluster: validation", () => {
         const v = validateGlusterSettings({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 1, allowNonOptimal: true });
         expect(v.errors).to.deep.equal([]);
         expect(v.warnings.join()).to.match(/not one of GlusterFS's optimal/);
-        expect(glusterPlan({ ...seed, nodes: nodes(6), disperse: 6, redundancy: 2 }).steps).to.have.length(6 * 2 + 2);
+        expect(glusterPlan({ ...seed, nodes: nodes(6), disperse: 6, redundancy: 2 }).steps).to.have.length(6 * 3 + 2);
     });
 
     it("requires one brick per node, unique hosts/addresses and a device", () => {

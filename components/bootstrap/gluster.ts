@@ -8,8 +8,10 @@
  * Order (the plan encodes it with `dependsOn`):
  *   1. every node: prepare-brick (XFS -i size=512 on the dedicated device, brick = sub-directory)
  *   2. every node: glusterd (install, bounded brick port range, start)    — after its own brick
+ *   2b. every node: rejoin (a replaced/wiped node takes its old peer UUID back; an empty brick is
+ *                   reset-brick'ed and fully healed; a no-op otherwise)    — after its own glusterd
  *   3. node 1:     create-volume (peer probe, create only if absent, options, start)
- *                                                                          — after ALL nodes' step 2
+ *                                                                          — after ALL nodes' step 2b
  *   4. node 1:     verify-volume (all bricks online, nothing pending heal) — after step 3
  */
 import { BootstrapPlan, BootstrapStep } from "./plan";
@@ -317,6 +319,21 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
             dependsOn: [`gluster-brick-${node.host}`],
             description: `install and start glusterd on ${node.host} with brick ports bounded for the security group (after its brick exists)`,
         });
+        steps.push({
+            id: `gluster-rejoin-${node.host}`,
+            host: node.host,
+            script: "gluster/rejoin.sh",
+            env: {
+                GLUSTER_VOLUME: vol,
+                GLUSTER_SELF: node.address,
+                GLUSTER_PEERS: nodes.filter((x) => x !== node).map((x) => x.address).join(" "),
+                GLUSTER_BRICK_DIR: p.dir,
+                GLUSTER_WAIT_S: wait,
+            },
+            secrets: [],
+            dependsOn: [`gluster-glusterd-${node.host}`],
+            description: `${node.host} replaced or wiped: restore its peer UUID from the pool, reset-brick an empty brick and heal it fully (a no-op on a healthy node and on a first deployment)`,
+        });
     });
 
     const first = nodes[0];
@@ -341,7 +358,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
         script: "gluster/create-volume.sh",
         env: createEnv,
         secrets: [],
-        dependsOn: nodes.map((x) => `gluster-glusterd-${x.host}`),
+        dependsOn: nodes.flatMap((x) => [`gluster-glusterd-${x.host}`, `gluster-rejoin-${x.host}`]),
         description: `from ${first.host}: probe the other nodes, create ${vol} (disperse ${n} redundancy ${r}) only if absent, set options, start — only once every node is prepared`,
     });
     steps.push({

@@ -53,3 +53,11 @@ pending_heals() {
         /^Total Number of entries:/ { v = $NF; if (v ~ /^[0-9]+$/) { sum += v; ok++ } else bad++ }
         END { if (bricks == 0 || bad > 0 || ok < bricks) print "?"; else print sum }'
 }
+
+# brick_volume_id DIR: the volume id a brick directory carries (trusted.glusterfs.volume-id, hex
+# without 0x, as `volume info` prints it minus dashes), or nothing when it has none.
+brick_volume_id() {
+    local out
+    out="$(getfattr --absolute-names -n trusted.glusterfs.volume-id -e hex "$1" 2>/dev/null)" || return 0
+    printf '%s\n' "$out" | sed -n 's/^trusted.glusterfs.volume-id=0x//p' | head -n1
+}

@@ -8,9 +8,15 @@
  *   gluster-kill-host        SIGKILL every gluster process of fs1 (also web's first volfile server)
  *   gluster-net-cut          fs2 silently cut off the network for longer than network.ping-timeout
  *   gluster-mount-first-down web2 mounts while fs1 (first volfile server) is down: killed, then cut off
+ *   gluster-replace-node     the volume filled first (3000 small files, 4 of 8 MiB, 1500 created and
+ *                            deleted); fs3 replaced by a "new instance": gluster killed, /var/lib/glusterd
+ *                            and the brick's filesystem wiped, then fs3's plan steps re-run (what Pulumi
+ *                            does for a replaced instance): same address, old peer UUID, reset-brick,
+ *                            full heal; fs3's brick must then list exactly fs1's entries
  */
 import { Lab, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
+import { brickPaths } from "../../../components/bootstrap/gluster";
 import {
     MOUNT_POINT,
     PING_TIMEOUT_S,
@@ -18,7 +24,9 @@ import {
     cutNetwork,
     isMounted,
     killGlusterHost,
+    gluster,
     labGlusterPlans,
+    labGlusterSettings,
     readWriterLog,
     restoreNetwork,
     startGlusterd,
@@ -62,7 +70,7 @@ function stallIn(w: WriterLog, from: number, to: number): { gap: number; op: num
 }
 
 /** Copy web1's writer log to web2 and verify all acked files from web2 while `down` is killed. */
-async function crossCheck(lab: Lab, dir: string, logf: string, down: string, notes: string[]) {
+async function crossCheck(lab: Lab, dir: string, logf: string, down: string, notes: string[], extra?: () => Promise<void>) {
     const content = (await lab.exec("web1", ["cat", logf])).stdout;
     await lab.exec("web2", ["bash", "-c", `cat > ${logf}`], { input: content });
     const reconnect = await waitClientConnected(lab, "web2", 60);
@@ -70,7 +78,9 @@ async function crossCheck(lab: Lab, dir: string, logf: string, down: string, not
     const killed = await killGlusterHost(lab, down);
     notes.push(`cross-check: killed ${killed.length} gluster processes on ${down}; reading every acked file from web2 (needs the healed brick)`);
     try {
-        return await verifyAcked(lab, "web2", dir, logf);
+        const v = await verifyAcked(lab, "web2", dir, logf);
+        if (extra) await extra();
+        return v;
     } finally {
         await startGlusterd(lab, down);
         await waitHealed(lab, HEAL_TIMEOUT_S);
@@ -225,4 +235,209 @@ const mountFirstDown: Scenario = {
     },
 };
 
-export const scenarios: Scenario[] = [killHost, netCut, mountFirstDown];
+const REPLACED = "fs3";
+const REPLACE_WRITE_S = 60;
+/** Content on the volume before the replacement: at least as full as the CI run that failed. */
+const PREFILL_DIRS = 30;
+const PREFILL_FILES_PER_DIR = 100;
+const PREFILL_LARGE = 4; // 8 MiB each
+/** Created and deleted before the replacement: the surviving bricks keep the emptied .glusterfs/xx/yy
+ * directories of deleted files, which is what made inode counts a false measure of the rebuild. */
+const CHURN_FILES = 1500;
+const PREFILL_SUMS = "/tmp/gluster-replace-prefill.sha256";
+
+/** The UUID the pool (asked on fs1/fs2) lists for an address. */
+async function poolUuid(lab: Lab, address: string): Promise<string | undefined> {
+    const out = (await gluster(lab, ["pool", "list"], ["fs1", "fs2"])).stdout;
+    return out.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[1] === address)?.[0];
+}
+
+/** web1: small files in nested directories plus a few large ones, checksummed locally first; then a
+ * batch created and deleted again. */
+async function prefill(lab: Lab, dir: string): Promise<void> {
+    const r = await lab.sh("web1", `set -euo pipefail
+src=$(mktemp -d)
+for d in $(seq 1 ${PREFILL_DIRS}); do
+    mkdir -p "$src/prefill/d$d"
+    for f in $(seq 1 ${PREFILL_FILES_PER_DIR}); do head -c $((512 + RANDOM % 7680)) /dev/urandom > "$src/prefill/d$d/f$f"; done
+done
+mkdir -p "$src/prefill/large"
+for f in $(seq 1 ${PREFILL_LARGE}); do head -c 8388608 /dev/urandom > "$src/prefill/large/l$f"; done
+(cd "$src" && find prefill -type f -print0 | xargs -0 sha256sum) > ${PREFILL_SUMS}
+mkdir -p ${dir}
+tar -C "$src" -cf - prefill | tar -C ${dir} -xf -
+mkdir -p "$src/churn"
+for f in $(seq 1 ${CHURN_FILES}); do head -c 1024 /dev/urandom > "$src/churn/c$f"; done
+tar -C "$src" -cf - churn | tar -C ${dir} -xf -
+rm -rf ${dir}/churn "$src"
+wc -l < ${PREFILL_SUMS}`, { timeoutMs: 900_000 });
+    if (r.code !== 0) throw new Error(`prefill on web1 failed: ${r.stderr}`);
+}
+
+/** Checksums of the prefilled files as `web` reads them: mismatched or unreadable count. */
+async function checkPrefill(lab: Lab, web: string, dir: string): Promise<{ files: number; bad: number; raw: string }> {
+    const r = await lab.sh(web, `cd ${dir} && { sha256sum -c ${PREFILL_SUMS} 2>&1 || true; } | awk '/: OK$/ { ok++; next } { bad++; if (bad <= 5) print > "/dev/stderr" } END { printf "files=%d bad=%d\\n", ok + bad, bad }'`, { timeoutMs: 600_000 });
+    const m = /files=(\d+) bad=(\d+)/.exec(r.stdout);
+    if (!m) throw new Error(`prefill check on ${web} failed: ${r.stderr}${r.stdout}`);
+    return { files: +m[1], bad: +m[2], raw: r.stderr.trim().split("\n").slice(0, 5).join("; ") };
+}
+
+/** Per brick: entries outside .glusterfs (count and digest of the sorted list), inodes in use, and
+ * emptied .glusterfs/xx/yy directories (left behind by deleted files). */
+async function brickFacts(lab: Lab, host: string, brickDir: string): Promise<{ entries: number; digest: string; inodesUsed: number; emptyGfidDirs: number }> {
+    const r = await lab.sh(host, `set -euo pipefail
+cd ${brickDir}
+n=$(find . -mindepth 1 \\( -path ./.glusterfs -prune \\) -o -print | wc -l)
+d=$(find . -mindepth 1 \\( -path ./.glusterfs -prune \\) -o -print | LC_ALL=C sort | sha256sum | cut -c1-16)
+i=$(df --output=iused . | tail -n1 | tr -d ' ')
+e=$(find .glusterfs -mindepth 2 -maxdepth 2 -type d -empty | wc -l)
+echo "$n $d $i $e"`, { timeoutMs: 300_000 });
+    const f = r.stdout.trim().split(/\s+/);
+    if (r.code !== 0 || f.length !== 4) throw new Error(`brick facts on ${host} failed: ${r.stderr}`);
+    return { entries: +f[0], digest: f[1], inodesUsed: +f[2], emptyGfidDirs: +f[3] };
+}
+
+/** What a failed rebuild looks like from the servers: heal info, sweeps in each self-heal log. */
+async function healEvidence(lab: Lab): Promise<string> {
+    const out: string[] = [];
+    const sum = await gluster(lab, ["volume", "heal", VOLUME, "info", "summary"], ["fs1", "fs2"], 120_000);
+    out.push(`heal info summary: ${sum.stdout.trim().split("\n").filter((l) => /^(Brick|Status|Total)/.test(l)).join(" | ")}`);
+    for (const h of ["fs1", "fs2", "fs3"]) {
+        const r = await lab.sh(h, `grep -h "full sweep" /var/log/glusterfs/glustershd.log 2>/dev/null | tail -n 4 | cut -c1-200; true`);
+        out.push(`${h} shd: ${r.stdout.trim().split("\n").join(" | ")}`);
+    }
+    return out.join("\n");
+}
+
+/**
+ * fs3 comes back as a new instance with the same address: empty /var/lib/glusterd (new peer UUID)
+ * and an empty, freshly formatted data volume. Only fs3's own plan steps run again, as Pulumi runs
+ * them when their trigger (the instance ID) changes. Before that the volume is filled (several
+ * thousand small files, a few large ones, and a batch created and deleted); meanwhile web1 writes
+ * and reads with checksums. Afterwards fs3's brick must list exactly the entries fs1's brick lists.
+ */
+const replaceNode: Scenario = {
+    name: "gluster-replace-node",
+    description: `fill the volume (${PREFILL_DIRS * PREFILL_FILES_PER_DIR} small + ${PREFILL_LARGE} large files, ${CHURN_FILES} created and deleted), kill ${REPLACED}, wipe its /var/lib/glusterd and its brick's filesystem, re-run only ${REPLACED}'s plan steps during writes: same address and peer UUID, reset-brick, full heal, brick entries equal to fs1's; 0 lost/corrupt`,
+    run: async (lab) => {
+        const t0 = Date.now();
+        const name = "gluster-replace-node";
+        const notes: string[] = [];
+        const figures: ScenarioResult["figures"] = {};
+        let ok = false;
+        const stamp = Date.now();
+        const dir = `${MOUNT_POINT}/lab-gluster/${name}-${stamp}`;
+        const filled = `${MOUNT_POINT}/lab-gluster/${name}-filled-${stamp}`;
+        const logf = `/tmp/${name}.log`;
+        const settings = labGlusterSettings(lab);
+        const idx = settings.nodes.findIndex((x) => x.host === REPLACED);
+        const node = settings.nodes[idx];
+        const { mount } = brickPaths(settings, idx);
+        const refIdx = settings.nodes.findIndex((x) => x.host === "fs1");
+        const steps = labGlusterPlans(lab).server.steps.filter((s) => s.host === REPLACED);
+        try {
+            await waitHealed(lab, 120);
+            for (const w of ["web1", "web2"]) if (!(await isMounted(lab, w))) throw new Error(`${MOUNT_POINT} not mounted on ${w}`);
+            const oldUuid = await poolUuid(lab, node.address);
+            if (!oldUuid) throw new Error(`the pool does not list ${node.address}`);
+            const f0 = Date.now();
+            await prefill(lab, filled);
+            figures.prefillSeconds = round((Date.now() - f0) / 1000, 1);
+            await waitHealed(lab, 120);
+            const before = await brickFacts(lab, "fs1", brickPaths(settings, refIdx).dir);
+            Object.assign(figures, { entriesBefore: before.entries, inodesUsedFs1Before: before.inodesUsed });
+            await startWriter(lab, "web1", dir, logf, MAX_FILES, REPLACE_WRITE_S);
+            await sleep(FAULT_AT_S * 1000);
+            const killed = await killGlusterHost(lab, REPLACED);
+            notes.push(`killed ${killed.length} gluster processes on ${REPLACED}`);
+            // the "new instance": no glusterd state, an unformatted data volume (the fstab line names
+            // the old filesystem UUID, which prepare-brick replaces)
+            const wipe = await lab.sh(REPLACED, `set -e
+if findmnt -n ${mount} >/dev/null; then umount ${mount} 2>/dev/null || umount -l ${mount}; fi
+wipefs -a -q ${node.device}
+find /var/lib/glusterd -mindepth 1 -delete
+: > /var/log/glusterfs/glustershd.log`, { timeoutMs: 60_000 });
+            if (wipe.code !== 0) throw new Error(`wiping ${REPLACED} failed: ${wipe.stderr}`);
+            notes.push(`${REPLACED}: /var/lib/glusterd removed, ${node.device} wiped (no filesystem)`);
+            const r0 = Date.now();
+            for (const step of steps) {
+                const s0 = Date.now();
+                let r = await lab.runStep(step, {});
+                // The rejoin step's wait is bounded (waitSeconds); a full heal of a larger volume can
+                // outlast it while going on in the background. The step then says "re-run to wait
+                // again", which is what a second `pulumi up` does: do that, at most twice more.
+                let attempts = 1;
+                while (r.code !== 0 && step.script === "gluster/rejoin.sh" && /re-run to wait again/.test(r.stderr) && attempts < 3) {
+                    notes.push(`rejoin attempt ${attempts} timed out while the heal went on: ${r.stderr.trim().split("\n").slice(-12).join(" | ")}`);
+                    attempts++;
+                    r = await lab.runStep(step, {});
+                }
+                if (step.script === "gluster/rejoin.sh") figures.rejoinStepRuns = attempts;
+                figures[`stepSeconds_${step.id}`] = round((Date.now() - s0) / 1000, 1);
+                if (r.code !== 0) throw new Error(`${step.id} failed (exit ${r.code}): ${(r.stderr + r.stdout).trim().split("\n").slice(-16).join(" | ")}`);
+                if (step.script === "gluster/rejoin.sh") notes.push(`rejoin: ${r.stderr.trim().split("\n").map((l) => l.replace(/^\S+ \[[^\]]*\] /, "")).join(" | ")}`);
+            }
+            const rejoinSeconds = (Date.now() - r0) / 1000;
+            const newUuid = await poolUuid(lab, node.address);
+            const w = await waitWriter(lab, "web1", logf, REPLACE_WRITE_S + 300);
+            const h0 = Date.now();
+            await waitHealed(lab, HEAL_TIMEOUT_S);
+            const healAfter = (Date.now() - h0) / 1000;
+            // a second run of the step (a second `pulumi up`) finds nothing to repair
+            const again = await lab.runStep(steps.find((s) => s.script === "gluster/rejoin.sh")!, {});
+            const rerunNoop = again.code === 0 && /nothing to repair/.test(again.stderr);
+            if (!rerunNoop) notes.push(`re-run of the rejoin step: exit ${again.code}: ${again.stderr.trim().split("\n").slice(-4).join(" | ")}`);
+            const ref = await brickFacts(lab, "fs1", brickPaths(settings, refIdx).dir);
+            const mine = await brickFacts(lab, REPLACED, brickPaths(settings, idx).dir);
+            const v1 = await verifyAcked(lab, "web1", dir, logf);
+            const p1 = await checkPrefill(lab, "web1", filled);
+            // reading every file with fs1 down needs fs3's rebuilt fragments (disperse 3, redundancy 1)
+            await lab.exec("web2", ["bash", "-c", `cat > ${PREFILL_SUMS}`], { input: (await lab.exec("web1", ["cat", PREFILL_SUMS])).stdout });
+            let p2 = { files: 0, bad: -1, raw: "not run" };
+            const v2 = await crossCheck(lab, dir, logf, "fs1", notes, async () => { p2 = await checkPrefill(lab, "web2", filled); });
+            const pool = (await gluster(lab, ["pool", "list"], ["fs1", "fs2"])).stdout.trim().split("\n").length - 1;
+            Object.assign(figures, {
+                replaced: REPLACED,
+                sameUuid: newUuid === oldUuid ? "yes" : `NO (${oldUuid} -> ${newUuid})`,
+                poolEntries: pool,
+                rejoinSeconds: round(rejoinSeconds, 1),
+                healSecondsAfterSteps: round(healAfter, 1),
+                rerunOfRejoinIsNoop: rerunNoop ? "yes" : "NO",
+                brickEntriesFs1: ref.entries,
+                brickEntriesReplaced: mine.entries,
+                brickEntryListsEqual: ref.digest === mine.digest ? "yes" : "NO",
+                inodesUsedFs1: ref.inodesUsed,
+                inodesUsedReplaced: mine.inodesUsed,
+                emptiedGfidDirsFs1: ref.emptyGfidDirs,
+                emptiedGfidDirsReplaced: mine.emptyGfidDirs,
+                prefilledFiles: p1.files,
+                prefillBadWeb1: p1.bad,
+                prefillBadWeb2WithFs1Down: p2.bad,
+                ackedWrites: w.acked,
+                failedWrites: w.failed,
+                reads: w.reads,
+                badReads: w.badReads,
+                readErrors: w.readErrors,
+                lostOrCorruptWeb1: v1.missing + v1.corrupt,
+                lostOrCorruptWeb2WithFs1Down: v2.missing + v2.corrupt,
+            });
+            ok = newUuid === oldUuid && pool === 3 && w.acked > 0 && v1.acked === w.acked && v2.acked === w.acked &&
+                v1.missing + v1.corrupt === 0 && v2.missing + v2.corrupt === 0 && w.badReads === 0 && w.failed === 0 &&
+                rerunNoop && ref.digest === mine.digest && ref.entries > PREFILL_DIRS * PREFILL_FILES_PER_DIR &&
+                p1.files === PREFILL_DIRS * PREFILL_FILES_PER_DIR + PREFILL_LARGE && p1.bad === 0 && p2.files === p1.files && p2.bad === 0;
+            if (!ok) notes.push(`verify web1: ${v1.raw}; web2: ${v2.raw}; prefill web1: ${p1.raw}; web2: ${p2.raw}`);
+            notes.push(await healEvidence(lab));
+            await lab.exec("web1", ["rm", "-rf", dir, filled], { timeoutMs: 300_000 });
+        } catch (e) {
+            notes.push(`error: ${(e as Error).message}`);
+            try { notes.push(await healEvidence(lab)); } catch (e2) { notes.push(`no heal evidence: ${(e2 as Error).message}`); }
+            try {
+                const w = await readWriterLog(lab, "web1", logf);
+                figures.ackedWrites = w.acked;
+            } catch { /* ignore */ }
+        }
+        return { name, ok, figures, notes, durationSeconds: Math.round((Date.now() - t0) / 1000) };
+    },
+};
+
+export const scenarios: Scenario[] = [killHost, netCut, mountFirstDown, replaceNode];
