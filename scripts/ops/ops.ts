@@ -94,8 +94,7 @@ async function run(args: OpsArgs, target: OpsTarget, runner: SshRunner): Promise
             if (node.tier === "galera") {
                 print("The Galera steps rejoin it by IST or SST into the recorded cluster; they never start a new one (start.sh's bootstrap guard).");
             } else {
-                print("WARNING: glusterd keeps the node's peer identity on the root volume, which the new instance does not have. Unless this");
-                print("version's GlusterFS plan restores that identity (README, \"Replacing a node\"), the new node does not rejoin the volume by itself.");
+                print("The Gluster steps give the new instance the node's old peer identity (asked of a running peer), reset its brick and run a full heal (gluster/rejoin.sh); the step waits for the rebuild, and a second pulumi up waits again if it outlasts the bound.");
             }
             print(`Then forget its old host key (ssh-keygen -R ${node.address} -f ${args.knownHostsFile ?? "<known_hosts>"}) and check: npm run ops -- ${target.stack} replace-node ${node.tier}-${node.name} --verify`);
             return 0;
