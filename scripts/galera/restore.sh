@@ -39,9 +39,11 @@ refuse_if_running() {
     fi
 }
 
-# wipe_datadir [KEEP] : remove everything in the datadir but lost+found (the volume's) and KEEP.
+# wipe_datadir [KEEP…] : remove everything in the datadir but lost+found (the volume's) and KEEP…
 wipe_datadir() {
-    find "$DATADIR" -mindepth 1 -maxdepth 1 ! -name lost+found ${1:+! -name "$1"} -exec rm -rf {} +
+    local keep=(! -name lost+found) k
+    for k in "$@"; do keep+=(! -name "$k"); done
+    find "$DATADIR" -mindepth 1 -maxdepth 1 "${keep[@]}" -exec rm -rf {} +
 }
 
 # last_event_epoch FILE… : time of the last event in the binary logs (0 when they hold none).
@@ -177,7 +179,7 @@ cmd_datadir() {
     done
 
     # Swap: the prepared backup becomes the datadir.
-    wipe_datadir "$(basename "$STAGE")"
+    wipe_datadir "$(basename "$STAGE")" "$(basename "$LOGS")"
     find "$STAGE" -mindepth 1 -maxdepth 1 -exec mv -t "$DATADIR" {} +
     rmdir "$STAGE"
     chown -R mysql:mysql "$DATADIR"
