@@ -99,7 +99,8 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
         const present = new Set(ids.stdout.split("\n").filter(Boolean).map(Number));
         const restoredAcks = w.acks.filter((a) => present.has(a.id));
         const newest = Math.max(...restoredAcks.map((a) => a.t));
-        figures.rpoSeconds = r2(T - newest / 1000);
+        // a commit that started before T and was acknowledged after it is restored too: never below 0
+        figures.rpoSeconds = r2(Math.max(0, T - newest / 1000));
         figures.rowsAfterTarget = w.acks.filter((a) => a.t >= (T + 2) * 1000 && present.has(a.id)).length;
         const st = await Promise.all(DB_NODES.map((n) => galeraNodeStatus(lab, n.name)));
         figures.clusterAfterRestore = st.map((s) => `${s.node}:${s.state}/${s.clusterSize}`).join(" ");
