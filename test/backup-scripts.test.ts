@@ -77,6 +77,58 @@ describe("backups: scripts/lib/backup.sh", () => {
         }
     });
 
+    describe("backup_choose_before: the restore starts from the newest COMPLETE backup finished before the time", () => {
+        let t: ReturnType<typeof tempDir>;
+        let bin: string;
+        // stand-in aws: `s3 ls` lists the keys in $dir/listing; `s3 cp s3://b/KEY -` prints $dir/objects/<KEY with / as _>
+        const at = (iso: string) => Date.parse(iso) / 1000;
+        beforeEach(() => {
+            t = tempDir("choose-before");
+            bin = path.join(t.dir, "bin");
+            fakeCommand(bin, "aws", [
+                `for a in "$@"; do case "$a" in ls) cat ${t.dir}/listing; exit 0 ;; esac; done`,
+                `src="$(for a in "$@"; do case "$a" in s3://*) echo "$a"; break ;; esac; done)"`,
+                `f="${t.dir}/objects/$(echo "\${src#s3://bk/}" | tr / _)"; [ -f "$f" ] && cat "$f" || exit 1`,
+            ].join("\n"));
+            fs.mkdirSync(path.join(t.dir, "objects"));
+            const backups: [string, number | undefined][] = [
+                ["20261124T023000Z-node3", at("2026-11-24T02:41:00Z")],
+                ["20261125T023000Z-node2", at("2026-11-25T02:44:00Z")],
+                ["20261126T023000Z-node3", undefined], // no manifest: incomplete, never used
+            ];
+            const lines: string[] = [];
+            for (const [name, finished] of backups) {
+                lines.push(`2026-11-26 02:40:00 100 galera/full/${name}/backup.xbstream.zst`);
+                if (finished !== undefined) {
+                    lines.push(`2026-11-26 02:40:00 100 galera/full/${name}/manifest.json`);
+                    fs.writeFileSync(path.join(t.dir, "objects", `galera_full_${name}_manifest.json`), `{"name": "${name}", "finishedAt": ${finished}}\n`);
+                }
+            }
+            fs.writeFileSync(path.join(t.dir, "listing"), lines.join("\n") + "\n");
+        });
+        afterEach(() => t.cleanup());
+        const choose = (args: string) =>
+            bash(`${lib}; backup_restore_args ${args}; backup_choose_before "$restore_to" "$restore_pick"; echo "$chosen"`, {
+                PATH: `${bin}:${process.env.PATH}`, BACKUP_BUCKET: "bk", BACKUP_PREFIX: "galera", BACKUP_REGION: "eu-central-1", BACKUP_NODE: "node1",
+            });
+        it("skips a backup without a manifest and one that finished after the time", () => {
+            expect(choose("--to 2026-11-27T00:00:00Z").stdout.trim()).to.equal("20261125T023000Z-node2");
+            // started before 02:43 but finished after it: its consistent point is later than the time
+            expect(choose("--to 2026-11-25T02:43:00Z").stdout.trim()).to.equal("20261124T023000Z-node3");
+        });
+        it("refuses a time before every backup, and a named backup that finished after the time", () => {
+            const none = choose("--to 2026-11-24T02:35:00Z");
+            expect(none.code).to.not.equal(0);
+            expect(none.stderr).to.include("no complete backup finished before 2026-11-24T02:35:00Z (backups: 20261124T023000Z-node3 20261125T023000Z-node2)");
+            expect(choose("--to 2026-11-24T12:00:00Z --backup 20261125T023000Z-node2").code).to.not.equal(0);
+            expect(choose("--to 2026-11-27T00:00:00Z --backup 20261124T023000Z-node3").stdout.trim()).to.equal("20261124T023000Z-node3");
+        });
+        it("needs --to and refuses other arguments with the expected form", () => {
+            expect(choose("").stderr).to.include("give --to TIME (UTC, like 2026-11-24T14:05:00Z)");
+            expect(choose("--since x").stderr).to.include("unexpected argument '--since'");
+        });
+    });
+
     it("reads unset settings from the env file, never overriding the environment", () => {
         const t = tempDir("backup-env");
         try {

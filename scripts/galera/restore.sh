@@ -99,54 +99,25 @@ stop_local_server() {
     wait_for "the restore server to exit" 300 bash -c "! kill -0 $pid" || { kill -9 "$pid" 2>/dev/null || true; die "the restore server did not stop within 300 s (killed)"; }
 }
 
-# choose_backup TARGET_EPOCH [NAME] : sets `chosen` and `chosen_manifest` to the newest complete
-# backup whose consistent point (finishedAt) is before TARGET (or NAME's), or dies saying why.
-choose_backup() {
-    local target="$1" pick="${2:-}" names=() n manifest finished i
-    chosen=""; chosen_manifest=""
-    mapfile -t names < <(backup_list_complete)
-    [ -z "$pick" ] || names=("$pick")
-    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-        n="${names[$i]}"
-        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "backup $n: no readable manifest"; continue; }
-        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
-        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then chosen="$n"; chosen_manifest="$manifest"; return 0; fi
-    done
-    die "no complete backup finished before $(date -u -d "@$target" +%FT%TZ) (backups: ${names[*]:-none}); choose a later time"
-}
-
 # cmd_check --to TIME [--backup NAME] : what a restore to TIME would use; touches nothing.
 cmd_check() {
-    local to="" pick="" chains
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --to) to="${2:-}"; shift 2 ;;
-            --backup) pick="${2:-}"; shift 2 ;;
-            *) usage ;;
-        esac
-    done
-    [ -n "$to" ] || die "check needs --to TIME (UTC)"
-    choose_backup "$(backup_time_epoch "$to")" "$pick"
+    local restore_to restore_pick chosen chosen_manifest chains
+    backup_restore_args "$@"
+    backup_choose_before "$restore_to" "$restore_pick"
     chains="$(s3 ls --recursive "$(s3_url binlog/)" 2>/dev/null | awk '{print $4}' | sed -n "s#^$BACKUP_PREFIX/binlog/\([^/]*/[^/]*\)/.*#\1#p" | sort -u | wc -l)"
-    log "a restore to $to would start from backup $chosen and replay one of $chains binary-log chain(s)"
+    log "a restore to $(date -u -d "@$restore_to" +%FT%TZ) would start from backup $chosen and replay one of $chains binary-log chain(s)"
     printf '{"backup": "%s", "chains": %s}\n' "$chosen" "$chains"
 }
 
 cmd_datadir() {
-    local to="" pick="" target chosen chosen_manifest
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --to) to="${2:-}"; shift 2 ;;
-            --backup) pick="${2:-}"; shift 2 ;;
-            *) usage ;;
-        esac
-    done
-    [ -n "$to" ] || die "datadir needs --to TIME (UTC): the point in time to restore to"
-    target="$(backup_time_epoch "$to")"
+    local restore_to restore_pick target to chosen chosen_manifest
+    backup_restore_args "$@"
+    target="$restore_to"
+    to="$(date -u -d "@$target" +%FT%TZ)"
     refuse_if_running
     [ -d "$DATADIR" ] || die "$DATADIR missing (is the data volume mounted?)"
 
-    choose_backup "$target" "$pick"
+    backup_choose_before "$target" "$restore_pick"
     local gtid seq
     gtid="$(sed -n 's/.*"gtid": *"\([^"]*\)".*/\1/p' <<<"$chosen_manifest")"
     seq="$(gtid_seq "$gtid" "$GALERA_CLUSTER_GTID_DOMAIN")"

@@ -18,51 +18,20 @@ set -euo pipefail
 
 usage() { die "usage: restore.sh list | check --to TIME | files --to TIME [--backup NAME]"; }
 
-# choose_snapshot TARGET_EPOCH [NAME] : sets `snapshot` and `snapshot_finished` to the newest
-# complete snapshot finished before TARGET (or NAME), or dies saying why.
-choose_snapshot() {
-    local target="$1" pick="${2:-}" names=() n manifest finished i
-    snapshot=""; snapshot_finished=""
-    mapfile -t names < <(backup_list_complete)
-    [ -z "$pick" ] || names=("$pick")
-    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-        n="${names[$i]}"
-        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "snapshot $n: no readable manifest"; continue; }
-        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
-        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then snapshot="$n"; snapshot_finished="$finished"; return 0; fi
-    done
-    die "no complete snapshot finished before $(date -u -d "@$target" +%FT%TZ) (snapshots: ${names[*]:-none}); choose a later time"
-}
-
 cmd_check() {
-    local to="" pick=""
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --to) to="${2:-}"; shift 2 ;;
-            --backup) pick="${2:-}"; shift 2 ;;
-            *) usage ;;
-        esac
-    done
-    [ -n "$to" ] || die "check needs --to TIME (UTC)"
-    choose_snapshot "$(backup_time_epoch "$to")" "$pick"
-    log "a restore to $to would unpack snapshot $snapshot"
-    printf '{"backup": "%s"}\n' "$snapshot"
+    local restore_to restore_pick chosen chosen_manifest
+    backup_restore_args "$@"
+    backup_choose_before "$restore_to" "$restore_pick"
+    log "a restore to $(date -u -d "@$restore_to" +%FT%TZ) would unpack snapshot $chosen"
+    printf '{"backup": "%s"}\n' "$chosen"
 }
 
 cmd_files() {
-    local to="" pick="" target
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --to) to="${2:-}"; shift 2 ;;
-            --backup) pick="${2:-}"; shift 2 ;;
-            *) usage ;;
-        esac
-    done
-    [ -n "$to" ] || die "files needs --to TIME (UTC)"
-    target="$(backup_time_epoch "$to")"
+    local restore_to restore_pick chosen chosen_manifest chosen_finished
+    backup_restore_args "$@"
     require_env BACKUP_VOLUME
-    choose_snapshot "$target" "$pick"
-    local chosen_finished="$snapshot_finished" chosen="$snapshot"
+    backup_choose_before "$restore_to" "$restore_pick"
+    chosen_finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$chosen_manifest")"
 
     local stamp new old
     # Global, not local: the EXIT trap runs after this function returned.

@@ -126,6 +126,41 @@ backup_list_complete() {
     printf '%s\n' "$listing" | awk '{print $4}' | sed -n "s#^$BACKUP_PREFIX/full/\\([^/]*\\)/manifest\\.json\$#\\1#p" | sort
 }
 
+# backup_choose_before TARGET_EPOCH [NAME] : sets `chosen` and `chosen_manifest` to the newest
+# complete backup whose consistent point (its manifest's finishedAt) is before TARGET — or to NAME,
+# when given and it finished before TARGET — or dies saying why. Used by both tiers' restore.sh.
+# shellcheck disable=SC2034 # chosen, chosen_manifest: set for the caller (its locals)
+backup_choose_before() {
+    local target="$1" pick="${2:-}" names=() n manifest finished i
+    chosen=""; chosen_manifest=""
+    mapfile -t names < <(backup_list_complete)
+    [ -z "$pick" ] || names=("$pick")
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
+        n="${names[$i]}"
+        manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "backup $n: no readable manifest"; continue; }
+        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
+        if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then chosen="$n"; chosen_manifest="$manifest"; return 0; fi
+    done
+    die "no complete backup finished before $(date -u -d "@$target" +%FT%TZ) (backups: ${names[*]:-none}); choose a later time"
+}
+
+# backup_restore_args ARG… : parses `--to TIME [--backup NAME]` into `restore_to` (epoch, required)
+# and `restore_pick`; dies naming the expected form on anything else.
+# shellcheck disable=SC2034 # restore_to, restore_pick: set for the caller (its locals)
+backup_restore_args() {
+    local to=""
+    restore_pick=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --to) to="${2:-}"; shift 2 || shift ;;
+            --backup) restore_pick="${2:-}"; shift 2 || shift ;;
+            *) die "unexpected argument '$1': give --to TIME (UTC) and optionally --backup NAME" ;;
+        esac
+    done
+    [ -n "$to" ] || die "give --to TIME (UTC, like 2026-11-24T14:05:00Z): the point in time to restore to"
+    restore_to="$(backup_time_epoch "$to")"
+}
+
 # backup_pick_before LIMIT_EPOCH NAME…: the newest backup name whose stamp is at or before LIMIT.
 backup_pick_before() {
     local limit="$1" n e best=""; shift
