@@ -14,15 +14,17 @@ commands:
                           exactly the node it names and join the others one at a time; refuses (exit 3)
                           and says what to fix when no choice is provably safe
   backup                  run the backup script on every Galera node, then every GlusterFS node; the
-                          scripts choose the node that takes it; prints who took it and the object keys
+                          scripts choose the node that takes it (never the writer while another is up);
+                          prints who took it and where it went
   replace-node NODE       checks that the rest of NODE's cluster is healthy and keeps quorum without
                           it, then prints the \`pulumi up --replace\` command to run (it runs nothing);
                           NODE is galera-node1, gluster-node2… (the alarms' prefix)
   replace-node NODE --verify   after that \`pulumi up\`: NODE's whole cluster healthy again
-  restore [--to TIME]     checks that the backups cover TIME (UTC, 2026-11-29T14:05:00Z; default: the
-                          latest backup) and prints the steps; changes nothing
-  restore [--to TIME] --yes    runs them: stops Galera, restores the database on the bootstrap node,
-                          the others rejoin by SST, then restores the files
+  restore [--to TIME]     checks that a complete database backup and a file snapshot exist before TIME
+                          (UTC, 2026-11-29T14:05:00Z; default: now) and prints the steps; changes nothing
+  restore [--to TIME] --yes    runs them (ownCloud in maintenance mode first): ships the last binary
+                          logs, stops Galera, restores the bootstrap node's datadir to TIME (backup +
+                          binary logs), the others rejoin by SST, then restores the files
 
 options:
   --outputs FILE          read the outputs JSON from FILE instead of running pulumi
