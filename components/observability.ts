@@ -322,7 +322,7 @@ export function nodeMetricAlarms(args: ObservabilityArgs, alarm: AlarmFactory): 
         if (c.backupMaxAgeSeconds === undefined) return;
         alarm(`${c.label ?? c.cluster}-backup-age`, {
             namespace: NODE_METRICS_NAMESPACE,
-            alarmDescription: `${c.cluster}: no successful ${what} in ${c.backupMaxAgeSeconds / 3600} h (or no node reports it): check the backup timer's journal (README "Backups")`,
+            alarmDescription: `${c.cluster}: no successful ${what} in ${c.backupMaxAgeSeconds / 3600} h (or no node reports it): check the backup timer's journal (README "Backups and point-in-time restore")`,
             metricName,
             dimensions: { Cluster: c.cluster },
             statistic: "Minimum",
