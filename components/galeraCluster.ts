@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
-import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_SECRETS, galeraPlan } from "./bootstrap/galera";
+import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_DATADIR, GALERA_SECRETS, galeraPlan, withGaleraDatadirs } from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
 import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
@@ -19,7 +19,7 @@ import { DEFAULT_BINLOG_INTERVAL_S } from "./bootstrap/backup";
 import { createSnapshotPolicy } from "./volumeSnapshots";
 
 export { GALERA_PORTS };
-export const GALERA_DATADIR = "/var/lib/mysql";
+export { GALERA_DATADIR };
 
 export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs {
     /** VPC of the cluster. */
@@ -182,19 +182,8 @@ export function galeraCloudPlan(a: ResolvedGaleraClusterArgs): BootstrapPlan {
         metricsCluster: a.metricsCluster,
         backup: a.backup.settings,
     });
-    const volumeSteps = hosts.map((h) => ({
-        id: `galera-datadir-${h.name}`,
-        host: h.name,
-        script: "node/data-volume.sh",
-        env: { DATA_DEVICE: "{{dataDevice}}", DATA_MOUNT: GALERA_DATADIR },
-        secrets: [],
-        dependsOn: [],
-        description: `Mount ${h.name}'s encrypted data volume at ${GALERA_DATADIR} before MariaDB writes its datadir there.`,
-    }));
-    const steps = plan.steps.map((s) =>
-        s.id === `galera-install-${s.host}` ? { ...s, dependsOn: [...s.dependsOn, `galera-datadir-${s.host}`] } : s,
-    );
-    return { cluster: plan.cluster, steps: [...volumeSteps, ...steps] };
+    // Each node's volume by its EBS volume ID, filled in per host by the runner.
+    return withGaleraDatadirs(plan, () => "{{dataDevice}}");
 }
 
 /**

@@ -53,6 +53,29 @@ export const DEFAULT_GALERA_SYNC_TIMEOUT_S = 900;
 export const DEFAULT_GALERA_APP_USER = "owncloud";
 export const DEFAULT_GALERA_APP_DATABASE = "owncloud";
 
+/** Where every node keeps its datadir: its own data volume is mounted here (withGaleraDatadirs). */
+export const GALERA_DATADIR = "/var/lib/mysql";
+
+/**
+ * The plan with each node's data volume mounted at GALERA_DATADIR (node/data-volume.sh) before
+ * MariaDB is installed there: the cloud plan (the device is the node's EBS volume) and the lab's
+ * (a loop device per host) alike.
+ */
+export function withGaleraDatadirs(plan: BootstrapPlan, deviceOf: (host: string) => string): BootstrapPlan {
+    const hosts = [...new Set(plan.steps.filter((s) => s.id.startsWith("galera-install-")).map((s) => s.host))];
+    const volumeSteps: BootstrapStep[] = hosts.map((host) => ({
+        id: `galera-datadir-${host}`,
+        host,
+        script: "node/data-volume.sh",
+        env: { DATA_DEVICE: deviceOf(host), DATA_MOUNT: GALERA_DATADIR },
+        secrets: [],
+        dependsOn: [],
+        description: `Mount ${host}'s encrypted data volume at ${GALERA_DATADIR} before MariaDB writes its datadir there.`,
+    }));
+    const steps = plan.steps.map((s) => (s.id === `galera-install-${s.host}` ? { ...s, dependsOn: [...s.dependsOn, `galera-datadir-${s.host}`] } : s));
+    return { cluster: plan.cluster, steps: [...volumeSteps, ...steps] };
+}
+
 /** Secret names the Galera plan asks the runner to deliver on stdin. */
 export const GALERA_SECRETS = {
     root: "GALERA_ROOT_PASSWORD",

@@ -1,8 +1,8 @@
 /** Galera + HAProxy in the lab: plans built from the lab's hosts, status, the recovery procedure. */
 import * as path from "path";
-import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, GaleraNode } from "../../components/bootstrap/galera";
+import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, GaleraNode, withGaleraDatadirs } from "../../components/bootstrap/galera";
 import { decideOnce as sharedDecideOnce, recoverGalera as sharedRecoverGalera } from "../ops/galera-recovery";
-import { HOSTS, LAB_BACKUP, Lab, log } from "./lab-core";
+import { HOSTS, LAB_BACKUP, Lab, labDataDevice, log } from "./lab-core";
 import { LAB_GALERA_SYNC_TIMEOUT_S, labGaleraRecoveryTarget, labOpsTarget, labRunner } from "./lab-ops";
 
 export const DB_NODES: GaleraNode[] = HOSTS.filter((h) => h.role === "db").map((h) => ({ name: h.name, address: h.ip }));
@@ -10,7 +10,11 @@ export const WEB_HOSTS = HOSTS.filter((h) => h.role === "web").map((h) => h.name
 export const DESIGNATED = DB_NODES[0].name;
 
 export const labGaleraPlan = () =>
-    galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S, backup: LAB_BACKUP });
+    // The datadir on each host's own (loop-file) volume, mounted by the cloud plan's step.
+    withGaleraDatadirs(
+        galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S, backup: LAB_BACKUP }),
+        labDataDevice,
+    );
 export const labGaleraRestartPlan = () =>
     galeraRollingRestartPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S });
 export const labHaproxyPlan = () => haproxyPlan({ webHosts: WEB_HOSTS, galeraNodes: DB_NODES });

@@ -145,6 +145,11 @@ export function shq(s: string): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Loop device given to a db host as its data volume (what EBS is in the cloud; /etc/oclab/data-device inside). */
+export function labDataDevice(host: string): string {
+    return fs.readFileSync(path.join(hostDir(host), "etc/oclab/data-device"), "utf8").trim();
+}
+
 export function hostByName(name: string): LabHost {
     const h = HOSTS.find((x) => x.name === name);
     if (!h) throw new Error(`unknown lab host "${name}" (hosts: ${HOSTS.map((x) => x.name).join(" ")})`);
@@ -420,16 +425,21 @@ export class Lab {
         runSync(["ip", "-n", ns, "link", "set", "lo", "up"]);
     }
 
+    /**
+     * A sparse loop-file disk for a host: an fs host's brick (2 GiB, `brick-device`), a db host's data
+     * volume (3 GiB, `data-device`: the datadir lives on it as on EC2, so it can also run full).
+     */
     private ensureLoop(h: LabHost): string {
         const img = path.join(STATE, "disks", `${h.name}.img`);
+        const [size, file] = h.role === "db" ? ["3G", "data-device"] : ["2G", "brick-device"];
         fs.mkdirSync(path.dirname(img), { recursive: true });
-        if (!fs.existsSync(img)) runSync(["truncate", "-s", "2G", img]);
+        if (!fs.existsSync(img)) runSync(["truncate", "-s", size, img]);
         let dev = runSync(["losetup", "-j", img], { allowFail: true }).stdout.split(":")[0].trim();
         if (!dev) {
             dev = runSync(["losetup", "-f", "--show", img]).stdout.trim();
             fs.appendFileSync(path.join(STATE, "loops"), `${dev} ${img}\n`);
         }
-        fs.writeFileSync(path.join(hostDir(h.name), "etc/oclab/brick-device"), dev + "\n");
+        fs.writeFileSync(path.join(hostDir(h.name), "etc/oclab", file), dev + "\n");
         return dev;
     }
 
@@ -471,7 +481,7 @@ export class Lab {
         for (const h of HOSTS) {
             this.seedHostDir(h);
             this.ensureNetwork(h);
-            if (h.role === "fs") this.ensureLoop(h);
+            if (h.role === "fs" || h.role === "db") this.ensureLoop(h);
             this.ensureMountNs(h);
             const r = await this.svc(h.name, "start", "ssh");
             if (r.code !== 0) throw new Error(`sshd on ${h.name} failed: ${r.stderr}`);

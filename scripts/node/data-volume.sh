@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Mount a node's dedicated data volume (cloud only; lab hosts keep their data in their own mount
-# namespace). Runs before any package that writes to the mount point is installed.
+# Mount a node's dedicated data volume (an EBS volume in the cloud; a loop-file disk per db host in
+# the lab). Runs before any package that writes to the mount point is installed.
 #
 #   DATA_DEVICE  block device of the volume (in AWS the NVMe by-id path that names the EBS volume ID)
 #   DATA_MOUNT   where it is mounted, e.g. /var/lib/mysql

@@ -408,6 +408,39 @@ export const scenarios: Scenario[] = [
             }),
     },
     {
+        name: "galera-writer-disk-full",
+        description:
+            "gray failure: the writer's data volume runs full (a file takes all but 256 MiB): its health check answers 503 below the 1 GiB floor, HAProxy moves writes to db2 within the bound; freed, db1 takes the writes back",
+        run: (lab) =>
+            scenario(lab, "galera-writer-disk-full", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[0].name;
+                const fill = "/var/lib/mysql/oclab-disk-full";
+                const tFault = Date.now();
+                const r = await lab.sh(victim, `set -e; mountpoint -q /var/lib/mysql; avail=$(df -B1 --output=avail /var/lib/mysql | tail -n1); fallocate -l $((avail - 268435456)) ${fill}; df -h --output=avail /var/lib/mysql | tail -n1`);
+                if (r.code !== 0) throw new Error(`cannot fill ${victim}'s data volume: ${r.stderr.trim()}`);
+                notes.push(`${victim}'s data volume filled: ${r.stdout.trim()} left`);
+                try {
+                    await waitFor("HAProxy moving off the writer whose volume is full", 30_000, async () => !(await writerIs(lab, victim)));
+                    const tMoved = Date.now();
+                    await waitFor("a commit through the new writer", 30_000, async () => w.acks.some((a) => a.t > tMoved));
+                    figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
+                    figures.failoverSeconds = r2((tMoved - tFault) / 1000);
+                    figures.newWriter = await haproxyWriter(lab, WEB);
+                    figures.healthWhileFull = (await galeraNodeStatus(lab, victim)).health ?? -1;
+                } finally {
+                    await lab.sh(victim, `rm -f ${fill}`);
+                }
+                const tFreed = Date.now();
+                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 60_000, () => writerIs(lab, victim)));
+                figures.failbackOutageSeconds = r2(maxGapAfter(w, tFreed));
+                // The bound: the check answers 503 at once (df on every check); fall 2 at inter 0.5 s
+                // marks the writer down within about 1.5 s, then on-marked-down shutdown-sessions moves
+                // clients at once. 5 s leaves room for a loaded host.
+                notes.push("bound: 503 from the free-space floor, 2 checks x inter 0.5 s, then on-marked-down shutdown-sessions; target writer outage <= 5 s");
+                return figures.healthWhileFull === 503 && (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 5;
+            }),
+    },
+    {
         name: "galera-rolling-restart",
         description: "planned maintenance: the rolling-restart plan (db2, db3, then the writer db1) under write load",
         run: (lab) =>
