@@ -17,7 +17,7 @@
  */
 import { createTable, lostAcked, startWriter } from "../galera-client";
 import { DB_NODES, dbQuery, galeraNodeStatus } from "../galera-lab";
-import { MOUNT_POINT, startWriter as startFileWriter, verifyAcked, waitWriter } from "../gluster-lab";
+import { MOUNT_POINT, readWriterLog, startWriter as startFileWriter, verifyAcked, waitClientConnected, waitHealed, waitWriter } from "../gluster-lab";
 import { Lab, log, sleep } from "../lab-core";
 import { labOpsTarget, labRunner } from "../lab-ops";
 import { backup } from "../../ops/commands";
@@ -39,6 +39,10 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
     const runner = labRunner(target);
     try {
         await ensureHealthy(lab, notes);
+        // The volume as a user finds it: healed, and web1's client connected to every brick (a
+        // scenario before this one may have cut web1 off the network).
+        await waitHealed(lab, 300);
+        await waitClientConnected(lab, WEB, 120);
         const table = "w_backup_drill";
         await createTable(lab, table);
         const w = await startWriter(lab, WEB, table);
@@ -48,7 +52,11 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
         const after = "/root/drill-after.log";
         await lab.sh(WEB, `rm -rf ${dir}`);
         await startFileWriter(lab, WEB, dir, before, 200, 60, 32);
-        const fb = await waitWriter(lab, WEB, before, 180);
+        const fb = await waitWriter(lab, WEB, before, 180).catch(async (e) => {
+            const wl = await readWriterLog(lab, WEB, before);
+            const err = await lab.sh(WEB, `tail -n 5 ${before}.err ${before}.out 2>/dev/null`);
+            throw new Error(`${(e as Error).message}: ${wl.acked} files acknowledged, ${wl.failed} failed; ${err.stdout.trim().replace(/\n/g, " | ")}`);
+        });
 
         const taken = await backup(target, runner, (l) => log(`backup: ${l}`));
         const db = taken.find((b) => b.tier === "galera")!;
