@@ -7,6 +7,7 @@
  * route, so nothing leaves the bridge.
  */
 import { spawn, spawnSync } from "child_process";
+import { GALERA_DATADIR } from "../../components/bootstrap/galera";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -453,7 +454,11 @@ export class Lab {
         if (this.isNsMounted(mnt) && this.isNsMounted(uts)) return;
         for (const f of [mnt, uts]) if (!fs.existsSync(f)) fs.writeFileSync(f, "");
         const hd = hostDir(h.name);
-        const binds = PRIVATE_PATHS.map(([sub, target]) => `mount --bind ${shq(path.join(hd, sub))} ${shq(target)}`);
+        // A db host's datadir is its data volume, which the plan's galera-datadir step mounts (and
+        // refuses to do over another mount): no private bind there.
+        const binds = PRIVATE_PATHS.filter(([, target]) => !(h.role === "db" && target === GALERA_DATADIR)).map(
+            ([sub, target]) => `mount --bind ${shq(path.join(hd, sub))} ${shq(target)}`,
+        );
         binds.push(`mount --bind ${shq(path.join(hd, "hosts"))} /etc/hosts`, `mount --bind ${shq(path.join(hd, "hostname"))} /etc/hostname`,
             `mount --bind ${shq(path.join(hd, "fstab"))} /etc/fstab`);
         const script = ["set -e", `hostname ${h.name}`, ...binds].join("\n");
