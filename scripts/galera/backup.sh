@@ -30,12 +30,7 @@ flock -n 9 || die "another galera backup runs on this node"
 
 member_addrs="$(galera_status wsrep_incoming_addresses)"
 [ -n "$member_addrs" ] || die "mariadb does not answer on this node: cannot tell the cluster's members"
-chosen="$(backup_choose "$BACKUP_NODE_ORDER" "$BACKUP_NODE_ADDRESSES" "$member_addrs")"
-if [ "$force" = 0 ] && [ "$chosen" != "$BACKUP_NODE" ]; then
-    log "skipped: ${chosen:-no node} takes the backup (members: $member_addrs)"
-    printf '{"skipped": true, "chosen": "%s"}\n' "$chosen"
-    exit 0
-fi
+backup_skip_unless_chosen "$member_addrs" backup
 galera_is_synced_primary || die "this node is not Synced in a Primary Component (state $(galera_status wsrep_local_state_comment)): no backup from it"
 
 started="$(date +%s)"

@@ -46,13 +46,19 @@ wipe_datadir() {
     find "$DATADIR" -mindepth 1 -maxdepth 1 "${keep[@]}" -exec rm -rf {} +
 }
 
-# last_event_epoch FILE… : time of the last event in the binary logs (0 when they hold none).
-last_event_epoch() {
+# last_stamp_epoch : the time of the last event in decoded binary logs on stdin (mariadb-binlog's
+# `#YYMMDD HH:MM:SS` headers, UTC), 0 when there is none.
+last_stamp_epoch() {
     local stamp
-    stamp="$(TZ=UTC mariadb-binlog "$@" 2>/dev/null | grep -oE '^#[0-9]{6} +[0-9]{1,2}:[0-9]{2}:[0-9]{2}' | tail -n1 || true)"
+    stamp="$(grep -oE '^#[0-9]{6} +[0-9]{1,2}:[0-9]{2}:[0-9]{2}' | tail -n1 || true)"
     [ -n "$stamp" ] || { echo 0; return 0; }
     stamp="${stamp#\#}"
     date -u -d "20${stamp:0:2}-${stamp:2:2}-${stamp:4:2} ${stamp:7}" +%s
+}
+
+# last_event_epoch FILE… : time of the last event in the binary logs (0 when they hold none).
+last_event_epoch() {
+    TZ=UTC mariadb-binlog "$@" 2>/dev/null | last_stamp_epoch
 }
 
 cmd_list() {
@@ -156,8 +162,9 @@ cmd_datadir() {
     chown -R mysql:mysql "$DATADIR"
     rm -f "$DATADIR/grastate.dat" "$DATADIR/gvwstate.dat"
 
-    local replayed=0 restored_to
-    restored_to="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$chosen_manifest")"
+    local replayed=0 restored_to backup_finished
+    backup_finished="$(backup_manifest_number "$chosen_manifest" finishedAt)"
+    restored_to="$backup_finished"
     if [ -z "$best" ]; then
         warn "no usable binary-log chain: the data is the backup's, as of $(date -u -d "@$restored_to" '+%F %T')"
     else
@@ -172,12 +179,8 @@ cmd_datadir() {
             die "replaying the binary logs failed: $(tail -n 5 "$LOGS/replay.err" | tr '\n' ' ')"
         fi
         stop_local_server "$pid"
-        restored_to="$(TZ=UTC grep -oE '^#[0-9]{6} +[0-9]{1,2}:[0-9]{2}:[0-9]{2}' "$LOGS/replay.sql" | tail -n1 | sed 's/^#//')"
-        if [ -n "$restored_to" ]; then
-            restored_to="$(date -u -d "20${restored_to:0:2}-${restored_to:2:2}-${restored_to:4:2} ${restored_to:7}" +%s)"
-        else
-            restored_to="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$chosen_manifest")"
-        fi
+        restored_to="$(last_stamp_epoch <"$LOGS/replay.sql")"
+        [ "$restored_to" != 0 ] || restored_to="$backup_finished"
         log "replayed $replayed transaction(s) of chain $best"
     fi
     rm -rf "$LOGS"

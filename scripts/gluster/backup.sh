@@ -31,12 +31,7 @@ flock -n 9 || die "another file backup runs on this node"
 # see the volume; every node reads the same volume status, so they agree).
 member_addrs="$(online_brick_hosts "$BACKUP_VOLUME" | tr '\n' ' ')"
 [ -n "${member_addrs// /}" ] || die "glusterd reports no online brick of $BACKUP_VOLUME on any node (or does not answer)"
-chosen="$(backup_choose "$BACKUP_NODE_ORDER" "$BACKUP_NODE_ADDRESSES" "$member_addrs")"
-if [ "$force" = 0 ] && [ "$chosen" != "$BACKUP_NODE" ]; then
-    log "skipped: ${chosen:-no node} takes the snapshot (bricks online: $member_addrs)"
-    printf '{"skipped": true, "chosen": "%s"}\n' "$chosen"
-    exit 0
-fi
+backup_skip_unless_chosen "$member_addrs" snapshot
 
 mnt=/run/owncloud-ha/files-backup-mnt
 install -d -m 700 "$mnt"

@@ -31,7 +31,7 @@ cmd_files() {
     backup_restore_args "$@"
     require_env BACKUP_VOLUME
     backup_choose_before "$restore_to" "$restore_pick"
-    chosen_finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$chosen_manifest")"
+    chosen_finished="$(backup_manifest_number "$chosen_manifest" finishedAt)"
 
     local stamp new old
     # Global, not local: the EXIT trap runs after this function returned.

@@ -126,6 +126,23 @@ backup_list_complete() {
     printf '%s\n' "$listing" | awk '{print $4}' | sed -n "s#^$BACKUP_PREFIX/full/\\([^/]*\\)/manifest\\.json\$#\\1#p" | sort
 }
 
+# backup_manifest_number MANIFEST FIELD : a numeric field of a manifest.json text ('' when absent).
+backup_manifest_number() {
+    sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" <<<"$1"
+}
+
+# backup_skip_unless_chosen MEMBERS WHAT : unless --force was given (force=1), exit 0 with the
+# {"skipped": …} line when backup_choose picks another node than this one from MEMBERS.
+backup_skip_unless_chosen() {
+    local chosen
+    chosen="$(backup_choose "$BACKUP_NODE_ORDER" "$BACKUP_NODE_ADDRESSES" "$1")"
+    if [ "${force:-0}" = 0 ] && [ "$chosen" != "$BACKUP_NODE" ]; then
+        log "skipped: ${chosen:-no node} takes the $2 (members: $1)"
+        printf '{"skipped": true, "chosen": "%s"}\n' "$chosen"
+        exit 0
+    fi
+}
+
 # backup_choose_before TARGET_EPOCH [NAME] : sets `chosen` and `chosen_manifest` to the newest
 # complete backup whose consistent point (its manifest's finishedAt) is before TARGET — or to NAME,
 # when given and it finished before TARGET — or dies saying why. Used by both tiers' restore.sh.
@@ -138,7 +155,7 @@ backup_choose_before() {
     for ((i = ${#names[@]} - 1; i >= 0; i--)); do
         n="${names[$i]}"
         manifest="$(s3 cp "$(s3_url "full/$n/manifest.json")" - 2>/dev/null)" || { warn "backup $n: no readable manifest"; continue; }
-        finished="$(sed -n 's/.*"finishedAt": *\([0-9]*\).*/\1/p' <<<"$manifest")"
+        finished="$(backup_manifest_number "$manifest" finishedAt)"
         if [ -n "$finished" ] && [ "$finished" -lt "$target" ]; then chosen="$n"; chosen_manifest="$manifest"; return 0; fi
     done
     die "no complete backup finished before $(date -u -d "@$target" +%FT%TZ) (backups: ${names[*]:-none}); choose a later time"
