@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from "child_process";
 import { GALERA_DATADIR } from "../../components/bootstrap/galera";
+import { RunResult, spawnBounded } from "../ops/transport";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -91,11 +92,7 @@ const PRIVATE_PATHS: [string, string, "copy" | "empty"][] = [
     ["var/lib/owncloud-ha", "/var/lib/owncloud-ha", "empty"],
 ];
 
-export interface RunResult {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
+export type { RunResult };
 export interface RunOpts {
     input?: string;
     timeoutMs?: number;
@@ -108,27 +105,8 @@ export function log(msg: string): void {
 
 /** Run a command (no shell), bounded in time. */
 export function run(cmd: string[], opts: RunOpts = {}): Promise<RunResult> {
-    return new Promise((resolve) => {
-        const p = spawn(cmd[0], cmd.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d) => (stdout += d));
-        p.stderr.on("data", (d) => (stderr += d));
-        const t = setTimeout(() => {
-            stderr += `\n[lab: timed out after ${opts.timeoutMs} ms, killed]`;
-            p.kill("SIGKILL");
-        }, opts.timeoutMs ?? 120_000);
-        p.on("error", (e) => {
-            clearTimeout(t);
-            resolve({ code: 127, stdout, stderr: stderr + String(e) });
-        });
-        p.on("close", (code, sig) => {
-            clearTimeout(t);
-            resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr });
-        });
-        p.stdin.on("error", () => undefined);
-        p.stdin.end(opts.input ?? "");
-    });
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    return spawnBounded(cmd, opts.input ?? "", timeoutMs, opts.env ?? process.env, () => `[lab: timed out after ${opts.timeoutMs} ms, killed]`);
 }
 
 export function runSync(cmd: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): RunResult {

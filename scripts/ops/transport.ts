@@ -145,8 +145,17 @@ export class SshRunner implements NodeRunner {
     }
 }
 
-/** Runs argv (no shell), stdin from `input`, killed after `timeoutMs`. */
-export function spawnBounded(argv: string[], input: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+/**
+ * Runs argv (no shell), stdin from `input`, killed after `timeoutMs` with `killedNote(timeoutMs)`
+ * appended to stderr (the lab's `run` uses it too).
+ */
+export function spawnBounded(
+    argv: string[],
+    input: string,
+    timeoutMs: number,
+    env: NodeJS.ProcessEnv = process.env,
+    killedNote = (ms: number) => `[ops: no answer within ${Math.round(ms / 1000)} s, killed]`,
+): Promise<RunResult> {
     return new Promise((resolve) => {
         const p = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env });
         let stdout = "";
@@ -154,7 +163,7 @@ export function spawnBounded(argv: string[], input: string, timeoutMs: number, e
         p.stdout.on("data", (d) => (stdout += d));
         p.stderr.on("data", (d) => (stderr += d));
         const t = setTimeout(() => {
-            stderr += `\n[ops: no answer within ${Math.round(timeoutMs / 1000)} s, killed]`;
+            stderr += `\n${killedNote(timeoutMs)}`;
             p.kill("SIGKILL");
         }, timeoutMs);
         p.on("error", (e) => {
