@@ -12,10 +12,13 @@ import { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
  * The local lab executes the same plans over SSH (scripts/lab), so what it proves is what runs here.
  */
 
-/** The node scripts: beside components/ in the repo, two levels up when running from the build (bin/components). */
-export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "scripts"), path.resolve(__dirname, "..", "..", "scripts")].find((d) =>
+/**
+ * The node scripts (scripts/node: the only files that ever reach a node): beside components/ in the
+ * repo, two levels up when running from the build (bin/components).
+ */
+export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "scripts", "node"), path.resolve(__dirname, "..", "..", "scripts", "node")].find((d) =>
     fs.existsSync(path.join(d, "lib", "common.sh")),
-) ?? path.resolve(__dirname, "..", "scripts");
+) ?? path.resolve(__dirname, "..", "scripts", "node");
 
 /** The directory the copy targets on a node: the login user's home, no world-writable directory involved. */
 export function remoteBaseDir(sshUser: string): string {

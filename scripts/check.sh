@@ -14,8 +14,8 @@ echo "== mocha"
 # instance's nftables ruleset, the web node's IMDS rule): as root on Debian, bring the tools they
 # drive (not on a fresh image); elsewhere those tests say they are skipped.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { ! command -v nft >/dev/null || ! command -v iptables >/dev/null; }; then
-  # shellcheck source=lib/common.sh
-  . scripts/lib/common.sh
+  # shellcheck source=node/lib/common.sh
+  . scripts/node/lib/common.sh
   apt_install nftables iptables
 fi
 npx --no-install mocha

@@ -16,8 +16,8 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     exit 1
   fi
   echo "shellcheck is not installed: installing Debian's package" >&2
-  # shellcheck source=lib/common.sh
-  . scripts/lib/common.sh
+  # shellcheck source=node/lib/common.sh
+  . scripts/node/lib/common.sh
   apt_install shellcheck
   command -v shellcheck >/dev/null 2>&1 || { echo "shellcheck still missing after apt-get install" >&2; exit 1; }
 fi

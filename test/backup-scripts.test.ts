@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 import { lastJson, parseRestoreTime, restoreSteps, restoreToPointInTime } from "../scripts/ops/restore-procedure";
 import { OpsNode } from "../scripts/ops/target";
 import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
 
-const lib = `. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/lib/backup.sh`;
+const lib = `. ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/lib/backup.sh`;
 
 describe("backups: scripts/lib/backup.sh", () => {
     describe("backup_choose: exactly one member takes the scheduled backup", () => {
@@ -151,7 +151,7 @@ describe("backups: gluster/lib.sh online_brick_hosts (stand-in gluster with reco
             fakeCommand(bin, "gluster", `cat "${fixtures}/$(cat ${t.dir}/which)"`);
             const hosts = (which: string) => {
                 fs.writeFileSync(path.join(t.dir, "which"), which);
-                return bash(`. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/gluster/lib.sh; online_brick_hosts gfs_v_r5`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim().split("\n");
+                return bash(`. ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/gluster/lib.sh; online_brick_hosts gfs_v_r5`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim().split("\n");
             };
             const all = hosts("status-all-online.xml");
             expect(all).to.have.length(3);
@@ -167,7 +167,7 @@ describe("backups: gluster/lib.sh online_brick_hosts (stand-in gluster with reco
 
 describe("backups: galera/lib.sh gtid_seq", () => {
     it("finds the cluster domain's sequence number in a GTID list", () => {
-        const g = (list: string, d: string) => bash(`. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/galera/lib.sh; gtid_seq '${list}' ${d}`).stdout.trim();
+        const g = (list: string, d: string) => bash(`. ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; gtid_seq '${list}' ${d}`).stdout.trim();
         expect(g("1-1-42,101-1-3", "1")).to.equal("42");
         expect(g("101-1-3, 1-1-7", "1")).to.equal("7");
         expect(g("101-1-3", "1")).to.equal("0");
@@ -181,7 +181,7 @@ describe("backups: galera/lib.sh binlog_has_gtid (stand-in mariadb-binlog)", () 
             const bin = path.join(t.dir, "bin");
             // the decoded logs: the wanted GTID first, then far more output than a pipe buffer holds
             fakeCommand(bin, "mariadb-binlog", `echo "#251129 15:35:57 server id 1  end_log_pos 389 CRC32 0x0  GTID 1-1-4572 trans"\nfor i in $(seq 1 20000); do echo "#251129 15:36:00 server id 1  end_log_pos $i CRC32 0x0  GTID 1-1-$((4572 + i)) trans"; done`);
-            const has = (seq: string) => bash(`set -euo pipefail; . ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/galera/lib.sh; binlog_has_gtid 1 ${seq} f1 && echo yes || echo no`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
+            const has = (seq: string) => bash(`set -euo pipefail; . ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; binlog_has_gtid 1 ${seq} f1 && echo yes || echo no`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
             expect(has("4572")).to.equal("yes");
             expect(has("457")).to.equal("no");
             expect(has("999999")).to.equal("no");
@@ -196,7 +196,7 @@ describe("backups: galera/binlog-ship.sh (stand-in mariadb and aws)", () => {
     let bin: string;
     let datadir: string;
     const run = () =>
-        bash(`bash ${SCRIPTS}/galera/binlog-ship.sh`, {
+        bash(`bash ${NODE_SCRIPTS}/galera/binlog-ship.sh`, {
             PATH: `${bin}:${process.env.PATH}`,
             GALERA_DATADIR: datadir,
             OCHA_BACKUP_STATE: path.join(t.dir, "state"),

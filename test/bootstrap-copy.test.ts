@@ -88,7 +88,7 @@ describe("bootstrap copy (CopyToRemote → remote.Command)", () => {
 
     it("ships the files' current content", () => {
         const source = copySource(engine.byName("g-scripts-node1"));
-        const repo = path.resolve(__dirname, "..", "scripts");
+        const repo = path.resolve(__dirname, "..", "scripts", "node");
         for (const f of filesUnder(source)) expect(fs.readFileSync(path.join(source, f), "utf8"), f).to.equal(fs.readFileSync(path.join(repo, f), "utf8"));
     });
 });

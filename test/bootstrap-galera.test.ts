@@ -93,7 +93,7 @@ describe("galeraPlan", () => {
 
     it("every script it names exists", () => {
         for (const s of plan.steps) {
-            const f = path.join(__dirname, "..", "scripts", s.script);
+            const f = path.join(__dirname, "..", "scripts", "node", s.script);
             expect(spawnSync("test", ["-f", f]).status, f).to.equal(0);
         }
     });

@@ -127,7 +127,7 @@ describe("bootstrap/gluster: plan", () => {
 
     it("uses scripts that exist, carries no secrets, and is deterministic", () => {
         for (const s of plan.steps) {
-            expect(fs.existsSync(path.join(__dirname, "..", "scripts", s.script)), s.script).to.equal(true);
+            expect(fs.existsSync(path.join(__dirname, "..", "scripts", "node", s.script)), s.script).to.equal(true);
             expect(s.secrets).to.deep.equal([]);
             expect(s.description.length).to.be.greaterThan(10);
         }
@@ -237,7 +237,7 @@ describe("bootstrap/gluster: client plan", () => {
         expect(p.steps.map((s) => s.id)).to.deep.equal(["gluster-mount-web1", "gluster-mount-web2"]);
         for (const s of p.steps) {
             expect(s.script).to.equal("web/gluster-mount.sh");
-            expect(fs.existsSync(path.join(__dirname, "..", "scripts", s.script))).to.equal(true);
+            expect(fs.existsSync(path.join(__dirname, "..", "scripts", "node", s.script))).to.equal(true);
             expect(s.env).to.deep.equal({ GLUSTER_SERVERS: "10.2.10.11 10.2.11.11 10.2.12.11", GLUSTER_VOLUME: "gfs_v_r5", GLUSTER_MOUNT_POINT: "/mnt/owncloud-data" });
             expect(s.dependsOn).to.deep.equal(["gluster-verify-volume"]);
         }

@@ -10,7 +10,7 @@ import * as path from "path";
  * decision, including the edge cases the peers handle (Pacemaker's galera agent, mariadb-operator),
  * and the report's own classification of a node, run against a fake datadir.
  */
-const GALERA = path.join(__dirname, "..", "scripts", "galera");
+const GALERA = path.join(__dirname, "..", "scripts", "node", "galera");
 const U = "7d733754-e5a4-11f1-a554-3f3c39c8d2d0";
 const OTHER = "11111111-e5a4-11f1-a554-3f3c39c8d2d0";
 const ZERO = "00000000-0000-0000-0000-000000000000";

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 const SELF = "10.0.1.13";
 const PEERS = ["10.0.1.11", "10.0.1.12"];
@@ -109,7 +109,7 @@ esac`);
     };
     const healFulls = () => (calls().match(/^--mode=script volume heal gfs_v_r5 full$/gm) ?? []).length;
     const run = () =>
-        bash(`bash "${SCRIPTS}/gluster/rejoin.sh"`, {
+        bash(`bash "${NODE_SCRIPTS}/gluster/rejoin.sh"`, {
             PATH: `${path.join(t.dir, "bin")}:${process.env.PATH}`,
             OCLAB_SVC: path.join(t.dir, "bin", "svc-launcher"),
             GLUSTER_VOLUME: "gfs_v_r5",

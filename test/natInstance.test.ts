@@ -12,7 +12,7 @@ import { expect } from "chai";
 import { natInstanceUserData } from "../components/peeredVpc";
 
 const ROOT = path.resolve(__dirname, "..");
-const APPLY = path.join(ROOT, "scripts", "nat", "nat-apply.sh");
+const APPLY = path.join(ROOT, "scripts", "node", "nat", "nat-apply.sh");
 const has = (cmd: string) => spawnSync("bash", ["-c", `command -v ${cmd}`]).status === 0;
 
 describe("NAT instance scripts", () => {

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 /**
  * `apt_install` (scripts/lib/common.sh) against a stand-in apt: a mirror that serves `mirror`, lists
@@ -37,7 +37,7 @@ esac; done`);
     return {
         /** `attempts` null: the script's own bound. */
         run: (pkgs: string[], attempts: number | null = 4) =>
-            bash(`. "${SCRIPTS}/lib/common.sh"; apt_install ${pkgs.join(" ")}`, {
+            bash(`. "${NODE_SCRIPTS}/lib/common.sh"; apt_install ${pkgs.join(" ")}`, {
                 PATH: `${bin}:${process.env.PATH}`,
                 OCHA_APT_LISTS: lists,
                 ...(attempts === null ? {} : { OCHA_APT_ATTEMPTS: String(attempts), OCHA_APT_DELAY_S: "1" }),

@@ -78,7 +78,7 @@ describe("node lifecycle (dev stack)", () => {
                 .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 .filter((a) => a.inputs.policyArn === "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
             expect(ssm.map((a) => s.engine.byUrn(a.propertyDependencies.role[0])!.name)).to.deep.equal(["dev-bastion-role"]);
-            const userData = fs.readFileSync(path.resolve(__dirname, "..", "scripts", "bastion", "user-data.sh"), "utf8");
+            const userData = fs.readFileSync(path.resolve(__dirname, "..", "scripts", "node", "bastion", "user-data.sh"), "utf8");
             expect(userData).to.match(/dpkg -i .*\n[\s\S]*systemctl enable --now amazon-ssm-agent/);
             expect(s.engine.byName("dev-bastion-instance").inputs.userData).to.equal(userData);
         });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { BACKUP_METRICS, NODE_METRICS_NAMESPACE, NODE_METRICS_PUBLISH_SECONDS } from "../components/nodeMetrics";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 /** Stand-in outputs of GlusterFS 10.3 in the CLI's shape: see test/fixtures/gluster/README.md. */
 const FIXTURES = path.join(__dirname, "fixtures", "gluster");
@@ -19,7 +19,7 @@ function fakeDf(bin: string, log: string): void {
 describe("node metrics: scripts/galera/metrics.sh --print (stand-in mariadb, df, date)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;
-    const run = () => bash(`bash ${SCRIPTS}/galera/metrics.sh --print`, { PATH: `${bin}:${process.env.PATH}`, GALERA_METRICS_STATE_DIR: path.join(t.dir, "state") });
+    const run = () => bash(`bash ${NODE_SCRIPTS}/galera/metrics.sh --print`, { PATH: `${bin}:${process.env.PATH}`, GALERA_METRICS_STATE_DIR: path.join(t.dir, "state") });
     const setStatus = (size: string, state: string, pausedNs: string, nowNs: string) => {
         fs.writeFileSync(path.join(t.dir, "status"), `${size}\t${state}\t${pausedNs}\t/var/lib/mysql/\n`);
         fs.writeFileSync(path.join(t.dir, "now"), nowNs);
@@ -50,7 +50,7 @@ describe("node metrics: scripts/galera/metrics.sh --print (stand-in mariadb, df,
     it("adds the age of this node's last full backup, only on a node that took one", () => {
         setStatus("3", "4", "1000000000", "100000000000");
         const state = path.join(t.dir, "backup-state");
-        const withState = () => bash(`bash ${SCRIPTS}/galera/metrics.sh --print`, {
+        const withState = () => bash(`bash ${NODE_SCRIPTS}/galera/metrics.sh --print`, {
             PATH: `${bin}:${process.env.PATH}`, GALERA_METRICS_STATE_DIR: path.join(t.dir, "state"), OCHA_BACKUP_STATE: state,
         });
         expect(parse(withState().stdout)).to.not.have.property("BackupAgeSeconds");
@@ -96,7 +96,7 @@ describe("node metrics: scripts/gluster/metrics.sh --print (stand-in gluster wit
                 `  *"volume heal gfs_v_r5 info summary"*) ${heal ? `cat ${path.join(FIXTURES, heal)}` : "exit 1"} ;;\n` +
                 `  *) echo "unexpected: $args" >&2; exit 2 ;;\nesac`,
         );
-        return bash(`bash ${SCRIPTS}/gluster/metrics.sh --print`, {
+        return bash(`bash ${NODE_SCRIPTS}/gluster/metrics.sh --print`, {
             PATH: `${bin}:${process.env.PATH}`,
             GLUSTER_METRICS_VOLUME: "gfs_v_r5",
             GLUSTER_METRICS_BRICK_MOUNT: "/srv/gluster/brick1",
@@ -140,7 +140,7 @@ describe("node metrics: --publish (stand-in aws)", () => {
             const bin = path.join(t.dir, "bin");
             fakeCommand(bin, "aws", `printf '%s\\n' "$@" > ${t.dir}/aws.args`);
             const env = { PATH: `${bin}:${process.env.PATH}`, OCHA_METRICS_NAMESPACE: NODE_METRICS_NAMESPACE, OCHA_METRICS_CLUSTER: "dev-db", OCHA_METRICS_NODE: "node2", OCHA_METRICS_REGION: "eu-central-1" };
-            const lib = `. ${SCRIPTS}/lib/common.sh; . ${SCRIPTS}/lib/metrics.sh`;
+            const lib = `. ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/lib/metrics.sh`;
             const r = bash(`${lib}; printf 'WsrepClusterSize 3\\nFlowControlPaused 0.0125\\nDataFreePercent 80.5\\n' | metrics_publish`, env);
             expect(r.code, r.stderr).to.equal(0);
             const args = fs.readFileSync(path.join(t.dir, "aws.args"), "utf8").trim().split("\n");
@@ -162,14 +162,14 @@ describe("node metrics: --publish (stand-in aws)", () => {
             expect(bad.code).to.not.equal(0);
             expect(bad.stderr).to.match(/bad metric line/);
             // The call is bounded, so a hung endpoint never overlaps the next run of the timer.
-            expect(fs.readFileSync(path.join(SCRIPTS, "lib", "metrics.sh"), "utf8")).to.match(/timeout "\$OCHA_METRICS_PUT_TIMEOUT_S" aws cloudwatch put-metric-data/);
+            expect(fs.readFileSync(path.join(NODE_SCRIPTS, "lib", "metrics.sh"), "utf8")).to.match(/timeout "\$OCHA_METRICS_PUT_TIMEOUT_S" aws cloudwatch put-metric-data/);
         } finally {
             t.cleanup();
         }
     });
 
     it("runs every NODE_METRICS_PUBLISH_SECONDS (the cost model's request count and the alarms' period)", () => {
-        const lib = fs.readFileSync(path.join(SCRIPTS, "lib", "metrics.sh"), "utf8");
+        const lib = fs.readFileSync(path.join(NODE_SCRIPTS, "lib", "metrics.sh"), "utf8");
         expect(/OnUnitActiveSec=(\d+)/.exec(lib)?.[1]).to.equal(String(NODE_METRICS_PUBLISH_SECONDS));
     });
 });

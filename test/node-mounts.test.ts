@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, parseUnit, SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
+import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 describe("daemons wait for their data volume (scripts/lib/volume.sh require_mounts_for)", () => {
     let t: ReturnType<typeof tempDir>;
@@ -11,7 +11,7 @@ describe("daemons wait for their data volume (scripts/lib/volume.sh require_moun
     const run = (systemd: boolean, unit: string, mountPath: string) => {
         const bin = path.join(t.dir, "bin");
         fakeCommand(bin, "systemctl", `echo "$*" >> "${t.dir}/systemctl.log"`);
-        return bash(`. "${SCRIPTS}/lib/common.sh"; . "${SCRIPTS}/lib/volume.sh"; is_systemd() { ${systemd}; }; require_mounts_for ${unit} ${mountPath}`, {
+        return bash(`. "${NODE_SCRIPTS}/lib/common.sh"; . "${NODE_SCRIPTS}/lib/volume.sh"; is_systemd() { ${systemd}; }; require_mounts_for ${unit} ${mountPath}`, {
             PATH: `${bin}:${process.env.PATH}`,
             OCHA_SYSTEMD_DIR: path.join(t.dir, "units"),
         });
@@ -33,7 +33,7 @@ describe("daemons wait for their data volume (scripts/lib/volume.sh require_moun
             if (complaints !== undefined) expect(complaints, "systemd-analyze verify of the unit with the drop-in").to.equal("");
         });
         it(`${script} asks for that ordering`, () => {
-            const src = fs.readFileSync(path.join(SCRIPTS, script), "utf8");
+            const src = fs.readFileSync(path.join(NODE_SCRIPTS, script), "utf8");
             expect(src).to.match(new RegExp(`^require_mounts_for ${unit.replace(".", "\\.")} `, "m"));
         });
     }

@@ -1,13 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, parseUnit, SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
+import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 /**
  * scripts/web/node-init.sh, function by function: sourced (its main only runs when executed), with
  * its paths pointed at temporary directories.
  */
-const NODE_INIT = path.join(SCRIPTS, "web", "node-init.sh");
+const NODE_INIT = path.join(NODE_SCRIPTS, "web", "node-init.sh");
 const SECRETS = `db='{"appDatabase":"owncloud","appUser":"oc","appPassword":"db-pw"}'; redis='{"authToken":"redis-token"}'; admin='{"username":"admin","password":"admin-pw"}'`;
 const SETTINGS = { OWNCLOUD_DOMAIN: "cloud.example.com", OWNCLOUD_IMAGE: "owncloud/server:11.0.0", REDIS_HOST: "master.r.abc.euc1.cache.amazonaws.com", REDIS_PORT: "6379" };
 

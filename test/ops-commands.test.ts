@@ -4,7 +4,7 @@ import { parseArgs } from "../scripts/ops/args";
 import { backup, BACKUP_SCRIPTS, replacePreconditions, restore, status } from "../scripts/ops/commands";
 import { OpsNode, OpsTarget, OpsUsageError } from "../scripts/ops/target";
 import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 const mk = (tier: "galera" | "gluster", i: number): OpsNode => ({
     tier, name: `node${i}`, address: `10.${tier === "galera" ? 1 : 2}.${(i - 1) * 16}.10`, urn: `urn:pulumi:dev::owncloud-ha::x$aws:ec2/instance:Instance::dev-${tier}-node${i}`,
@@ -234,7 +234,7 @@ describe("galera/status.sh: one line of the node's wsrep state and health code",
             ].join("\n"));
             fakeCommand(bin, "socat", `cat >/dev/null; printf 'HTTP/1.1 ${opts.health} x\\r\\n'`);
             fakeCommand(t.dir, "svc.sh", `[ "$1" = status ] && exit ${opts.running ? 0 : 3}; exit 0`);
-            return bash(`bash ${path.join(SCRIPTS, "galera/status.sh")}`, { PATH: `${bin}:${process.env.PATH}`, OCLAB_SVC: path.join(t.dir, "svc.sh") });
+            return bash(`bash ${path.join(NODE_SCRIPTS, "galera/status.sh")}`, { PATH: `${bin}:${process.env.PATH}`, OCLAB_SVC: path.join(t.dir, "svc.sh") });
         } finally {
             t.cleanup();
         }

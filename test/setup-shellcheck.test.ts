@@ -2,9 +2,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { bash, fakeCommand, SCRIPTS, tempDir } from "./harness/shell";
+import { bash, fakeCommand, tempDir } from "./harness/shell";
 
-const ROOT = path.join(SCRIPTS, "..");
+const ROOT = path.join(__dirname, "..");
 
 /**
  * A newcomer's `npm test` on a fresh Debian machine: no shellcheck on PATH, empty apt lists.
@@ -28,7 +28,7 @@ case " $* " in
   *" install "*) [ -s "${dir}/lists/x_Packages" ] || { echo "E: Unable to locate package shellcheck" >&2; exit 100; }
     printf '#!/usr/bin/env bash\\necho "$#" > "${dir}/shellchecked"\\n' > "${bin}/shellcheck"; chmod +x "${bin}/shellcheck" ;;
 esac`);
-    const r = bash(`bash "${path.join(SCRIPTS, "shellcheck.sh")}"`, { PATH: bin, OCHA_APT_LISTS: path.join(dir, "lists") }, 60_000);
+    const r = bash(`bash "${path.join(ROOT, "scripts", "shellcheck.sh")}"`, { PATH: bin, OCHA_APT_LISTS: path.join(dir, "lists") }, 60_000);
     const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8").trim() : "");
     return { ...r, apt: read("apt.log").split("\n").filter(Boolean), checked: Number(read("shellchecked") || 0) };
 }

@@ -66,7 +66,7 @@ export function withGaleraDatadirs(plan: BootstrapPlan, deviceOf: (host: string)
     const volumeSteps: BootstrapStep[] = hosts.map((host) => ({
         id: `galera-datadir-${host}`,
         host,
-        script: "node/data-volume.sh",
+        script: "volume/data-volume.sh",
         env: { DATA_DEVICE: deviceOf(host), DATA_MOUNT: GALERA_DATADIR },
         secrets: [],
         dependsOn: [],

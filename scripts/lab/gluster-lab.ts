@@ -61,7 +61,7 @@ export interface GlusterStatus {
 /** Runs scripts/gluster/status.sh on the first fs host that answers. */
 export async function glusterStatus(lab: Lab): Promise<GlusterStatus | string> {
     for (const h of fsHosts(lab)) {
-        const r = await lab.exec(h.name, ["env", `GLUSTER_VOLUME=${VOLUME}`, "bash", path.join(HOST_SCRIPTS, "gluster/status.sh")], { timeoutMs: 90_000 });
+        const r = await lab.exec(h.name, ["env", `GLUSTER_VOLUME=${VOLUME}`, "bash", path.join(HOST_SCRIPTS, "node/gluster/status.sh")], { timeoutMs: 90_000 });
         if (r.code !== 0) continue;
         const kv = Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
         const mounts: Record<string, boolean> = {};
@@ -188,7 +188,7 @@ export async function waitClientConnected(lab: Lab, web: string, timeoutS: numbe
 
 /** Start the writer on a web host in the background (setsid), bounded by count and seconds. */
 export async function startWriter(lab: Lab, web: string, dir: string, logf: string, count: number, seconds: number, kib = 64): Promise<void> {
-    const w = path.join(HOST_SCRIPTS, "gluster/lab/writer.sh");
+    const w = path.join(HOST_SCRIPTS, "lab/gluster/writer.sh");
     const cmd = `setsid bash ${shq(w)} ${shq(dir)} ${shq(logf)} ${count} ${seconds} ${kib} 60 > ${shq(logf)}.out 2>&1 < /dev/null & echo $!`;
     const r = await lab.sh(web, cmd);
     if (r.code !== 0) throw new Error(`writer did not start on ${web}: ${r.stderr}`);
@@ -248,7 +248,7 @@ export async function waitWriter(lab: Lab, web: string, logf: string, timeoutS: 
 
 /** Check every acknowledged write against the volume, from `web`. */
 export async function verifyAcked(lab: Lab, web: string, dir: string, logf: string): Promise<{ acked: number; ok: number; corrupt: number; missing: number; raw: string }> {
-    const r = await lab.exec(web, ["bash", path.join(HOST_SCRIPTS, "gluster/lab/verify.sh"), dir, logf], { timeoutMs: 600_000 });
+    const r = await lab.exec(web, ["bash", path.join(HOST_SCRIPTS, "lab/gluster/verify.sh"), dir, logf], { timeoutMs: 600_000 });
     const m = /acked=(\d+) ok=(\d+) corrupt=(\d+) missing=(\d+)/.exec(r.stdout);
     if (!m) throw new Error(`verify on ${web} failed: ${r.stderr}${r.stdout}`);
     return { acked: +m[1], ok: +m[2], corrupt: +m[3], missing: +m[4], raw: (r.stdout + r.stderr).trim().split("\n").slice(0, 10).join("; ") };

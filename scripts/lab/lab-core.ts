@@ -35,6 +35,13 @@ export const HOSTS: LabHost[] = [
 ];
 export const REPO = path.resolve(__dirname, "../..");
 export const SCRIPTS = path.join(REPO, "scripts");
+/** What a node is shipped (the cloud's CopyToRemote copies the same files, see components/remoteBootstrap.ts). */
+export const NODE_SCRIPTS = path.join(SCRIPTS, "node");
+/**
+ * The lab's service launcher, added to each host's copy at lab/svc.sh, where the `svc` seam of
+ * scripts/node/lib/common.sh looks when PID 1 is not systemd.
+ */
+const LAB_SVC = "lab/svc.sh";
 export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
 /**
  * The lab's own tools (svc launcher, Gluster test helpers) as hosts see them. Hosts have private
@@ -166,7 +173,7 @@ export class Lab {
 
     /** Lab service launcher inside a host (same file the `svc` seam uses). */
     svc(host: string, action: string, name: string, ...args: string[]): Promise<RunResult> {
-        return this.exec(host, ["bash", path.join(HOST_SCRIPTS, "lab/svc.sh"), action, name, ...args], { timeoutMs: 600_000 });
+        return this.exec(host, ["bash", path.join(HOST_SCRIPTS, LAB_SVC), action, name, ...args], { timeoutMs: 600_000 });
     }
 
     /** Run a command over SSH (through the bastion for every host but the bastion). */
@@ -506,10 +513,10 @@ export class Lab {
         throw new Error(`the S3 stand-in did not answer on ${S3_STANDIN_ENDPOINT} within 15 s: see ${path.join(STATE, "s3-standin.log")}`);
     }
 
-    /** Copy scripts/ to every host over SSH (what CopyToRemote does in the cloud). */
+    /** Copy scripts/node (plus the lab's service launcher) to every host over SSH (what CopyToRemote does in the cloud). */
     async copyScripts(hosts = HOSTS.map((h) => h.name)): Promise<void> {
         const tgz = path.join(STATE, "scripts.tgz");
-        runSync(["tar", "-C", SCRIPTS, "-czf", tgz, "."]);
+        runSync(["tar", "-czf", tgz, "-C", NODE_SCRIPTS, ".", "-C", SCRIPTS, LAB_SVC]);
         const data = fs.readFileSync(tgz);
         await Promise.all(
             hosts.map(async (h) => {

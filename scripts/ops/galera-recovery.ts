@@ -53,7 +53,7 @@ export const RECOVERY_BOUNDS = {
     rounds: 6,
 } as const;
 
-const DECIDE_SH = path.resolve(__dirname, "..", "galera", "decide.sh");
+const DECIDE_SH = path.resolve(__dirname, "..", "node", "galera", "decide.sh");
 
 /** decide.sh from this checkout, run locally with a clean environment. */
 export const localDecide: Decider = (reports, env) =>

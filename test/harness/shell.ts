@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-/** The repository's scripts/ directory. */
-export const SCRIPTS = path.join(__dirname, "..", "..", "scripts");
+/** The node scripts (scripts/node), the tree a node is shipped from. */
+export const NODE_SCRIPTS = path.join(__dirname, "..", "..", "scripts", "node");
 
 export interface BashResult {
     code: number;

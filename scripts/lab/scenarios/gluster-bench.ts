@@ -14,7 +14,7 @@ import { MOUNT_POINT, killGlusterHost, startGlusterd, waitHealed, isMounted } fr
 
 const MIB = 256;
 const RUNS = 3;
-const BENCH = path.join(HOST_SCRIPTS, "gluster/lab/seqbench.sh");
+const BENCH = path.join(HOST_SCRIPTS, "lab/gluster/seqbench.sh");
 
 async function seq(lab: Lab, host: string, mode: "write" | "read", file: string): Promise<number> {
     const args = mode === "write" ? ["bash", BENCH, "write", file, String(MIB)] : ["bash", BENCH, "read", file];
