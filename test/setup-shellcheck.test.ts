@@ -8,7 +8,7 @@ const ROOT = path.join(__dirname, "..");
 
 /**
  * A newcomer's `npm test` on a fresh Debian machine: no shellcheck on PATH, empty apt lists.
- * scripts/shellcheck.sh runs with a PATH holding only the tools it needs plus stand-ins for id and
+ * scripts/dev/shellcheck.sh runs with a PATH holding only the tools it needs plus stand-ins for id and
  * apt (whose `install shellcheck` drops a recording shellcheck onto that PATH).
  */
 function freshMachine(dir: string, uid: number) {
@@ -28,12 +28,12 @@ case " $* " in
   *" install "*) [ -s "${dir}/lists/x_Packages" ] || { echo "E: Unable to locate package shellcheck" >&2; exit 100; }
     printf '#!/usr/bin/env bash\\necho "$#" > "${dir}/shellchecked"\\n' > "${bin}/shellcheck"; chmod +x "${bin}/shellcheck" ;;
 esac`);
-    const r = bash(`bash "${path.join(ROOT, "scripts", "shellcheck.sh")}"`, { PATH: bin, OCHA_APT_LISTS: path.join(dir, "lists") }, 60_000);
+    const r = bash(`bash "${path.join(ROOT, "scripts", "dev", "shellcheck.sh")}"`, { PATH: bin, OCHA_APT_LISTS: path.join(dir, "lists") }, 60_000);
     const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8").trim() : "");
     return { ...r, apt: read("apt.log").split("\n").filter(Boolean), checked: Number(read("shellchecked") || 0) };
 }
 
-describe("README set-up on a fresh Debian machine (scripts/shellcheck.sh, .ci/run)", () => {
+describe("README set-up on a fresh Debian machine (scripts/dev/shellcheck.sh, .ci/run)", () => {
     let t: ReturnType<typeof tempDir>;
     beforeEach(() => (t = tempDir("fresh")));
     afterEach(() => t.cleanup());

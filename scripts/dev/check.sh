@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # `npm test`: every gate a change must pass, fastest first. Needs no AWS, Pulumi CLI or plugins.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 echo "== tsc --noEmit (strict)"
 npx --no-install tsc --noEmit -p tsconfig.json
 echo "== eslint"
 npx --no-install eslint .
 echo "== shellcheck"
-bash scripts/shellcheck.sh
+bash scripts/dev/shellcheck.sh
 echo "== mocha"
 # Some tests run the node scripts' real firewall rules in a private network namespace (the NAT
 # instance's nftables ruleset, the web node's IMDS rule): as root on Debian, bring the tools they
 # drive (not on a fresh image); elsewhere those tests say they are skipped.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { ! command -v nft >/dev/null || ! command -v iptables >/dev/null; }; then
-  # shellcheck source=node/lib/common.sh
+  # shellcheck source=../node/lib/common.sh
   . scripts/node/lib/common.sh
   apt_install nftables iptables
 fi

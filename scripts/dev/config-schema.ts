@@ -5,9 +5,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { CONFIG_SCHEMA, ConfigKey } from "../stacks/config";
+import { CONFIG_SCHEMA, ConfigKey } from "../../stacks/config";
 
-const file = path.resolve(__dirname, "..", "Pulumi.yaml");
+const file = path.resolve(__dirname, "..", "..", "Pulumi.yaml");
 const text = fs.readFileSync(file, "utf8");
 const header = text
     .split("\n")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shellcheck every shell script the project ships (node scripts, user data, the lab, CI).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 # A fresh Debian machine has no shellcheck: as root, install Debian's package (apt lists refreshed
 # when empty or stale, bounded retries: apt_install in scripts/lib/common.sh), so the README's two
@@ -16,7 +16,7 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     exit 1
   fi
   echo "shellcheck is not installed: installing Debian's package" >&2
-  # shellcheck source=node/lib/common.sh
+  # shellcheck source=../node/lib/common.sh
   . scripts/node/lib/common.sh
   apt_install shellcheck
   command -v shellcheck >/dev/null 2>&1 || { echo "shellcheck still missing after apt-get install" >&2; exit 1; }
