@@ -35,15 +35,15 @@ export function remoteScriptsDir(sshUser: string): string {
 
 /** Read access to the script tree, injectable so tests can change a file without touching the repo. */
 export interface ScriptTree {
-    /** Files directly inside `dir` (relative to scripts/, no sub-directories), e.g. `galera/start.sh`. */
+    /** Files directly inside `dir` (relative to scripts/node, no sub-directories), e.g. `galera/start.sh`. */
     list(dir: string): string[];
-    /** Content of a file relative to scripts/. */
+    /** Content of a file relative to scripts/node. */
     read(relPath: string): string;
 }
 
 const NODE_FILE = /\.(sh|cfg|tmpl)$/;
 
-/** The repository's scripts/ directory. */
+/** The repository's scripts/node directory. */
 export const scriptTree: ScriptTree = {
     list: (dir) => {
         const full = path.join(SCRIPTS_DIR, dir);
@@ -66,14 +66,24 @@ function referencedFiles(file: string, content: string): string[] {
     return out;
 }
 
+/** A path (relative to scripts/node) that leaves the node tree: never shipped. */
+function outsideNodeTree(rel: string): boolean {
+    const p = path.posix.normalize(rel);
+    return p === ".." || p.startsWith("../") || path.posix.isAbsolute(p);
+}
+
 /**
  * What one host needs to run its steps, and nothing else: the files directly inside the
  * directories of its step scripts (a tier's operator tools such as galera/report.sh come along;
- * sub-directories such as gluster/lab/ do not), scripts/lib, and the directories of every file
- * these name beside themselves (e.g. node/ for node/data-volume.sh). The lab runner, the plan tool
- * and CI scripts never reach a node, so changing them changes no copy.
+ * sub-directories do not), lib/, and the directories of every file these name beside themselves
+ * (e.g. volume/ for volume/data-volume.sh). Everything lies in scripts/node: a step or a reference
+ * that leaves it (the lab, the plan tool, developer tooling) is refused, so none of those ever
+ * reaches a node and changing them changes no copy.
  */
 export function shippedFiles(steps: BootstrapStep[], tree: ScriptTree = scriptTree): string[] {
+    for (const s of steps) {
+        if (outsideNodeTree(s.script)) throw new Error(`bootstrap step ${s.id}: script ${s.script} lies outside scripts/node; only node files are shipped`);
+    }
     const dirs = new Set<string>(["lib", ...steps.map((s) => path.posix.dirname(s.script))]);
     const files = new Set<string>();
     let pending = [...dirs];
@@ -83,6 +93,7 @@ export function shippedFiles(steps: BootstrapStep[], tree: ScriptTree = scriptTr
             for (const f of tree.list(dir)) {
                 files.add(f);
                 for (const ref of referencedFiles(f, tree.read(f))) {
+                    if (outsideNodeTree(ref)) throw new Error(`scripts/node/${f} uses ${ref}, which lies outside scripts/node; only node files are shipped (move it under scripts/node)`);
                     const refDir = path.posix.dirname(ref);
                     if (!dirs.has(refDir)) {
                         dirs.add(refDir);
@@ -94,11 +105,11 @@ export function shippedFiles(steps: BootstrapStep[], tree: ScriptTree = scriptTr
         pending = next;
     }
     for (const s of steps) {
-        if (!files.has(s.script)) throw new Error(`bootstrap step ${s.id}: script scripts/${s.script} does not exist`);
+        if (!files.has(s.script)) throw new Error(`bootstrap step ${s.id}: script scripts/node/${s.script} does not exist`);
     }
     for (const f of files) {
         for (const ref of referencedFiles(f, tree.read(f))) {
-            if (!files.has(ref)) throw new Error(`scripts/${f} uses scripts/${ref}, which does not exist`);
+            if (!files.has(ref)) throw new Error(`scripts/node/${f} uses scripts/node/${ref}, which does not exist`);
         }
     }
     return [...files].sort();
@@ -154,14 +165,14 @@ export function stageShipment(files: string[], read: FileReader = readScript): s
 }
 
 /**
- * What a step's re-run depends on: its own script, the libraries it can source (scripts/lib and
+ * What a step's re-run depends on: its own script, the libraries it can source (lib/ and
  * the lib.sh beside it), its non-secret environment and the names of its secrets. Changing anything
  * else leaves the step alone, so a settings change re-runs exactly the steps it concerns.
  */
 export function stepTrigger(step: BootstrapStep, files: string[], read: FileReader = readScript): string {
     const dir = path.posix.dirname(step.script);
     if (!files.includes(step.script)) {
-        throw new Error(`bootstrap step ${step.id}: script scripts/${step.script} does not exist`);
+        throw new Error(`bootstrap step ${step.id}: script scripts/node/${step.script} does not exist`);
     }
     // Also what the script names beside itself (e.g. configure.sh installs health-check.sh).
     const named = new Set(referencedFiles(step.script, read(step.script)));

@@ -47,7 +47,7 @@ export function tar(entries: TarEntry[]): Buffer {
     return Buffer.concat(blocks);
 }
 
-/** The scripts a web node needs, relative to scripts/, with their contents. */
+/** The scripts a web node needs, relative to scripts/node, with their contents. */
 export function bundleScripts(relPaths: string[], root = SCRIPTS_DIR): string {
     const entries = [...relPaths].sort().map((rel) => ({
         name: `scripts/${rel}`,

@@ -7,6 +7,7 @@ import { InvalidArgsError } from "../components/errors";
 import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
 import { MockEngine, underMocks } from "./harness/mocks";
 import { MOCK_AMIS } from "../scripts/plan/mockEngine";
+import { WEB_NODE_FILES } from "./fixtures/shipped-files";
 
 const args: OwnCloudWebTierArgs = {
     vpcId: "vpc-web",
@@ -245,7 +246,7 @@ describe("OwnCloudWebTier", () => {
             const end = bundle.indexOf("BUNDLE");
             const listing = execFileSync("tar", ["-tzf", "-"], { input: Buffer.from(bundle.slice(start + 1, end).join(""), "base64") }).toString();
             expect(listing.split("\n").filter(Boolean).sort()).to.deep.equal(
-                ["scripts/lib/common.sh", "scripts/web/gluster-mount.sh", "scripts/web/haproxy.cfg.tmpl", "scripts/web/haproxy.sh", "scripts/web/node-init.sh"].sort(),
+                WEB_NODE_FILES.map((f) => `scripts/${f}`).sort(),
             );
             fs.rmSync(dir, { recursive: true });
         });

@@ -1,6 +1,7 @@
+import * as path from "path";
 import { expect } from "chai";
 import { BootstrapStep } from "../components/bootstrap/plan";
-import { orderedSteps, remoteScriptsDir, ScriptTree, scriptTree, shellQuote, shipmentHash, shippedFiles, stepCommandLine, stepTrigger } from "../components/remoteBootstrap";
+import { orderedSteps, remoteScriptsDir, SCRIPTS_DIR, ScriptTree, scriptTree, shellQuote, shipmentHash, shippedFiles, stepCommandLine, stepTrigger } from "../components/remoteBootstrap";
 import { galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
 import { glusterPlan } from "../components/bootstrap/gluster";
 import { GALERA_NODE_FILES, GLUSTER_NODE_FILES } from "./fixtures/shipped-files";
@@ -45,8 +46,8 @@ describe("remote bootstrap", () => {
                 expect(shippedFiles(hostSteps(gluster, host))).to.deep.equal(GLUSTER_NODE_FILES);
             }
         });
-        it("changing a lab, plan-tool, CI or web file changes no copy trigger and no step trigger", () => {
-            const changed = new Set(["gluster/lab/verify.sh", "gluster/lab/writer.sh", "lab/hostexec.sh", "lab/svc.sh", "plan/bench.sh", "check.sh", "shellcheck.sh", "web/haproxy.sh", "bastion/user-data.sh"]);
+        it("changing another kind of node's file (web, bastion, NAT) changes no cluster node's copy trigger and no step trigger", () => {
+            const changed = new Set(["web/haproxy.sh", "web/node-init.sh", "web/haproxy.cfg.tmpl", "bastion/user-data.sh", "nat/nat-apply.sh", "nat/nat-instance.sh"]);
             const reads: string[] = [];
             const spy: ScriptTree = { list: scriptTree.list, read: (f) => (reads.push(f), scriptTree.read(f)) };
             const edited = (f: string) => (changed.has(f) ? "# edited\n" : scriptTree.read(f));
@@ -79,7 +80,21 @@ describe("remote bootstrap", () => {
             });
             const s = { ...step, script: "a/run.sh" };
             expect(shippedFiles([s], tree({ "a/run.sh": 'exec bash "$(dirname "$0")/../b/x.sh"', "b/x.sh": "", "c/y.sh": "" }))).to.deep.equal(["a/run.sh", "b/x.sh"]);
-            expect(() => shippedFiles([s], tree({ "a/run.sh": '. "$(dirname "$0")/gone.sh"' }))).to.throw(/scripts\/a\/run\.sh uses scripts\/a\/gone\.sh/);
+            expect(() => shippedFiles([s], tree({ "a/run.sh": '. "$(dirname "$0")/gone.sh"' }))).to.throw(/scripts\/node\/a\/run\.sh uses scripts\/node\/a\/gone\.sh/);
+        });
+        it("refuses a step or a reference that leaves scripts/node: a lab, plan-tool or developer file is never shipped", () => {
+            // The tree answers for anything it is asked, as the real one would for ../lab (a sibling of scripts/node).
+            const tree: ScriptTree = {
+                list: (dir) => ({ a: ["a/run.sh"], "../lab": ["../lab/svc.sh"] })[dir] ?? [],
+                read: (f) => (f === "a/run.sh" ? 'bash "$(dirname "$0")/../../lab/svc.sh"' : "# lab\n"),
+            };
+            expect(() => shippedFiles([{ ...step, script: "a/run.sh" }], tree)).to.throw(/scripts\/node\/a\/run\.sh uses \.\.\/lab\/svc\.sh, which lies outside scripts\/node/);
+            expect(() => shippedFiles([{ ...step, script: "../dev/check.sh" }], tree)).to.throw(/script \.\.\/dev\/check\.sh lies outside scripts\/node/);
+        });
+        it("reads the node tree, scripts/node, and nothing beside it", () => {
+            expect(SCRIPTS_DIR).to.equal(path.resolve(__dirname, "..", "scripts", "node"));
+            expect(scriptTree.list("galera")).to.include("galera/start.sh");
+            expect(scriptTree.list("lab")).to.deep.equal([]);
         });
     });
 
@@ -98,7 +113,7 @@ describe("remote bootstrap", () => {
             expect(stepTrigger(step, files, reader({ "galera/start.sh": "# changed\n" }))).to.equal(base);
         });
         it("refuses a step whose script does not exist", () =>
-            expect(() => stepTrigger({ ...step, script: "galera/nope.sh" }, files, reader())).to.throw(/scripts\/galera\/nope\.sh does not exist/));
+            expect(() => stepTrigger({ ...step, script: "galera/nope.sh" }, files, reader())).to.throw(/scripts\/node\/galera\/nope\.sh does not exist/));
     });
 
     describe("stepCommandLine", () => {
