@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { resolveOutput } from "../scripts/plan/mockEngine";
+import { resolveOutput } from "./harness/mocks";
 import { findNode, OpsTarget, OpsUsageError, targetFromOutputs } from "../scripts/ops/target";
 import { OPERATIONS_OUTPUT, SSH_KEY_OUTPUT } from "../stacks/operations";
 import { BuiltStack, buildStack } from "./harness/stacks";

@@ -5,8 +5,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { InvalidArgsError } from "../components/errors";
 import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
-import { MockEngine, underMocks } from "./harness/mocks";
-import { MOCK_AMIS } from "../scripts/plan/mockEngine";
+import { MOCK_AMIS, MockEngine, underMocks } from "./harness/mocks";
 import { WEB_NODE_FILES } from "./fixtures/shipped-files";
 
 const args: OwnCloudWebTierArgs = {

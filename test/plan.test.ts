@@ -15,8 +15,8 @@ import { cidrWithin } from "../scripts/plan/network";
 import { parseArgs } from "../scripts/plan/plan";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { MockEngine } from "../scripts/plan/mockEngine";
-import { PROJECT, stackConfig } from "../scripts/plan/stackBuild";
+import { MockEngine } from "./harness/mocks";
+import { PROJECT, stackConfig } from "./harness/stacks";
 import { runProgram } from "../stacks/program";
 import type { PlanReport } from "../scripts/plan/report";
 

@@ -14,7 +14,9 @@ import { ConfigError, loadPlatformConfig } from "../../stacks/config";
 import { buildPlatform } from "../../stacks/platform";
 import { readStackConfig } from "../../stacks/program";
 import { MockEngine, type RecordedResource } from "./mockEngine";
-import { REPO_ROOT } from "./stackBuild";
+
+/** The repository (the project directory of the platform program). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /** Wrong input from the user (stack, config file, config value, program arguments): exit status 2. */
 export class PlanInputError extends Error {

@@ -1,6 +1,8 @@
 /**
- * Builds a real stack (dev or prod) offline: the values users deploy, from Pulumi.yaml defaults and
- * Pulumi.<stack>.yaml, fed through pulumi config exactly as `pulumi up` would.
+ * Builds a real stack (dev or prod) offline for the tests: the values users deploy, from
+ * Pulumi.<stack>.yaml, fed through pulumi config exactly as `pulumi up` would, under the one mock
+ * engine (./mocks). The offline plan has its own loader (scripts/plan/build.ts: it also applies
+ * Pulumi.yaml defaults, other config files and other programs).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -9,7 +11,7 @@ import YAML from "yaml";
 import { loadPlatformConfig, PlatformConfig } from "../../stacks/config";
 import { buildPlatform, Platform } from "../../stacks/platform";
 import { readStackConfig } from "../../stacks/program";
-import { MockEngine } from "./mockEngine";
+import { MockEngine } from "./mocks";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
