@@ -2,8 +2,11 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as zlib from "zlib";
 import { expect } from "chai";
 import { InvalidArgsError } from "../components/errors";
+import { SCRIPTS_DIR } from "../components/remoteBootstrap";
+import { bundleScripts } from "../components/userData";
 import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
 import { MOCK_AMIS, MockEngine, underMocks } from "./harness/mocks";
 import { WEB_NODE_FILES } from "./fixtures/shipped-files";
@@ -229,9 +232,32 @@ describe("OwnCloudWebTier", () => {
             expect([cluster.REDIS_CLUSTER_MODE, cluster.REDIS_HOST]).to.deep.equal(["enabled", "clustercfg.redis.abc.euc1.cache.amazonaws.com"]);
         });
 
-        it("is identical for identical settings (no spurious instance refresh) and fits EC2's limit", () => {
+        it("depends on the files' contents only, never on when they were written (no spurious instance refresh), and fits EC2's limit", () => {
+            // Two checkouts of the same files, one written in 2001 and one now: the same bundle, and
+            // neither the tar entries nor the gzip header carry a time.
+            const copies = [new Date("2001-01-01T00:00:00Z"), new Date()].map((when) => {
+                const root = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-"));
+                for (const f of WEB_NODE_FILES) {
+                    fs.mkdirSync(path.join(root, path.dirname(f)), { recursive: true });
+                    fs.copyFileSync(path.join(SCRIPTS_DIR, f), path.join(root, f));
+                    fs.utimesSync(path.join(root, f), when, when);
+                }
+                return root;
+            });
+            try {
+                const [old, now] = copies.map((root) => bundleScripts(WEB_NODE_FILES, root));
+                expect(now).to.equal(old);
+                const gz = Buffer.from(now, "base64");
+                expect(gz.readUInt32LE(4), "gzip MTIME").to.equal(0);
+                const tar = zlib.gunzipSync(gz);
+                for (let off = 0; off + 512 <= tar.length && tar[off] !== 0; ) {
+                    expect(parseInt(tar.subarray(off + 136, off + 147).toString("ascii"), 8), "tar mtime").to.equal(0);
+                    off += 512 + Math.ceil(parseInt(tar.subarray(off + 124, off + 135).toString("ascii"), 8) / 512) * 512;
+                }
+            } finally {
+                for (const root of copies) fs.rmSync(root, { recursive: true, force: true });
+            }
             const env = { AWS_REGION: "eu-central-1", OWNCLOUD_DOMAIN: "cloud.example.com" };
-            expect(webUserData(env)).to.equal(webUserData(env));
             expect(Buffer.byteLength(webUserData(env))).to.be.below(16 * 1024);
         });
 
