@@ -246,7 +246,7 @@ export class Bastion extends pulumi.ComponentResource {
             );
         }
 
-        // The one host that installs the SSM agent (scripts/bastion/user-data.sh), so the one with the policy.
+        // The one host that installs the SSM agent (scripts/node/bastion/user-data.sh), so the one with the policy.
         const profile = createNodeRole(name, [], tags({}), this, [], { sessionManager: true });
 
         const ami = a.amiId ?? debian12Ami(a.architecture, { parent: this });

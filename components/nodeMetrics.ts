@@ -1,6 +1,6 @@
 /**
- * The custom CloudWatch metrics the stateful nodes publish (scripts/galera/metrics.sh,
- * scripts/gluster/metrics.sh, every 60 s from a systemd timer), pure data: the node roles' IAM
+ * The custom CloudWatch metrics the stateful nodes publish (scripts/node/galera/metrics.sh,
+ * scripts/node/gluster/metrics.sh, every 60 s from a systemd timer), pure data: the node roles' IAM
  * condition, the bootstrap plans' environment and the alarms in Observability all read it here.
  */
 
@@ -47,7 +47,7 @@ export interface NodeMetricsSource {
     backupMaxAgeSeconds?: number;
 }
 
-/** The environment a tier's setup step passes so metrics_install (scripts/lib/metrics.sh) can install the timer. */
+/** The environment a tier's setup step passes so metrics_install (scripts/node/lib/metrics.sh) can install the timer. */
 export function nodeMetricsEnv(cluster: string, node: string): Record<string, string> {
     return { OCHA_METRICS_NAMESPACE: NODE_METRICS_NAMESPACE, OCHA_METRICS_CLUSTER: cluster, OCHA_METRICS_NODE: node };
 }
@@ -66,5 +66,5 @@ export function putNodeMetricsStatement(): object {
     };
 }
 
-/** How often each node publishes (the systemd timer in scripts/lib/metrics.sh): the alarms' shortest period. */
+/** How often each node publishes (the systemd timer in scripts/node/lib/metrics.sh): the alarms' shortest period. */
 export const NODE_METRICS_PUBLISH_SECONDS = 60;

@@ -271,7 +271,7 @@ export class Observability extends pulumi.ComponentResource {
 type AlarmFactory = (id: string, a: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags">) => aws.cloudwatch.MetricAlarm;
 
 /**
- * Alarms on the metrics the Galera and GlusterFS nodes publish every 60 s (scripts/galera/metrics.sh, scripts/gluster/metrics.sh).
+ * Alarms on the metrics the Galera and GlusterFS nodes publish every 60 s (scripts/node/galera/metrics.sh, scripts/node/gluster/metrics.sh).
  *
  * - `<label>-<node>-cluster-size`: the node's wsrep_cluster_size below the node count, minimum of
  *   each minute, for 5 minutes. Missing data is *breaching*: this is the node's heartbeat, so a node

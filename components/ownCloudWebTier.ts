@@ -11,7 +11,7 @@ import { jsonSecret } from "./secrets";
 
 /** Port of the official owncloud/server image. */
 export const OWNCLOUD_PORT = 8080;
-/** Node-local HAProxy frontend the ALB checks: 200 only while ownCloud serves (see scripts/web/haproxy.sh). */
+/** Node-local HAProxy frontend the ALB checks: 200 only while ownCloud serves (see scripts/node/web/haproxy.sh). */
 export const HEALTH_PORT = 8081;
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /**
@@ -437,7 +437,7 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 iamInstanceProfile: { arn: profile.arn },
                 networkInterfaces: [{ associatePublicIpAddress: "false", securityGroups: [args.nodeSecurityGroupId], deleteOnTermination: "true" }],
                 // Hop limit 1: no bridged container reaches IMDS. ownCloud runs on the host network (no extra
-                // hop), so the node rejects IMDS traffic from its www-data user (scripts/web/node-init.sh).
+                // hop), so the node rejects IMDS traffic from its www-data user (scripts/node/web/node-init.sh).
                 metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
                 blockDeviceMappings: [
                     { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: a.rootVolumeSizeGb, encrypted: "true", deleteOnTermination: "true" } },

@@ -177,7 +177,7 @@ export function natLayout(strategy: NatStrategy, azCount: number): { natAzIndexe
 
 /**
  * User data of a NAT instance: the private CIDRs it forwards and the apply script (run now and at
- * every boot), in front of scripts/nat/nat-instance.sh. No secrets: CIDRs and scripts only.
+ * every boot), in front of scripts/node/nat/nat-instance.sh. No secrets: CIDRs and scripts only.
  */
 export function natInstanceUserData(privateCidrs: string[]): string {
     const read = (f: string) => fs.readFileSync(path.join(SCRIPTS_DIR, "nat", f), "utf8");

@@ -8,7 +8,7 @@ import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
 
 const lib = `. ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/lib/backup.sh`;
 
-describe("backups: scripts/lib/backup.sh", () => {
+describe("backups: scripts/node/lib/backup.sh", () => {
     describe("backup_choose: exactly one member takes the scheduled backup", () => {
         const order = "node3,node2,node1";
         const addrs = "10.1.0.12,10.1.0.11,10.1.0.10";

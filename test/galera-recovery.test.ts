@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 
 /**
- * The Galera recovery rules (scripts/galera/decide.sh, report.sh, lib.sh): a table of reports →
+ * The Galera recovery rules (scripts/node/galera/decide.sh, report.sh, lib.sh): a table of reports →
  * decision, including the edge cases the peers handle (Pacemaker's galera agent, mariadb-operator),
  * and the report's own classification of a node, run against a fake datadir.
  */
@@ -111,7 +111,7 @@ describe("galera/decide.sh: recovery never picks a node that is behind", () => {
     });
 });
 
-/** Runs a function of scripts/galera/lib.sh (after common.sh) in bash. */
+/** Runs a function of scripts/node/galera/lib.sh (after common.sh) in bash. */
 function libCall(snippet: string, env: Record<string, string> = {}) {
     const script = `set -euo pipefail; . ${JSON.stringify(path.join(GALERA, "..", "lib", "common.sh"))}; . ${JSON.stringify(path.join(GALERA, "lib.sh"))}; ${snippet}`;
     return spawnSync("bash", ["-c", script], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });

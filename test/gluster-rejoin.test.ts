@@ -1,5 +1,5 @@
 /**
- * scripts/gluster/rejoin.sh decisions, against a stand-in `gluster` CLI (and getfattr, service
+ * scripts/node/gluster/rejoin.sh decisions, against a stand-in `gluster` CLI (and getfattr, service
  * launcher) answering from files: what the pool knows, what this node's glusterd knows, the brick's
  * volume-id xattr. Every gluster call is recorded so the tests see what was (not) done.
  */
@@ -31,7 +31,7 @@ Brick3: ${SELF}:${BRICK_DIR}
 `;
 const poolList = (rows: [string, string][]) => ["UUID\t\t\t\t\tHostname \tState", ...rows.map(([u, h]) => `${u}\t${h}\tConnected `)].join("\n");
 
-describe("scripts/gluster/rejoin.sh (replaced or wiped GlusterFS node)", () => {
+describe("scripts/node/gluster/rejoin.sh (replaced or wiped GlusterFS node)", () => {
     let t: ReturnType<typeof tempDir>;
     let st: string;
     let brick: string;

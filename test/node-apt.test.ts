@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 /**
- * `apt_install` (scripts/lib/common.sh) against a stand-in apt: a mirror that serves `mirror`, lists
+ * `apt_install` (scripts/node/lib/common.sh) against a stand-in apt: a mirror that serves `mirror`, lists
  * that are empty until `apt-get update` succeeds (as on a Debian cloud image), an egress that may
  * fail the first N updates. Every apt-get call is logged, so the tests see what would hit the network.
  */
@@ -48,7 +48,7 @@ esac; done`);
     };
 }
 
-describe("apt_install (scripts/lib/common.sh)", () => {
+describe("apt_install (scripts/node/lib/common.sh)", () => {
     let t: ReturnType<typeof tempDir>;
     beforeEach(() => (t = tempDir("apt")));
     afterEach(() => t.cleanup());

@@ -16,7 +16,7 @@ function fakeDf(bin: string, log: string): void {
     fakeCommand(bin, "df", `echo "$@" >> ${log}\necho "Filesystem 1024-blocks Used Available Capacity Mounted on"\necho "/dev/x 1000 250 750 25% /x"`);
 }
 
-describe("node metrics: scripts/galera/metrics.sh --print (stand-in mariadb, df, date)", () => {
+describe("node metrics: scripts/node/galera/metrics.sh --print (stand-in mariadb, df, date)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;
     const run = () => bash(`bash ${NODE_SCRIPTS}/galera/metrics.sh --print`, { PATH: `${bin}:${process.env.PATH}`, GALERA_METRICS_STATE_DIR: path.join(t.dir, "state") });
@@ -83,7 +83,7 @@ describe("node metrics: scripts/galera/metrics.sh --print (stand-in mariadb, df,
     });
 });
 
-describe("node metrics: scripts/gluster/metrics.sh --print (stand-in gluster with the CLI's output shapes, df)", () => {
+describe("node metrics: scripts/node/gluster/metrics.sh --print (stand-in gluster with the CLI's output shapes, df)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;
     const run = (status: string | undefined, heal: string | undefined) => {

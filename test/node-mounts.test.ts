@@ -3,7 +3,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
-describe("daemons wait for their data volume (scripts/lib/volume.sh require_mounts_for)", () => {
+describe("daemons wait for their data volume (scripts/node/lib/volume.sh require_mounts_for)", () => {
     let t: ReturnType<typeof tempDir>;
     beforeEach(() => (t = tempDir("mounts")));
     afterEach(() => t.cleanup());

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 /**
- * scripts/web/node-init.sh, function by function: sourced (its main only runs when executed), with
+ * scripts/node/web/node-init.sh, function by function: sourced (its main only runs when executed), with
  * its paths pointed at temporary directories.
  */
 const NODE_INIT = path.join(NODE_SCRIPTS, "web", "node-init.sh");
@@ -20,7 +20,7 @@ function envFile(env: Record<string, string>): Record<string, string> {
     return Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
-describe("web node (scripts/web/node-init.sh)", () => {
+describe("web node (scripts/node/web/node-init.sh)", () => {
     let t: ReturnType<typeof tempDir>;
     beforeEach(() => (t = tempDir("web")));
     afterEach(() => t.cleanup());

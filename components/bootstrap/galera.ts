@@ -57,7 +57,7 @@ export const DEFAULT_GALERA_APP_DATABASE = "owncloud";
 export const GALERA_DATADIR = "/var/lib/mysql";
 
 /**
- * The plan with each node's data volume mounted at GALERA_DATADIR (node/data-volume.sh) before
+ * The plan with each node's data volume mounted at GALERA_DATADIR (volume/data-volume.sh) before
  * MariaDB is installed there: the cloud plan (the device is the node's EBS volume) and the lab's
  * (a loop device per host) alike.
  */

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 # A fresh Debian machine has no shellcheck: as root, install Debian's package (apt lists refreshed
-# when empty or stale, bounded retries: apt_install in scripts/lib/common.sh), so the README's two
+# when empty or stale, bounded retries: apt_install in scripts/node/lib/common.sh), so the README's two
 # set-up commands pass there; otherwise say exactly what to run.
 if ! command -v shellcheck >/dev/null 2>&1; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -27,6 +27,6 @@ if [ "${#files[@]}" -eq 0 ]; then
   echo "shellcheck: no scripts found" >&2
   exit 1
 fi
-# -x follows `source` so functions from scripts/lib are known where they are used.
+# -x follows `source` so functions from scripts/node/lib are known where they are used.
 shellcheck -x -P SCRIPTDIR "${files[@]}"
 echo "shellcheck: ${#files[@]} scripts clean"

@@ -58,7 +58,7 @@ export interface GlusterStatus {
     mounts: Record<string, boolean>;
 }
 
-/** Runs scripts/gluster/status.sh on the first fs host that answers. */
+/** Runs scripts/node/gluster/status.sh on the first fs host that answers. */
 export async function glusterStatus(lab: Lab): Promise<GlusterStatus | string> {
     for (const h of fsHosts(lab)) {
         const r = await lab.exec(h.name, ["env", `GLUSTER_VOLUME=${VOLUME}`, "bash", path.join(HOST_SCRIPTS, "node/gluster/status.sh")], { timeoutMs: 90_000 });

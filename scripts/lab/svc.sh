@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lab service launcher: the no-systemd half of the `svc` seam in scripts/lib/common.sh.
+# Lab service launcher: the no-systemd half of the `svc` seam in scripts/node/lib/common.sh.
 # Runs inside a lab host (its own net/mount/uts namespaces). Each daemon runs in the foreground
 # under setsid; its PID is recorded in /run/oclab-svc/NAME.pid and its output goes to
 # /var/log/oclab-svc/NAME.log (both per-host paths in the lab).

@@ -23,7 +23,7 @@ export type Decider = (reports: string[], env: Record<string, string>) => Promis
 
 export interface RecoveryIo {
     runner: NodeRunner;
-    /** Default: the repository's scripts/galera/decide.sh, run locally (it is pure: no node is touched). */
+    /** Default: the repository's scripts/node/galera/decide.sh, run locally (it is pure: no node is touched). */
     decide?: Decider;
     log?: (msg: string) => void;
     sleep?: (ms: number) => Promise<void>;

@@ -1,7 +1,7 @@
 /**
  * The point-in-time restore procedure, one home for the operators' `restore` command and the lab's
- * drill: every step is a node script (scripts/galera/restore.sh, binlog-ship.sh, stop.sh,
- * start.sh; scripts/gluster/restore.sh) run as root on the node through the ops transport, so the
+ * drill: every step is a node script (scripts/node/galera/restore.sh, binlog-ship.sh, stop.sh,
+ * start.sh; scripts/node/gluster/restore.sh) run as root on the node through the ops transport, so the
  * lab proves exactly what an operator runs.
  *
  *   0. checks, touching nothing: a complete database backup and a file snapshot exist before TIME

@@ -1,5 +1,5 @@
 /**
- * The web tier's cluster-wide locks (scripts/web/node-init.sh): the first ownCloud start (install or
+ * The web tier's cluster-wide locks (scripts/node/web/node-init.sh): the first ownCloud start (install or
  * upgrade) and the cron job each take a flock on a file of the shared GlusterFS volume, so only one
  * web node installs at a time and cron runs on one node at a time. These scenarios prove flock is
  * honoured ACROSS FUSE clients, and measure how long a dead holder keeps the lock.
