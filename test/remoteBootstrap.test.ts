@@ -41,7 +41,7 @@ describe("remote bootstrap", () => {
         it("ships a Galera node its tier's scripts, the libraries and the data-volume script, nothing else", () => {
             expect(shippedFiles(hostSteps(galera, "node2"))).to.deep.equal(GALERA_NODE_FILES);
         });
-        it("ships a GlusterFS node its tier's scripts without gluster/lab/, and the libraries", () => {
+        it("ships a GlusterFS node its tier's scripts and the libraries, nothing else", () => {
             for (const host of ["node1", "node3"]) {
                 expect(shippedFiles(hostSteps(gluster, host))).to.deep.equal(GLUSTER_NODE_FILES);
             }

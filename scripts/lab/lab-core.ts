@@ -42,6 +42,15 @@ export const NODE_SCRIPTS = path.join(SCRIPTS, "node");
  * scripts/node/lib/common.sh looks when PID 1 is not systemd.
  */
 const LAB_SVC = "lab/svc.sh";
+
+/**
+ * The tar command that packs a lab host's copy: scripts/node's files at the top (as CopyToRemote
+ * lands them in the cloud) plus lab/svc.sh. Absolute -C directories: GNU tar resolves a relative
+ * -C against the previous one.
+ */
+export function hostCopyTarArgs(tgz: string): string[] {
+    return ["tar", "-czf", tgz, "-C", NODE_SCRIPTS, ".", "-C", SCRIPTS, LAB_SVC];
+}
 export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
 /**
  * The lab's own tools (svc launcher, Gluster test helpers) as hosts see them. Hosts have private
@@ -516,7 +525,7 @@ export class Lab {
     /** Copy scripts/node (plus the lab's service launcher) to every host over SSH (what CopyToRemote does in the cloud). */
     async copyScripts(hosts = HOSTS.map((h) => h.name)): Promise<void> {
         const tgz = path.join(STATE, "scripts.tgz");
-        runSync(["tar", "-czf", tgz, "-C", NODE_SCRIPTS, ".", "-C", SCRIPTS, LAB_SVC]);
+        runSync(hostCopyTarArgs(tgz));
         const data = fs.readFileSync(tgz);
         await Promise.all(
             hosts.map(async (h) => {
