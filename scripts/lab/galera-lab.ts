@@ -9,11 +9,12 @@ export const DB_NODES: GaleraNode[] = HOSTS.filter((h) => h.role === "db").map((
 export const WEB_HOSTS = HOSTS.filter((h) => h.role === "web").map((h) => h.name);
 export const DESIGNATED = DB_NODES[0].name;
 
-export const labGaleraPlan = () =>
+/** `deviceOf`: each host's data volume (default: the loop device `up` gave it; tests pass their own). */
+export const labGaleraPlan = (deviceOf: (host: string) => string = labDataDevice) =>
     // The datadir on each host's own (loop-file) volume, mounted by the cloud plan's step.
     withGaleraDatadirs(
         galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S, backup: LAB_BACKUP }),
-        labDataDevice,
+        deviceOf,
     );
 export const labGaleraRestartPlan = () =>
     galeraRollingRestartPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S });
