@@ -1,15 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Bastion, BastionAccess, resolveBastionArgs } from "../components/bastion";
-import { TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GALERA_PORTS, GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/galeraCluster";
-import { GLUSTERD_PORTS, GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
-import { Observability } from "../components/observability";
-import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/ownCloudWebTier";
-import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
-import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
-import { VpcPeering } from "../components/vpcPeering";
+import { Bastion, BastionAccess, resolveBastionArgs } from "../components/access/bastion";
+import { TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GALERA_PORTS, GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
+import { GLUSTERD_PORTS, GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/storage/glusterDisperseVolume";
+import { Observability } from "../components/monitoring/observability";
+import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/web/ownCloudWebTier";
+import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/network/peeredVpc";
+import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/cache/redisCluster";
+import { VpcPeering } from "../components/network/vpcPeering";
 import { ConfigError, ConfigKeyName, PlatformConfig, TierName, TIERS } from "./config";
 import { OPERATIONS_OUTPUT, operationsOutput, SSH_KEY_OUTPUT } from "./operations";
 

@@ -10,8 +10,8 @@ import {
     isOptimalDisperse,
     GlusterSettings,
     DEFAULT_PING_TIMEOUT_S,
-} from "../components/bootstrap/gluster";
-import { BootstrapPlan } from "../components/bootstrap/plan";
+} from "../components/storage/plan";
+import { BootstrapPlan } from "../components/shared/bootstrapPlan";
 
 const seed: GlusterSettings = {
     nodes: [

@@ -6,10 +6,10 @@ import {
     GALERA_SECRETS,
     galeraPlan,
     galeraRollingRestartPlan,
-} from "../components/bootstrap/galera";
-import { TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GaleraCluster, GaleraClusterArgs, galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
+} from "../components/database/plan";
+import { TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GaleraCluster, GaleraClusterArgs, galeraCloudPlan, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
 import { isSecretInput, MockEngine, RecordedResource, resolveOutput, underMocks } from "./harness/mocks";
 
 const bastion = { host: "192.0.2.10", securityGroupId: "sg-bastion", keyPairName: "kp", privateKey: "KEY" };

@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
+import { TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/storage/glusterDisperseVolume";
 import { underMocks } from "./harness/mocks";
-import { putNodeMetricsStatement } from "../components/nodeMetrics";
+import { putNodeMetricsStatement } from "../components/shared/nodeMetrics";
 
 const bastion = { host: "192.0.2.10", securityGroupId: "sg-bastion", keyPairName: "kp", privateKey: "KEY" };
 const args: GlusterDisperseVolumeArgs = {

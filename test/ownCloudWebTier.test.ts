@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { InvalidArgsError } from "../components/errors";
-import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
+import { InvalidArgsError } from "../components/shared/errors";
+import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/web/ownCloudWebTier";
 import { MockEngine, underMocks } from "./harness/mocks";
 import { MOCK_AMIS } from "../scripts/plan/mockEngine";
 

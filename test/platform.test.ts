@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { TAG_SUBNET_TIER, TAG_TIER } from "../components/conventions";
+import { TAG_SUBNET_TIER, TAG_TIER } from "../components/shared/conventions";
 import { ConfigError } from "../stacks/config";
 import { platformTags } from "../stacks/platform";
 import { isSecretInput, resolveOutput, valueOf } from "./harness/mocks";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
-import { InvalidArgsError } from "../components/errors";
+import { RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/cache/redisCluster";
+import { InvalidArgsError } from "../components/shared/errors";
 import { isSecretInput, resolveOutput, underMocks } from "./harness/mocks";
 
 const args: RedisClusterArgs = {

@@ -1,6 +1,6 @@
 /** Galera + HAProxy in the lab: plans built from the lab's hosts, status, the recovery procedure. */
 import * as path from "path";
-import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, GaleraNode, withGaleraDatadirs } from "../../components/bootstrap/galera";
+import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, GaleraNode, withGaleraDatadirs } from "../../components/database/plan";
 import { decideOnce as sharedDecideOnce, recoverGalera as sharedRecoverGalera } from "../ops/galera-recovery";
 import { HOSTS, LAB_BACKUP, Lab, labDataDevice, log } from "./lab-core";
 import { LAB_GALERA_SYNC_TIMEOUT_S, labGaleraRecoveryTarget, labOpsTarget, labRunner } from "./lab-ops";

@@ -9,8 +9,8 @@ import {
     GlusterSettings,
     glusterClientPlan,
     glusterPlan,
-} from "../../components/bootstrap/gluster";
-import { BootstrapPlan } from "../../components/bootstrap/plan";
+} from "../../components/storage/plan";
+import { BootstrapPlan } from "../../components/shared/bootstrapPlan";
 
 export const VOLUME = "gfs_v_r5";
 export const MOUNT_POINT = "/mnt/owncloud-data";

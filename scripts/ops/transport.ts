@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { shellQuote } from "../../components/remoteBootstrap";
+import { shellQuote } from "../../components/shared/remoteBootstrap";
 import { OpsNode, OpsTarget } from "./target";
 
 export interface RunResult {

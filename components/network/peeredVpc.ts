@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
-import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "./cidr";
-import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { SCRIPTS_DIR } from "./remoteBootstrap";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
+import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "../shared/cidr";
+import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { SCRIPTS_DIR } from "../shared/remoteBootstrap";
 
 /** How private subnets reach the internet (package mirrors, AWS APIs). */
 export type NatStrategy = "none" | "single" | "onePerAz";

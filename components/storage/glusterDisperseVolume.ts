@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
+import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "../access/bastion";
 import {
     DEFAULT_BASE_PORT,
     DEFAULT_MAX_PORT,
@@ -11,17 +11,17 @@ import {
     OWNCLOUD_UID,
     glusterPlan,
     validateGlusterSettings,
-} from "./bootstrap/gluster";
-import { cidrProblem } from "./cidr";
-import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
-import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { runPlan } from "./remoteBootstrap";
-import { isInstanceType } from "./ami";
-import { GLUSTERD_PORTS } from "./ports";
-import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
-import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "./backupBucket";
-import { createSnapshotPolicy } from "./volumeSnapshots";
+} from "./plan";
+import { cidrProblem } from "../shared/cidr";
+import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "../shared/clusterNodes";
+import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { runPlan } from "../shared/remoteBootstrap";
+import { isInstanceType } from "../shared/ami";
+import { GLUSTERD_PORTS } from "../ports";
+import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
+import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
+import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 
 export { GLUSTERD_PORTS };
 

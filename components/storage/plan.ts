@@ -14,10 +14,10 @@
  *                                                                          — after ALL nodes' step 2b
  *   4. node 1:     verify-volume (all bricks online, nothing pending heal) — after step 3
  */
-import { BootstrapPlan, BootstrapStep } from "./plan";
+import { BootstrapPlan, BootstrapStep } from "../shared/bootstrapPlan";
 import { GLUSTER_BRICK_PORTS } from "../ports";
-import { nodeMetricsEnv } from "../nodeMetrics";
-import { BackupSettings, backupEnv, validateBackupSettings } from "./backup";
+import { nodeMetricsEnv } from "../shared/nodeMetrics";
+import { BackupSettings, backupEnv, validateBackupSettings } from "../shared/backupPlan";
 
 export interface GlusterNode {
     /** Logical host name the runner resolves (e.g. `fs1`). */

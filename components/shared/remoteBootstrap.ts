@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
+import { BootstrapPlan, BootstrapStep } from "./bootstrapPlan";
 
 /**
  * Turns a bootstrap plan into `@pulumi/command` resources: per host one `CopyToRemote` of the
@@ -12,10 +12,10 @@ import { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
  * The local lab executes the same plans over SSH (scripts/lab), so what it proves is what runs here.
  */
 
-/** The node scripts: beside components/ in the repo, two levels up when running from the build (bin/components). */
-export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "scripts"), path.resolve(__dirname, "..", "..", "scripts")].find((d) =>
+/** The node scripts: beside components/ in the repo, three levels up when running from the build (bin/components/shared). */
+export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "..", "scripts"), path.resolve(__dirname, "..", "..", "..", "scripts")].find((d) =>
     fs.existsSync(path.join(d, "lib", "common.sh")),
-) ?? path.resolve(__dirname, "..", "scripts");
+) ?? path.resolve(__dirname, "..", "..", "scripts");
 
 /** The directory the copy targets on a node: the login user's home, no world-writable directory involved. */
 export function remoteBaseDir(sshUser: string): string {

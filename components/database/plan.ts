@@ -4,9 +4,9 @@
  * Pure functions: the Pulumi components turn the steps into `CopyToRemote` + `remote.Command`;
  * the local lab (`npm run lab`) runs the very same steps over SSH through its bastion.
  */
-import { BootstrapPlan, BootstrapStep } from "./plan";
-import { nodeMetricsEnv } from "../nodeMetrics";
-import { BackupSettings, backupEnv, galeraBackupOrder, validateBackupSettings } from "./backup";
+import { BootstrapPlan, BootstrapStep } from "../shared/bootstrapPlan";
+import { nodeMetricsEnv } from "../shared/nodeMetrics";
+import { BackupSettings, backupEnv, galeraBackupOrder, validateBackupSettings } from "../shared/backupPlan";
 
 export interface GaleraNode {
     /** Logical host name (plan `host`), also the wsrep node name, e.g. `db1`. */

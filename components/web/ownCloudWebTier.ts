@@ -1,13 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
-import { createNodeRole } from "./clusterNodes";
-import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { LOG_RETENTION_DAYS } from "./peeredVpc";
-import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
-import { jsonSecret } from "./secrets";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
+import { createNodeRole } from "../shared/clusterNodes";
+import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { LOG_RETENTION_DAYS } from "../network/peeredVpc";
+import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "../shared/userData";
+import { jsonSecret } from "../shared/secrets";
 
 /** Port of the official owncloud/server image. */
 export const OWNCLOUD_PORT = 8080;

@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { cidrProblem } from "./cidr";
-import { TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { jsonSecret } from "./secrets";
-import { REDIS_PORT } from "./ports";
+import { cidrProblem } from "../shared/cidr";
+import { TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { jsonSecret } from "../shared/secrets";
+import { REDIS_PORT } from "../ports";
 
 export { REDIS_PORT };
 
