@@ -5,7 +5,7 @@ import { cidrProblem } from "../shared/cidr";
 import { TAG_TIER, withTags } from "../shared/conventions";
 import { InvalidArgsError } from "../shared/errors";
 import { jsonSecret } from "../shared/secrets";
-import { REDIS_PORT } from "../ports";
+import { REDIS_PORT } from "./ports";
 
 export { REDIS_PORT };
 

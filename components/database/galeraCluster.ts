@@ -12,7 +12,7 @@ import { InvalidArgsError } from "../shared/errors";
 import { runPlan } from "../shared/remoteBootstrap";
 import { isInstanceType } from "../shared/ami";
 import { jsonSecret } from "../shared/secrets";
-import { GALERA_PORTS } from "../ports";
+import { GALERA_PORTS } from "./ports";
 import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
 import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
 import { DEFAULT_BINLOG_INTERVAL_S } from "../shared/backupPlan";

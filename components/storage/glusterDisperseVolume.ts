@@ -18,7 +18,7 @@ import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "../shared/conventions";
 import { InvalidArgsError } from "../shared/errors";
 import { runPlan } from "../shared/remoteBootstrap";
 import { isInstanceType } from "../shared/ami";
-import { GLUSTERD_PORTS } from "../ports";
+import { GLUSTERD_PORTS } from "./ports";
 import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
 import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
 import { createSnapshotPolicy } from "../shared/volumeSnapshots";

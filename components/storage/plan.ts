@@ -15,7 +15,7 @@
  *   4. node 1:     verify-volume (all bricks online, nothing pending heal) — after step 3
  */
 import { BootstrapPlan, BootstrapStep } from "../shared/bootstrapPlan";
-import { GLUSTER_BRICK_PORTS } from "../ports";
+import { GLUSTER_BRICK_PORTS } from "./ports";
 import { nodeMetricsEnv } from "../shared/nodeMetrics";
 import { BackupSettings, backupEnv, validateBackupSettings } from "../shared/backupPlan";
 

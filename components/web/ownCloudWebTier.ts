@@ -8,11 +8,10 @@ import { InvalidArgsError } from "../shared/errors";
 import { LOG_RETENTION_DAYS } from "../network/peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "../shared/userData";
 import { jsonSecret } from "../shared/secrets";
+import { REDIS_PORT } from "../cache/ports";
+import { HEALTH_PORT, OWNCLOUD_PORT } from "./ports";
 
-/** Port of the official owncloud/server image. */
-export const OWNCLOUD_PORT = 8080;
-/** Node-local HAProxy frontend the ALB checks: 200 only while ownCloud serves (see scripts/web/haproxy.sh). */
-export const HEALTH_PORT = 8081;
+export { HEALTH_PORT, OWNCLOUD_PORT };
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /**
  * The default ownCloud image: a full version owncloud-docker/server publishes (its CI builds
@@ -210,7 +209,7 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
         accessLogs: args.accessLogs ?? false,
         accessLogRetentionDays,
         logRetentionDays,
-        redisPort: args.redisPort ?? 6379,
+        redisPort: args.redisPort ?? REDIS_PORT,
         https: args.certificateArn !== undefined ? "certificate" : args.hostedZoneId !== undefined ? "acm" : "none",
         tags: args.tags ?? {},
     };
