@@ -340,6 +340,28 @@ describe("platform (dev and prod from the committed stack files)", function () {
         );
     });
 
+    it("the web nodes' egress rules the data tiers now create keep their former URNs through aliases (children of the web nodes' group, dev-web-to-*-out)", () => {
+        const s = stacks.dev;
+        const web = s.engine.byName("dev-web-nodes-sg");
+        const [prefix, , webType] = [web.urn.split("::").slice(0, 2).join("::"), "", web.urn.split("::")[2]];
+        const moved = s.engine
+            .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            .filter((r) => r.propertyDependencies.securityGroupId?.[0] === web.urn && r.inputs.referencedSecurityGroupId !== undefined);
+        const aliases = moved.map((r) => `${r.name} <- ${(r.aliases ?? []).join(" ")}`);
+        const former = (n: string) => `${prefix}::${webType}$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::dev-web-to-${n}-out`;
+        expect(aliases.sort()).to.deep.equal(
+            [
+                `dev-galera-client0-out-mysql <- ${former("galera-sql")}`,
+                `dev-galera-client0-out-health <- ${former("galera-health")}`,
+                `dev-redis-client0-out-redis <- ${former("redis")}`,
+                `dev-gluster-client0-out-glusterd <- ${former("glusterd")}`,
+                `dev-gluster-client0-out-bricks <- ${former("gluster-bricks")}`,
+            ].sort(),
+        );
+        // Each still waits for the peering to its tier's VPC, as before.
+        for (const r of moved) expect(r.dependencies.some((d) => /VpcPeeringConnection::dev-web-(db|fs)-connection$/.test(d)), r.name).to.equal(true);
+    });
+
     it("rejects a bad stack file before creating anything", async () => {
         let caught: unknown;
         try {

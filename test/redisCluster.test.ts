@@ -126,6 +126,18 @@ describe("RedisCluster", () => {
             expect(sg.inputs.egress).to.deep.equal([]);
         });
 
+        it("opens the clients' side too: an egress rule on each client group to its own group on exactly its client ports, unless clientEgress is false", async () => {
+            const engine = await build();
+            const own = engine.ofType("aws:ec2/securityGroup:SecurityGroup")[0].urn;
+            const out = engine
+                .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+                .filter((r) => r.inputs.securityGroupId === "sg-web")
+                .map((r) => `${r.name} ${r.inputs.ipProtocol}/${r.inputs.fromPort}-${r.inputs.toPort} to ${r.propertyDependencies.referencedSecurityGroupId?.[0] === own ? "own" : "?"}`);
+            expect(out.sort()).to.deep.equal(["cache-client0-out-redis tcp/6379-6379 to own"].sort());
+            const off = await build({ clientEgress: false });
+            expect(off.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === "sg-web")).to.deep.equal([]);
+        });
+
         it("stores the token in Secrets Manager as a secret, and nowhere in plain text", async () => {
             const engine = await build();
             const [version] = engine.ofType("aws:secretsmanager/secretVersion:SecretVersion");

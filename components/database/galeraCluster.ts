@@ -13,6 +13,7 @@ import { runPlan } from "../shared/remoteBootstrap";
 import { isInstanceType } from "../shared/ami";
 import { jsonSecret } from "../shared/secrets";
 import { GALERA_PORTS } from "./ports";
+import { ClientFlow, ClientFlowArgs, clientEgressRules } from "../shared/flows";
 import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
 import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
 import { DEFAULT_BINLOG_INTERVAL_S } from "../shared/backupPlan";
@@ -21,7 +22,13 @@ import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 export { GALERA_PORTS };
 export { GALERA_DATADIR };
 
-export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs {
+/** What a client of the cluster opens: SQL (through its HAProxy) and the health check HAProxy polls. */
+export const GALERA_CLIENT_FLOWS: ClientFlow[] = [
+    { id: "mysql", protocol: "tcp", from: GALERA_PORTS.mysql, to: GALERA_PORTS.mysql, description: "SQL to Galera (through the local HAProxy)" },
+    { id: "health", protocol: "tcp", from: GALERA_PORTS.health, to: GALERA_PORTS.health, description: "HAProxy health checks of Galera" },
+];
+
+export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs, ClientFlowArgs {
     /** VPC of the cluster. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
@@ -345,6 +352,9 @@ export class GaleraCluster extends pulumi.ComponentResource {
                 { parent: sg },
             );
             if (!e.self) egressRules.push(rule);
+        }
+        if (args.clientEgress ?? true) {
+            clientEgressRules(name, clientSgs, sg.id, GALERA_CLIENT_FLOWS, a.tags, { parent: sg, dependsOn: args.crossVpcDependsOn });
         }
 
         const backup = wireClusterBackup(name, "galera", a.backup, args.kmsKeyId, tags({}), this);

@@ -19,13 +19,14 @@ import { InvalidArgsError } from "../shared/errors";
 import { runPlan } from "../shared/remoteBootstrap";
 import { isInstanceType } from "../shared/ami";
 import { GLUSTERD_PORTS } from "./ports";
+import { ClientFlowArgs, clientEgressRules } from "../shared/flows";
 import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
 import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
 import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 
 export { GLUSTERD_PORTS };
 
-export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs {
+export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs, ClientFlowArgs {
     /** VPC of the storage nodes. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin. */
@@ -260,6 +261,14 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                 },
                 { parent: sg },
             );
+        }
+        if (args.clientEgress ?? true) {
+            // Clients mount through glusterd (volfiles) and then talk to every brick directly.
+            const flows = [
+                { id: "glusterd", protocol: "tcp" as const, from: GLUSTERD_PORTS.from, to: GLUSTERD_PORTS.to, description: "glusterd (volfiles)" },
+                { id: "bricks", protocol: "tcp" as const, from: a.brickPortFrom, to: a.brickPortTo, description: "GlusterFS bricks" },
+            ];
+            clientEgressRules(name, clientSgs, sg.id, flows, a.tags, { parent: sg, dependsOn: args.crossVpcDependsOn });
         }
         new aws.vpc.SecurityGroupIngressRule(
             `${name}-in-ssh-bastion`,
