@@ -10,6 +10,7 @@ import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "../shared/user
 import { jsonSecret } from "../shared/secrets";
 import { REDIS_PORT } from "../cache/ports";
 import { HEALTH_PORT, OWNCLOUD_PORT } from "./ports";
+import { WEB_NODE_ENTRY, WEB_NODE_FILES, webNodePlan } from "./plan";
 
 export { HEALTH_PORT, OWNCLOUD_PORT };
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -38,7 +39,6 @@ export function owncloudImageProblem(image: string): string | undefined {
     return undefined;
 }
 
-export const WEB_NODE_SCRIPTS = ["lib/common.sh", "web/haproxy.sh", "web/haproxy.cfg.tmpl", "web/gluster-mount.sh", "web/node-init.sh"];
 
 export interface OwnCloudWebTierArgs {
     /** VPC of the load balancer and the web nodes. */
@@ -408,23 +408,19 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
         const userData = pulumi
             .all([region, args.galeraSecretArn, args.redisSecretArn, adminSecret.arn, args.redisEndpoint])
             .apply(([r, dbArn, redisArn, adminArn, redisHost]) =>
-                webUserData({
-                    AWS_REGION: r,
-                    DB_SECRET_ARN: dbArn,
-                    REDIS_SECRET_ARN: redisArn,
-                    ADMIN_SECRET_ARN: adminArn,
-                    GALERA_BACKENDS: args.galeraWriterOrder.map((ip, i) => `galera${i + 1}=${ip}`).join(","),
-                    GLUSTER_SERVERS: args.glusterServers.join(" "),
-                    GLUSTER_VOLUME: args.glusterVolume,
-                    REDIS_HOST: redisHost,
-                    REDIS_PORT: String(a.redisPort),
-                    REDIS_CLUSTER_MODE: args.redisClusterMode ? "enabled" : "disabled",
-                    OWNCLOUD_IMAGE: a.owncloudImage,
-                    OWNCLOUD_DOMAIN: a.domain,
-                    // What users' browsers speak to the ALB: ownCloud builds its URLs with it.
-                    OWNCLOUD_PROTOCOL: this.https ? "https" : "http",
-                    OWNCLOUD_HEALTH_PORT: String(HEALTH_PORT),
-                }),
+                webUserData(
+                    webNodePlan({
+                        galeraNodes: args.galeraWriterOrder.map((address, i) => ({ name: `galera${i + 1}`, address })),
+                        glusterServers: args.glusterServers,
+                        glusterVolume: args.glusterVolume,
+                        domain: a.domain,
+                        // What users' browsers speak to the ALB: ownCloud builds its URLs with it.
+                        protocol: this.https ? "https" : "http",
+                        owncloudImage: a.owncloudImage,
+                        redis: { host: redisHost, port: a.redisPort, clusterMode: args.redisClusterMode ?? false },
+                        secrets: { region: r, dbSecretArn: dbArn, redisSecretArn: redisArn, adminSecretArn: adminArn },
+                    }).env,
+                ),
             );
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-lt`,
@@ -590,9 +586,9 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
     }
 }
 
-/** The web node's user data for the given (non-secret) settings. Throws when it outgrows EC2's limit. */
+/** The web node's user data: its boot (components/web/plan.ts) with this (non-secret) environment. Throws when it outgrows EC2's limit. */
 export function webUserData(env: Record<string, string>): string {
-    const script = bootScript(bundleScripts(WEB_NODE_SCRIPTS), "web/node-init.sh", env);
+    const script = bootScript(bundleScripts(WEB_NODE_FILES), WEB_NODE_ENTRY, env);
     if (Buffer.byteLength(script) > USER_DATA_LIMIT_BYTES) {
         throw new Error(`web node user data is ${Buffer.byteLength(script)} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}`);
     }
