@@ -74,13 +74,18 @@ grastate_field() {
 # equals (configure.sh does not move it).
 GALERA_PORTS_FILE=/etc/owncloud-ha/galera-ports.env
 
-# galera_ports : GALERA_HEALTH_PORT and GALERA_REPLICATION_PORT from the environment, else as recorded.
+# galera_ports NAME… : the named port variables (GALERA_HEALTH_PORT, GALERA_REPLICATION_PORT) from
+# the environment, else as recorded; refuses when one is known from neither.
 galera_ports() {
-    if [ -z "${GALERA_HEALTH_PORT:-}" ] || [ -z "${GALERA_REPLICATION_PORT:-}" ]; then
-        # shellcheck source=/dev/null
-        if [ -r "$GALERA_PORTS_FILE" ]; then . "$GALERA_PORTS_FILE"; fi
-    fi
-    require_env GALERA_HEALTH_PORT GALERA_REPLICATION_PORT
+    local v
+    for v in "$@"; do
+        if [ -z "${!v:-}" ]; then
+            # shellcheck source=/dev/null
+            if [ -r "$GALERA_PORTS_FILE" ]; then . "$GALERA_PORTS_FILE"; fi
+            break
+        fi
+    done
+    require_env "$@"
 }
 
 # peer_listening ADDR : true when something accepts TCP on ADDR's Galera replication port (a running Galera node)
@@ -93,7 +98,7 @@ peer_listening() {
 # runs there; a timeout or an unreachable network proves nothing and is 'unknown'.
 peer_probe() {
     local err rc=0
-    galera_ports
+    galera_ports GALERA_REPLICATION_PORT
     err="$(timeout "${2:-2}" bash -c "exec 3<>/dev/tcp/$1/$GALERA_REPLICATION_PORT" 2>&1)" || rc=$?
     if [ "$rc" = 0 ]; then echo accept
     elif [[ "$err" == *"Connection refused"* ]]; then echo refused

@@ -22,8 +22,8 @@ if mariadb_process_alive; then
     v="$(galera_status wsrep_ready)"; ready="${v:--}"
 fi
 health=""
-if (galera_ports) 2>/dev/null; then
-    galera_ports
+if (galera_ports GALERA_HEALTH_PORT) 2>/dev/null; then
+    galera_ports GALERA_HEALTH_PORT
     health="$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 socat - TCP:127.0.0.1:"$GALERA_HEALTH_PORT" 2>/dev/null | head -n1 | awk '{print $2}')" || true
 fi
 printf 'running=%s cluster_status=%s state=%s state_comment=%s cluster_size=%s ready=%s health=%s\n' \

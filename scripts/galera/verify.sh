@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 require_env GALERA_EXPECTED_SIZE
-galera_ports
+galera_ports GALERA_HEALTH_PORT
 deadline=$((SECONDS + ${GALERA_VERIFY_TIMEOUT:-60}))
 while :; do
     size="$(galera_status wsrep_cluster_size)"
