@@ -27,6 +27,8 @@ export type { GlusterDisperseVolumeArgs } from "./storage/glusterDisperseVolume"
 export { Observability } from "./monitoring/observability";
 export type { ObservabilityArgs, ObservedInstance } from "./monitoring/observability";
 export { OwnCloudWebTier, resolveWebTierArgs } from "./web/ownCloudWebTier";
+export { webNodePlan } from "./web/plan";
+export type { WebNodePlan, WebNodeSettings } from "./web/plan";
 export type { OwnCloudWebTierArgs } from "./web/ownCloudWebTier";
 export { PeeredVpc, resolvePeeredVpcArgs } from "./network/peeredVpc";
 export type { NatStrategy, PeeredVpcArgs } from "./network/peeredVpc";

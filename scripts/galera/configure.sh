@@ -127,11 +127,14 @@ password = "${GALERA_HEALTH_PASSWORD}"
 socket   = /run/mysqld/mysqld.sock
 CNF
 
+# Not MariaDB's configuration: recording the ports never asks for a restart.
 install -d -m 755 /etc/owncloud-ha
+config_changed="$changed"
 install_if_changed "$GALERA_PORTS_FILE" 644 root:root <<ENV
 GALERA_HEALTH_PORT=${GALERA_HEALTH_PORT}
 GALERA_REPLICATION_PORT=${GALERA_REPLICATION_PORT}
 ENV
+changed="$config_changed"
 
 install -d -m 755 /opt/owncloud-ha/bin
 install_if_changed /opt/owncloud-ha/bin/galera-health 755 root:root < "$(dirname "$0")/health-check.sh"

@@ -44,7 +44,7 @@ define() {
         galera-health)
             # The port galera/configure.sh recorded from the plan (components/database/ports.ts).
             # shellcheck source=/dev/null
-            . /etc/owncloud-ha/galera-ports.env
+            if [ -r /etc/owncloud-ha/galera-ports.env ]; then . /etc/owncloud-ha/galera-ports.env; fi
             # shellcheck disable=SC2054 # socat address options are comma-separated
             CMD=(socat -T5 "TCP-LISTEN:${GALERA_HEALTH_PORT:?not recorded by galera/configure.sh},reuseaddr,fork,backlog=128" EXEC:/opt/owncloud-ha/bin/galera-health)
             READY=(bash -c "exec 3<>/dev/tcp/127.0.0.1/$GALERA_HEALTH_PORT")
