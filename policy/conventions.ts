@@ -11,7 +11,7 @@
  * | `owncloud-ha:public-exemption`  | free text: why this resource may have a public IPv4 | the bastion instance only     |
  * | `Project`, `Environment`, `ManagedBy` | free text (Environment: dev, prod, ...)    | every taggable resource         |
  *
- * These strings must stay equal to `components/conventions.ts` (a test checks it). The pack imports
+ * These strings must stay equal to `components/shared/conventions.ts` (a test checks it). The pack imports
  * from the components only their port declarations (policies/ports.ts), so a port has one home.
  */
 

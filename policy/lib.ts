@@ -378,12 +378,12 @@ export function describePorts(ports: PortRange | "all" | "none" | undefined): st
     return ports.from === ports.to ? `port ${ports.from}` : `ports ${ports.from}-${ports.to}`;
 }
 
-/** Parses "3306", "24007-24008" or a number into a range. */
+/** Parses "443", "8000-8010" or a number into a range. */
 export function parsePortSpec(spec: string | number): PortRange {
     if (typeof spec === "number") return { from: spec, to: spec };
     const [a, b] = spec.split("-").map((s) => Number(s.trim()));
     if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b))) {
-        throw new Error(`bad port spec "${spec}": use "3306" or "24007-24008"`);
+        throw new Error(`bad port spec "${spec}": use "443" or "8000-8010"`);
     }
     return { from: a, to: b ?? a };
 }

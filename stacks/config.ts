@@ -1,16 +1,16 @@
-import { cidrContains, cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/cidr";
-import { EGRESS_MODES, EgressMode, NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/peeredVpc";
-import { REDIS_ENGINES, RedisEngine } from "../components/redisCluster";
-import { BASTION_ACCESS_MODES, BastionAccessMode } from "../components/bastion";
-import { isInstanceType } from "../components/ami";
-import { DEFAULT_OWNCLOUD_IMAGE } from "../components/ownCloudWebTier";
+import { cidrContains, cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets, prefixLength } from "../components/shared/cidr";
+import { EGRESS_MODES, EgressMode, NAT_STRATEGIES, NatStrategy, LOG_RETENTION_DAYS } from "../components/network/peeredVpc";
+import { REDIS_ENGINES, RedisEngine } from "../components/cache/redisCluster";
+import { BASTION_ACCESS_MODES, BastionAccessMode } from "../components/access/bastion";
+import { isInstanceType } from "../components/shared/ami";
+import { DEFAULT_OWNCLOUD_IMAGE } from "../components/web/ownCloudWebTier";
 import {
     DEFAULT_BACKUP_RETENTION_DAYS,
     DEFAULT_BINLOG_INTERVAL_S,
     DEFAULT_FILES_BACKUP_ON_CALENDAR,
     DEFAULT_GALERA_BACKUP_ON_CALENDAR,
     DEFAULT_SNAPSHOT_RETENTION_COUNT,
-} from "../components/bootstrap/backup";
+} from "../components/shared/backupPlan";
 
 /**
  * The stack settings, mirrored from the `config:` schema in Pulumi.yaml (a test keeps the two in

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BastionAccess, DEFAULT_SSH_USER } from "../components/bastion";
-import { ClusterNodeRef } from "../components/clusterNodes";
-import { remoteScriptsDir } from "../components/remoteBootstrap";
+import { BastionAccess, DEFAULT_SSH_USER } from "../components/access/bastion";
+import { ClusterNodeRef } from "../components/shared/clusterNodes";
+import { remoteScriptsDir } from "../components/shared/remoteBootstrap";
 
 /**
  * The stack output the operator tooling (`npm run ops`, scripts/ops) reads to reach the nodes the

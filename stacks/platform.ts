@@ -1,15 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Bastion, BastionAccess, resolveBastionArgs } from "../components/bastion";
-import { TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GALERA_PORTS, GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/galeraCluster";
-import { GLUSTERD_PORTS, GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
-import { Observability } from "../components/observability";
-import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/ownCloudWebTier";
-import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
-import { REDIS_PORT, RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
-import { VpcPeering } from "../components/vpcPeering";
+import { Bastion, BastionAccess, resolveBastionArgs } from "../components/access/bastion";
+import { TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
+import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/storage/glusterDisperseVolume";
+import { Observability } from "../components/monitoring/observability";
+import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/web/ownCloudWebTier";
+import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/network/peeredVpc";
+import { RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/cache/redisCluster";
+import { VpcPeering } from "../components/network/vpcPeering";
 import { ConfigError, ConfigKeyName, PlatformConfig, TierName, TIERS } from "./config";
 import { OPERATIONS_OUTPUT, operationsOutput, SSH_KEY_OUTPUT } from "./operations";
 
@@ -253,29 +253,18 @@ export function preflight(cfg: PlatformConfig, zones: string[], planned: Planned
     if (problems.length > 0) throw new ConfigError(problems);
 }
 
-/** Allows `from` to open connections to `to` on a port range (egress on one side, ingress on the other). */
-function allow(
-    name: string,
-    from: { id: pulumi.Input<string> },
-    to: { id: pulumi.Input<string> },
-    ports: { protocol: string; from: number; to: number; description: string },
-    tags: Record<string, string>,
-    parent: pulumi.Resource,
-    dependsOn: pulumi.Resource[],
-): void {
-    new aws.vpc.SecurityGroupEgressRule(
-        `${name}-out`,
-        {
-            securityGroupId: from.id,
-            referencedSecurityGroupId: to.id,
-            ipProtocol: ports.protocol,
-            fromPort: ports.from,
-            toPort: ports.to,
-            description: ports.description,
-            tags,
-        },
-        { parent, dependsOn },
-    );
+/**
+ * The web nodes' egress to the data tiers used to be created here, as children of the web nodes'
+ * group; the components that serve those ports now create it (both sides of each flow). Aliases
+ * give the rules their old URNs, so an existing stack adopts them instead of deleting and
+ * re-creating them (which would briefly cut the web nodes off).
+ */
+function formerWebEgress(env: string, webSecurityGroup: pulumi.Resource, formerNames: Record<string, string>): pulumi.ResourceTransformation {
+    return ({ type, name, props, opts }) => {
+        const former = formerNames[name];
+        if (type !== "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" || former === undefined) return undefined;
+        return { props, opts: pulumi.mergeOptions(opts, { aliases: [{ name: `${env}-web-to-${former}-out`, parent: webSecurityGroup }] }) };
+    };
 }
 
 /**
@@ -324,7 +313,7 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
     const access = bastion.access();
 
     // Created before the data tiers so they can admit the web nodes by group (also across the
-    // peerings); its egress to each tier is added once that tier's group exists.
+    // peerings); each tier adds the group's egress to its own ports (both sides of the flow).
     const webSecurityGroup = new aws.ec2.SecurityGroup(`${env}-web-nodes-sg`, {
         vpcId: vpcs.web.vpcId,
         description: "ownCloud web nodes: clients of Galera, GlusterFS and Redis",
@@ -341,14 +330,14 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         // The web and bastion groups live in the web VPC: referable only once the peering is active.
         crossVpcDependsOn: [peeringTo.db],
         egressDependsOn: vpcs.db.egressReady,
-    });
+    }, { transformations: [formerWebEgress(env, webSecurityGroup, { [`${env}-galera-client0-out-mysql`]: "galera-sql", [`${env}-galera-client0-out-health`]: "galera-health" })] });
     const redis = new RedisCluster(`${env}-redis`, {
         ...planned.redis,
         vpcId: vpcs.db.vpcId,
         subnetIds: vpcs.db.privateSubnetIds,
         clientSecurityGroupIds: [webSecurityGroup.id],
         crossVpcDependsOn: [peeringTo.db],
-    });
+    }, { transformations: [formerWebEgress(env, webSecurityGroup, { [`${env}-redis-client0-out-redis`]: "redis" })] });
     const gluster = new GlusterDisperseVolume(`${env}-gluster`, {
         ...planned.gluster,
         vpcId: vpcs.fs.vpcId,
@@ -358,16 +347,7 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         bastion: access,
         crossVpcDependsOn: [peeringTo.fs],
         egressDependsOn: vpcs.fs.egressReady,
-    });
-
-    // Each target group lives in a peer VPC: the rule waits for that peering to be active.
-    const webTo = (target: string, tier: "db" | "fs", to: { id: pulumi.Input<string> }, protocol: string, fromPort: number, toPort: number, description: string) =>
-        allow(`${env}-web-to-${target}`, webSecurityGroup, to, { protocol, from: fromPort, to: toPort, description }, tags, webSecurityGroup, [peeringTo[tier]]);
-    webTo("galera-sql", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.mysql, GALERA_PORTS.mysql, "SQL to Galera (through the local HAProxy)");
-    webTo("galera-health", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.health, GALERA_PORTS.health, "HAProxy health checks of Galera");
-    webTo("redis", "db", { id: redis.securityGroupId }, "tcp", REDIS_PORT, REDIS_PORT, "Redis (TLS)");
-    webTo("glusterd", "fs", { id: gluster.securityGroupId }, "tcp", GLUSTERD_PORTS.from, GLUSTERD_PORTS.to, "glusterd (volfiles)");
-    webTo("gluster-bricks", "fs", { id: gluster.securityGroupId }, "tcp", gluster.brickPorts.from, gluster.brickPorts.to, "GlusterFS bricks");
+    }, { transformations: [formerWebEgress(env, webSecurityGroup, { [`${env}-gluster-client0-out-glusterd`]: "glusterd", [`${env}-gluster-client0-out-bricks`]: "gluster-bricks" })] });
 
     const web = new OwnCloudWebTier(`${env}-owncloud`, {
         ...planned.web,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { InvalidArgsError } from "../components/errors";
+import { InvalidArgsError } from "../components/shared/errors";
 import { CONFIG_SCHEMA, ConfigError, ConfigKeyName, isDocumentationCidr, isPlaceholderCertificateArn, loadPlatformConfig } from "./config";
 import { buildPlatform } from "./platform";
 

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { GaleraCluster } from "../components/galeraCluster";
+import { GaleraCluster } from "../components/database/galeraCluster";
 import { underMocks } from "./harness/mocks";
 
 /**

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { InvalidArgsError } from "../components/errors";
-import { Observability, ObservabilityArgs, validateObservabilityArgs } from "../components/observability";
-import { BACKUP_METRICS, NODE_METRICS_NAMESPACE } from "../components/nodeMetrics";
-import { DEFAULT_FILES_BACKUP_MAX_AGE_HOURS, DEFAULT_GALERA_BACKUP_MAX_AGE_HOURS } from "../components/bootstrap/backup";
+import { InvalidArgsError } from "../components/shared/errors";
+import { Observability, ObservabilityArgs, validateObservabilityArgs } from "../components/monitoring/observability";
+import { BACKUP_METRICS, NODE_METRICS_NAMESPACE } from "../components/shared/nodeMetrics";
+import { DEFAULT_FILES_BACKUP_MAX_AGE_HOURS, DEFAULT_GALERA_BACKUP_MAX_AGE_HOURS } from "../components/shared/backupPlan";
 import { underMocks } from "./harness/mocks";
 
 const nodes = ["node1", "node2", "node3"];

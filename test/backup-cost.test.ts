@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { GaleraCluster } from "../components/galeraCluster";
-import { GlusterDisperseVolume } from "../components/glusterDisperseVolume";
+import { GaleraCluster } from "../components/database/galeraCluster";
+import { GlusterDisperseVolume } from "../components/storage/glusterDisperseVolume";
 import type { PlanResource } from "../scripts/plan/build";
 import { backupsPerDay, estimateCost, loadUsage, PRICES, type Usage } from "../scripts/plan/cost";
 import { underMocks } from "./harness/mocks";

@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { BackupBucket, BackupBucketArgs, backupLifecycleRules, resolveBackupBucketArgs, resolveClusterBackup } from "../components/backupBucket";
-import { DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_SNAPSHOT_RETENTION_COUNT } from "../components/bootstrap/backup";
-import { TAG_SNAPSHOT_POLICY } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/galeraCluster";
-import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
-import { DLM_SERVICE_POLICY_ARN, snapshotPolicyDescription } from "../components/volumeSnapshots";
+import { BackupBucket, BackupBucketArgs, backupLifecycleRules, resolveBackupBucketArgs, resolveClusterBackup } from "../components/backup/backupBucket";
+import { DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_SNAPSHOT_RETENTION_COUNT } from "../components/shared/backupPlan";
+import { TAG_SNAPSHOT_POLICY } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
+import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/storage/glusterDisperseVolume";
+import { DLM_SERVICE_POLICY_ARN, snapshotPolicyDescription } from "../components/shared/volumeSnapshots";
 import { MockEngine, underMocks, valueOf } from "./harness/mocks";
 
 const bastion = { host: "192.0.2.10", securityGroupId: "sg-bastion", keyPairName: "kp", privateKey: "KEY" };

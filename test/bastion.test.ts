@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { instanceArchitecture } from "../components/ami";
-import { Bastion, BastionArgs, resolveBastionArgs } from "../components/bastion";
-import { TAG_PUBLIC_EXEMPTION, TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
+import { instanceArchitecture } from "../components/shared/ami";
+import { Bastion, BastionArgs, resolveBastionArgs } from "../components/access/bastion";
+import { TAG_PUBLIC_EXEMPTION, TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
 import { isSecretInput, MOCK_AMIS, resolveOutput, underMocks } from "./harness/mocks";
 
 const args: BastionArgs = {

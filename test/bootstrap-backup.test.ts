@@ -7,10 +7,10 @@ import {
     DEFAULT_GALERA_BACKUP_ON_CALENDAR,
     galeraBackupOrder,
     validateBackupSettings,
-} from "../components/bootstrap/backup";
-import { galeraPlan, GaleraPlanSettings, topoOrder } from "../components/bootstrap/galera";
-import { glusterPlan, GlusterSettings } from "../components/bootstrap/gluster";
-import { BootstrapPlan } from "../components/bootstrap/plan";
+} from "../components/shared/backupPlan";
+import { galeraPlan, GaleraPlanSettings, topoOrder } from "../components/database/plan";
+import { glusterPlan, GlusterSettings } from "../components/storage/plan";
+import { BootstrapPlan } from "../components/shared/bootstrapPlan";
 
 const galeraBase: GaleraPlanSettings = {
     clusterName: "owncloud",

@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { GaleraCluster } from "../components/galeraCluster";
-import { GlusterDisperseVolume } from "../components/glusterDisperseVolume";
+import { GaleraCluster } from "../components/database/galeraCluster";
+import { GlusterDisperseVolume } from "../components/storage/glusterDisperseVolume";
 import { MockEngine, RecordedResource, underMocks } from "./harness/mocks";
 import { GALERA_NODE_FILES, GLUSTER_NODE_FILES } from "./fixtures/shipped-files";
 

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, topoOrder, GaleraPlanSettings, GALERA_SECRETS } from "../components/bootstrap/galera";
-import { BootstrapPlan, BootstrapStep } from "../components/bootstrap/plan";
+import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, topoOrder, GaleraPlanSettings, GALERA_SECRETS } from "../components/database/plan";
+import { BootstrapPlan, BootstrapStep } from "../components/shared/bootstrapPlan";
 
 const nodes = [
     { name: "db1", address: "10.1.1.10" },

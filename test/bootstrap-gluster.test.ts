@@ -10,8 +10,8 @@ import {
     isOptimalDisperse,
     GlusterSettings,
     DEFAULT_PING_TIMEOUT_S,
-} from "../components/bootstrap/gluster";
-import { BootstrapPlan } from "../components/bootstrap/plan";
+} from "../components/storage/plan";
+import { BootstrapPlan } from "../components/shared/bootstrapPlan";
 
 const seed: GlusterSettings = {
     nodes: [
@@ -122,7 +122,7 @@ describe("bootstrap/gluster: plan", () => {
             BRICK_DIR: "/data/glusterfs/gfs_v_r5/brick_b/brick",
         });
         const gd = plan.steps.find((s) => s.id === "gluster-glusterd-fs1")!;
-        expect(gd.env).to.deep.equal({ GLUSTER_BASE_PORT: "49152", GLUSTER_MAX_PORT: "49161" });
+        expect(gd.env).to.deep.equal({ GLUSTER_BASE_PORT: "49152", GLUSTER_MAX_PORT: "49161", GLUSTERD_PORT_FROM: "24007", GLUSTERD_PORT_TO: "24008" });
     });
 
     it("uses scripts that exist and carries no secrets", () => {
@@ -237,7 +237,7 @@ describe("bootstrap/gluster: client plan", () => {
         for (const s of p.steps) {
             expect(s.script).to.equal("web/gluster-mount.sh");
             expect(fs.existsSync(path.join(__dirname, "..", "scripts", "node", s.script))).to.equal(true);
-            expect(s.env).to.deep.equal({ GLUSTER_SERVERS: "10.2.10.11 10.2.11.11 10.2.12.11", GLUSTER_VOLUME: "gfs_v_r5", GLUSTER_MOUNT_POINT: "/mnt/owncloud-data" });
+            expect(s.env).to.deep.equal({ GLUSTER_SERVERS: "10.2.10.11 10.2.11.11 10.2.12.11", GLUSTER_VOLUME: "gfs_v_r5", GLUSTER_MOUNT_POINT: "/mnt/owncloud-data", GLUSTERD_PORT: "24007" });
             expect(s.dependsOn).to.deep.equal(["gluster-verify-volume"]);
         }
     });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { cidrContains, cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets } from "../components/cidr";
+import { cidrContains, cidrProblem, cidrsOverlap, defaultSubnetPrefixes, planSubnets } from "../components/shared/cidr";
 
 describe("cidr helpers", () => {
     it("accepts aligned IPv4 CIDRs and explains every kind of bad one", () => {

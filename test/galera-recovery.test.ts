@@ -146,9 +146,9 @@ describe("galera/lib.sh: the facts a report is built from", () => {
                 silent.stdout.once("data", (d: Buffer) => res(Number(d.toString().trim())));
                 silent.once("error", rej);
             });
-            expect(libCall(`GALERA_PORT=${open} peer_probe 127.0.0.1 2`).stdout.trim()).to.equal("accept");
-            expect(libCall(`GALERA_PORT=${closed} peer_probe 127.0.0.1 2`).stdout.trim()).to.equal("refused");
-            expect(libCall(`GALERA_PORT=${silentPort} peer_probe 127.0.0.1 1`).stdout.trim()).to.equal("unknown");
+            expect(libCall(`GALERA_REPLICATION_PORT=${open} peer_probe 127.0.0.1 2`).stdout.trim()).to.equal("accept");
+            expect(libCall(`GALERA_REPLICATION_PORT=${closed} peer_probe 127.0.0.1 2`).stdout.trim()).to.equal("refused");
+            expect(libCall(`GALERA_REPLICATION_PORT=${silentPort} peer_probe 127.0.0.1 1`).stdout.trim()).to.equal("unknown");
         } finally {
             server.close();
             silent.kill();

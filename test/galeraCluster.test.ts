@@ -6,10 +6,10 @@ import {
     GALERA_SECRETS,
     galeraPlan,
     galeraRollingRestartPlan,
-} from "../components/bootstrap/galera";
-import { TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GaleraCluster, GaleraClusterArgs, galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
+} from "../components/database/plan";
+import { TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GaleraCluster, GaleraClusterArgs, galeraCloudPlan, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
 import { isSecretInput, MockEngine, RecordedResource, resolveOutput, underMocks } from "./harness/mocks";
 
 const bastion = { host: "192.0.2.10", securityGroupId: "sg-bastion", keyPairName: "kp", privateKey: "KEY" };
@@ -144,6 +144,18 @@ describe("GaleraCluster", () => {
                 ].sort(),
             );
             for (const r of ingress(engine)) expect(r.inputs.cidrIpv4 ?? "").to.not.equal("0.0.0.0/0");
+        });
+
+        it("opens the clients' side too: an egress rule on each client group to its own group on exactly its client ports, unless clientEgress is false", async () => {
+            const engine = await build();
+            const own = engine.ofType("aws:ec2/securityGroup:SecurityGroup")[0].urn;
+            const out = engine
+                .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+                .filter((r) => r.inputs.securityGroupId === "sg-web")
+                .map((r) => `${r.name} ${r.inputs.ipProtocol}/${r.inputs.fromPort}-${r.inputs.toPort} to ${r.propertyDependencies.referencedSecurityGroupId?.[0] === own ? "own" : "?"}`);
+            expect(out.sort()).to.deep.equal(["db-client0-out-mysql tcp/3306-3306 to own", "db-client0-out-health tcp/9200-9200 to own"].sort());
+            const off = await build({ clientEgress: false });
+            expect(off.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === "sg-web")).to.deep.equal([]);
         });
 
         it("falls back to the client CIDR for 3306/9200 only when no client SG is given", async () => {

@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { TAG_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
-import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/glusterDisperseVolume";
+import { TAG_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
+import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/storage/glusterDisperseVolume";
 import { underMocks } from "./harness/mocks";
-import { putNodeMetricsStatement } from "../components/nodeMetrics";
+import { putNodeMetricsStatement } from "../components/shared/nodeMetrics";
 
 const bastion = { host: "192.0.2.10", securityGroupId: "sg-bastion", keyPairName: "kp", privateKey: "KEY" };
 const args: GlusterDisperseVolumeArgs = {
@@ -54,6 +54,18 @@ describe("GlusterDisperseVolume", () => {
             underMocks(() => {
                 volume = new GlusterDisperseVolume("fs", { ...args, ...over });
             });
+
+        it("opens the clients' side too: an egress rule on each client group to its own group on exactly its client ports, unless clientEgress is false", async () => {
+            const engine = await build();
+            const own = engine.ofType("aws:ec2/securityGroup:SecurityGroup")[0].urn;
+            const out = engine
+                .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+                .filter((r) => r.inputs.securityGroupId === "sg-web")
+                .map((r) => `${r.name} ${r.inputs.ipProtocol}/${r.inputs.fromPort}-${r.inputs.toPort} to ${r.propertyDependencies.referencedSecurityGroupId?.[0] === own ? "own" : "?"}`);
+            expect(out.sort()).to.deep.equal(["fs-client0-out-glusterd tcp/24007-24008 to own", "fs-client0-out-bricks tcp/49152-49161 to own"].sort());
+            const off = await build({ clientEgress: false });
+            expect(off.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === "sg-web")).to.deep.equal([]);
+        });
 
         it("lets the nodes publish their metrics into our namespace and use their prefix of the backup bucket, nothing else", async () => {
             const engine = await build();

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { natInstanceUserData } from "../components/peeredVpc";
+import { natInstanceUserData } from "../components/network/peeredVpc";
 
 const ROOT = path.resolve(__dirname, "..");
 const APPLY = path.join(ROOT, "scripts", "node", "nat", "nat-apply.sh");

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { TAG_PUBLIC_EXEMPTION } from "../components/conventions";
+import { TAG_PUBLIC_EXEMPTION } from "../components/shared/conventions";
 import { BuiltStack, buildStack } from "./harness/stacks";
 
 const INSTANCE = "aws:ec2/instance:Instance";

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { BACKUP_METRICS, NODE_METRICS_NAMESPACE, NODE_METRICS_PUBLISH_SECONDS } from "../components/nodeMetrics";
+import { BACKUP_METRICS, NODE_METRICS_NAMESPACE, NODE_METRICS_PUBLISH_SECONDS } from "../components/shared/nodeMetrics";
 import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 /** Stand-in outputs of GlusterFS 10.3 in the CLI's shape: see test/fixtures/gluster/README.md. */

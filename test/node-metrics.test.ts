@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { InvalidArgsError } from "../components/errors";
-import { Observability, ObservabilityArgs, validateObservabilityArgs } from "../components/observability";
-import { galeraPlan } from "../components/bootstrap/galera";
-import { glusterPlan } from "../components/bootstrap/gluster";
-import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, putNodeMetricsStatement } from "../components/nodeMetrics";
+import { InvalidArgsError } from "../components/shared/errors";
+import { Observability, ObservabilityArgs, validateObservabilityArgs } from "../components/monitoring/observability";
+import { galeraPlan } from "../components/database/plan";
+import { glusterPlan } from "../components/storage/plan";
+import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, putNodeMetricsStatement } from "../components/shared/nodeMetrics";
 import type { PlanResource } from "../scripts/plan/build";
 import { estimateCost, loadUsage, PRICES, type Usage } from "../scripts/plan/cost";
 import { underMocks } from "./harness/mocks";

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
+import { webNodePlan } from "../components/web/plan";
 import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 /**
@@ -9,7 +10,17 @@ import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } fr
  */
 const NODE_INIT = path.join(NODE_SCRIPTS, "web", "node-init.sh");
 const SECRETS = `db='{"appDatabase":"owncloud","appUser":"oc","appPassword":"db-pw"}'; redis='{"authToken":"redis-token"}'; admin='{"username":"admin","password":"admin-pw"}'`;
-const SETTINGS = { OWNCLOUD_DOMAIN: "cloud.example.com", OWNCLOUD_IMAGE: "owncloud/server:11.0.0", REDIS_HOST: "master.r.abc.euc1.cache.amazonaws.com", REDIS_PORT: "6379" };
+/** The environment the web node plan gives node-init.sh (the one user data exports). */
+const SETTINGS = webNodePlan({
+    galeraNodes: [{ name: "galera1", address: "10.1.0.10" }, { name: "galera2", address: "10.1.16.10" }, { name: "galera3", address: "10.1.32.10" }],
+    glusterServers: ["10.2.0.10", "10.2.16.10", "10.2.32.10"],
+    glusterVolume: "gfs_v_r5",
+    domain: "cloud.example.com",
+    protocol: "https",
+    owncloudImage: "owncloud/server:11.0.0",
+    redis: { host: "master.r.abc.euc1.cache.amazonaws.com", port: 6379, clusterMode: false },
+    secrets: { region: "eu-central-1", dbSecretArn: "arn:db", redisSecretArn: "arn:redis", adminSecretArn: "arn:admin" },
+}).env;
 
 function nodeInit(body: string, env: Record<string, string> = {}) {
     return bash(`. "${NODE_INIT}"\n${body}`, { ...SETTINGS, ...env });
@@ -154,7 +165,8 @@ describe("web node (scripts/node/web/node-init.sh)", () => {
     });
 
     it("refuses to run without the settings that decide protocol and Redis mode", () => {
-        const r = bash(`bash "${NODE_INIT}"`, { ...SETTINGS });
+        const without = Object.fromEntries(Object.entries(SETTINGS).filter(([k]) => k !== "REDIS_CLUSTER_MODE" && k !== "OWNCLOUD_PROTOCOL"));
+        const r = bash(`bash "${NODE_INIT}"`, without);
         expect(r.code).to.equal(2);
         expect(r.stderr).to.match(/missing required variable\(s\):.*REDIS_CLUSTER_MODE.*OWNCLOUD_PROTOCOL/);
     });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { InvalidArgsError } from "../components/errors";
-import { Observability, ObservabilityArgs, redisMemberClusterIds, validateObservabilityArgs } from "../components/observability";
+import { InvalidArgsError } from "../components/shared/errors";
+import { Observability, ObservabilityArgs, redisMemberClusterIds, validateObservabilityArgs } from "../components/monitoring/observability";
 import { underMocks } from "./harness/mocks";
 import { buildStack } from "./harness/stacks";
 

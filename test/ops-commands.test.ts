@@ -4,6 +4,7 @@ import { parseArgs } from "../scripts/ops/args";
 import { backup, BACKUP_SCRIPTS, replacePreconditions, restore, status } from "../scripts/ops/commands";
 import { OpsNode, OpsTarget, OpsUsageError } from "../scripts/ops/target";
 import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
+import { GALERA_PORTS } from "../components/database/ports";
 import { bash, fakeCommand, NODE_SCRIPTS, tempDir } from "./harness/shell";
 
 const mk = (tier: "galera" | "gluster", i: number): OpsNode => ({
@@ -234,7 +235,8 @@ describe("galera/status.sh: one line of the node's wsrep state and health code",
             ].join("\n"));
             fakeCommand(bin, "socat", `cat >/dev/null; printf 'HTTP/1.1 ${opts.health} x\\r\\n'`);
             fakeCommand(t.dir, "svc.sh", `[ "$1" = status ] && exit ${opts.running ? 0 : 3}; exit 0`);
-            return bash(`bash ${path.join(NODE_SCRIPTS, "galera/status.sh")}`, { PATH: `${bin}:${process.env.PATH}`, OCLAB_SVC: path.join(t.dir, "svc.sh") });
+            // The health port as galera/configure.sh records it from the plan (components/database/ports.ts).
+            return bash(`bash ${path.join(NODE_SCRIPTS, "galera/status.sh")}`, { PATH: `${bin}:${process.env.PATH}`, OCLAB_SVC: path.join(t.dir, "svc.sh"), GALERA_HEALTH_PORT: String(GALERA_PORTS.health) });
         } finally {
             t.cleanup();
         }

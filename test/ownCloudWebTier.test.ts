@@ -4,10 +4,10 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { expect } from "chai";
-import { InvalidArgsError } from "../components/errors";
-import { SCRIPTS_DIR } from "../components/remoteBootstrap";
-import { bundleScripts } from "../components/userData";
-import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/ownCloudWebTier";
+import { InvalidArgsError } from "../components/shared/errors";
+import { SCRIPTS_DIR } from "../components/shared/remoteBootstrap";
+import { bundleScripts } from "../components/shared/userData";
+import { DEFAULT_OWNCLOUD_IMAGE, HEALTH_PORT, OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs, TLS_POLICY, webUserData } from "../components/web/ownCloudWebTier";
 import { MOCK_AMIS, MockEngine, underMocks } from "./harness/mocks";
 import { WEB_NODE_FILES } from "./fixtures/shipped-files";
 

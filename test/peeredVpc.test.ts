@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { ipv6Subnet64, natLayout, PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/peeredVpc";
-import { TAG_SUBNET_TIER } from "../components/conventions";
-import { InvalidArgsError } from "../components/errors";
+import { ipv6Subnet64, natLayout, PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/network/peeredVpc";
+import { TAG_SUBNET_TIER } from "../components/shared/conventions";
+import { InvalidArgsError } from "../components/shared/errors";
 import { MockEngine, RecordedResource, underMocks } from "./harness/mocks";
 import { evaluate } from "../policy/evaluate";
 import { toEvalResources } from "../scripts/plan/report";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { TAG_SUBNET_TIER, TAG_TIER } from "../components/conventions";
+import { TAG_SUBNET_TIER, TAG_TIER } from "../components/shared/conventions";
 import { ConfigError } from "../stacks/config";
 import { platformTags } from "../stacks/platform";
 import { isSecretInput, resolveOutput, valueOf } from "./harness/mocks";
@@ -338,6 +338,28 @@ describe("platform (dev and prod from the committed stack files)", function () {
         expect(fromWeb.sort()).to.deep.equal(
             ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
         );
+    });
+
+    it("the web nodes' egress rules the data tiers now create keep their former URNs through aliases (children of the web nodes' group, dev-web-to-*-out)", () => {
+        const s = stacks.dev;
+        const web = s.engine.byName("dev-web-nodes-sg");
+        const [prefix, , webType] = [web.urn.split("::").slice(0, 2).join("::"), "", web.urn.split("::")[2]];
+        const moved = s.engine
+            .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            .filter((r) => r.propertyDependencies.securityGroupId?.[0] === web.urn && r.inputs.referencedSecurityGroupId !== undefined);
+        const aliases = moved.map((r) => `${r.name} <- ${(r.aliases ?? []).join(" ")}`);
+        const former = (n: string) => `${prefix}::${webType}$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::dev-web-to-${n}-out`;
+        expect(aliases.sort()).to.deep.equal(
+            [
+                `dev-galera-client0-out-mysql <- ${former("galera-sql")}`,
+                `dev-galera-client0-out-health <- ${former("galera-health")}`,
+                `dev-redis-client0-out-redis <- ${former("redis")}`,
+                `dev-gluster-client0-out-glusterd <- ${former("glusterd")}`,
+                `dev-gluster-client0-out-bricks <- ${former("gluster-bricks")}`,
+            ].sort(),
+        );
+        // Each still waits for the peering to its tier's VPC, as before.
+        for (const r of moved) expect(r.dependencies.some((d) => /VpcPeeringConnection::dev-web-(db|fs)-connection$/.test(d)), r.name).to.equal(true);
     });
 
     it("rejects a bad stack file before creating anything", async () => {

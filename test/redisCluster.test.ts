@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/redisCluster";
-import { InvalidArgsError } from "../components/errors";
+import { RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/cache/redisCluster";
+import { InvalidArgsError } from "../components/shared/errors";
 import { isSecretInput, resolveOutput, underMocks } from "./harness/mocks";
 
 const args: RedisClusterArgs = {
@@ -124,6 +124,18 @@ describe("RedisCluster", () => {
             expect(sg.inputs.ingress[0].securityGroups).to.deep.equal(["sg-web"]);
             expect(sg.inputs.ingress[1].cidrBlocks).to.deep.equal(["10.0.0.0/16"]);
             expect(sg.inputs.egress).to.deep.equal([]);
+        });
+
+        it("opens the clients' side too: an egress rule on each client group to its own group on exactly its client ports, unless clientEgress is false", async () => {
+            const engine = await build();
+            const own = engine.ofType("aws:ec2/securityGroup:SecurityGroup")[0].urn;
+            const out = engine
+                .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+                .filter((r) => r.inputs.securityGroupId === "sg-web")
+                .map((r) => `${r.name} ${r.inputs.ipProtocol}/${r.inputs.fromPort}-${r.inputs.toPort} to ${r.propertyDependencies.referencedSecurityGroupId?.[0] === own ? "own" : "?"}`);
+            expect(out.sort()).to.deep.equal(["cache-client0-out-redis tcp/6379-6379 to own"].sort());
+            const off = await build({ clientEgress: false });
+            expect(off.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === "sg-web")).to.deep.equal([]);
         });
 
         it("stores the token in Secrets Manager as a secret, and nowhere in plain text", async () => {

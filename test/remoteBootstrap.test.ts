@@ -1,9 +1,9 @@
 import * as path from "path";
 import { expect } from "chai";
-import { BootstrapStep } from "../components/bootstrap/plan";
-import { orderedSteps, remoteScriptsDir, SCRIPTS_DIR, ScriptTree, scriptTree, shellQuote, shipmentHash, shippedFiles, stepCommandLine, stepTrigger } from "../components/remoteBootstrap";
-import { galeraCloudPlan, resolveGaleraClusterArgs } from "../components/galeraCluster";
-import { glusterPlan } from "../components/bootstrap/gluster";
+import { BootstrapStep } from "../components/shared/bootstrapPlan";
+import { orderedSteps, remoteScriptsDir, SCRIPTS_DIR, ScriptTree, scriptTree, shellQuote, shipmentHash, shippedFiles, stepCommandLine, stepTrigger } from "../components/shared/remoteBootstrap";
+import { galeraCloudPlan, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
+import { glusterPlan } from "../components/storage/plan";
 import { GALERA_NODE_FILES, GLUSTER_NODE_FILES } from "./fixtures/shipped-files";
 
 const step: BootstrapStep = {

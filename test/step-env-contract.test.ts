@@ -7,9 +7,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { BootstrapStep } from "../components/bootstrap/plan";
-import { glusterClientPlan } from "../components/bootstrap/gluster";
-import { labGaleraPlan, labGaleraRestartPlan, labHaproxyPlan } from "../scripts/lab/galera-lab";
+import { BootstrapStep } from "../components/shared/bootstrapPlan";
+import { glusterClientPlan } from "../components/storage/plan";
+import { labGaleraPlan, labGaleraRestartPlan } from "../scripts/lab/galera-lab";
+import { labHaproxyPlan } from "../scripts/lab/web-lab";
 import { NODE_SCRIPTS } from "./harness/shell";
 import { buildStack } from "./harness/stacks";
 

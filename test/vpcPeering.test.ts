@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { PeeredVpc } from "../components/peeredVpc";
-import { VpcPeering, VpcPeeringArgs, validateVpcPeeringArgs } from "../components/vpcPeering";
-import { InvalidArgsError } from "../components/errors";
+import { PeeredVpc } from "../components/network/peeredVpc";
+import { VpcPeering, VpcPeeringArgs, validateVpcPeeringArgs } from "../components/network/vpcPeering";
+import { InvalidArgsError } from "../components/shared/errors";
 import { underMocks } from "./harness/mocks";
 
 const AZS = ["eu-central-1a", "eu-central-1b"];

@@ -215,8 +215,9 @@ export const FSBP_HIGH_RISK_PORTS: readonly number[] = [
 export const highRiskPortsRestricted: ResourceValidationPolicy = {
     name: "ec2-high-risk-ports-restricted",
     description:
-        "[AWS FSBP EC2.19] Data and replication ports (MariaDB/Galera 3306, 4444, 4567, 4568, 9200; GlusterFS " +
-        "24007-24008 and the brick range; Redis 6379; NFS, portmapper, other databases) must not accept any public " +
+        "[AWS FSBP EC2.19] Data and replication ports (" +
+        DATA_PORTS.map((p) => `${p.service} ${p.from === p.to ? p.from : `${p.from}-${p.to}`}`).join(", ") +
+        "; a configured brick range; other databases) must not accept any public " +
         "source, however narrow; the other FSBP high-risk ports must not be open to the world or to ranges as wide as a /8.",
     enforcementLevel: "mandatory",
     tags: ["EC2.19", "exposure"],

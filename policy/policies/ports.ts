@@ -4,7 +4,9 @@
  * The Gluster brick range is the component's default; a stack that configures another range is
  * judged at that range too, read from the security-group rules it records (network.ts).
  */
-import { GALERA_PORTS, GLUSTER_BRICK_PORTS, GLUSTERD_PORTS, REDIS_PORT } from "../../components/ports";
+import { REDIS_PORT } from "../../components/cache/ports";
+import { GALERA_PORTS } from "../../components/database/ports";
+import { GLUSTER_BRICK_PORTS, GLUSTERD_PORTS } from "../../components/storage/ports";
 import type { PortRange } from "../lib";
 
 /** Default GlusterFS brick port range (glusterd base-port .. max-port as the component sets them). */

@@ -2,6 +2,7 @@
  * Benchmarks (figures only): Galera commits/s from web1 through its node-local HAProxy versus
  * directly to the writer node, same run, alternating, 1 and 4 client connections.
  */
+import { GALERA_PORTS } from "../../components/database/ports";
 import * as fs from "fs";
 import * as path from "path";
 import { Lab, log } from "./lab-core";
@@ -43,8 +44,8 @@ export async function runBench(lab: Lab, names: string[]): Promise<BenchResult[]
             const pair: Record<string, number> = {};
             for (const which of round % 2 === 0 ? ["direct", "haproxy"] : ["haproxy", "direct"]) {
                 const m = which === "direct"
-                    ? await measure(lab, writer.address, 3306, concurrency, table, startId, ROUND_MS)
-                    : await measure(lab, "127.0.0.1", 3306, concurrency, table, startId, ROUND_MS);
+                    ? await measure(lab, writer.address, GALERA_PORTS.mysql, concurrency, table, startId, ROUND_MS)
+                    : await measure(lab, "127.0.0.1", GALERA_PORTS.mysql, concurrency, table, startId, ROUND_MS);
                 startId += 100_000_000;
                 pair[which] = m.commitsPerSecond;
             }

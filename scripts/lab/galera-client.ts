@@ -1,4 +1,5 @@
 /** Drives scripts/lab/writer.ts inside a web host and evaluates acknowledged writes. */
+import { GALERA_PORTS } from "../../components/database/ports";
 import { spawn } from "child_process";
 import * as path from "path";
 import { Lab, REPO, sleep } from "./lab-core";
@@ -54,7 +55,7 @@ export function runWriterProcess(lab: Lab, web: string, cfg: Record<string, unkn
 
 export async function startWriter(lab: Lab, web: string, table: string, maxMs = 600_000): Promise<WriterHandle> {
     const h: WriterHandle = { acks: [], errors: [], connects: [], stop: async () => undefined, done: Promise.resolve() };
-    const { proc, done } = runWriterProcess(lab, web, { host: "127.0.0.1", port: 3306, table, mode: "write", durationMs: maxMs }, (l) => {
+    const { proc, done } = runWriterProcess(lab, web, { host: "127.0.0.1", port: GALERA_PORTS.mysql, table, mode: "write", durationMs: maxMs }, (l) => {
         const f = l.split(" ");
         if (f[0] === "A") h.acks.push({ id: Number(f[1]), t: Number(f[2]) });
         else if (f[0] === "E") h.errors.push({ t: Number(f[1]), code: f[2] });

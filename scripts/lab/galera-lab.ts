@@ -1,12 +1,13 @@
 /** Galera + HAProxy in the lab: plans built from the lab's hosts, status, the recovery procedure. */
 import * as path from "path";
-import { galeraPlan, galeraRollingRestartPlan, haproxyPlan, GaleraNode, withGaleraDatadirs } from "../../components/bootstrap/galera";
+import { galeraPlan, galeraRollingRestartPlan, GaleraNode, withGaleraDatadirs } from "../../components/database/plan";
+import { GALERA_PORTS } from "../../components/database/ports";
 import { decideOnce as sharedDecideOnce, recoverGalera as sharedRecoverGalera } from "../ops/galera-recovery";
 import { HOSTS, LAB_BACKUP, Lab, labDataDevice, log } from "./lab-core";
 import { LAB_GALERA_SYNC_TIMEOUT_S, labGaleraRecoveryTarget, labOpsTarget, labRunner } from "./lab-ops";
 
 export const DB_NODES: GaleraNode[] = HOSTS.filter((h) => h.role === "db").map((h) => ({ name: h.name, address: h.ip }));
-export const WEB_HOSTS = HOSTS.filter((h) => h.role === "web").map((h) => h.name);
+export { WEB_HOSTS } from "./web-lab";
 export const DESIGNATED = DB_NODES[0].name;
 
 /** `deviceOf`: each host's data volume (default: the loop device `up` gave it; tests pass their own). */
@@ -18,7 +19,6 @@ export const labGaleraPlan = (deviceOf: (host: string) => string = labDataDevice
     );
 export const labGaleraRestartPlan = () =>
     galeraRollingRestartPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S });
-export const labHaproxyPlan = () => haproxyPlan({ webHosts: WEB_HOSTS, galeraNodes: DB_NODES });
 
 export interface GaleraNodeStatus {
     node: string;
@@ -51,7 +51,7 @@ export async function galeraNodeStatus(lab: Lab, node: string): Promise<GaleraNo
         const [k, v] = line.split("\t");
         if (k) kv[k.toUpperCase()] = v;
     }
-    const h = await lab.sh(node, "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 4 socat - TCP:127.0.0.1:9200 2>/dev/null | head -n1", { timeoutMs: 6000 });
+    const h = await lab.sh(node, `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 4 socat - TCP:127.0.0.1:${GALERA_PORTS.health} 2>/dev/null | head -n1`, { timeoutMs: 6000 });
     return {
         node,
         running,

@@ -5,15 +5,17 @@
 import * as path from "path";
 import { HOST_SCRIPTS, LAB_BACKUP, Lab, log, sleep, shq } from "./lab-core";
 import {
+    DEFAULT_MOUNT_POINT,
     DEFAULT_PING_TIMEOUT_S,
+    DEFAULT_VOLUME,
     GlusterSettings,
-    glusterClientPlan,
     glusterPlan,
-} from "../../components/bootstrap/gluster";
-import { BootstrapPlan } from "../../components/bootstrap/plan";
+} from "../../components/storage/plan";
+import { BootstrapPlan } from "../../components/shared/bootstrapPlan";
+import { labGlusterMountPlan } from "./web-lab";
 
-export const VOLUME = "gfs_v_r5";
-export const MOUNT_POINT = "/mnt/owncloud-data";
+export const VOLUME = DEFAULT_VOLUME;
+export const MOUNT_POINT = DEFAULT_MOUNT_POINT;
 export const PING_TIMEOUT_S = DEFAULT_PING_TIMEOUT_S;
 
 export const fsHosts = (lab: Lab) => lab.hosts.filter((h) => h.role === "fs");
@@ -36,7 +38,7 @@ export function labGlusterSettings(lab: Lab): GlusterSettings {
 
 export function labGlusterPlans(lab: Lab): { server: BootstrapPlan; clients: BootstrapPlan } {
     const server = glusterPlan(labGlusterSettings(lab));
-    const clients = glusterClientPlan({ hosts: webHosts(lab).map((h) => h.name), servers: fsHosts(lab).map((h) => h.ip), volumeName: VOLUME, mountPoint: MOUNT_POINT });
+    const clients = labGlusterMountPlan();
     return { server, clients };
 }
 

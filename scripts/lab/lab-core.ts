@@ -7,12 +7,12 @@
  * route, so nothing leaves the bridge.
  */
 import { spawn, spawnSync } from "child_process";
-import { GALERA_DATADIR } from "../../components/bootstrap/galera";
+import { GALERA_DATADIR } from "../../components/database/plan";
 import { RunResult, spawnBounded } from "../ops/transport";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { BootstrapPlan, BootstrapStep } from "../../components/bootstrap/plan";
+import { BootstrapPlan, BootstrapStep } from "../../components/shared/bootstrapPlan";
 
 export interface LabHost {
     name: string;

@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { HOSTS, Lab, log, STATE } from "./lab-core";
-import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter, labGaleraPlan, labHaproxyPlan } from "./galera-lab";
+import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter, labGaleraPlan } from "./galera-lab";
+import { labHaproxyPlan } from "./web-lab";
 import { writeLabOpsOutputs } from "./lab-ops";
 
 const USAGE = `usage: npm run lab -- <verb>

@@ -42,14 +42,19 @@ define() {
             READY=(mariadb-admin --no-defaults --socket=/run/mysqld/mysqld.sock -uUNKNOWN_PROBE ping)
             READY_TIMEOUT=${OCLAB_MARIADB_START_TIMEOUT:-300} ;;
         galera-health)
+            # The port galera/configure.sh recorded from the plan (components/database/ports.ts).
+            # shellcheck source=/dev/null
+            if [ -r /etc/owncloud-ha/galera-ports.env ]; then . /etc/owncloud-ha/galera-ports.env; fi
             # shellcheck disable=SC2054 # socat address options are comma-separated
-            CMD=(socat -T5 TCP-LISTEN:9200,reuseaddr,fork,backlog=128 EXEC:/opt/owncloud-ha/bin/galera-health)
-            READY=(bash -c 'exec 3<>/dev/tcp/127.0.0.1/9200')
+            CMD=(socat -T5 "TCP-LISTEN:${GALERA_HEALTH_PORT:?not recorded by galera/configure.sh},reuseaddr,fork,backlog=128" EXEC:/opt/owncloud-ha/bin/galera-health)
+            READY=(bash -c "exec 3<>/dev/tcp/127.0.0.1/$GALERA_HEALTH_PORT")
             READY_TIMEOUT=10 ;;
         haproxy)
             install -d -m 755 /run/haproxy
             CMD=(/usr/sbin/haproxy -W -db -f /etc/haproxy/haproxy.cfg -p /run/haproxy.pid "$@")
-            READY=(bash -c 'exec 3<>/dev/tcp/127.0.0.1/3306')
+            # The listener haproxy.sh configured (HAPROXY_LISTEN, the plan's), read back from its config.
+            # shellcheck disable=SC2016 # $1 is expanded by the inner bash
+            READY=(bash -c 'exec 3<>"/dev/tcp/${1/://}"' _ "$(awk '$1 == "bind" { print $2; exit }' /etc/haproxy/haproxy.cfg)")
             READY_TIMEOUT=10 ;;
         glusterd)
             install -d -m 755 /run/gluster /var/log/glusterfs

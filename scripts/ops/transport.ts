@@ -1,6 +1,6 @@
 /**
  * How the operator tooling runs a node script: OpenSSH through the bastion (ProxyJump), the path
- * `@pulumi/command` takes for the program's bootstrap steps (components/bastion.ts
+ * `@pulumi/command` takes for the program's bootstrap steps (components/access/bastion.ts
  * `connectionThrough`), the script run as root where the program staged it, non-secret settings in
  * the environment, secrets only on stdin. An interface, so tests use a fake and the lab real ssh.
  */
@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { shellQuote } from "../../components/remoteBootstrap";
+import { shellQuote } from "../../components/shared/remoteBootstrap";
 import { OpsNode, OpsTarget } from "./target";
 
 export interface RunResult {

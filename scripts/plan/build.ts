@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
-import { InvalidArgsError } from "../../components/errors";
+import { InvalidArgsError } from "../../components/shared/errors";
 import { ConfigError, loadPlatformConfig } from "../../stacks/config";
 import { buildPlatform } from "../../stacks/platform";
 import { readStackConfig } from "../../stacks/program";

@@ -11,8 +11,8 @@ import YAML from "yaml";
 import PRICE_TABLE from "./prices.json";
 import { ResourceIndex, shortType } from "./graph";
 import type { PlanResource } from "./build";
-import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_PUBLISH_SECONDS } from "../../components/nodeMetrics";
-import { TAG_TIER } from "../../components/conventions";
+import { GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_PUBLISH_SECONDS } from "../../components/shared/nodeMetrics";
+import { TAG_TIER } from "../../components/shared/conventions";
 
 export type PriceTable = typeof PRICE_TABLE;
 export type RegionPrices = PriceTable["regions"]["eu-central-1"];

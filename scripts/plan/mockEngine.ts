@@ -35,6 +35,8 @@ export interface RecordedResource {
     ignoreChanges?: string[];
     /** Resource option `deleteBeforeReplace`. */
     deleteBeforeReplace?: boolean;
+    /** URNs of the resource option `aliases`: earlier identities the engine adopts instead of replacing. */
+    aliases?: string[];
     /**
      * The provider the engine would use for this resource (what CrossGuard hands policies as
      * `args.provider`): an explicit provider resource, or for `aws:` resources without one, the
@@ -231,7 +233,27 @@ export class MockEngine {
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             ignoreChanges: req.getIgnorechangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
+            aliases: this.aliasUrns(req, urn),
             provider: this.providerOf(req.getType(), req.getProvider?.() ?? ""),
+        });
+    }
+
+    /**
+     * The URNs a registration's aliases stand for, built the way the engine builds URNs: a child's
+     * type is qualified by its parent's (`Parent$Child`) unless the parent is the stack.
+     */
+    private aliasUrns(req: any, urn: string): string[] | undefined {
+        const list: any[] = req.getAliasesList?.() ?? [];
+        if (list.length === 0) return undefined;
+        const prefix = urn.split("::").slice(0, 2).join("::");
+        return list.map((alias) => {
+            if (alias.hasUrn()) return alias.getUrn();
+            const spec = alias.getSpec();
+            const type = spec.getType() || req.getType();
+            const parentUrn: string = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent() || "";
+            const parentType = parentUrn ? parentUrn.split("::")[2] : "";
+            const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+            return `${prefix}::${qualified}::${spec.getName() || req.getName()}`;
         });
     }
 

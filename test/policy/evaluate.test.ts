@@ -14,7 +14,7 @@ import {
     type ResourceValidationPolicy,
     type StackValidationPolicy,
 } from "@pulumi/policy";
-import * as componentConventions from "../../components/conventions";
+import * as componentConventions from "../../components/shared/conventions";
 import * as conventions from "../../policy/conventions";
 import { T } from "../../policy/conventions";
 import { evaluate, mandatory, resolveConfig, UNKNOWN, type EvalResource } from "../../policy/evaluate";

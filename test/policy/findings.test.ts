@@ -3,7 +3,7 @@
  * through evaluate() (the same validateResource/validateStack functions the pack serves).
  */
 import { expect } from "chai";
-import * as gluster from "../../components/bootstrap/gluster";
+import * as gluster from "../../components/storage/plan";
 import { TAG_HTTP_EXEMPTION, TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, T } from "../../policy/conventions";
 import { evaluate, formatVerdicts, type EvalConfig, type Verdict } from "../../policy/evaluate";
 import { isPublicRange, isWorldLike } from "../../policy/lib";

@@ -16,7 +16,7 @@
  */
 import { Lab, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
-import { brickPaths } from "../../../components/bootstrap/gluster";
+import { brickPaths } from "../../../components/storage/plan";
 import {
     MOUNT_POINT,
     PING_TIMEOUT_S,

@@ -4,7 +4,8 @@
  * web node installs at a time and cron runs on one node at a time. These scenarios prove flock is
  * honoured ACROSS FUSE clients, and measure how long a dead holder keeps the lock.
  */
-import { labHaproxyPlan } from "../galera-lab";
+import { HEALTH_PORT, OWNCLOUD_PORT } from "../../../components/web/ports";
+import { LAB_DOMAIN, labHaproxyPlan } from "../web-lab";
 import { cutNetwork, restoreNetwork } from "../gluster-lab";
 import { Lab, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
@@ -58,7 +59,7 @@ function wrap(name: string, body: (figures: ScenarioResult["figures"], notes: st
 }
 
 /**
- * A stand-in for ownCloud's status.php on 127.0.0.1:8080 (no container engine in the lab): like
+ * A stand-in for ownCloud's status.php on 127.0.0.1, ownCloud's port (no container engine in the lab): like
  * ownCloud it answers 400 to a Host header that is not a trusted domain, and reports installed /
  * maintenance from /tmp/oc-state (ok | maintenance).
  */
@@ -66,18 +67,18 @@ const FAKE_STATUS = `
 import http.server
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.headers.get("Host", "").split(":")[0] != "cloud.lab.test":
+        if self.headers.get("Host", "").split(":")[0] != "${LAB_DOMAIN}":
             self.send_response(400); self.end_headers(); return
         state = open("/tmp/oc-state").read().strip()
         body = ('{"installed":true,"maintenance":%s,"needsDbUpgrade":false,"version":"11.0.0"}' % ("true" if state == "maintenance" else "false")).encode()
         self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", 8080), H).serve_forever()
+http.server.HTTPServer(("127.0.0.1", ${OWNCLOUD_PORT}), H).serve_forever()
 `;
 
 /** HTTP status of web1's health frontend as the ALB sees it (from another host, Host header = an IP). */
 async function health(lab: Lab): Promise<number> {
-    const r = await lab.exec("web2", ["curl", "-s", "-o", "/dev/null", "-m", "3", "-w", "%{http_code}", "http://198.18.0.31:8081/healthz"], { timeoutMs: 10_000 });
+    const r = await lab.exec("web2", ["curl", "-s", "-o", "/dev/null", "-m", "3", "-w", "%{http_code}", `http://198.18.0.31:${HEALTH_PORT}/healthz`], { timeoutMs: 10_000 });
     return Number(r.stdout.trim()) || 0;
 }
 
@@ -94,13 +95,14 @@ export const scenarios: Scenario[] = [
     {
         name: "web-health-frontend",
         description:
-            "the ALB's health check of a web node (HAProxy on 8081, asking status.php with the right Host header): 200 only while ownCloud is installed and out of maintenance, whatever Host header the checker sends",
+            `the ALB's health check of a web node (HAProxy on ${HEALTH_PORT}, asking status.php with the right Host header): 200 only while ownCloud is installed and out of maintenance, whatever Host header the checker sends`,
         run: async (lab) => {
             const step = labHaproxyPlan().steps.find((st) => st.host === "web1")!;
             const result = await wrap("web-health-frontend", async (figures, notes) => {
                 await lab.sh("web1", `printf ok > /tmp/oc-state; cat > /tmp/fake-status.py <<'PY'${FAKE_STATUS}PY
 setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/fake-status.pid`);
-                const r = await lab.runStep({ ...step, env: { ...step.env, OWNCLOUD_HEALTH_PORT: "8081", OWNCLOUD_HEALTH_HOST: "cloud.lab.test" } }, {});
+                // The web node plan's step: its health frontend asks status.php with the lab's domain.
+                const r = await lab.runStep(step, {});
                 if (r.code !== 0) throw new Error(`haproxy.sh with the health frontend failed: ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
                 figures.healthyAfterSeconds = r2(await waitHealth(lab, 200));
                 await lab.sh("web1", "printf maintenance > /tmp/oc-state");
@@ -109,10 +111,10 @@ setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/f
                 figures.healthyAgainAfterSeconds = r2(await waitHealth(lab, 200));
                 await lab.sh("web1", 'kill -9 "$(cat /tmp/fake-status.pid)"');
                 figures.unhealthyWhenDownAfterSeconds = r2(await waitHealth(lab, 503));
-                notes.push("checker sends Host: 198.18.0.31:8081 (an address, as the ALB does); status.php would answer 400 to it directly");
+                notes.push(`checker sends Host: 198.18.0.31:${HEALTH_PORT} (an address, as the ALB does); status.php would answer 400 to it directly`);
                 return [figures.healthyAfterSeconds, figures.unhealthyInMaintenanceAfterSeconds, figures.healthyAgainAfterSeconds, figures.unhealthyWhenDownAfterSeconds].every((x) => (x as number) >= 0);
             })(lab);
-            // Back to the plain configuration the other scenarios expect.
+            // Back to the plan's configuration (the stand-in gone) for the other scenarios.
             await lab.sh("web1", 'if [ -s /tmp/fake-status.pid ]; then kill -9 "$(cat /tmp/fake-status.pid)" 2>/dev/null || true; fi; rm -f /tmp/fake-status.pid');
             const restore = await lab.runStep(step, {});
             if (restore.code !== 0) {

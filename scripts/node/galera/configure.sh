@@ -8,6 +8,8 @@
 #   GALERA_NODE_NAME          e.g. db1
 #   GALERA_NODE_ADDRESS       this node's private IP
 #   GALERA_CLUSTER_ADDRESSES  comma-separated IPs of all nodes (same order everywhere)
+#   GALERA_HEALTH_PORT        port of the HTTP health check (components/database/ports.ts)
+#   GALERA_REPLICATION_PORT   Galera's replication port (its default; recorded for start.sh's peer probe)
 #   GALERA_BIND_ADDRESS       optional, default GALERA_NODE_ADDRESS (3306 for the web nodes' HAProxy)
 #   GALERA_PROVIDER_OPTIONS   optional, extra wsrep_provider_options (appended)
 #   GALERA_SST_DONORS         optional, preferred SST/IST donors (node names, comma-separated, trailing
@@ -26,7 +28,10 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/metrics.sh
 . "$(dirname "$0")/../lib/metrics.sh"
 
-require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES
+require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES GALERA_HEALTH_PORT GALERA_REPLICATION_PORT
+for v in GALERA_HEALTH_PORT GALERA_REPLICATION_PORT; do
+    [[ "${!v}" =~ ^[0-9]{1,5}$ ]] || die "$v must be a port number (got '${!v}')"
+done
 read_secrets GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
 BIND="${GALERA_BIND_ADDRESS:-$GALERA_NODE_ADDRESS}"
 SST_USER="${GALERA_SST_USER:-sst}"
@@ -122,15 +127,24 @@ password = "${GALERA_HEALTH_PASSWORD}"
 socket   = /run/mysqld/mysqld.sock
 CNF
 
+# Not MariaDB's configuration: recording the ports never asks for a restart.
+install -d -m 755 /etc/owncloud-ha
+config_changed="$changed"
+install_if_changed "$GALERA_PORTS_FILE" 644 root:root <<ENV
+GALERA_HEALTH_PORT=${GALERA_HEALTH_PORT}
+GALERA_REPLICATION_PORT=${GALERA_REPLICATION_PORT}
+ENV
+changed="$config_changed"
+
 install -d -m 755 /opt/owncloud-ha/bin
 install_if_changed /opt/owncloud-ha/bin/galera-health 755 root:root < "$(dirname "$0")/health-check.sh"
 
 if is_systemd; then
-    install_if_changed /etc/systemd/system/galera-health.socket 644 root:root <<'UNIT'
+    install_if_changed /etc/systemd/system/galera-health.socket 644 root:root <<UNIT
 [Unit]
-Description=Galera health check (HTTP on 9200)
+Description=Galera health check (HTTP on ${GALERA_HEALTH_PORT})
 [Socket]
-ListenStream=9200
+ListenStream=${GALERA_HEALTH_PORT}
 Accept=yes
 MaxConnections=64
 [Install]

@@ -68,7 +68,27 @@ grastate_field() {
     awk -v k="$1:" '$1 == k {print $2}' "$f"
 }
 
-# peer_listening ADDR : true when something accepts TCP on ADDR:4567 (a running Galera node)
+# The ports configure.sh was given by the plan (components/database/ports.ts) and recorded here, for
+# the scripts that run later without the plan's environment (ops recovery and status, the lab's
+# service launcher). Galera itself listens on its default replication port, which the declaration
+# equals (configure.sh does not move it).
+GALERA_PORTS_FILE=/etc/owncloud-ha/galera-ports.env
+
+# galera_ports NAME… : the named port variables (GALERA_HEALTH_PORT, GALERA_REPLICATION_PORT) from
+# the environment, else as recorded; refuses when one is known from neither.
+galera_ports() {
+    local v
+    for v in "$@"; do
+        if [ -z "${!v:-}" ]; then
+            # shellcheck source=/dev/null
+            if [ -r "$GALERA_PORTS_FILE" ]; then . "$GALERA_PORTS_FILE"; fi
+            break
+        fi
+    done
+    require_env "$@"
+}
+
+# peer_listening ADDR : true when something accepts TCP on ADDR's Galera replication port (a running Galera node)
 peer_listening() {
     [ "$(peer_probe "$1" 1)" = accept ]
 }
@@ -78,7 +98,8 @@ peer_listening() {
 # runs there; a timeout or an unreachable network proves nothing and is 'unknown'.
 peer_probe() {
     local err rc=0
-    err="$(timeout "${2:-2}" bash -c "exec 3<>/dev/tcp/$1/${GALERA_PORT:-4567}" 2>&1)" || rc=$?
+    galera_ports GALERA_REPLICATION_PORT
+    err="$(timeout "${2:-2}" bash -c "exec 3<>/dev/tcp/$1/$GALERA_REPLICATION_PORT" 2>&1)" || rc=$?
     if [ "$rc" = 0 ]; then echo accept
     elif [[ "$err" == *"Connection refused"* ]]; then echo refused
     else echo unknown

@@ -78,7 +78,7 @@ case "$GALERA_MODE" in
         case "$verdict" in accept*) running="${verdict#accept }" ;; esac
         if [ -n "$running" ]; then
             if [ "${GALERA_FORCE_BOOTSTRAP:-0}" = 1 ]; then
-                die "refusing --wsrep-new-cluster: peer $running runs a Galera node (port 4567 open) although the decision procedure expected every node down; run it again"
+                die "refusing --wsrep-new-cluster: peer $running runs a Galera node (port $GALERA_REPLICATION_PORT open) although the decision procedure expected every node down; run it again"
             fi
             log "peer $running runs a Galera node: joining the running cluster instead of bootstrapping a new one"
             svc start mariadb

@@ -11,7 +11,7 @@
 #   GLUSTER_DISPERSE      bricks in the disperse set (N)
 #   GLUSTER_REDUNDANCY    bricks that may fail (R); N > 2R
 #   GLUSTER_AUTH_ALLOW    comma-separated client addresses/CIDRs for auth.allow
-#   GLUSTER_PING_TIMEOUT  network.ping-timeout in seconds (see components/bootstrap/gluster.ts)
+#   GLUSTER_PING_TIMEOUT  network.ping-timeout in seconds (see components/storage/plan.ts)
 # optional:
 #   GLUSTER_TCP_USER_TIMEOUT  seconds; client.tcp-user-timeout and server.tcp-user-timeout (TCP_USER_TIMEOUT:
 #                         the kernel drops a connection whose sent data stays unacknowledged that long).

@@ -2,8 +2,9 @@
 # shellcheck source-path=SCRIPTDIR
 # Install and start glusterd with a bounded brick port range (idempotent, safe to re-run).
 #
-#   GLUSTER_BASE_PORT  first port glusterd hands to bricks (glusterd.vol `base-port`), e.g. 49152
-#   GLUSTER_MAX_PORT   last one (glusterd.vol `max-port`), e.g. 49161
+#   GLUSTER_BASE_PORT  first port glusterd hands to bricks (glusterd.vol `base-port`)
+#   GLUSTER_MAX_PORT   last one (glusterd.vol `max-port`)
+#   GLUSTERD_PORT_FROM GLUSTERD_PORT_TO  glusterd's own ports (components/storage/ports.ts): the range must avoid them
 #   GLUSTER_METRICS_VOLUME, GLUSTER_METRICS_BRICK_MOUNT, OCHA_METRICS_NAMESPACE, OCHA_METRICS_CLUSTER,
 #   OCHA_METRICS_NODE  CloudWatch metrics timer (systemd hosts only; see metrics.sh, ../lib/metrics.sh)
 #
@@ -16,16 +17,16 @@ set -euo pipefail
 # shellcheck source=../lib/metrics.sh
 . "$(dirname "$0")/../lib/metrics.sh"
 
-require_env GLUSTER_BASE_PORT GLUSTER_MAX_PORT
-for v in GLUSTER_BASE_PORT GLUSTER_MAX_PORT; do
+require_env GLUSTER_BASE_PORT GLUSTER_MAX_PORT GLUSTERD_PORT_FROM GLUSTERD_PORT_TO
+for v in GLUSTER_BASE_PORT GLUSTER_MAX_PORT GLUSTERD_PORT_FROM GLUSTERD_PORT_TO; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v=${!v} is not a port number"
 done
 if [ "$GLUSTER_BASE_PORT" -lt 1024 ] || [ "$GLUSTER_MAX_PORT" -gt 65535 ] \
     || [ "$GLUSTER_BASE_PORT" -gt "$GLUSTER_MAX_PORT" ]; then
     die "brick port range $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT is invalid (need 1024 <= base <= max <= 65535)"
 fi
-if [ "$GLUSTER_BASE_PORT" -le 24008 ] && [ "$GLUSTER_MAX_PORT" -ge 24007 ]; then
-    die "brick port range $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT overlaps glusterd's 24007-24008"
+if [ "$GLUSTER_BASE_PORT" -le "$GLUSTERD_PORT_TO" ] && [ "$GLUSTER_MAX_PORT" -ge "$GLUSTERD_PORT_FROM" ]; then
+    die "brick port range $GLUSTER_BASE_PORT-$GLUSTER_MAX_PORT overlaps glusterd's $GLUSTERD_PORT_FROM-$GLUSTERD_PORT_TO"
 fi
 
 apt_install glusterfs-server

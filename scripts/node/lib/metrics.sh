@@ -6,7 +6,7 @@
 # systemd timer (cloud only: the lab has no systemd and no AWS).
 #
 # Settings (environment; written by metrics_install to $OCHA_METRICS_ENV_FILE for the timer):
-#   OCHA_METRICS_NAMESPACE  CloudWatch namespace (components/nodeMetrics.ts; the node role may
+#   OCHA_METRICS_NAMESPACE  CloudWatch namespace (components/shared/nodeMetrics.ts; the node role may
 #                           put metrics into this namespace only)
 #   OCHA_METRICS_CLUSTER    `Cluster` dimension: the Pulumi component's name, e.g. dev-db
 #   OCHA_METRICS_NODE       `Node` dimension: the plan host, e.g. node1
@@ -54,7 +54,7 @@ metrics_json() {
         [[ "$name" =~ ^[A-Za-z][A-Za-z0-9]*$ && "$value" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { log "ERROR: bad metric line: $name $value"; return 1; }
         dims="{\"Name\":\"Cluster\",\"Value\":\"$OCHA_METRICS_CLUSTER\"}"
         # A backup's age is the cluster's, whichever node took it: Cluster only, so the alarm's
-        # Minimum is the freshest backup over the nodes (components/nodeMetrics.ts BACKUP_METRICS).
+        # Minimum is the freshest backup over the nodes (components/shared/nodeMetrics.ts BACKUP_METRICS).
         case "$name" in *BackupAgeSeconds) ;; *) dims+=",{\"Name\":\"Node\",\"Value\":\"$OCHA_METRICS_NODE\"}" ;; esac
         out+="$sep{\"MetricName\":\"$name\",\"Value\":$value,\"Unit\":\"$(metrics_unit "$name")\",\"Dimensions\":[$dims]}"
         sep=","

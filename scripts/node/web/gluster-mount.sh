@@ -7,6 +7,7 @@
 #                        works while the first one is down)
 #   GLUSTER_VOLUME       volume name, e.g. gfs_v_r5
 #   GLUSTER_MOUNT_POINT  e.g. /mnt/owncloud-data
+#   GLUSTERD_PORT        glusterd's management port (components/storage/ports.ts), probed before mounting
 # optional:
 #   GLUSTER_MOUNT_TIMEOUT_S  bound for the mount itself, default 90
 #
@@ -16,7 +17,8 @@ set -euo pipefail
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-require_env GLUSTER_SERVERS GLUSTER_VOLUME GLUSTER_MOUNT_POINT
+require_env GLUSTER_SERVERS GLUSTER_VOLUME GLUSTER_MOUNT_POINT GLUSTERD_PORT
+[[ "$GLUSTERD_PORT" =~ ^[0-9]{1,5}$ ]] || die "GLUSTERD_PORT=$GLUSTERD_PORT is not a port number"
 timeout_s="${GLUSTER_MOUNT_TIMEOUT_S:-90}"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "GLUSTER_MOUNT_TIMEOUT_S=$timeout_s is not a number"
 read -r -a servers <<< "$GLUSTER_SERVERS"
@@ -64,17 +66,17 @@ fi
 reachable=() unreachable=()
 for s in "${servers[@]}"; do
     # shellcheck disable=SC2016 # $1 is expanded by the inner bash
-    if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/24007"' _ "$s" 2>/dev/null; then reachable+=("$s"); else unreachable+=("$s"); fi
+    if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$s" "$GLUSTERD_PORT" 2>/dev/null; then reachable+=("$s"); else unreachable+=("$s"); fi
 done
 order=("${reachable[@]}" "${unreachable[@]}")
 if [ "${#reachable[@]}" -gt 0 ] && [ "${order[0]}" != "${servers[0]}" ]; then
     alt="defaults"
     if [ "${#order[@]}" -gt 1 ]; then alt="$alt,backup-volfile-servers=$(IFS=:; echo "${order[*]:1}")"; fi
-    warn "first volfile server ${servers[0]} does not answer on 24007: mounting from ${order[0]} (unreachable: ${unreachable[*]})"
+    warn "first volfile server ${servers[0]} does not answer on $GLUSTERD_PORT: mounting from ${order[0]} (unreachable: ${unreachable[*]})"
     timeout "$timeout_s" mount -t glusterfs -o "$alt" "${order[0]}:/$GLUSTER_VOLUME" "$mp" \
         || die "mount $mp from ${order[0]} failed or took over ${timeout_s}s (servers: ${servers[*]})"
 else
-    [ "${#reachable[@]}" -gt 0 ] || warn "no volfile server answers on 24007 right now; trying the fstab order anyway"
+    [ "${#reachable[@]}" -gt 0 ] || warn "no volfile server answers on $GLUSTERD_PORT right now; trying the fstab order anyway"
     timeout "$timeout_s" mount "$mp" || die "mount $mp failed or took over ${timeout_s}s (servers: ${servers[*]})"
 fi
 wait_for "$mp answers" 30 healthy || die "$mp mounted but not answering"

@@ -1,32 +1,35 @@
 #!/usr/bin/env bash
-# Node-local HAProxy on a web host: 127.0.0.1:3306 -> the single Galera writer.
+# Node-local HAProxy on a web host: HAPROXY_LISTEN -> the single Galera writer.
 # Idempotent: the config is rewritten only when it changes, validated, then HAProxy is started or
 # reloaded.
 #
 # Environment:
 #   GALERA_BACKENDS   name=address,… in the SAME order on every web host (first = active writer)
-#   HAPROXY_LISTEN    optional, default 127.0.0.1:3306
+#   GALERA_SQL_PORT GALERA_HEALTH_PORT   the Galera nodes' SQL and health-check ports
+#   HAPROXY_LISTEN    ADDRESS:PORT ownCloud connects to (the plan's: 127.0.0.1 on the SQL port)
 #   HAPROXY_CHECK_INTER_MS / HAPROXY_FALL / HAPROXY_RISE   optional, default 500 / 2 / 3
 #   OWNCLOUD_HEALTH_PORT + OWNCLOUD_HEALTH_HOST   optional, both or neither: an HTTP health endpoint
-#       on 0.0.0.0:PORT for the load balancer, 200 only while the local ownCloud (127.0.0.1:8080)
-#       answers /status.php (with the trusted Host header) as installed and not in maintenance
+#       on 0.0.0.0:PORT for the load balancer, 200 only while the local ownCloud (127.0.0.1 on
+#       OWNCLOUD_PORT, then required) answers /status.php (with the trusted Host header) as
+#       installed and not in maintenance
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-require_env GALERA_BACKENDS
-LISTEN="${HAPROXY_LISTEN:-127.0.0.1:3306}"
+require_env GALERA_BACKENDS GALERA_SQL_PORT GALERA_HEALTH_PORT HAPROXY_LISTEN
+LISTEN="$HAPROXY_LISTEN"
 INTER="${HAPROXY_CHECK_INTER_MS:-500}"
 FALL="${HAPROXY_FALL:-2}"
 RISE="${HAPROXY_RISE:-3}"
-for v in INTER FALL RISE; do
+for v in INTER FALL RISE GALERA_SQL_PORT GALERA_HEALTH_PORT; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number (got '${!v}')"
 done
 [[ "$LISTEN" =~ ^[0-9.]+:[0-9]+$ ]] || die "HAPROXY_LISTEN must be ADDRESS:PORT (got '$LISTEN')"
 HC_PORT="${OWNCLOUD_HEALTH_PORT:-}"
 HC_HOST="${OWNCLOUD_HEALTH_HOST:-}"
 if [ -n "$HC_PORT" ] || [ -n "$HC_HOST" ]; then
-    require_env OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST
+    require_env OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST OWNCLOUD_PORT
+    [[ "$OWNCLOUD_PORT" =~ ^[0-9]{1,5}$ ]] || die "OWNCLOUD_PORT must be a port number (got '$OWNCLOUD_PORT')"
     if ! [[ "$HC_PORT" =~ ^[0-9]{1,5}$ ]] || [ "$HC_PORT" -lt 1 ] || [ "$HC_PORT" -gt 65535 ]; then
         die "OWNCLOUD_HEALTH_PORT must be a port number (got '$HC_PORT')"
     fi
@@ -48,10 +51,10 @@ for b in "${backends[@]}"; do
     if [ "$first" = 1 ]; then
         # when the preferred writer is back, close the sessions still open on a backup so that
         # writes never go to two nodes at once
-        servers+="    server ${name} ${addr}:3306 on-marked-up shutdown-backup-sessions"$'\n'
+        servers+="    server ${name} ${addr}:${GALERA_SQL_PORT} on-marked-up shutdown-backup-sessions"$'\n'
         first=0
     else
-        servers+="    server ${name} ${addr}:3306 backup"$'\n'
+        servers+="    server ${name} ${addr}:${GALERA_SQL_PORT} backup"$'\n'
     fi
 done
 
@@ -71,7 +74,7 @@ backend owncloud
     option httpchk
     http-check send meth GET uri /status.php hdr Host ${HC_HOST}
     http-check expect rstring '"installed":\s*true.*"maintenance":\s*false'
-    server local 127.0.0.1:8080 check inter 2s fall 2 rise 2
+    server local 127.0.0.1:${OWNCLOUD_PORT} check inter 2s fall 2 rise 2
 
 frontend owncloud-health
     mode http
@@ -85,6 +88,7 @@ CFG
     fi
     line="${line//@@LISTEN@@/$LISTEN}"
     line="${line//@@INTER@@/$INTER}"
+    line="${line//@@HEALTH_PORT@@/$GALERA_HEALTH_PORT}"
     line="${line//@@FASTINTER@@/$fastinter}"
     line="${line//@@FALL@@/$FALL}"
     line="${line//@@RISE@@/$RISE}"

@@ -2,30 +2,35 @@
 # shellcheck source-path=SCRIPTDIR
 # First boot of an ownCloud web node (run by user data as root; idempotent, so a reboot or a manual
 # re-run is safe). User data carries no secret: this script fetches them with the instance role.
+# Its files and environment are the web node plan's (components/web/plan.ts); it passes its own
+# environment on to haproxy.sh and gluster-mount.sh, which read the plan's variables for them.
 #
 #   AWS_REGION            region of the secrets
 #   DB_SECRET_ARN         Galera credentials (appUser, appPassword, appDatabase)
 #   REDIS_SECRET_ARN      Redis AUTH token (authToken)
 #   ADMIN_SECRET_ARN      ownCloud admin account (username, password)
-#   GALERA_BACKENDS       name=address,… in writer order (same on every node)
-#   GLUSTER_SERVERS       Gluster node addresses, first = primary volfile server
-#   GLUSTER_VOLUME        volume name
+#   GALERA_BACKENDS GALERA_SQL_PORT GALERA_HEALTH_PORT HAPROXY_*   for haproxy.sh (HAPROXY_LISTEN is
+#                         also ownCloud's database host)
+#   GLUSTER_SERVERS GLUSTER_VOLUME GLUSTER_MOUNT_POINT GLUSTERD_PORT   for gluster-mount.sh (the mount
+#                         point is where ownCloud's data lives)
 #   REDIS_HOST REDIS_PORT Redis endpoint (TLS): the primary endpoint, or with REDIS_CLUSTER_MODE=enabled
 #                         the configuration endpoint of a cluster-mode replication group
 #   REDIS_CLUSTER_MODE    enabled | disabled (ElastiCache cluster mode)
 #   OWNCLOUD_IMAGE        e.g. owncloud/server:11.0.0
 #   OWNCLOUD_DOMAIN       public host name users reach
 #   OWNCLOUD_PROTOCOL     http | https: what the load balancer serves users (https only with a certificate)
-#   OWNCLOUD_HEALTH_PORT  port the load balancer checks (HAProxy answers 200 only when ownCloud serves)
+#   OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST   port the load balancer checks (HAProxy answers 200
+#                         only when ownCloud serves) and the Host header HAProxy asks status.php with
+#   OWNCLOUD_PORT         the image's HTTP port (Apache's Listen)
 #
-# The container runs on the HOST network: 127.0.0.1:3306 is then this node's HAProxy, and Apache's
-# `Listen 8080` is on the instance address the ALB forwards to. Without a bridge, IMDSv2's hop limit
+# The container runs on the HOST network: HAPROXY_LISTEN (127.0.0.1) is then this node's HAProxy,
+# and Apache's `Listen` is on the instance address the ALB forwards to. Without a bridge, IMDSv2's hop limit
 # 1 no longer shields the instance role, so www-data (uid 33: Apache/PHP, occ, cron) is denied IMDS.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-DATA=/mnt/owncloud-data
+DATA="${GLUSTER_MOUNT_POINT:-}"
 STATE_DIR="$DATA/.owncloud-ha"
 ENV_FILE=/etc/owncloud-ha/owncloud.env
 UNIT_DIR="${OCHA_SYSTEMD_DIR:-/etc/systemd/system}"
@@ -53,7 +58,7 @@ owncloud_dirs() {
 owncloud_env() {
     printf 'OWNCLOUD_DOMAIN=%s\nOWNCLOUD_TRUSTED_DOMAINS=%s\n' "$OWNCLOUD_DOMAIN" "$OWNCLOUD_DOMAIN"
     printf 'OWNCLOUD_PROTOCOL=%s\nOWNCLOUD_OVERWRITE_PROTOCOL=%s\n' "$OWNCLOUD_PROTOCOL" "$OWNCLOUD_PROTOCOL"
-    printf 'OWNCLOUD_DB_TYPE=mysql\nOWNCLOUD_DB_HOST=127.0.0.1:3306\nOWNCLOUD_MYSQL_UTF8MB4=true\n'
+    printf 'OWNCLOUD_DB_TYPE=mysql\nOWNCLOUD_DB_HOST=%s\nOWNCLOUD_MYSQL_UTF8MB4=true\n' "$HAPROXY_LISTEN"
     printf 'OWNCLOUD_DB_NAME=%s\n' "$(jq -r .appDatabase <<<"$db")"
     printf 'OWNCLOUD_DB_USERNAME=%s\n' "$(jq -r .appUser <<<"$db")"
     printf 'OWNCLOUD_DB_PASSWORD=%s\n' "$(jq -r .appPassword <<<"$db")"
@@ -137,7 +142,7 @@ write_unit() {
 }
 
 status_ok() {
-    curl -fsS -H "Host: $OWNCLOUD_DOMAIN" http://127.0.0.1:8080/status.php 2>/dev/null \
+    curl -fsS -H "Host: $OWNCLOUD_DOMAIN" "http://127.0.0.1:$OWNCLOUD_PORT/status.php" 2>/dev/null \
         | jq -e '.installed == true and .maintenance == false and .needsDbUpgrade == false' >/dev/null
 }
 
@@ -146,9 +151,10 @@ secret_json() {
 }
 
 main() {
-    require_env AWS_REGION DB_SECRET_ARN REDIS_SECRET_ARN ADMIN_SECRET_ARN GALERA_BACKENDS GLUSTER_SERVERS \
-        GLUSTER_VOLUME REDIS_HOST REDIS_PORT REDIS_CLUSTER_MODE OWNCLOUD_IMAGE OWNCLOUD_DOMAIN \
-        OWNCLOUD_PROTOCOL OWNCLOUD_HEALTH_PORT
+    require_env AWS_REGION DB_SECRET_ARN REDIS_SECRET_ARN ADMIN_SECRET_ARN GALERA_BACKENDS GALERA_SQL_PORT \
+        GALERA_HEALTH_PORT HAPROXY_LISTEN GLUSTER_SERVERS GLUSTER_VOLUME GLUSTER_MOUNT_POINT GLUSTERD_PORT \
+        REDIS_HOST REDIS_PORT REDIS_CLUSTER_MODE OWNCLOUD_IMAGE OWNCLOUD_DOMAIN OWNCLOUD_PROTOCOL \
+        OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST OWNCLOUD_PORT
     case "$OWNCLOUD_PROTOCOL" in http|https) ;; *) die "OWNCLOUD_PROTOCOL=$OWNCLOUD_PROTOCOL: want http or https" ;; esac
     case "$REDIS_CLUSTER_MODE" in enabled|disabled) ;; *) die "REDIS_CLUSTER_MODE=$REDIS_CLUSTER_MODE: want enabled or disabled" ;; esac
     is_systemd || die "a web node needs systemd: ownCloud runs as a unit ordered after the shared volume's mount"
@@ -159,14 +165,12 @@ main() {
 
     # 1. The node-local single-writer HAProxy to Galera (the configuration the lab tests), plus the
     #    health frontend the load balancer checks.
-    GALERA_BACKENDS="$GALERA_BACKENDS" OWNCLOUD_HEALTH_PORT="$OWNCLOUD_HEALTH_PORT" \
-        OWNCLOUD_HEALTH_HOST="$OWNCLOUD_DOMAIN" bash "$here/haproxy.sh"
+    bash "$here/haproxy.sh"
 
     # 2. The shared volume: ownCloud's config (/mnt/data/config in the image) and files live there, so
     #    every node runs with the same instanceid, passwordsalt and secret. Nothing of ownCloud's is
     #    ever written to the mount point of the root filesystem.
-    GLUSTER_SERVERS="$GLUSTER_SERVERS" GLUSTER_VOLUME="$GLUSTER_VOLUME" GLUSTER_MOUNT_POINT="$DATA" \
-        bash "$here/gluster-mount.sh"
+    bash "$here/gluster-mount.sh"
     mountpoint -q "$DATA" || die "$DATA is not mounted: refusing to start ownCloud on the root filesystem"
     install -d -m 700 "$STATE_DIR"
     owncloud_dirs "$DATA"
@@ -201,7 +205,7 @@ main() {
     elif [ "$changed" = 1 ]; then
         warn "owncloud.service changed while running: it applies at the next restart (systemctl restart owncloud, one node at a time)"
     fi
-    log "ownCloud serves on port 8080 (host network)"
+    log "ownCloud serves on port $OWNCLOUD_PORT (host network)"
     systemctl start owncloud-cron.timer
     log "web node ready"
 }

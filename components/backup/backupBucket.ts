@@ -10,10 +10,10 @@ import {
     DEFAULT_GALERA_BACKUP_MAX_AGE_HOURS,
     DEFAULT_SNAPSHOT_RETENTION_COUNT,
     validateBackupSettings,
-} from "./bootstrap/backup";
-import { TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { snapshotRetentionProblem } from "./volumeSnapshots";
+} from "../shared/backupPlan";
+import { TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { snapshotRetentionProblem } from "../shared/volumeSnapshots";
 
 export interface BackupBucketArgs {
     /**

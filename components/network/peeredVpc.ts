@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
-import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "./cidr";
-import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { SCRIPTS_DIR } from "./remoteBootstrap";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
+import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "../shared/cidr";
+import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { SCRIPTS_DIR } from "../shared/remoteBootstrap";
 
 /** How private subnets reach the internet (package mirrors, AWS APIs). */
 export type NatStrategy = "none" | "single" | "onePerAz";
@@ -205,6 +205,11 @@ export function ipv6Subnet64(vpcCidr: string, index: number): string {
     return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
 }
 
+/** Tags of the VPC's resources on top of the caller's. */
+type NetworkTags = (extra: Record<string, string>) => Record<string, string>;
+/** Where a private table's default route goes: a NAT gateway or a NAT instance's primary ENI. */
+type NatTarget = { args: Pick<aws.ec2.RouteArgs, "natGatewayId" | "networkInterfaceId">; via: pulumi.Resource };
+
 /**
  * A VPC laid out for peering: one public and one private subnet per AZ, an internet gateway, NAT per
  * the chosen strategy, a private route table per AZ, flow logs to CloudWatch and a default security
@@ -256,7 +261,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
     constructor(name: string, args: PeeredVpcArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolvePeeredVpcArgs(name, args);
         super("owncloud-ha:network:PeeredVpc", name, {}, opts);
-        const tags = (extra: Record<string, string>) => withTags(a.tags, { [TAG_TIER]: "network", ...extra });
+        const tags: NetworkTags = (extra) => withTags(a.tags, { [TAG_TIER]: "network", ...extra });
         const parent = { parent: this };
 
         const vpc = new aws.ec2.Vpc(
@@ -288,6 +293,58 @@ export class PeeredVpc extends pulumi.ComponentResource {
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags({ Name: `${name}-igw` }) }, { parent: vpc });
         this.internetGateway = igw;
 
+        const { publicSubnets, privateSubnets } = this.subnets(name, a, vpc, tags);
+        this.publicSubnetIds = publicSubnets.map((s) => s.id);
+        this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        const { publicRt, publicDefault, publicAssociations } = this.publicRouting(name, a, vpc, igw, publicSubnets, tags);
+        this.publicRouteTableId = publicRt.id;
+
+        const nat = natLayout(a.egress === "natGateway" || a.egress === "natInstance" ? a.natStrategy : "none", a.availabilityZones.length);
+        const egressReady: pulumi.Resource[] = [];
+        // Route target per NAT position (AZ index): a NAT gateway or a NAT instance's primary ENI.
+        const natTargets = new Map<number, NatTarget>();
+        const natGateways = a.egress === "natGateway" ? this.natGateways(name, a, nat, vpc, igw, publicSubnets, natTargets, tags) : [];
+        const natInstances = a.egress === "natInstance" ? this.natInstances(name, a, args, nat, vpc, igw, publicSubnets, natTargets, tags) : [];
+        egressReady.push(...natGateways, ...natInstances);
+        this.natGatewayIds = natGateways.map((n) => n.id);
+        this.natInstanceIds = natInstances.map((n) => n.id);
+
+        const eigw =
+            a.egress === "ipv6EgressOnly"
+                ? new aws.ec2.EgressOnlyInternetGateway(`${name}-eigw`, { vpcId: vpc.id, tags: tags({ Name: `${name}-eigw` }) }, { parent: vpc })
+                : undefined;
+        if (eigw) egressReady.push(eigw);
+
+        const { privateRts, privateEgress } = this.privateRouting(name, a, vpc, nat, natTargets, eigw, privateSubnets, egressReady, tags);
+        const s3Endpoint = this.s3Endpoint(name, vpc, privateRts, tags);
+        this.s3EndpointId = s3Endpoint.id;
+        this.s3PrefixListId = s3Endpoint.prefixListId;
+        this.egress = a.egress;
+        // NAT traffic leaves through the public subnets' table, so its default route and associations
+        // count too; private hosts use their subnets' associations with the tables that route egress.
+        const viaPublic = a.egress === "natGateway" || a.egress === "natInstance";
+        this.egressReady =
+            a.egress === "none" ? [s3Endpoint, ...privateEgress] : [...egressReady, ...(viaPublic ? [publicDefault, ...publicAssociations] : []), ...privateEgress, s3Endpoint];
+        this.privateRouteTableIds = privateRts.map((rt) => rt.id);
+        this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
+
+        this.flowLogGroupName = this.flowLogs(name, a, vpc, tags).name;
+
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            publicSubnetIds: this.publicSubnetIds,
+            privateSubnetIds: this.privateSubnetIds,
+            routeTableIds: this.routeTableIds,
+            natGatewayIds: this.natGatewayIds,
+            natInstanceIds: this.natInstanceIds,
+            flowLogGroupName: this.flowLogGroupName,
+            s3EndpointId: this.s3EndpointId,
+        });
+    }
+
+
+    /** One public and one private subnet per AZ, at the carved CIDRs; neither assigns public IPv4 addresses. */
+    private subnets(name: string, a: ResolvedPeeredVpcArgs, vpc: aws.ec2.Vpc, tags: NetworkTags): { publicSubnets: aws.ec2.Subnet[]; privateSubnets: aws.ec2.Subnet[] } {
         const publicSubnets = a.availabilityZones.map(
             (az, i) =>
                 new aws.ec2.Subnet(
@@ -320,9 +377,18 @@ export class PeeredVpc extends pulumi.ComponentResource {
                     { parent: vpc },
                 ),
         );
-        this.publicSubnetIds = publicSubnets.map((s) => s.id);
-        this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        return { publicSubnets, privateSubnets };
+    }
 
+    /** The public subnets' table: default route to the internet gateway. */
+    private publicRouting(
+        name: string,
+        a: ResolvedPeeredVpcArgs,
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        publicSubnets: aws.ec2.Subnet[],
+        tags: NetworkTags,
+    ): { publicRt: aws.ec2.RouteTable; publicDefault: aws.ec2.Route; publicAssociations: aws.ec2.RouteTableAssociation[] } {
         const publicRt = new aws.ec2.RouteTable(
             `${name}-public-rt`,
             { vpcId: vpc.id, tags: tags({ Name: `${name}-public`, [TAG_SUBNET_TIER]: "public" }) },
@@ -341,100 +407,125 @@ export class PeeredVpc extends pulumi.ComponentResource {
                     { parent: publicRt },
                 ),
         );
-        this.publicRouteTableId = publicRt.id;
+        return { publicRt, publicDefault, publicAssociations };
+    }
 
-        const nat = natLayout(a.egress === "natGateway" || a.egress === "natInstance" ? a.natStrategy : "none", a.availabilityZones.length);
-        const egressReady: pulumi.Resource[] = [];
-        // Route target per NAT position (AZ index): a NAT gateway or a NAT instance's primary ENI.
-        const natTargets = new Map<number, { args: Pick<aws.ec2.RouteArgs, "natGatewayId" | "networkInterfaceId">; via: pulumi.Resource }>();
+    /** A NAT gateway (with its Elastic IP) in each AZ the layout places one; records each as a route target. */
+    private natGateways(
+        name: string,
+        a: ResolvedPeeredVpcArgs,
+        nat: ReturnType<typeof natLayout>,
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        publicSubnets: aws.ec2.Subnet[],
+        natTargets: Map<number, NatTarget>,
+        tags: NetworkTags,
+    ): aws.ec2.NatGateway[] {
         const natGateways: aws.ec2.NatGateway[] = [];
-        const natInstances: aws.ec2.Instance[] = [];
-        if (a.egress === "natGateway") {
-            for (const i of nat.natAzIndexes) {
-                const az = a.availabilityZones[i];
-                const eip = new aws.ec2.Eip(
-                    `${name}-nat-eip-${az}`,
-                    { domain: "vpc", tags: tags({ Name: `${name}-nat-${az}` }) },
-                    { parent: vpc },
-                );
-                const gw = new aws.ec2.NatGateway(
-                    `${name}-nat-${az}`,
-                    {
-                        allocationId: eip.id,
-                        subnetId: publicSubnets[i].id,
-                        connectivityType: "public",
-                        tags: tags({ Name: `${name}-nat-${az}` }),
-                    },
-                    // The gateway needs the IGW attached before it can route.
-                    { parent: vpc, dependsOn: [igw] },
-                );
-                natGateways.push(gw);
-                natTargets.set(i, { args: { natGatewayId: gw.id }, via: gw });
-            }
-        } else if (a.egress === "natInstance") {
-            // Admits only what the private subnets send on the ports their hosts use outbound (HTTP(S)
-            // for packages, images and AWS APIs); forwards it out only on those ports.
-            const natSg = new aws.ec2.SecurityGroup(
-                `${name}-nat-sg`,
-                {
-                    vpcId: vpc.id,
-                    description: `NAT instances of ${name}: HTTP(S) from the VPC's private subnets only, out to the internet`,
-                    ingress: [80, 443].map((port) => ({
-                        description: `port ${port} from the private subnets`,
-                        protocol: "tcp",
-                        fromPort: port,
-                        toPort: port,
-                        cidrBlocks: a.subnets.privateCidrs,
-                    })),
-                    egress: [80, 443].map((port) => ({ description: `port ${port} to the internet`, protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"] })),
-                    tags: tags({ Name: `${name}-nat-sg` }),
-                },
+        for (const i of nat.natAzIndexes) {
+            const az = a.availabilityZones[i];
+            const eip = new aws.ec2.Eip(
+                `${name}-nat-eip-${az}`,
+                { domain: "vpc", tags: tags({ Name: `${name}-nat-${az}` }) },
                 { parent: vpc },
             );
-            const userData = natInstanceUserData(a.subnets.privateCidrs);
-            const ami = args.natInstanceAmiId ?? debian12Ami(instanceArchitecture(a.natInstanceType), { parent: this });
-            for (const i of nat.natAzIndexes) {
-                const az = a.availabilityZones[i];
-                const instance = new aws.ec2.Instance(
-                    `${name}-nat-instance-${az}`,
-                    {
-                        ami,
-                        instanceType: a.natInstanceType,
-                        subnetId: publicSubnets[i].id,
-                        vpcSecurityGroupIds: [natSg.id],
-                        // It forwards other hosts' packets: EC2 drops them unless this check is off.
-                        sourceDestCheck: false,
-                        // Explicit, like the bastion's: the public subnets never auto-assign one.
-                        associatePublicIpAddress: true,
-                        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-                        rootBlockDevice: { volumeType: "gp3", volumeSize: 8, encrypted: true, deleteOnTermination: true },
-                        // Simplified automatic recovery: on a failed system status check EC2 restarts it on
-                        // healthy hardware with the same ENI and addresses, so the routes stay valid.
-                        maintenanceOptions: { autoRecovery: "default" },
-                        userData,
-                        userDataReplaceOnChange: true,
-                        tags: tags({
-                            Name: `${name}-nat-${az}`,
-                            [TAG_PUBLIC_EXEMPTION]: "NAT instance: forwards the private subnets' outbound HTTP(S); admits nothing from the internet",
-                        }),
-                        volumeTags: tags({ Name: `${name}-nat-${az}-root` }),
-                    },
-                    { parent: vpc, dependsOn: [igw] },
-                );
-                natInstances.push(instance);
-                natTargets.set(i, { args: { networkInterfaceId: instance.primaryNetworkInterfaceId }, via: instance });
-            }
+            const gw = new aws.ec2.NatGateway(
+                `${name}-nat-${az}`,
+                {
+                    allocationId: eip.id,
+                    subnetId: publicSubnets[i].id,
+                    connectivityType: "public",
+                    tags: tags({ Name: `${name}-nat-${az}` }),
+                },
+                // The gateway needs the IGW attached before it can route.
+                { parent: vpc, dependsOn: [igw] },
+            );
+            natGateways.push(gw);
+            natTargets.set(i, { args: { natGatewayId: gw.id }, via: gw });
         }
-        egressReady.push(...natGateways, ...natInstances);
-        this.natGatewayIds = natGateways.map((n) => n.id);
-        this.natInstanceIds = natInstances.map((n) => n.id);
+        return natGateways;
+    }
 
-        const eigw =
-            a.egress === "ipv6EgressOnly"
-                ? new aws.ec2.EgressOnlyInternetGateway(`${name}-eigw`, { vpcId: vpc.id, tags: tags({ Name: `${name}-eigw` }) }, { parent: vpc })
-                : undefined;
-        if (eigw) egressReady.push(eigw);
+    /** A NAT instance (t4g.nano, nftables masquerade, auto-recovery) in each AZ the layout places one; records each ENI as a route target. */
+    private natInstances(
+        name: string,
+        a: ResolvedPeeredVpcArgs,
+        args: PeeredVpcArgs,
+        nat: ReturnType<typeof natLayout>,
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        publicSubnets: aws.ec2.Subnet[],
+        natTargets: Map<number, NatTarget>,
+        tags: NetworkTags,
+    ): aws.ec2.Instance[] {
+        const natInstances: aws.ec2.Instance[] = [];
+        // Admits only what the private subnets send on the ports their hosts use outbound (HTTP(S)
+        // for packages, images and AWS APIs); forwards it out only on those ports.
+        const natSg = new aws.ec2.SecurityGroup(
+            `${name}-nat-sg`,
+            {
+                vpcId: vpc.id,
+                description: `NAT instances of ${name}: HTTP(S) from the VPC's private subnets only, out to the internet`,
+                ingress: [80, 443].map((port) => ({
+                    description: `port ${port} from the private subnets`,
+                    protocol: "tcp",
+                    fromPort: port,
+                    toPort: port,
+                    cidrBlocks: a.subnets.privateCidrs,
+                })),
+                egress: [80, 443].map((port) => ({ description: `port ${port} to the internet`, protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"] })),
+                tags: tags({ Name: `${name}-nat-sg` }),
+            },
+            { parent: vpc },
+        );
+        const userData = natInstanceUserData(a.subnets.privateCidrs);
+        const ami = args.natInstanceAmiId ?? debian12Ami(instanceArchitecture(a.natInstanceType), { parent: this });
+        for (const i of nat.natAzIndexes) {
+            const az = a.availabilityZones[i];
+            const instance = new aws.ec2.Instance(
+                `${name}-nat-instance-${az}`,
+                {
+                    ami,
+                    instanceType: a.natInstanceType,
+                    subnetId: publicSubnets[i].id,
+                    vpcSecurityGroupIds: [natSg.id],
+                    // It forwards other hosts' packets: EC2 drops them unless this check is off.
+                    sourceDestCheck: false,
+                    // Explicit, like the bastion's: the public subnets never auto-assign one.
+                    associatePublicIpAddress: true,
+                    metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                    rootBlockDevice: { volumeType: "gp3", volumeSize: 8, encrypted: true, deleteOnTermination: true },
+                    // Simplified automatic recovery: on a failed system status check EC2 restarts it on
+                    // healthy hardware with the same ENI and addresses, so the routes stay valid.
+                    maintenanceOptions: { autoRecovery: "default" },
+                    userData,
+                    userDataReplaceOnChange: true,
+                    tags: tags({
+                        Name: `${name}-nat-${az}`,
+                        [TAG_PUBLIC_EXEMPTION]: "NAT instance: forwards the private subnets' outbound HTTP(S); admits nothing from the internet",
+                    }),
+                    volumeTags: tags({ Name: `${name}-nat-${az}-root` }),
+                },
+                { parent: vpc, dependsOn: [igw] },
+            );
+            natInstances.push(instance);
+            natTargets.set(i, { args: { networkInterfaceId: instance.primaryNetworkInterfaceId }, via: instance });
+        }
+        return natInstances;
+    }
 
+    /** A private table per AZ: default route through its NAT (and ::/0 through the egress-only gateway), and its subnet's association. */
+    private privateRouting(
+        name: string,
+        a: ResolvedPeeredVpcArgs,
+        vpc: aws.ec2.Vpc,
+        nat: ReturnType<typeof natLayout>,
+        natTargets: Map<number, NatTarget>,
+        eigw: aws.ec2.EgressOnlyInternetGateway | undefined,
+        privateSubnets: aws.ec2.Subnet[],
+        egressReady: pulumi.Resource[],
+        tags: NetworkTags,
+    ): { privateRts: aws.ec2.RouteTable[]; privateEgress: pulumi.Resource[] } {
         const privateEgress: pulumi.Resource[] = [];
         const privateRts = a.availabilityZones.map((az, i) => {
             const rt = new aws.ec2.RouteTable(
@@ -468,6 +559,11 @@ export class PeeredVpc extends pulumi.ComponentResource {
             );
             return rt;
         });
+        return { privateRts, privateEgress };
+    }
+
+    /** The S3 gateway endpoint, routed in every private table. */
+    private s3Endpoint(name: string, vpc: aws.ec2.Vpc, privateRts: aws.ec2.RouteTable[], tags: NetworkTags): aws.ec2.VpcEndpoint {
         // Backups go to S3 through a gateway endpoint: free (no hourly or per-GB fee, unlike NAT or an
         // interface endpoint), routed by a prefix-list route in each private table, and it works with
         // every egress choice including none. It reaches only buckets in this region.
@@ -483,17 +579,11 @@ export class PeeredVpc extends pulumi.ComponentResource {
             },
             { parent: vpc },
         );
-        this.s3EndpointId = s3Endpoint.id;
-        this.s3PrefixListId = s3Endpoint.prefixListId;
-        this.egress = a.egress;
-        // NAT traffic leaves through the public subnets' table, so its default route and associations
-        // count too; private hosts use their subnets' associations with the tables that route egress.
-        const viaPublic = a.egress === "natGateway" || a.egress === "natInstance";
-        this.egressReady =
-            a.egress === "none" ? [s3Endpoint, ...privateEgress] : [...egressReady, ...(viaPublic ? [publicDefault, ...publicAssociations] : []), ...privateEgress, s3Endpoint];
-        this.privateRouteTableIds = privateRts.map((rt) => rt.id);
-        this.routeTableIds = [publicRt.id, ...this.privateRouteTableIds];
+        return s3Endpoint;
+    }
 
+    /** Flow logs of the whole VPC to a retained log group, with a role that may write only there. */
+    private flowLogs(name: string, a: ResolvedPeeredVpcArgs, vpc: aws.ec2.Vpc, tags: NetworkTags): aws.cloudwatch.LogGroup {
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-flow-logs`,
             { namePrefix: `/owncloud-ha/vpc-flow-logs/${name}-`, retentionInDays: a.flowLogRetentionDays, tags: tags({}) },
@@ -549,17 +639,7 @@ export class PeeredVpc extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.flowLogGroupName = logGroup.name;
-
-        this.registerOutputs({
-            vpcId: this.vpcId,
-            publicSubnetIds: this.publicSubnetIds,
-            privateSubnetIds: this.privateSubnetIds,
-            routeTableIds: this.routeTableIds,
-            natGatewayIds: this.natGatewayIds,
-            natInstanceIds: this.natInstanceIds,
-            flowLogGroupName: this.flowLogGroupName,
-            s3EndpointId: this.s3EndpointId,
-        });
+        return logGroup;
     }
+
 }

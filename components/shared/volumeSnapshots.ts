@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SNAPSHOT_RETENTION_COUNT } from "./bootstrap/backup";
+import { DEFAULT_SNAPSHOT_RETENTION_COUNT } from "./backupPlan";
 import { TAG_SNAPSHOT_POLICY } from "./conventions";
 
 /**

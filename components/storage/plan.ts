@@ -14,10 +14,10 @@
  *                                                                          — after ALL nodes' step 2b
  *   4. node 1:     verify-volume (all bricks online, nothing pending heal) — after step 3
  */
-import { BootstrapPlan, BootstrapStep } from "./plan";
-import { GLUSTER_BRICK_PORTS } from "../ports";
-import { nodeMetricsEnv } from "../nodeMetrics";
-import { BackupSettings, backupEnv, validateBackupSettings } from "./backup";
+import { BootstrapPlan, BootstrapStep } from "../shared/bootstrapPlan";
+import { GLUSTER_BRICK_PORTS, GLUSTERD_PORTS } from "./ports";
+import { nodeMetricsEnv } from "../shared/nodeMetrics";
+import { BackupSettings, backupEnv, validateBackupSettings } from "../shared/backupPlan";
 
 export interface GlusterNode {
     /** Logical host name the runner resolves (e.g. `fs1`). */
@@ -251,8 +251,8 @@ export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
     const max = s.maxPort ?? DEFAULT_MAX_PORT;
     if (!Number.isInteger(base) || !Number.isInteger(max) || base < 1024 || max > 65535 || base > max) {
         errors.push(`brick port range ${base}-${max} is invalid (need 1024 <= basePort <= maxPort <= 65535)`);
-    } else if (base <= 24008 && max >= 24007) {
-        errors.push(`brick port range ${base}-${max} overlaps glusterd's 24007-24008`);
+    } else if (base <= GLUSTERD_PORTS.to && max >= GLUSTERD_PORTS.from) {
+        errors.push(`brick port range ${base}-${max} overlaps glusterd's ${GLUSTERD_PORTS.from}-${GLUSTERD_PORTS.to}`);
     } else if (max - base + 1 < 2) {
         errors.push(`brick port range ${base}-${max} is too small: a restarted brick may need a new port while the old one is in TIME_WAIT`);
     }
@@ -311,6 +311,8 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
             env: {
                 GLUSTER_BASE_PORT: String(settings.basePort ?? DEFAULT_BASE_PORT),
                 GLUSTER_MAX_PORT: String(settings.maxPort ?? DEFAULT_MAX_PORT),
+                GLUSTERD_PORT_FROM: String(GLUSTERD_PORTS.from),
+                GLUSTERD_PORT_TO: String(GLUSTERD_PORTS.to),
                 ...(settings.metricsCluster === undefined
                     ? {}
                     : { GLUSTER_METRICS_VOLUME: vol, GLUSTER_METRICS_BRICK_MOUNT: p.mount, ...nodeMetricsEnv(settings.metricsCluster, node.host) }),
@@ -387,6 +389,11 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
     return { cluster: "gluster", steps };
 }
 
+/** web/gluster-mount.sh's environment: the lab's client plan and the cloud's web node boot (components/web/plan.ts) both use it. */
+export function glusterClientEnv(servers: string[], volumeName: string, mountPoint: string): Record<string, string> {
+    return { GLUSTER_SERVERS: servers.join(" "), GLUSTER_VOLUME: volumeName, GLUSTER_MOUNT_POINT: mountPoint, GLUSTERD_PORT: String(GLUSTERD_PORTS.from) };
+}
+
 /** The client-side plan: mount the volume on each web host (fstab, _netdev, backup volfile servers). */
 export function glusterClientPlan(settings: GlusterClientSettings): BootstrapPlan {
     const errors: string[] = [];
@@ -407,7 +414,7 @@ export function glusterClientPlan(settings: GlusterClientSettings): BootstrapPla
             id: `gluster-mount-${host}`,
             host,
             script: "web/gluster-mount.sh",
-            env: { GLUSTER_SERVERS: settings.servers.join(" "), GLUSTER_VOLUME: vol, GLUSTER_MOUNT_POINT: mp },
+            env: glusterClientEnv(settings.servers, vol, mp),
             secrets: [],
             dependsOn: [...(settings.after ?? [])],
             description: `mount ${vol} on ${host} at ${mp} (fstab, _netdev, backup-volfile-servers=${settings.servers.slice(1).join(":")})`,

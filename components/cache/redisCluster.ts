@@ -1,11 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { cidrProblem } from "./cidr";
-import { TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { jsonSecret } from "./secrets";
+import { cidrProblem } from "../shared/cidr";
+import { TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { jsonSecret } from "../shared/secrets";
 import { REDIS_PORT } from "./ports";
+import { ClientFlowArgs, clientEgressRules } from "../shared/flows";
 
 export { REDIS_PORT };
 
@@ -15,7 +16,7 @@ export const REDIS_ENGINES: readonly RedisEngine[] = ["redis", "valkey"];
 /** Default engine version per engine (parameter group family `default.<engine><major>`). */
 const DEFAULT_ENGINE_VERSION: Record<RedisEngine, string> = { redis: "7.1", valkey: "8.0" };
 
-export interface RedisClusterArgs {
+export interface RedisClusterArgs extends ClientFlowArgs {
     /** VPC of the cache (its security group is created there). */
     vpcId: pulumi.Input<string>;
     /**
@@ -215,10 +216,14 @@ export class RedisCluster extends pulumi.ComponentResource {
         // No egress rules: the cache never opens connections.
         const sg = new aws.ec2.SecurityGroup(
             `${name}-sg`,
-            { vpcId: args.vpcId, description: `Redis ${name}: 6379 from its clients only`, ingress, egress: [], tags: tags({ Name: `${name}-sg` }) },
+            { vpcId: args.vpcId, description: `Redis ${name}: ${REDIS_PORT} from its clients only`, ingress, egress: [], tags: tags({ Name: `${name}-sg` }) },
             { parent: this, dependsOn: (args.clientSecurityGroupIds ?? []).length > 0 ? args.crossVpcDependsOn : undefined },
         );
         this.securityGroupId = sg.id;
+        if (args.clientEgress ?? true) {
+            const flow = { id: "redis", protocol: "tcp" as const, from: REDIS_PORT, to: REDIS_PORT, description: "Redis (TLS)" };
+            clientEgressRules(name, args.clientSecurityGroupIds ?? [], sg.id, [flow], a.tags, { parent: sg, dependsOn: args.crossVpcDependsOn });
+        }
 
         const subnetGroup = new aws.elasticache.SubnetGroup(
             `${name}-subnets`,

@@ -4,9 +4,10 @@
  * Pure functions: the Pulumi components turn the steps into `CopyToRemote` + `remote.Command`;
  * the local lab (`npm run lab`) runs the very same steps over SSH through its bastion.
  */
-import { BootstrapPlan, BootstrapStep } from "./plan";
-import { nodeMetricsEnv } from "../nodeMetrics";
-import { BackupSettings, backupEnv, galeraBackupOrder, validateBackupSettings } from "./backup";
+import { GALERA_PORTS } from "./ports";
+import { BootstrapPlan, BootstrapStep } from "../shared/bootstrapPlan";
+import { nodeMetricsEnv } from "../shared/nodeMetrics";
+import { BackupSettings, backupEnv, galeraBackupOrder, validateBackupSettings } from "../shared/backupPlan";
 
 export interface GaleraNode {
     /** Logical host name (plan `host`), also the wsrep node name, e.g. `db1`. */
@@ -155,6 +156,8 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             GALERA_NODE_NAME: node.name,
             GALERA_NODE_ADDRESS: node.address,
             GALERA_CLUSTER_ADDRESSES: addresses,
+            GALERA_HEALTH_PORT: String(GALERA_PORTS.health),
+            GALERA_REPLICATION_PORT: String(GALERA_PORTS.replication),
         };
         if (s.providerOptions) env.GALERA_PROVIDER_OPTIONS = s.providerOptions;
         if (s.metricsCluster !== undefined) Object.assign(env, nodeMetricsEnv(s.metricsCluster, node.name));
@@ -168,7 +171,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             env,
             secrets: [GALERA_SECRETS.sst, GALERA_SECRETS.health],
             dependsOn: [`galera-install-${node.name}`],
-            description: `Write the wsrep configuration, SST and health-check credentials and the 9200 health endpoint on ${node.name}.`,
+            description: `Write the wsrep configuration, SST and health-check credentials and the health endpoint (port ${GALERA_PORTS.health}) on ${node.name}.`,
         });
     }
 
@@ -280,12 +283,29 @@ export interface HaproxyPlanSettings {
     webHosts: string[];
     /** Galera nodes in server order: the first is the active writer, the others `backup`. */
     galeraNodes: GaleraNode[];
-    /** Local listener (default 127.0.0.1:3306). */
+    /** Local listener (default 127.0.0.1 on the SQL port). */
     listen?: string;
     /** Health check interval in ms (default 500), fall/rise counts (default 2/3). */
     checkIntervalMs?: number;
     fall?: number;
     rise?: number;
+}
+
+/**
+ * web/haproxy.sh's environment for a web host: the one place GALERA_BACKENDS (the server list in
+ * writer order, identical on every host) and the Galera ports are written, for the lab's plan and
+ * for the cloud's web node boot (components/web/plan.ts) alike.
+ */
+export function haproxyEnv(galeraNodes: GaleraNode[], s: Pick<HaproxyPlanSettings, "listen" | "checkIntervalMs" | "fall" | "rise"> = {}): Record<string, string> {
+    return {
+        GALERA_BACKENDS: galeraNodes.map((n) => `${n.name}=${n.address}`).join(","),
+        GALERA_SQL_PORT: String(GALERA_PORTS.mysql),
+        GALERA_HEALTH_PORT: String(GALERA_PORTS.health),
+        HAPROXY_LISTEN: s.listen ?? `127.0.0.1:${GALERA_PORTS.mysql}`,
+        HAPROXY_CHECK_INTER_MS: String(s.checkIntervalMs ?? 500),
+        HAPROXY_FALL: String(s.fall ?? 2),
+        HAPROXY_RISE: String(s.rise ?? 3),
+    };
 }
 
 /** One independent step per web host; the server list (order included) is identical on all. */
@@ -297,23 +317,17 @@ export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
     for (const n of s.galeraNodes) {
         if (!NAME_RE.test(n.name) || !isIPv4(n.address)) errors.push(`bad Galera node ${n.name}=${n.address}`);
     }
-    const listen = s.listen ?? "127.0.0.1:3306";
+    const listen = s.listen ?? `127.0.0.1:${GALERA_PORTS.mysql}`;
     if (!/^[0-9.]+:[0-9]{1,5}$/.test(listen)) errors.push(`listen "${listen}" must be ADDRESS:PORT`);
     if (errors.length > 0) throw new Error(`invalid HAProxy settings:\n  - ${errors.join("\n  - ")}`);
-    const backends = s.galeraNodes.map((n) => `${n.name}=${n.address}`).join(",");
+    const env = haproxyEnv(s.galeraNodes, { ...s, listen });
     return {
         cluster: "haproxy",
         steps: s.webHosts.map((host) => ({
             id: `haproxy-${host}`,
             host,
             script: "web/haproxy.sh",
-            env: {
-                GALERA_BACKENDS: backends,
-                HAPROXY_LISTEN: listen,
-                HAPROXY_CHECK_INTER_MS: String(s.checkIntervalMs ?? 500),
-                HAPROXY_FALL: String(s.fall ?? 2),
-                HAPROXY_RISE: String(s.rise ?? 3),
-            },
+            env,
             secrets: [],
             dependsOn: [],
             description: `Node-local single-writer HAProxy on ${host}: ${s.galeraNodes[0]?.name} active, the others backup.`,

@@ -1,18 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
-import { createNodeRole } from "./clusterNodes";
-import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { LOG_RETENTION_DAYS } from "./peeredVpc";
-import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
-import { jsonSecret } from "./secrets";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
+import { createNodeRole } from "../shared/clusterNodes";
+import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { LOG_RETENTION_DAYS } from "../network/peeredVpc";
+import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "../shared/userData";
+import { jsonSecret } from "../shared/secrets";
+import { REDIS_PORT } from "../cache/ports";
+import { HEALTH_PORT, OWNCLOUD_PORT } from "./ports";
+import { WEB_NODE_ENTRY, WEB_NODE_FILES, webNodePlan } from "./plan";
 
-/** Port of the official owncloud/server image. */
-export const OWNCLOUD_PORT = 8080;
-/** Node-local HAProxy frontend the ALB checks: 200 only while ownCloud serves (see scripts/node/web/haproxy.sh). */
-export const HEALTH_PORT = 8081;
+export { HEALTH_PORT, OWNCLOUD_PORT };
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /**
  * The default ownCloud image: a full version owncloud-docker/server publishes (its CI builds
@@ -39,7 +39,6 @@ export function owncloudImageProblem(image: string): string | undefined {
     return undefined;
 }
 
-export const WEB_NODE_SCRIPTS = ["lib/common.sh", "web/haproxy.sh", "web/haproxy.cfg.tmpl", "web/gluster-mount.sh", "web/node-init.sh"];
 
 export interface OwnCloudWebTierArgs {
     /** VPC of the load balancer and the web nodes. */
@@ -210,11 +209,14 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
         accessLogs: args.accessLogs ?? false,
         accessLogRetentionDays,
         logRetentionDays,
-        redisPort: args.redisPort ?? 6379,
+        redisPort: args.redisPort ?? REDIS_PORT,
         https: args.certificateArn !== undefined ? "certificate" : args.hostedZoneId !== undefined ? "acm" : "none",
         tags: args.tags ?? {},
     };
 }
+
+/** Tags of one of the tier's parts (`alb`, `web`) on top of the caller's. */
+type TierTags = (tier: string, extra?: Record<string, string>) => Record<string, string>;
 
 /**
  * The ownCloud web tier: an internet-facing ALB (80/443 only, HTTP redirected to HTTPS whenever
@@ -239,9 +241,35 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
     constructor(name: string, args: OwnCloudWebTierArgs, opts?: pulumi.ComponentResourceOptions) {
         const a = resolveWebTierArgs(name, args);
         super("owncloud-ha:web:OwnCloudWebTier", name, {}, opts);
-        const tags = (tier: string, extra: Record<string, string> = {}) => withTags(a.tags, { [TAG_TIER]: tier, ...extra });
+        const tags: TierTags = (tier, extra = {}) => withTags(a.tags, { [TAG_TIER]: tier, ...extra });
 
-        // --- Security groups -------------------------------------------------------------------
+        const albSg = this.securityGroups(name, args, tags);
+        this.albSecurityGroupId = albSg.id;
+        const adminSecret = this.adminAccount(name, tags);
+        this.adminSecretArn = adminSecret.arn;
+        const { alb, targetGroup } = this.loadBalancer(name, a, args, albSg, tags);
+        this.albArn = alb.arn;
+        this.albArnSuffix = alb.arnSuffix;
+        this.albDnsName = alb.dnsName;
+        this.targetGroupArnSuffix = targetGroup.arnSuffix;
+        this.https = this.listeners(name, a, args, alb, targetGroup, tags);
+        this.siteUrl = pulumi.output(`${this.https ? "https" : "http"}://${a.domain}/`);
+        const { asg, logGroup } = this.nodes(name, a, args, { adminSecretArn: adminSecret.arn, https: this.https, targetGroup, dependsOn: opts?.dependsOn }, tags);
+        this.logGroupName = logGroup.name;
+        this.autoScalingGroupName = asg.name;
+        this.scalingPolicies(name, a, asg, alb, targetGroup);
+
+        this.registerOutputs({
+            albDnsName: this.albDnsName,
+            siteUrl: this.siteUrl,
+            albSecurityGroupId: this.albSecurityGroupId,
+            autoScalingGroupName: this.autoScalingGroupName,
+            adminSecretArn: this.adminSecretArn,
+        });
+    }
+
+    /** The ALB's group (80/443 from the world, egress to the nodes only) and the ALB → node, node → internet and bastion → node rules on the nodes' group. */
+    private securityGroups(name: string, args: OwnCloudWebTierArgs, tags: TierTags): aws.ec2.SecurityGroup {
         const albSg = new aws.ec2.SecurityGroup(
             `${name}-alb-sg`,
             {
@@ -259,7 +287,6 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.albSecurityGroupId = albSg.id;
         for (const [id, port, description] of [
             ["app", OWNCLOUD_PORT, "ownCloud from the ALB"],
             ["health", HEALTH_PORT, "health checks from the ALB"],
@@ -294,7 +321,11 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             );
         }
 
-        // --- Secrets ---------------------------------------------------------------------------
+        return albSg;
+    }
+
+    /** ownCloud's admin account: a generated password, only in Secrets Manager. */
+    private adminAccount(name: string, tags: TierTags): aws.secretsmanager.Secret {
         const adminPassword = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this });
         const adminSecret = jsonSecret(
             `${name}-admin`,
@@ -302,9 +333,11 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             { username: "admin", password: adminPassword.result },
             this,
         );
-        this.adminSecretArn = adminSecret.arn;
+        return adminSecret;
+    }
 
-        // --- Load balancer ---------------------------------------------------------------------
+    /** The internet-facing ALB (with its access-log bucket when asked) and the target group of the web nodes. */
+    private loadBalancer(name: string, a: ResolvedWebTierArgs, args: OwnCloudWebTierArgs, albSg: aws.ec2.SecurityGroup, tags: TierTags): { alb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
         const plainHttp = args.certificateArn === undefined && args.hostedZoneId === undefined;
         const httpExemptionTag: Record<string, string> =
             plainHttp && args.plainHttpExemption?.trim() ? { [TAG_HTTP_EXEMPTION]: args.plainHttpExemption.trim() } : {};
@@ -328,9 +361,6 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             // with "Access Denied for bucket".
             { parent: this, dependsOn: logs?.ready },
         );
-        this.albArn = alb.arn;
-        this.albArnSuffix = alb.arnSuffix;
-        this.albDnsName = alb.dnsName;
 
         const targetGroup = new aws.lb.TargetGroup(
             `${name}-tg`,
@@ -357,11 +387,14 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.targetGroupArnSuffix = targetGroup.arnSuffix;
+        return { alb, targetGroup };
+    }
 
+    /** HTTPS (with the certificate given or issued here) and HTTP redirected to it, or plain HTTP without one; the DNS alias. Returns whether HTTPS is served. */
+    private listeners(name: string, a: ResolvedWebTierArgs, args: OwnCloudWebTierArgs, alb: aws.lb.LoadBalancer, targetGroup: aws.lb.TargetGroup, tags: TierTags): boolean {
         let certificateArn: pulumi.Input<string> | undefined = args.certificateArn;
         if (a.https === "acm") certificateArn = this.issueCertificate(name, a.domain, args.hostedZoneId!, tags("alb"));
-        this.https = certificateArn !== undefined;
+        const https = certificateArn !== undefined;
         const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
         if (certificateArn !== undefined) {
             new aws.lb.Listener(
@@ -394,38 +427,45 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        this.siteUrl = pulumi.output(`${this.https ? "https" : "http"}://${a.domain}/`);
+        return https;
+    }
 
-        // --- Nodes -----------------------------------------------------------------------------
+    /**
+     * The nodes: their log group and role, the launch template with the boot (components/web/plan.ts)
+     * as secret-free user data, and the Auto Scaling group behind the target group.
+     */
+    private nodes(
+        name: string,
+        a: ResolvedWebTierArgs,
+        args: OwnCloudWebTierArgs,
+        wiring: { adminSecretArn: pulumi.Output<string>; https: boolean; targetGroup: aws.lb.TargetGroup; dependsOn: pulumi.ComponentResourceOptions["dependsOn"] },
+        tags: TierTags,
+    ): { asg: aws.autoscaling.Group; logGroup: aws.cloudwatch.LogGroup } {
+        const { adminSecretArn, https, targetGroup, dependsOn } = wiring;
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
             { namePrefix: `/owncloud-ha/${name}/`, retentionInDays: a.logRetentionDays, tags: tags("web") },
             { parent: this },
         );
-        this.logGroupName = logGroup.name;
-        const profile = this.nodeProfile(name, [args.galeraSecretArn, args.redisSecretArn, adminSecret.arn], logGroup.arn, tags("web"));
+        const profile = this.nodeProfile(name, [args.galeraSecretArn, args.redisSecretArn, adminSecretArn], logGroup.arn, tags("web"));
 
         const region = aws.getRegionOutput({}, { parent: this }).region;
         const userData = pulumi
-            .all([region, args.galeraSecretArn, args.redisSecretArn, adminSecret.arn, args.redisEndpoint])
+            .all([region, args.galeraSecretArn, args.redisSecretArn, adminSecretArn, args.redisEndpoint])
             .apply(([r, dbArn, redisArn, adminArn, redisHost]) =>
-                webUserData({
-                    AWS_REGION: r,
-                    DB_SECRET_ARN: dbArn,
-                    REDIS_SECRET_ARN: redisArn,
-                    ADMIN_SECRET_ARN: adminArn,
-                    GALERA_BACKENDS: args.galeraWriterOrder.map((ip, i) => `galera${i + 1}=${ip}`).join(","),
-                    GLUSTER_SERVERS: args.glusterServers.join(" "),
-                    GLUSTER_VOLUME: args.glusterVolume,
-                    REDIS_HOST: redisHost,
-                    REDIS_PORT: String(a.redisPort),
-                    REDIS_CLUSTER_MODE: args.redisClusterMode ? "enabled" : "disabled",
-                    OWNCLOUD_IMAGE: a.owncloudImage,
-                    OWNCLOUD_DOMAIN: a.domain,
-                    // What users' browsers speak to the ALB: ownCloud builds its URLs with it.
-                    OWNCLOUD_PROTOCOL: this.https ? "https" : "http",
-                    OWNCLOUD_HEALTH_PORT: String(HEALTH_PORT),
-                }),
+                webUserData(
+                    webNodePlan({
+                        galeraNodes: args.galeraWriterOrder.map((address, i) => ({ name: `galera${i + 1}`, address })),
+                        glusterServers: args.glusterServers,
+                        glusterVolume: args.glusterVolume,
+                        domain: a.domain,
+                        // What users' browsers speak to the ALB: ownCloud builds its URLs with it.
+                        protocol: https ? "https" : "http",
+                        owncloudImage: a.owncloudImage,
+                        redis: { host: redisHost, port: a.redisPort, clusterMode: args.redisClusterMode ?? false },
+                        secrets: { region: r, dbSecretArn: dbArn, redisSecretArn: redisArn, adminSecretArn: adminArn },
+                    }).env,
+                ),
             );
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-lt`,
@@ -487,9 +527,13 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             },
             // Nodes boot straight into ownCloud: whatever the caller says must exist first (the
             // verified Galera cluster and Gluster volume) gates the group, not just the component.
-            { parent: this, dependsOn: opts?.dependsOn },
+            { parent: this, dependsOn },
         );
-        this.autoScalingGroupName = asg.name;
+        return { asg, logGroup };
+    }
+
+    /** Target tracking on CPU and on ALB requests per node. */
+    private scalingPolicies(name: string, a: ResolvedWebTierArgs, asg: aws.autoscaling.Group, alb: aws.lb.LoadBalancer, targetGroup: aws.lb.TargetGroup): void {
         new aws.autoscaling.Policy(
             `${name}-cpu`,
             {
@@ -514,14 +558,6 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
             },
             { parent: asg },
         );
-
-        this.registerOutputs({
-            albDnsName: this.albDnsName,
-            siteUrl: this.siteUrl,
-            albSecurityGroupId: this.albSecurityGroupId,
-            autoScalingGroupName: this.autoScalingGroupName,
-            adminSecretArn: this.adminSecretArn,
-        });
     }
 
     private nodeProfile(name: string, secretArns: pulumi.Input<string>[], logGroupArn: pulumi.Output<string>, tags: Record<string, string>): aws.iam.InstanceProfile {
@@ -591,9 +627,9 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
     }
 }
 
-/** The web node's user data for the given (non-secret) settings. Throws when it outgrows EC2's limit. */
+/** The web node's user data: its boot (components/web/plan.ts) with this (non-secret) environment. Throws when it outgrows EC2's limit. */
 export function webUserData(env: Record<string, string>): string {
-    const script = bootScript(bundleScripts(WEB_NODE_SCRIPTS), "web/node-init.sh", env);
+    const script = bootScript(bundleScripts(WEB_NODE_FILES), WEB_NODE_ENTRY, env);
     if (Buffer.byteLength(script) > USER_DATA_LIMIT_BYTES) {
         throw new Error(`web node user data is ${Buffer.byteLength(script)} bytes, over EC2's ${USER_DATA_LIMIT_BYTES}`);
     }

@@ -4,12 +4,12 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { cidrProblem, prefixLength } from "./cidr";
-import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
-import { createNodeRole } from "./clusterNodes";
-import { InvalidArgsError } from "./errors";
-import { SCRIPTS_DIR } from "./remoteBootstrap";
+import { cidrProblem, prefixLength } from "../shared/cidr";
+import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "../shared/conventions";
+import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
+import { createNodeRole } from "../shared/clusterNodes";
+import { InvalidArgsError } from "../shared/errors";
+import { SCRIPTS_DIR } from "../shared/remoteBootstrap";
 
 /** Login user of Debian's cloud images, on the bastion and the nodes alike. */
 export const DEFAULT_SSH_USER = "admin";

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { cidrProblem, cidrsOverlap } from "./cidr";
-import { withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
+import { cidrProblem, cidrsOverlap } from "../shared/cidr";
+import { withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
 
 export interface VpcPeeringArgs {
     /** ID of the requesting VPC (any VPC in this account and region, not only a PeeredVpc). */

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
+import { BootstrapPlan, BootstrapStep } from "./bootstrapPlan";
 
 /**
  * Turns a bootstrap plan into `@pulumi/command` resources: per host one `CopyToRemote` of the
@@ -14,11 +14,11 @@ import { BootstrapPlan, BootstrapStep } from "./bootstrap/plan";
 
 /**
  * The node scripts (scripts/node: the only files that ever reach a node): beside components/ in the
- * repo, two levels up when running from the build (bin/components).
+ * repo, three levels up when running from the build (bin/components/shared).
  */
-export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "scripts", "node"), path.resolve(__dirname, "..", "..", "scripts", "node")].find((d) =>
+export const SCRIPTS_DIR = [path.resolve(__dirname, "..", "..", "scripts", "node"), path.resolve(__dirname, "..", "..", "..", "scripts", "node")].find((d) =>
     fs.existsSync(path.join(d, "lib", "common.sh")),
-) ?? path.resolve(__dirname, "..", "scripts", "node");
+) ?? path.resolve(__dirname, "..", "..", "scripts", "node");
 
 /** The directory the copy targets on a node: the login user's home, no world-writable directory involved. */
 export function remoteBaseDir(sshUser: string): string {

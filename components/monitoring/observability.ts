@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { BACKUP_METRICS, GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, NodeMetricsSource, WSREP_SYNCED } from "./nodeMetrics";
+import { withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { BACKUP_METRICS, GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, NodeMetricsSource, WSREP_SYNCED } from "../shared/nodeMetrics";
 
 export interface ObservabilityArgs {
     /** E-mail address that receives alarm notifications (confirm the subscription mail). Optional. */

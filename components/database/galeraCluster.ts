@@ -2,26 +2,33 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
-import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_DATADIR, GALERA_SECRETS, galeraPlan, withGaleraDatadirs } from "./bootstrap/galera";
-import { BootstrapPlan } from "./bootstrap/plan";
-import { cidrProblem, mariadbHostPattern } from "./cidr";
-import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
-import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { runPlan } from "./remoteBootstrap";
-import { isInstanceType } from "./ami";
-import { jsonSecret } from "./secrets";
+import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "../access/bastion";
+import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_DATADIR, GALERA_SECRETS, galeraPlan, withGaleraDatadirs } from "./plan";
+import { BootstrapPlan } from "../shared/bootstrapPlan";
+import { cidrProblem, mariadbHostPattern } from "../shared/cidr";
+import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "../shared/clusterNodes";
+import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { runPlan } from "../shared/remoteBootstrap";
+import { isInstanceType } from "../shared/ami";
+import { jsonSecret } from "../shared/secrets";
 import { GALERA_PORTS } from "./ports";
-import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
-import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "./backupBucket";
-import { DEFAULT_BINLOG_INTERVAL_S } from "./bootstrap/backup";
-import { createSnapshotPolicy } from "./volumeSnapshots";
+import { ClientFlow, ClientFlowArgs, clientEgressRules } from "../shared/flows";
+import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
+import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
+import { DEFAULT_BINLOG_INTERVAL_S } from "../shared/backupPlan";
+import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 
 export { GALERA_PORTS };
 export { GALERA_DATADIR };
 
-export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs {
+/** What a client of the cluster opens: SQL (through its HAProxy) and the health check HAProxy polls. */
+export const GALERA_CLIENT_FLOWS: ClientFlow[] = [
+    { id: "mysql", protocol: "tcp", from: GALERA_PORTS.mysql, to: GALERA_PORTS.mysql, description: "SQL to Galera (through the local HAProxy)" },
+    { id: "health", protocol: "tcp", from: GALERA_PORTS.health, to: GALERA_PORTS.health, description: "HAProxy health checks of Galera" },
+];
+
+export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs, ClientFlowArgs {
     /** VPC of the cluster. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
@@ -345,6 +352,9 @@ export class GaleraCluster extends pulumi.ComponentResource {
                 { parent: sg },
             );
             if (!e.self) egressRules.push(rule);
+        }
+        if (args.clientEgress ?? true) {
+            clientEgressRules(name, clientSgs, sg.id, GALERA_CLIENT_FLOWS, a.tags, { parent: sg, dependsOn: args.crossVpcDependsOn });
         }
 
         const backup = wireClusterBackup(name, "galera", a.backup, args.kmsKeyId, tags({}), this);

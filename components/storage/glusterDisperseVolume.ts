@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
+import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "../access/bastion";
 import {
     DEFAULT_BASE_PORT,
     DEFAULT_MAX_PORT,
@@ -11,21 +11,22 @@ import {
     OWNCLOUD_UID,
     glusterPlan,
     validateGlusterSettings,
-} from "./bootstrap/gluster";
-import { cidrProblem } from "./cidr";
-import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
-import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
-import { runPlan } from "./remoteBootstrap";
-import { isInstanceType } from "./ami";
+} from "./plan";
+import { cidrProblem } from "../shared/cidr";
+import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "../shared/clusterNodes";
+import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "../shared/conventions";
+import { InvalidArgsError } from "../shared/errors";
+import { runPlan } from "../shared/remoteBootstrap";
+import { isInstanceType } from "../shared/ami";
 import { GLUSTERD_PORTS } from "./ports";
-import { NodeMetricsSource, putNodeMetricsStatement } from "./nodeMetrics";
-import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "./backupBucket";
-import { createSnapshotPolicy } from "./volumeSnapshots";
+import { ClientFlowArgs, clientEgressRules } from "../shared/flows";
+import { NodeMetricsSource, putNodeMetricsStatement } from "../shared/nodeMetrics";
+import { ClusterBackupArgs, ResolvedClusterBackup, resolveClusterBackup, wireClusterBackup } from "../backup/backupBucket";
+import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 
 export { GLUSTERD_PORTS };
 
-export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs {
+export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs, ClientFlowArgs {
     /** VPC of the storage nodes. */
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin. */
@@ -260,6 +261,14 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
                 },
                 { parent: sg },
             );
+        }
+        if (args.clientEgress ?? true) {
+            // Clients mount through glusterd (volfiles) and then talk to every brick directly.
+            const flows = [
+                { id: "glusterd", protocol: "tcp" as const, from: GLUSTERD_PORTS.from, to: GLUSTERD_PORTS.to, description: "glusterd (volfiles)" },
+                { id: "bricks", protocol: "tcp" as const, from: a.brickPortFrom, to: a.brickPortTo, description: "GlusterFS bricks" },
+            ];
+            clientEgressRules(name, clientSgs, sg.id, flows, a.tags, { parent: sg, dependsOn: args.crossVpcDependsOn });
         }
         new aws.vpc.SecurityGroupIngressRule(
             `${name}-in-ssh-bastion`,
