@@ -8,7 +8,7 @@ import { cidrProblem, prefixLength } from "./cidr";
 import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "./conventions";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
-import { InvalidArgsError } from "./errors";
+import { ArgProblem, InvalidArgsError, problem } from "./errors";
 import { SCRIPTS_DIR } from "./remoteBootstrap";
 
 /** Login user of Debian's cloud images, on the bastion and the nodes alike. */
@@ -113,17 +113,17 @@ export interface ResolvedBastionArgs {
     tags: Record<string, string>;
 }
 
-function cidrListProblems(key: string, cidrs: string[] | undefined, refuseWorld: boolean): string[] {
+function cidrListProblems(key: string, cidrs: string[] | undefined, refuseWorld: boolean): ArgProblem[] {
     if (!cidrs || cidrs.length === 0) {
-        return [`${key}: give at least one IPv4 CIDR`];
+        return [problem(key, "give at least one IPv4 CIDR")];
     }
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     for (const c of cidrs) {
         const p = cidrProblem(c);
         if (p) {
-            problems.push(`${key}: ${p}`);
+            problems.push(problem(key, p));
         } else if (refuseWorld && prefixLength(c) === 0) {
-            problems.push(`${key}: ${c} would open SSH to the whole internet (FSBP EC2.13); use your own egress range, e.g. 198.51.100.7/32`);
+            problems.push(problem(key, `${c} would open SSH to the whole internet (FSBP EC2.13); use your own egress range, e.g. 198.51.100.7/32`));
         }
     }
     return problems;
@@ -135,19 +135,19 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         ...cidrListProblems("sshTargetCidrs", args.sshTargetCidrs, true),
     ];
     const access = args.access ?? "publicIp";
-    if (!BASTION_ACCESS_MODES.includes(access)) problems.push(`access: "${access}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`);
+    if (!BASTION_ACCESS_MODES.includes(access)) problems.push(problem("access", `"${access}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`));
     const tunnelPort = args.tunnelPort ?? 2222;
-    if (!Number.isInteger(tunnelPort) || tunnelPort < 1024 || tunnelPort > 65535) problems.push(`tunnelPort: ${tunnelPort} is not a local port from 1024 to 65535`);
+    if (!Number.isInteger(tunnelPort) || tunnelPort < 1024 || tunnelPort > 65535) problems.push(problem("tunnelPort", `${tunnelPort} is not a local port from 1024 to 65535`));
     const instanceType = args.instanceType ?? "t4g.nano";
     if (!isInstanceType(instanceType)) {
-        problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.micro`);
+        problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.micro`));
     }
     const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 8;
     if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) {
-        problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is smaller than the Debian AMI's 8 GiB; use 8 or more`);
+        problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is smaller than the Debian AMI's 8 GiB; use 8 or more`));
     }
     if (args.amiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.amiId)) {
-        problems.push(`amiId: "${args.amiId}" is not an AMI ID like ami-0123456789abcdef0; leave it unset to use the newest Debian 12 AMI`);
+        problems.push(problem("amiId", `"${args.amiId}" is not an AMI ID like ami-0123456789abcdef0; leave it unset to use the newest Debian 12 AMI`));
     }
     if (problems.length > 0) {
         throw new InvalidArgsError("Bastion", name, problems);

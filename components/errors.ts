@@ -1,14 +1,48 @@
 /**
+ * One problem with a component's arguments: the argument(s) it concerns and what to do. Kept
+ * structured so a caller that fed the arguments from somewhere else (the stack's config) can name
+ * its own setting without parsing the message.
+ */
+export interface ArgProblem {
+    /** The argument names, as in the component's `…Args` (a rule between two names both). */
+    args: readonly string[];
+    /** The problem and the fix, without the argument name(s). */
+    message: string;
+    /** The whole sentence, where it weaves the argument names in (`a 3 overlaps b 4: …`). */
+    text?: string;
+}
+
+/** `problem("nodeCount", "4 is even…")`; a rule between arguments: `problem(["minSize", "maxSize"], …)`. */
+export function problem(arg: string | readonly string[], message: string): ArgProblem {
+    return { args: typeof arg === "string" ? [arg] : arg, message };
+}
+
+/** A rule between arguments whose sentence names them itself; `message` is the sentence after the first colon. */
+export function problemBetween(args: readonly string[], text: string): ArgProblem {
+    return { args, message: text.slice(text.indexOf(":") + 1).trim(), text };
+}
+
+/** The text users read for one problem: `nodeCount: 4 is even…`, `a/b: …` for a rule between two. */
+export function describeProblem(p: ArgProblem): string {
+    return p.text ?? `${p.args.join("/")}: ${p.message}`;
+}
+
+/**
  * Thrown by a component's validate/resolve function before it creates anything: the arguments
  * cannot produce a working deployment. The message names each bad argument and the fix.
  */
 export class InvalidArgsError extends Error {
+    /** The problems as text, each starting with the argument name(s). */
+    public readonly problems: string[];
+
     constructor(
         public readonly component: string,
         public readonly resourceName: string,
-        public readonly problems: string[],
+        public readonly issues: readonly ArgProblem[],
     ) {
+        const problems = issues.map(describeProblem);
         super(`${component} "${resourceName}": ${problems.join("; ")}`);
+        this.problems = problems;
         this.name = "InvalidArgsError";
     }
 }

@@ -8,7 +8,7 @@ import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
 import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
+import { ArgProblem, InvalidArgsError, problem } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { jsonSecret } from "./secrets";
@@ -95,52 +95,52 @@ export interface ResolvedGaleraClusterArgs {
 }
 
 export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs): ResolvedGaleraClusterArgs {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     const nodeCount = args.nodeCount ?? 3;
     if (!Number.isInteger(nodeCount) || nodeCount < 3) {
-        problems.push(`nodeCount: ${nodeCount} nodes cannot keep quorum when one fails; use 3, 5 or 7`);
+        problems.push(problem("nodeCount", `${nodeCount} nodes cannot keep quorum when one fails; use 3, 5 or 7`));
     } else if (nodeCount % 2 === 0) {
-        problems.push(`nodeCount: ${nodeCount} is even, so a split into halves stops the whole cluster; use an odd count (${nodeCount + 1} or ${nodeCount - 1})`);
+        problems.push(problem("nodeCount", `${nodeCount} is even, so a split into halves stops the whole cluster; use an odd count (${nodeCount + 1} or ${nodeCount - 1})`));
     }
     const validCount = Number.isInteger(nodeCount) && nodeCount > 0 ? nodeCount : 3;
     if (args.subnetIds.length > 0 && args.subnetIds.length < Math.min(validCount, 3)) {
         problems.push(
-            `subnetIds: ${args.subnetIds.length} subnet(s) for ${validCount} nodes puts a majority in one AZ, so losing that AZ stops the ` +
+            problem("subnetIds", `${args.subnetIds.length} subnet(s) for ${validCount} nodes puts a majority in one AZ, so losing that AZ stops the ` +
                 "cluster; give one private subnet in each of 3 AZs",
-        );
+        ));
     }
     const placement = resolveNodeAddresses(validCount, args.subnetIds, args.subnetCidrs, args.privateIps);
     problems.push(...placement.problems);
     const clientCidrs = args.clientCidrs ?? [];
-    if (clientCidrs.length === 0) problems.push("clientCidrs: give the CIDR the application connects from (e.g. the web VPC's)");
+    if (clientCidrs.length === 0) problems.push(problem("clientCidrs", "give the CIDR the application connects from (e.g. the web VPC's)"));
     for (const c of clientCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`clientCidrs: ${p}`);
-        else if (c.endsWith("/0")) problems.push(`clientCidrs: ${c} would let every address try the database; give the web tier's CIDR`);
+        if (p) problems.push(problem("clientCidrs", `${p}`));
+        else if (c.endsWith("/0")) problems.push(problem("clientCidrs", `${c} would let every address try the database; give the web tier's CIDR`));
     }
     if (clientCidrs.length > 1) {
-        problems.push("clientCidrs: one CIDR (it becomes the database user's host); use a range that covers every client");
+        problems.push(problem("clientCidrs", "one CIDR (it becomes the database user's host); use a range that covers every client"));
     }
     const instanceType = args.instanceType ?? "t3.small";
-    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
     const dataVolumeSizeGb = args.dataVolumeSizeGb ?? 20;
     if (!Number.isInteger(dataVolumeSizeGb) || dataVolumeSizeGb < 1 || dataVolumeSizeGb > 16384) {
-        problems.push(`dataVolumeSizeGb: ${dataVolumeSizeGb} is outside gp3's 1–16384 GiB`);
+        problems.push(problem("dataVolumeSizeGb", `${dataVolumeSizeGb} is outside gp3's 1–16384 GiB`));
     }
     const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
-    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`));
     const clusterName = args.clusterName ?? "owncloud";
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(clusterName)) problems.push(`clusterName: "${clusterName}" must be 1–64 letters, digits, _ or -`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(clusterName)) problems.push(problem("clusterName", `"${clusterName}" must be 1–64 letters, digits, _ or -`));
     const appDatabase = args.appDatabase ?? DEFAULT_GALERA_APP_DATABASE;
     const appUser = args.appUser ?? DEFAULT_GALERA_APP_USER;
     for (const [k, v] of [["appDatabase", appDatabase], ["appUser", appUser]]) {
-        if (!/^[A-Za-z0-9_]{1,32}$/.test(v)) problems.push(`${k}: "${v}" must be 1–32 letters, digits or _`);
+        if (!/^[A-Za-z0-9_]{1,32}$/.test(v)) problems.push(problem(k, `"${v}" must be 1–32 letters, digits or _`));
     }
     const syncTimeoutSeconds = args.syncTimeoutSeconds ?? DEFAULT_GALERA_SYNC_TIMEOUT_S;
-    if (!Number.isInteger(syncTimeoutSeconds) || syncTimeoutSeconds < 30) problems.push(`syncTimeoutSeconds: ${syncTimeoutSeconds} is below 30`);
+    if (!Number.isInteger(syncTimeoutSeconds) || syncTimeoutSeconds < 30) problems.push(problem("syncTimeoutSeconds", `${syncTimeoutSeconds} is below 30`));
     const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
     if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
-        problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
+        problems.push(problem("secretRecoveryWindowDays", `${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`));
     }
     const backup = resolveClusterBackup(args, "galera", { binlogIntervalSeconds: args.binlogIntervalSeconds ?? DEFAULT_BINLOG_INTERVAL_S });
     problems.push(...backup.problems);

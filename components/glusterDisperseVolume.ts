@@ -15,7 +15,7 @@ import {
 import { cidrProblem } from "./cidr";
 import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
+import { ArgProblem, InvalidArgsError, problem } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { GLUSTERD_PORTS } from "./ports";
@@ -98,28 +98,37 @@ export interface ResolvedGlusterArgs {
     tags: Record<string, string>;
 }
 
+/** This component's argument for each plan setting it names differently. */
+const GLUSTER_ARG_OF: Partial<Record<keyof GlusterSettings, string>> = {
+    disperse: "nodeCount",
+    basePort: "brickPortFrom",
+    maxPort: "brickPortTo",
+    nodes: "subnetCidrs/privateIps",
+    backup: "backupOnCalendar",
+};
+
 export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs): ResolvedGlusterArgs {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     const nodeCount = args.nodeCount ?? 3;
     const redundancy = args.redundancy ?? 1;
-    if (!Number.isInteger(nodeCount) || nodeCount < 3) problems.push(`nodeCount: ${nodeCount}; a disperse volume needs at least 3 nodes`);
+    if (!Number.isInteger(nodeCount) || nodeCount < 3) problems.push(problem("nodeCount", `${nodeCount}; a disperse volume needs at least 3 nodes`));
     const count = Number.isInteger(nodeCount) && nodeCount >= 1 ? nodeCount : 3;
     const placement = resolveNodeAddresses(count, args.subnetIds, args.subnetCidrs, args.privateIps);
     problems.push(...placement.problems);
     const clientCidrs = args.clientCidrs ?? [];
-    if (clientCidrs.length === 0) problems.push("clientCidrs: give the clients' CIDRs (they become the volume's auth.allow)");
+    if (clientCidrs.length === 0) problems.push(problem("clientCidrs", "give the clients' CIDRs (they become the volume's auth.allow)"));
     for (const c of clientCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`clientCidrs: ${p}`);
+        if (p) problems.push(problem("clientCidrs", `${p}`));
     }
     const instanceType = args.instanceType ?? "t3.small";
-    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
     const brickVolumeSizeGb = args.brickVolumeSizeGb ?? 20;
     if (!Number.isInteger(brickVolumeSizeGb) || brickVolumeSizeGb < 1 || brickVolumeSizeGb > 16384) {
-        problems.push(`brickVolumeSizeGb: ${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`);
+        problems.push(problem("brickVolumeSizeGb", `${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`));
     }
     const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
-    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`));
     const brickPortFrom = args.brickPortFrom ?? DEFAULT_BASE_PORT;
     const brickPortTo = args.brickPortTo ?? DEFAULT_MAX_PORT;
     const volumeName = args.volumeName ?? DEFAULT_VOLUME;
@@ -144,16 +153,13 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
     let warnings: string[] = [];
     if (problems.length === 0) {
         const v = validateGlusterSettings(settings);
-        // The plan's messages name its own settings; map them to this component's argument names.
-        const renamed = (m: string) =>
-            m
-                .replace(/^disperse (\d+) redundancy (\d+)/, "nodeCount $1 with redundancy $2:")
-                .replace(/^brick port range/, "brickPortFrom/brickPortTo: range")
-                .replace(/^pingTimeoutSeconds/, "pingTimeoutSeconds:")
-                .replace(/^redundancy/, "redundancy:")
-                .replace(/^volumeName/, "volumeName:");
-        problems.push(...v.errors.map(renamed));
-        warnings = v.warnings.map(renamed);
+        // The plan names its own settings: report each problem under this component's arguments.
+        for (const issue of v.issues) {
+            const args = issue.settings.map((s) => GLUSTER_ARG_OF[s] ?? s);
+            const renamed = args.some((a, i) => a !== issue.settings[i]);
+            problems.push(renamed ? problem(args, issue.text) : { args, message: issue.text, text: issue.text });
+        }
+        warnings = v.warnings;
     }
     if (problems.length > 0) throw new InvalidArgsError("GlusterDisperseVolume", name, problems);
     return {

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
 import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
+import { ArgProblem, InvalidArgsError, problem } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
 import { jsonSecret } from "./secrets";
@@ -26,14 +26,15 @@ export const DEFAULT_OWNCLOUD_IMAGE = "owncloud/server:11.0.0";
  * `11.0.0-20260801`): the moving tags (`10.16`, `10`, `latest`) would let a node launched later run
  * another version than its peers, and every start of the image runs `occ upgrade`.
  */
-export function owncloudImageProblem(image: string): string | undefined {
+export function owncloudImageProblem(image: string): ArgProblem | undefined {
     const m = /^((?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9._/-]+)(?::([A-Za-z0-9._-]{1,128})|@sha256:[0-9a-f]{64})$/.exec(image);
-    if (!m) return `owncloudImage: "${image}" must be image:tag or image@sha256:digest, e.g. ${DEFAULT_OWNCLOUD_IMAGE}`;
+    if (!m) return problem("owncloudImage", `"${image}" must be image:tag or image@sha256:digest, e.g. ${DEFAULT_OWNCLOUD_IMAGE}`);
     const [, repo, tag] = m;
     if (tag !== undefined && /^(docker\.io\/)?owncloud\/server$/.test(repo) && !/^\d+\.\d+\.\d+(-\d{8})?$/.test(tag)) {
-        return (
-            `owncloudImage: "${image}" is not a pinned owncloud/server version: it publishes full versions ` +
-            `(11.0.0, 11.0.0-<YYYYMMDD>, 10.16.4) besides moving tags; set owncloudImage to ${DEFAULT_OWNCLOUD_IMAGE}`
+        return problem(
+            "owncloudImage",
+            `"${image}" is not a pinned owncloud/server version: it publishes full versions ` +
+                `(11.0.0, 11.0.0-<YYYYMMDD>, 10.16.4) besides moving tags; set owncloudImage to ${DEFAULT_OWNCLOUD_IMAGE}`,
         );
     }
     return undefined;
@@ -155,44 +156,44 @@ export interface ResolvedWebTierArgs {
 }
 
 export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): ResolvedWebTierArgs {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(args.domain ?? "")) {
-        problems.push(`domain: "${args.domain}" is not a lower-case DNS name like cloud.example.com`);
+        problems.push(problem("domain", `"${args.domain}" is not a lower-case DNS name like cloud.example.com`));
     }
-    if (args.publicSubnetIds.length < 2) problems.push("publicSubnetIds: an ALB needs subnets in at least 2 AZs (FSBP ELB.13)");
-    if (args.privateSubnetIds.length < 2) problems.push("privateSubnetIds: give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving");
+    if (args.publicSubnetIds.length < 2) problems.push(problem("publicSubnetIds", "an ALB needs subnets in at least 2 AZs (FSBP ELB.13)"));
+    if (args.privateSubnetIds.length < 2) problems.push(problem("privateSubnetIds", "give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving"));
     const owncloudImage = args.owncloudImage ?? DEFAULT_OWNCLOUD_IMAGE;
     const imageProblem = owncloudImageProblem(owncloudImage);
     if (imageProblem) problems.push(imageProblem);
     const minSize = args.minSize ?? 2;
     const maxSize = args.maxSize ?? 4;
     const desiredCapacity = args.desiredCapacity ?? minSize;
-    if (!Number.isInteger(minSize) || minSize < 1) problems.push(`minSize: ${minSize}; at least 1`);
-    if (!Number.isInteger(maxSize) || maxSize < minSize) problems.push(`maxSize: ${maxSize} is below minSize ${minSize}`);
+    if (!Number.isInteger(minSize) || minSize < 1) problems.push(problem("minSize", `${minSize}; at least 1`));
+    if (!Number.isInteger(maxSize) || maxSize < minSize) problems.push(problem("maxSize", `${maxSize} is below minSize ${minSize}`));
     if (!Number.isInteger(desiredCapacity) || desiredCapacity < minSize || desiredCapacity > maxSize) {
-        problems.push(`desiredCapacity: ${desiredCapacity} must lie between minSize ${minSize} and maxSize ${maxSize}`);
+        problems.push(problem("desiredCapacity", `${desiredCapacity} must lie between minSize ${minSize} and maxSize ${maxSize}`));
     }
     const cpuTargetPercent = args.cpuTargetPercent ?? 50;
-    if (!(cpuTargetPercent > 0 && cpuTargetPercent < 100)) problems.push(`cpuTargetPercent: ${cpuTargetPercent} must be between 0 and 100`);
+    if (!(cpuTargetPercent > 0 && cpuTargetPercent < 100)) problems.push(problem("cpuTargetPercent", `${cpuTargetPercent} must be between 0 and 100`));
     const requestsPerTarget = args.requestsPerTarget ?? 1000;
-    if (!(Number.isInteger(requestsPerTarget) && requestsPerTarget > 0)) problems.push(`requestsPerTarget: ${requestsPerTarget} must be a positive whole number`);
-    if ((args.galeraWriterOrder ?? []).length === 0) problems.push("galeraWriterOrder: give the Galera nodes in writer order (GaleraCluster.writerOrder)");
-    if ((args.glusterServers ?? []).length < 2) problems.push("glusterServers: give every GlusterFS node (at least 2, so a mount works while the first is down)");
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.glusterVolume ?? "")) problems.push(`glusterVolume: "${args.glusterVolume}" is not a volume name`);
+    if (!(Number.isInteger(requestsPerTarget) && requestsPerTarget > 0)) problems.push(problem("requestsPerTarget", `${requestsPerTarget} must be a positive whole number`));
+    if ((args.galeraWriterOrder ?? []).length === 0) problems.push(problem("galeraWriterOrder", "give the Galera nodes in writer order (GaleraCluster.writerOrder)"));
+    if ((args.glusterServers ?? []).length < 2) problems.push(problem("glusterServers", "give every GlusterFS node (at least 2, so a mount works while the first is down)"));
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.glusterVolume ?? "")) problems.push(problem("glusterVolume", `"${args.glusterVolume}" is not a volume name`));
     const accessLogRetentionDays = args.accessLogRetentionDays ?? 90;
-    if (!Number.isInteger(accessLogRetentionDays) || accessLogRetentionDays < 1) problems.push(`accessLogRetentionDays: ${accessLogRetentionDays}; at least 1`);
+    if (!Number.isInteger(accessLogRetentionDays) || accessLogRetentionDays < 1) problems.push(problem("accessLogRetentionDays", `${accessLogRetentionDays}; at least 1`));
     const logRetentionDays = args.logRetentionDays ?? 365;
-    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) problems.push(`logRetentionDays: ${logRetentionDays} is not a CloudWatch Logs retention value`);
+    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) problems.push(problem("logRetentionDays", `${logRetentionDays} is not a CloudWatch Logs retention value`));
     const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 20;
-    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 10) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb}; at least 10 (Docker images live there)`);
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 10) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb}; at least 10 (Docker images live there)`));
     const instanceType = args.instanceType ?? "t3.small";
-    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
     if (args.certificateArn !== undefined && args.hostedZoneId !== undefined) {
-        problems.push("certificateArn/hostedZoneId: give one (an existing certificate, or a zone to issue one in), not both");
+        problems.push(problem(["certificateArn", "hostedZoneId"], "give one (an existing certificate, or a zone to issue one in), not both"));
     }
     const spotBase = args.spotAboveOnDemandBase;
     if (spotBase !== undefined && (!Number.isInteger(spotBase) || spotBase < 1 || spotBase > minSize)) {
-        problems.push(`spotAboveOnDemandBase: ${spotBase} must be a whole number from 1 to minSize (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`);
+        problems.push(problem("spotAboveOnDemandBase", `${spotBase} must be a whole number from 1 to minSize (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`));
     }
     if (problems.length > 0) throw new InvalidArgsError("OwnCloudWebTier", name, problems);
     return {

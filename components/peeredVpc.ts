@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "./cidr";
 import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
+import { ArgProblem, InvalidArgsError, problem } from "./errors";
 import { SCRIPTS_DIR } from "./remoteBootstrap";
 
 /** How private subnets reach the internet (package mirrors, AWS APIs). */
@@ -92,44 +92,44 @@ export interface ResolvedPeeredVpcArgs {
  * the argument and what to do, so nothing is created from a plan that cannot work.
  */
 export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): ResolvedPeeredVpcArgs {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     const cidr = cidrProblem(args.cidrBlock);
     if (cidr) {
-        problems.push(`cidrBlock: ${cidr}`);
+        problems.push(problem("cidrBlock", `${cidr}`));
     } else if (prefixLength(args.cidrBlock) < 16 || prefixLength(args.cidrBlock) > 28) {
-        problems.push(`cidrBlock: AWS VPCs are /16 to /28, got ${args.cidrBlock}`);
+        problems.push(problem("cidrBlock", `AWS VPCs are /16 to /28, got ${args.cidrBlock}`));
     }
     const azs = args.availabilityZones ?? [];
     if (azs.length < 1) {
-        problems.push("availabilityZones: give at least one availability zone name");
+        problems.push(problem("availabilityZones", "give at least one availability zone name"));
     }
     if (new Set(azs).size !== azs.length) {
-        problems.push(`availabilityZones: duplicates in [${azs.join(", ")}]; list each zone once`);
+        problems.push(problem("availabilityZones", `duplicates in [${azs.join(", ")}]; list each zone once`));
     }
     const natStrategy = args.natStrategy ?? "single";
     if (!NAT_STRATEGIES.includes(natStrategy)) {
-        problems.push(`natStrategy: "${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`);
+        problems.push(problem("natStrategy", `"${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`));
     }
     const egress = args.egress ?? "natGateway";
     if (!EGRESS_MODES.includes(egress)) {
-        problems.push(`egress: "${egress}" is not one of ${EGRESS_MODES.join(", ")}`);
+        problems.push(problem("egress", `"${egress}" is not one of ${EGRESS_MODES.join(", ")}`));
     }
     const natInstanceType = args.natInstanceType ?? "t4g.nano";
     if (!isInstanceType(natInstanceType)) {
-        problems.push(`natInstanceType: "${natInstanceType}" is not an EC2 instance type like t4g.nano`);
+        problems.push(problem("natInstanceType", `"${natInstanceType}" is not an EC2 instance type like t4g.nano`));
     }
     if (args.natInstanceAmiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.natInstanceAmiId)) {
-        problems.push(`natInstanceAmiId: "${args.natInstanceAmiId}" is not an AMI ID like ami-0123456789abcdef0`);
+        problems.push(problem("natInstanceAmiId", `"${args.natInstanceAmiId}" is not an AMI ID like ami-0123456789abcdef0`));
     }
     const flowLogRetentionDays = args.flowLogRetentionDays ?? 365;
     if (!LOG_RETENTION_DAYS.includes(flowLogRetentionDays)) {
         problems.push(
-            `flowLogRetentionDays: ${flowLogRetentionDays} is not a CloudWatch retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
-        );
+            problem("flowLogRetentionDays", `${flowLogRetentionDays} is not a CloudWatch retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+        ));
     }
     const flowLogTrafficType = args.flowLogTrafficType ?? "ALL";
     if (!["ALL", "ACCEPT", "REJECT"].includes(flowLogTrafficType)) {
-        problems.push(`flowLogTrafficType: "${flowLogTrafficType}" is not ALL, ACCEPT or REJECT`);
+        problems.push(problem("flowLogTrafficType", `"${flowLogTrafficType}" is not ALL, ACCEPT or REJECT`));
     }
     let subnets: SubnetLayout = { privateCidrs: [], publicCidrs: [] };
     let privateSubnetPrefixLength = args.privateSubnetPrefixLength ?? 0;
@@ -141,7 +141,7 @@ export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): Resolve
         try {
             subnets = planSubnets(args.cidrBlock, azs.length, privateSubnetPrefixLength, publicSubnetPrefixLength);
         } catch (e) {
-            problems.push(`privateSubnetPrefixLength/publicSubnetPrefixLength: ${(e as Error).message}`);
+            problems.push(problem(["privateSubnetPrefixLength", "publicSubnetPrefixLength"], `${(e as Error).message}`));
         }
     }
     if (problems.length > 0) {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { cidrProblem } from "./cidr";
 import { TAG_TIER, withTags } from "./conventions";
-import { InvalidArgsError } from "./errors";
+import { ArgProblem, InvalidArgsError, problem } from "./errors";
 import { jsonSecret } from "./secrets";
 import { REDIS_PORT } from "./ports";
 
@@ -84,55 +84,55 @@ export interface ResolvedRedisClusterArgs {
 const UNSUPPORTED_FAMILIES = ["t1", "m1", "m2", "m3", "c1", "r3"];
 
 export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): ResolvedRedisClusterArgs {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     const shards = args.shards ?? 1;
     const replicasPerShard = args.replicasPerShard ?? 1;
     if (!Number.isInteger(shards) || shards < 1 || shards > 500) {
-        problems.push(`shards: ${shards} is outside 1–500 (1 = cluster mode disabled, 2+ = cluster mode enabled)`);
+        problems.push(problem("shards", `${shards} is outside 1–500 (1 = cluster mode disabled, 2+ = cluster mode enabled)`));
     }
     if (!Number.isInteger(replicasPerShard) || replicasPerShard < 0 || replicasPerShard > 5) {
-        problems.push(`replicasPerShard: ${replicasPerShard} is outside 0–5`);
+        problems.push(problem("replicasPerShard", `${replicasPerShard} is outside 0–5`));
     }
     const clusterMode = shards > 1;
     if (clusterMode && replicasPerShard < 1) {
         problems.push(
-            `replicasPerShard: cluster mode (shards: ${shards}) needs at least 1 replica per shard, or losing one node loses ` +
+            problem("replicasPerShard", `cluster mode (shards: ${shards}) needs at least 1 replica per shard, or losing one node loses ` +
                 "that shard's keys and ElastiCache cannot fail over; set replicasPerShard ≥ 1",
-        );
+        ));
     }
     const nodeType = args.nodeType ?? "cache.t4g.micro";
     const family = /^cache\.([a-z0-9]+)\.[a-z0-9]+$/.exec(nodeType)?.[1];
     if (!family) {
-        problems.push(`nodeType: "${nodeType}" is not an ElastiCache node type like cache.t4g.micro`);
+        problems.push(problem("nodeType", `"${nodeType}" is not an ElastiCache node type like cache.t4g.micro`));
     } else if (UNSUPPORTED_FAMILIES.includes(family)) {
         problems.push(
-            `nodeType: ${nodeType} is a previous-generation type without Multi-AZ failover or encryption support; ` +
+            problem("nodeType", `${nodeType} is a previous-generation type without Multi-AZ failover or encryption support; ` +
                 "use a current one such as cache.t4g.micro, cache.m7g.large or cache.r7g.large",
-        );
+        ));
     }
     const engine = args.engine ?? "redis";
-    if (!REDIS_ENGINES.includes(engine)) problems.push(`engine: "${engine}" is not one of ${REDIS_ENGINES.join(", ")}`);
+    if (!REDIS_ENGINES.includes(engine)) problems.push(problem("engine", `"${engine}" is not one of ${REDIS_ENGINES.join(", ")}`));
     const snapshotRetentionDays = args.snapshotRetentionDays ?? 1;
     if (!Number.isInteger(snapshotRetentionDays) || snapshotRetentionDays < 0 || snapshotRetentionDays > 35) {
-        problems.push(`snapshotRetentionDays: ${snapshotRetentionDays} is outside 0–35`);
+        problems.push(problem("snapshotRetentionDays", `${snapshotRetentionDays} is outside 0–35`));
     }
     const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
     if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
-        problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
+        problems.push(problem("secretRecoveryWindowDays", `${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`));
     }
     if (args.subnetIds.length < 1) {
-        problems.push("subnetIds: give at least one private subnet");
+        problems.push(problem("subnetIds", "give at least one private subnet"));
     } else if (replicasPerShard >= 1 && args.subnetIds.length < 2) {
-        problems.push("subnetIds: Multi-AZ with replicas needs subnets in at least 2 availability zones; give one private subnet per AZ");
+        problems.push(problem("subnetIds", "Multi-AZ with replicas needs subnets in at least 2 availability zones; give one private subnet per AZ"));
     }
     const clientCidrs = args.clientCidrs ?? [];
     for (const c of clientCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`clientCidrs: ${p}`);
-        else if (c.endsWith("/0")) problems.push(`clientCidrs: ${c} would expose Redis to every address; name the clients' security group or CIDR`);
+        if (p) problems.push(problem("clientCidrs", `${p}`));
+        else if (c.endsWith("/0")) problems.push(problem("clientCidrs", `${c} would expose Redis to every address; name the clients' security group or CIDR`));
     }
     if ((args.clientSecurityGroupIds ?? []).length === 0 && clientCidrs.length === 0) {
-        problems.push("clientSecurityGroupIds/clientCidrs: give the web tier's security group (or CIDRs), or nothing can reach the cache");
+        problems.push(problem(["clientSecurityGroupIds", "clientCidrs"], "give the web tier's security group (or CIDRs), or nothing can reach the cache"));
     }
     if (problems.length > 0) throw new InvalidArgsError("RedisCluster", name, problems);
     return {
