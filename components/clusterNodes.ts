@@ -33,19 +33,19 @@ export function nodeAddresses(subnetCidrs: string[], count: number): string[] {
  */
 export function resolveNodeAddresses(
     count: number,
-    subnetIds: unknown[],
+    subnetCount: number,
     subnetCidrs: string[] | undefined,
     privateIps: string[] | undefined,
 ): { problems: ArgProblem[]; addresses: string[] } {
     const problems: ArgProblem[] = [];
-    if (subnetIds.length === 0) problems.push(problem("subnetIds", "give at least one private subnet (one per AZ spreads the nodes)"));
+    if (subnetCount === 0) problems.push(problem("subnetIds", "give at least one private subnet (one per AZ spreads the nodes)"));
     if (privateIps && privateIps.length > 0) {
         if (privateIps.length !== count) problems.push(problem("privateIps", `${privateIps.length} addresses for ${count} nodes; give one per node`));
         if (new Set(privateIps).size !== privateIps.length) problems.push(problem("privateIps", "an address is listed twice"));
         for (const ip of privateIps) {
             if (cidrProblem(`${ip}/32`)) problems.push(problem("privateIps", `"${ip}" is not an IPv4 address`));
         }
-        if (subnetCidrs && subnetCidrs.length === subnetIds.length) {
+        if (subnetCidrs && subnetCidrs.length === subnetCount) {
             privateIps.forEach((ip, i) => {
                 const cidr = subnetCidrs[i % subnetCidrs.length];
                 if (!cidrProblem(`${ip}/32`) && !cidrContains(cidr, `${ip}/32`)) {
@@ -62,8 +62,8 @@ export function resolveNodeAddresses(
         ));
         return { problems, addresses: [] };
     }
-    if (subnetCidrs.length !== subnetIds.length) {
-        problems.push(problem("subnetCidrs", `${subnetCidrs.length} CIDRs for ${subnetIds.length} subnetIds; give one per subnet, in the same order`));
+    if (subnetCidrs.length !== subnetCount) {
+        problems.push(problem("subnetCidrs", `${subnetCidrs.length} CIDRs for ${subnetCount} subnetIds; give one per subnet, in the same order`));
     }
     for (const c of subnetCidrs) {
         const p = cidrProblem(c);

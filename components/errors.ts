@@ -46,3 +46,21 @@ export class InvalidArgsError extends Error {
         this.name = "InvalidArgsError";
     }
 }
+
+/**
+ * A settings check followed by the wiring's own problems, reported together (one error lists every
+ * problem): `resolve…Args` = `resolve…Settings` + the checks that need IDs or resources.
+ */
+export function withWiringProblems<T>(component: string, name: string, resolveSettings: () => T, wiringProblems: readonly ArgProblem[]): T {
+    let resolved: T | undefined;
+    let settingProblems: readonly ArgProblem[] = [];
+    try {
+        resolved = resolveSettings();
+    } catch (e) {
+        if (!(e instanceof InvalidArgsError)) throw e;
+        settingProblems = e.issues;
+    }
+    const all = [...settingProblems, ...wiringProblems];
+    if (all.length > 0 || resolved === undefined) throw new InvalidArgsError(component, name, all);
+    return resolved;
+}

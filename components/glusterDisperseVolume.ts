@@ -25,11 +25,10 @@ import { createSnapshotPolicy } from "./volumeSnapshots";
 
 export { GLUSTERD_PORTS };
 
-export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs {
-    /** VPC of the storage nodes. */
-    vpcId: pulumi.Input<string>;
-    /** Private subnets, one per AZ; nodes are spread over them round-robin. */
-    subnetIds: pulumi.Input<string>[];
+/**
+ * What the volume is: counts, sizes, addresses, ports, names and schedules. Plain values, checked by `resolveGlusterSettings` before anything exists.
+ */
+export interface GlusterDisperseVolumeSettings extends ClusterBackupArgs {
     /**
      * CIDRs of `subnetIds`, same order; nodes get fixed addresses derived from them (bricks are
      * named by address, so a replaced node must come back at the same one). Or give `privateIps`.
@@ -56,8 +55,6 @@ export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBac
     amiId?: string;
     /** Size of the encrypted gp3 root volume in GiB. Default 10. */
     rootVolumeSizeGb?: number;
-    /** Security groups of the clients that mount the volume (glusterd and brick ports). */
-    clientSecurityGroupIds?: pulumi.Input<string>[];
     /**
      * CIDRs of the clients. Always needed: they become the volume's `auth.allow`. Used for the
      * security group only when no client security group is given.
@@ -71,12 +68,22 @@ export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBac
     /** First and last port glusterd gives bricks; the security group opens exactly this range. Default 49152–49161. */
     brickPortFrom?: number;
     brickPortTo?: number;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: where the volume lives and how it is reached (IDs, the bastion, dependencies). */
+export interface GlusterDisperseVolumeArgs extends GlusterDisperseVolumeSettings, ClusterWiringArgs {
+    /** VPC of the storage nodes. */
+    vpcId: pulumi.Input<string>;
+    /** Private subnets, one per AZ; nodes are spread over them round-robin. */
+    subnetIds: pulumi.Input<string>[];
+    /** Security groups of the clients that mount the volume (glusterd and brick ports). */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
     /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
     bastion: BastionAccess;
     /** KMS key for the volumes. Default: AWS-managed key. */
     kmsKeyId?: pulumi.Input<string>;
-    /** Tags added to every resource this component creates. */
-    tags?: Record<string, string>;
 }
 
 export interface ResolvedGlusterArgs {
@@ -99,21 +106,41 @@ export interface ResolvedGlusterArgs {
 }
 
 /** This component's argument for each plan setting it names differently. */
-const GLUSTER_ARG_OF: Partial<Record<keyof GlusterSettings, string>> = {
-    disperse: "nodeCount",
-    basePort: "brickPortFrom",
-    maxPort: "brickPortTo",
-    nodes: "subnetCidrs/privateIps",
-    backup: "backupOnCalendar",
+const GLUSTER_ARGS_OF: Partial<Record<keyof GlusterSettings, string[]>> = {
+    disperse: ["nodeCount"],
+    basePort: ["brickPortFrom"],
+    maxPort: ["brickPortTo"],
+    nodes: ["subnetCidrs", "privateIps"],
+    backup: ["backupOnCalendar"],
 };
 
-export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs): ResolvedGlusterArgs {
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const GLUSTER_DEFAULTS = {
+    nodeCount: 3,
+    redundancy: 1,
+    instanceType: "t3.small",
+    brickVolumeSizeGb: 20,
+    rootVolumeSizeGb: 10,
+    volumeName: DEFAULT_VOLUME,
+    pingTimeoutSeconds: DEFAULT_PING_TIMEOUT_S,
+    brickPortFrom: DEFAULT_BASE_PORT,
+    brickPortTo: DEFAULT_MAX_PORT,
+} as const;
+
+export type ResolvedGlusterSettings = Omit<ResolvedGlusterArgs, "sshUser">;
+
+/**
+ * Checks the settings alone (every problem at once) and fills in the defaults. `subnetCount`: the
+ * private subnets (one per AZ) the nodes will be spread over, known before any subnet exists.
+ */
+export function resolveGlusterSettings(name: string, args: GlusterDisperseVolumeSettings, subnetCount: number): ResolvedGlusterSettings {
+    const d = GLUSTER_DEFAULTS;
     const problems: ArgProblem[] = [];
-    const nodeCount = args.nodeCount ?? 3;
-    const redundancy = args.redundancy ?? 1;
+    const nodeCount = args.nodeCount ?? d.nodeCount;
+    const redundancy = args.redundancy ?? d.redundancy;
     if (!Number.isInteger(nodeCount) || nodeCount < 3) problems.push(problem("nodeCount", `${nodeCount}; a disperse volume needs at least 3 nodes`));
     const count = Number.isInteger(nodeCount) && nodeCount >= 1 ? nodeCount : 3;
-    const placement = resolveNodeAddresses(count, args.subnetIds, args.subnetCidrs, args.privateIps);
+    const placement = resolveNodeAddresses(count, subnetCount, args.subnetCidrs, args.privateIps);
     problems.push(...placement.problems);
     const clientCidrs = args.clientCidrs ?? [];
     if (clientCidrs.length === 0) problems.push(problem("clientCidrs", "give the clients' CIDRs (they become the volume's auth.allow)"));
@@ -121,17 +148,17 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         const p = cidrProblem(c);
         if (p) problems.push(problem("clientCidrs", `${p}`));
     }
-    const instanceType = args.instanceType ?? "t3.small";
+    const instanceType = args.instanceType ?? d.instanceType;
     if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
-    const brickVolumeSizeGb = args.brickVolumeSizeGb ?? 20;
+    const brickVolumeSizeGb = args.brickVolumeSizeGb ?? d.brickVolumeSizeGb;
     if (!Number.isInteger(brickVolumeSizeGb) || brickVolumeSizeGb < 1 || brickVolumeSizeGb > 16384) {
         problems.push(problem("brickVolumeSizeGb", `${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`));
     }
-    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? d.rootVolumeSizeGb;
     if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`));
-    const brickPortFrom = args.brickPortFrom ?? DEFAULT_BASE_PORT;
-    const brickPortTo = args.brickPortTo ?? DEFAULT_MAX_PORT;
-    const volumeName = args.volumeName ?? DEFAULT_VOLUME;
+    const brickPortFrom = args.brickPortFrom ?? d.brickPortFrom;
+    const brickPortTo = args.brickPortTo ?? d.brickPortTo;
+    const volumeName = args.volumeName ?? d.volumeName;
     const backup = resolveClusterBackup(args, "files");
     problems.push(...backup.problems);
 
@@ -141,7 +168,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         disperse: nodeCount,
         redundancy,
         clientCidrs,
-        pingTimeoutSeconds: args.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S,
+        pingTimeoutSeconds: args.pingTimeoutSeconds ?? d.pingTimeoutSeconds,
         basePort: brickPortFrom,
         maxPort: brickPortTo,
         ownerUid: OWNCLOUD_UID,
@@ -155,8 +182,8 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         const v = validateGlusterSettings(settings);
         // The plan names its own settings: report each problem under this component's arguments.
         for (const issue of v.issues) {
-            const args = issue.settings.map((s) => GLUSTER_ARG_OF[s] ?? s);
-            const renamed = args.some((a, i) => a !== issue.settings[i]);
+            const args = issue.settings.flatMap((s) => GLUSTER_ARGS_OF[s] ?? [s]);
+            const renamed = issue.settings.some((s) => GLUSTER_ARGS_OF[s] !== undefined);
             problems.push(renamed ? problem(args, issue.text) : { args, message: issue.text, text: issue.text });
         }
         warnings = v.warnings;
@@ -173,11 +200,15 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         brickPortFrom,
         brickPortTo,
         clientCidrs,
-        sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         warnings,
         backup: backup.backup,
         tags: args.tags ?? {},
     };
+}
+
+/** Settings (see `resolveGlusterSettings`) and what the wiring adds: the login user on the nodes. */
+export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs): ResolvedGlusterArgs {
+    return { ...resolveGlusterSettings(name, args, args.subnetIds.length), sshUser: args.bastion.user ?? DEFAULT_SSH_USER };
 }
 
 /**

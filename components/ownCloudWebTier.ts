@@ -4,10 +4,11 @@ import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
 import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { ArgProblem, InvalidArgsError, problem } from "./errors";
+import { ArgProblem, InvalidArgsError, problem, withWiringProblems } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
 import { jsonSecret } from "./secrets";
+import { REDIS_PORT } from "./ports";
 
 /** Port of the official owncloud/server image. */
 export const OWNCLOUD_PORT = 8080;
@@ -42,18 +43,10 @@ export function owncloudImageProblem(image: string): ArgProblem | undefined {
 
 export const WEB_NODE_SCRIPTS = ["lib/common.sh", "web/haproxy.sh", "web/haproxy.cfg.tmpl", "web/gluster-mount.sh", "web/node-init.sh"];
 
-export interface OwnCloudWebTierArgs {
-    /** VPC of the load balancer and the web nodes. */
-    vpcId: pulumi.Input<string>;
-    /** Public subnets for the ALB, at least 2 AZs. */
-    publicSubnetIds: pulumi.Input<string>[];
-    /** Private subnets for the web nodes, at least 2 AZs (default platform: 3). */
-    privateSubnetIds: pulumi.Input<string>[];
-    /**
-     * Security group of the web nodes, created by the caller beforehand so the data tiers can admit
-     * it. This component adds the ALB → node rules (container and health ports) to it.
-     */
-    nodeSecurityGroupId: pulumi.Input<string>;
+/**
+ * What the web tier is: domain, certificate choice, image, instance type, sizes, scaling. Plain values, checked by `resolveWebTierSettings` before anything exists.
+ */
+export interface OwnCloudWebTierSettings {
     /** Host name users reach ownCloud at (OWNCLOUD_DOMAIN and trusted domain), e.g. `cloud.example.com`. */
     domain: string;
     /**
@@ -75,30 +68,6 @@ export interface OwnCloudWebTierArgs {
      * such as `11.0.0` or `11.0.0-<YYYYMMDD>`. The image brings its own PHP. Default `owncloud/server:11.0.0`.
      */
     owncloudImage?: string;
-    /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
-    galeraWriterOrder: string[];
-    /**
-     * Secrets Manager ARN of the application's database credentials, exactly `appUser`,
-     * `appPassword`, `appDatabase` (GaleraCluster.appSecretArn). The nodes' role may read it: never
-     * pass the cluster's admin secret here.
-     */
-    galeraSecretArn: pulumi.Input<string>;
-    /** GlusterFS node addresses, first = primary volfile server (GlusterDisperseVolume.nodeAddresses). */
-    glusterServers: string[];
-    /** GlusterFS volume name. */
-    glusterVolume: string;
-    /** Redis primary or configuration endpoint (TLS). */
-    redisEndpoint: pulumi.Input<string>;
-    /**
-     * `redisEndpoint` is the configuration endpoint of a cluster-mode-enabled replication group
-     * (RedisCluster.clusterModeEnabled): nodes then configure ownCloud with OWNCLOUD_REDIS_SEEDS.
-     * Default false.
-     */
-    redisClusterMode?: boolean;
-    /** Redis port. Default 6379. */
-    redisPort?: number;
-    /** Secrets Manager ARN of the Redis AUTH token (`authToken`). */
-    redisSecretArn: pulumi.Input<string>;
     /** Instance type of the web nodes. Default `t3.small`. */
     instanceType?: string;
     /** AMI. Default: the newest official Debian 12 AMI for the instance type's architecture. */
@@ -125,14 +94,53 @@ export interface OwnCloudWebTierArgs {
     accessLogs?: boolean;
     /** Days access logs are kept. Default 90. */
     accessLogRetentionDays?: number;
-    /** EC2 key pair for SSH through the bastion (the nodes run no SSM agent, so this is the way in). */
-    keyPairName?: pulumi.Input<string>;
-    /** Security group of the bastion: nodes admit SSH from it. */
-    bastionSecurityGroupId?: pulumi.Input<string>;
     /** Retention of the web nodes' log group in days. Default 365. */
     logRetentionDays?: number;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: the VPC, subnets and groups, and the data tiers it connects to (addresses, endpoints, secrets). */
+export interface OwnCloudWebTierArgs extends OwnCloudWebTierSettings {
+    /** VPC of the load balancer and the web nodes. */
+    vpcId: pulumi.Input<string>;
+    /** Public subnets for the ALB, at least 2 AZs. */
+    publicSubnetIds: pulumi.Input<string>[];
+    /** Private subnets for the web nodes, at least 2 AZs (default platform: 3). */
+    privateSubnetIds: pulumi.Input<string>[];
+    /**
+     * Security group of the web nodes, created by the caller beforehand so the data tiers can admit
+     * it. This component adds the ALB → node rules (container and health ports) to it.
+     */
+    nodeSecurityGroupId: pulumi.Input<string>;
+    /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
+    galeraWriterOrder: string[];
+    /**
+     * Secrets Manager ARN of the application's database credentials, exactly `appUser`,
+     * `appPassword`, `appDatabase` (GaleraCluster.appSecretArn). The nodes' role may read it: never
+     * pass the cluster's admin secret here.
+     */
+    galeraSecretArn: pulumi.Input<string>;
+    /** GlusterFS node addresses, first = primary volfile server (GlusterDisperseVolume.nodeAddresses). */
+    glusterServers: string[];
+    /** GlusterFS volume name. */
+    glusterVolume: string;
+    /** Redis primary or configuration endpoint (TLS). */
+    redisEndpoint: pulumi.Input<string>;
+    /**
+     * `redisEndpoint` is the configuration endpoint of a cluster-mode-enabled replication group
+     * (RedisCluster.clusterModeEnabled): nodes then configure ownCloud with OWNCLOUD_REDIS_SEEDS.
+     * Default false.
+     */
+    redisClusterMode?: boolean;
+    /** Redis port. Default 6379. */
+    redisPort?: number;
+    /** Secrets Manager ARN of the Redis AUTH token (`authToken`). */
+    redisSecretArn: pulumi.Input<string>;
+    /** EC2 key pair for SSH through the bastion (the nodes run no SSM agent, so this is the way in). */
+    keyPairName?: pulumi.Input<string>;
+    /** Security group of the bastion: nodes admit SSH from it. */
+    bastionSecurityGroupId?: pulumi.Input<string>;
 }
 
 export interface ResolvedWebTierArgs {
@@ -155,38 +163,52 @@ export interface ResolvedWebTierArgs {
     tags: Record<string, string>;
 }
 
-export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): ResolvedWebTierArgs {
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const WEB_TIER_DEFAULTS = {
+    owncloudImage: DEFAULT_OWNCLOUD_IMAGE,
+    instanceType: "t3.small",
+    rootVolumeSizeGb: 20,
+    minSize: 2,
+    maxSize: 4,
+    cpuTargetPercent: 50,
+    requestsPerTarget: 1000,
+    deletionProtection: false,
+    accessLogs: false,
+    accessLogRetentionDays: 90,
+    logRetentionDays: 365,
+} as const;
+
+export type ResolvedWebTierSettings = Omit<ResolvedWebTierArgs, "redisPort">;
+
+/** Checks the settings alone (every problem at once) and fills in the defaults. */
+export function resolveWebTierSettings(name: string, args: OwnCloudWebTierSettings): ResolvedWebTierSettings {
+    const d = WEB_TIER_DEFAULTS;
     const problems: ArgProblem[] = [];
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(args.domain ?? "")) {
         problems.push(problem("domain", `"${args.domain}" is not a lower-case DNS name like cloud.example.com`));
     }
-    if (args.publicSubnetIds.length < 2) problems.push(problem("publicSubnetIds", "an ALB needs subnets in at least 2 AZs (FSBP ELB.13)"));
-    if (args.privateSubnetIds.length < 2) problems.push(problem("privateSubnetIds", "give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving"));
-    const owncloudImage = args.owncloudImage ?? DEFAULT_OWNCLOUD_IMAGE;
+    const owncloudImage = args.owncloudImage ?? d.owncloudImage;
     const imageProblem = owncloudImageProblem(owncloudImage);
     if (imageProblem) problems.push(imageProblem);
-    const minSize = args.minSize ?? 2;
-    const maxSize = args.maxSize ?? 4;
+    const minSize = args.minSize ?? d.minSize;
+    const maxSize = args.maxSize ?? d.maxSize;
     const desiredCapacity = args.desiredCapacity ?? minSize;
     if (!Number.isInteger(minSize) || minSize < 1) problems.push(problem("minSize", `${minSize}; at least 1`));
     if (!Number.isInteger(maxSize) || maxSize < minSize) problems.push(problem("maxSize", `${maxSize} is below minSize ${minSize}`));
     if (!Number.isInteger(desiredCapacity) || desiredCapacity < minSize || desiredCapacity > maxSize) {
         problems.push(problem("desiredCapacity", `${desiredCapacity} must lie between minSize ${minSize} and maxSize ${maxSize}`));
     }
-    const cpuTargetPercent = args.cpuTargetPercent ?? 50;
+    const cpuTargetPercent = args.cpuTargetPercent ?? d.cpuTargetPercent;
     if (!(cpuTargetPercent > 0 && cpuTargetPercent < 100)) problems.push(problem("cpuTargetPercent", `${cpuTargetPercent} must be between 0 and 100`));
-    const requestsPerTarget = args.requestsPerTarget ?? 1000;
+    const requestsPerTarget = args.requestsPerTarget ?? d.requestsPerTarget;
     if (!(Number.isInteger(requestsPerTarget) && requestsPerTarget > 0)) problems.push(problem("requestsPerTarget", `${requestsPerTarget} must be a positive whole number`));
-    if ((args.galeraWriterOrder ?? []).length === 0) problems.push(problem("galeraWriterOrder", "give the Galera nodes in writer order (GaleraCluster.writerOrder)"));
-    if ((args.glusterServers ?? []).length < 2) problems.push(problem("glusterServers", "give every GlusterFS node (at least 2, so a mount works while the first is down)"));
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.glusterVolume ?? "")) problems.push(problem("glusterVolume", `"${args.glusterVolume}" is not a volume name`));
-    const accessLogRetentionDays = args.accessLogRetentionDays ?? 90;
+    const accessLogRetentionDays = args.accessLogRetentionDays ?? d.accessLogRetentionDays;
     if (!Number.isInteger(accessLogRetentionDays) || accessLogRetentionDays < 1) problems.push(problem("accessLogRetentionDays", `${accessLogRetentionDays}; at least 1`));
-    const logRetentionDays = args.logRetentionDays ?? 365;
+    const logRetentionDays = args.logRetentionDays ?? d.logRetentionDays;
     if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) problems.push(problem("logRetentionDays", `${logRetentionDays} is not a CloudWatch Logs retention value`));
-    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 20;
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? d.rootVolumeSizeGb;
     if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 10) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb}; at least 10 (Docker images live there)`));
-    const instanceType = args.instanceType ?? "t3.small";
+    const instanceType = args.instanceType ?? d.instanceType;
     if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
     if (args.certificateArn !== undefined && args.hostedZoneId !== undefined) {
         problems.push(problem(["certificateArn", "hostedZoneId"], "give one (an existing certificate, or a zone to issue one in), not both"));
@@ -207,14 +229,25 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
         desiredCapacity,
         cpuTargetPercent,
         requestsPerTarget,
-        deletionProtection: args.deletionProtection ?? false,
-        accessLogs: args.accessLogs ?? false,
+        deletionProtection: args.deletionProtection ?? d.deletionProtection,
+        accessLogs: args.accessLogs ?? d.accessLogs,
         accessLogRetentionDays,
         logRetentionDays,
-        redisPort: args.redisPort ?? 6379,
         https: args.certificateArn !== undefined ? "certificate" : args.hostedZoneId !== undefined ? "acm" : "none",
         tags: args.tags ?? {},
     };
+}
+
+/** Settings (see `resolveWebTierSettings`) and the wiring's own rules: subnets in 2 AZs, the data tiers' addresses. */
+export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): ResolvedWebTierArgs {
+    const wiring: ArgProblem[] = [];
+    if (args.publicSubnetIds.length < 2) wiring.push(problem("publicSubnetIds", "an ALB needs subnets in at least 2 AZs (FSBP ELB.13)"));
+    if (args.privateSubnetIds.length < 2) wiring.push(problem("privateSubnetIds", "give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving"));
+    if ((args.galeraWriterOrder ?? []).length === 0) wiring.push(problem("galeraWriterOrder", "give the Galera nodes in writer order (GaleraCluster.writerOrder)"));
+    if ((args.glusterServers ?? []).length < 2) wiring.push(problem("glusterServers", "give every GlusterFS node (at least 2, so a mount works while the first is down)"));
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.glusterVolume ?? "")) wiring.push(problem("glusterVolume", `"${args.glusterVolume}" is not a volume name`));
+    const settings = withWiringProblems("OwnCloudWebTier", name, () => resolveWebTierSettings(name, args), wiring);
+    return { ...settings, redisPort: args.redisPort ?? REDIS_PORT };
 }
 
 /**
