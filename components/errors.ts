@@ -8,8 +8,11 @@ export interface ArgProblem {
     args: readonly string[];
     /** The problem and the fix, without the argument name(s). */
     message: string;
-    /** The whole sentence, where it weaves the argument names in (`a 3 overlaps b 4: …`). */
-    text?: string;
+    /**
+     * The whole sentence, for a rule that weaves the names of its arguments in (`minSize 5 is above
+     * maxSize 4: …`): a caller that knows them under other names (a stack's config keys) passes its own.
+     */
+    render?: (nameOf: (arg: string) => string) => string;
 }
 
 /** `problem("nodeCount", "4 is even…")`; a rule between arguments: `problem(["minSize", "maxSize"], …)`. */
@@ -17,14 +20,14 @@ export function problem(arg: string | readonly string[], message: string): ArgPr
     return { args: typeof arg === "string" ? [arg] : arg, message };
 }
 
-/** A rule between arguments whose sentence names them itself; `message` is the sentence after the first colon. */
-export function problemBetween(args: readonly string[], text: string): ArgProblem {
-    return { args, message: text.slice(text.indexOf(":") + 1).trim(), text };
+/** A rule between arguments whose sentence names them itself: `render(nameOf)` writes it with whatever names the reader knows. */
+export function problemBetween(args: readonly string[], render: (nameOf: (arg: string) => string) => string): ArgProblem {
+    return { args, message: render((a) => a), render };
 }
 
 /** The text users read for one problem: `nodeCount: 4 is even…`, `a/b: …` for a rule between two. */
 export function describeProblem(p: ArgProblem): string {
-    return p.text ?? `${p.args.join("/")}: ${p.message}`;
+    return p.render ? p.render((a) => a) : `${p.args.join("/")}: ${p.message}`;
 }
 
 /**

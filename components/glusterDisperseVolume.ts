@@ -15,7 +15,7 @@ import {
 import { cidrProblem } from "./cidr";
 import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
 import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "./conventions";
-import { ArgProblem, InvalidArgsError, problem } from "./errors";
+import { ArgProblem, InvalidArgsError, problem, problemBetween } from "./errors";
 import { runPlan } from "./remoteBootstrap";
 import { isInstanceType } from "./ami";
 import { GLUSTERD_PORTS } from "./ports";
@@ -182,9 +182,10 @@ export function resolveGlusterSettings(name: string, args: GlusterDisperseVolume
         const v = validateGlusterSettings(settings);
         // The plan names its own settings: report each problem under this component's arguments.
         for (const issue of v.issues) {
-            const args = issue.settings.flatMap((s) => GLUSTER_ARGS_OF[s] ?? [s]);
-            const renamed = issue.settings.some((s) => GLUSTER_ARGS_OF[s] !== undefined);
-            problems.push(renamed ? problem(args, issue.text) : { args, message: issue.text, text: issue.text });
+            const argsOf = (s: string) => GLUSTER_ARGS_OF[s as keyof GlusterSettings] ?? [s];
+            const args = issue.settings.flatMap(argsOf);
+            const render = issue.render;
+            problems.push(render ? problemBetween(args, (nameOf) => render((s) => argsOf(s).map(nameOf).join("/"))) : problem(args, issue.text));
         }
         warnings = v.warnings;
     }

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "./ami";
 import { createNodeRole } from "./clusterNodes";
 import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "./conventions";
-import { ArgProblem, InvalidArgsError, problem, withWiringProblems } from "./errors";
+import { ArgProblem, InvalidArgsError, problem, problemBetween, withWiringProblems } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
 import { jsonSecret } from "./secrets";
@@ -194,9 +194,13 @@ export function resolveWebTierSettings(name: string, args: OwnCloudWebTierSettin
     const maxSize = args.maxSize ?? d.maxSize;
     const desiredCapacity = args.desiredCapacity ?? minSize;
     if (!Number.isInteger(minSize) || minSize < 1) problems.push(problem("minSize", `${minSize}; at least 1`));
-    if (!Number.isInteger(maxSize) || maxSize < minSize) problems.push(problem("maxSize", `${maxSize} is below minSize ${minSize}`));
+    if (!Number.isInteger(maxSize) || maxSize < minSize) {
+        problems.push(problemBetween(["maxSize", "minSize"], (n) => `${n("maxSize")} ${maxSize} is below ${n("minSize")} ${minSize}: raise ${n("maxSize")} or lower ${n("minSize")}`));
+    }
     if (!Number.isInteger(desiredCapacity) || desiredCapacity < minSize || desiredCapacity > maxSize) {
-        problems.push(problem("desiredCapacity", `${desiredCapacity} must lie between minSize ${minSize} and maxSize ${maxSize}`));
+        problems.push(
+            problemBetween(["desiredCapacity", "minSize", "maxSize"], (n) => `${n("desiredCapacity")} ${desiredCapacity} must lie between ${n("minSize")} ${minSize} and ${n("maxSize")} ${maxSize}`),
+        );
     }
     const cpuTargetPercent = args.cpuTargetPercent ?? d.cpuTargetPercent;
     if (!(cpuTargetPercent > 0 && cpuTargetPercent < 100)) problems.push(problem("cpuTargetPercent", `${cpuTargetPercent} must be between 0 and 100`));
@@ -215,7 +219,12 @@ export function resolveWebTierSettings(name: string, args: OwnCloudWebTierSettin
     }
     const spotBase = args.spotAboveOnDemandBase;
     if (spotBase !== undefined && (!Number.isInteger(spotBase) || spotBase < 1 || spotBase > minSize)) {
-        problems.push(problem("spotAboveOnDemandBase", `${spotBase} must be a whole number from 1 to minSize (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`));
+        problems.push(
+            problemBetween(
+                ["spotAboveOnDemandBase", "minSize"],
+                (n) => `${n("spotAboveOnDemandBase")}: ${spotBase} must be a whole number between 1 and ${n("minSize")} (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`,
+            ),
+        );
     }
     if (problems.length > 0) throw new InvalidArgsError("OwnCloudWebTier", name, problems);
     return {

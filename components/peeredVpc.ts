@@ -87,18 +87,32 @@ export interface ResolvedPeeredVpcArgs {
     subnets: SubnetLayout;
 }
 
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). A PeeredVpc takes settings only. */
+export const PEERED_VPC_DEFAULTS = {
+    natStrategy: "single",
+    egress: "natGateway",
+    natInstanceType: "t4g.nano",
+    flowLogRetentionDays: 365,
+    flowLogTrafficType: "ALL",
+} as const satisfies Partial<PeeredVpcArgs>;
+
+/** What is wrong with a VPC's CIDR (notation, or outside AWS's /16 to /28), or undefined. */
+export function vpcCidrProblem(cidrBlock: string): string | undefined {
+    const p = cidrProblem(cidrBlock);
+    if (p) return p;
+    if (prefixLength(cidrBlock) < 16 || prefixLength(cidrBlock) > 28) return `AWS VPCs are /16 to /28, got ${cidrBlock}`;
+    return undefined;
+}
+
 /**
  * Checks the arguments and fills in defaults. Throws one error listing every problem, each naming
  * the argument and what to do, so nothing is created from a plan that cannot work.
  */
 export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): ResolvedPeeredVpcArgs {
+    const d = PEERED_VPC_DEFAULTS;
     const problems: ArgProblem[] = [];
-    const cidr = cidrProblem(args.cidrBlock);
-    if (cidr) {
-        problems.push(problem("cidrBlock", `${cidr}`));
-    } else if (prefixLength(args.cidrBlock) < 16 || prefixLength(args.cidrBlock) > 28) {
-        problems.push(problem("cidrBlock", `AWS VPCs are /16 to /28, got ${args.cidrBlock}`));
-    }
+    const cidr = vpcCidrProblem(args.cidrBlock);
+    if (cidr) problems.push(problem("cidrBlock", cidr));
     const azs = args.availabilityZones ?? [];
     if (azs.length < 1) {
         problems.push(problem("availabilityZones", "give at least one availability zone name"));
@@ -106,28 +120,28 @@ export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): Resolve
     if (new Set(azs).size !== azs.length) {
         problems.push(problem("availabilityZones", `duplicates in [${azs.join(", ")}]; list each zone once`));
     }
-    const natStrategy = args.natStrategy ?? "single";
+    const natStrategy = args.natStrategy ?? d.natStrategy;
     if (!NAT_STRATEGIES.includes(natStrategy)) {
         problems.push(problem("natStrategy", `"${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`));
     }
-    const egress = args.egress ?? "natGateway";
+    const egress = args.egress ?? d.egress;
     if (!EGRESS_MODES.includes(egress)) {
         problems.push(problem("egress", `"${egress}" is not one of ${EGRESS_MODES.join(", ")}`));
     }
-    const natInstanceType = args.natInstanceType ?? "t4g.nano";
+    const natInstanceType = args.natInstanceType ?? d.natInstanceType;
     if (!isInstanceType(natInstanceType)) {
         problems.push(problem("natInstanceType", `"${natInstanceType}" is not an EC2 instance type like t4g.nano`));
     }
     if (args.natInstanceAmiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.natInstanceAmiId)) {
         problems.push(problem("natInstanceAmiId", `"${args.natInstanceAmiId}" is not an AMI ID like ami-0123456789abcdef0`));
     }
-    const flowLogRetentionDays = args.flowLogRetentionDays ?? 365;
+    const flowLogRetentionDays = args.flowLogRetentionDays ?? d.flowLogRetentionDays;
     if (!LOG_RETENTION_DAYS.includes(flowLogRetentionDays)) {
         problems.push(
-            problem("flowLogRetentionDays", `${flowLogRetentionDays} is not a CloudWatch retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+            problem("flowLogRetentionDays", `${flowLogRetentionDays} is not a CloudWatch Logs retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
         ));
     }
-    const flowLogTrafficType = args.flowLogTrafficType ?? "ALL";
+    const flowLogTrafficType = args.flowLogTrafficType ?? d.flowLogTrafficType;
     if (!["ALL", "ACCEPT", "REJECT"].includes(flowLogTrafficType)) {
         problems.push(problem("flowLogTrafficType", `"${flowLogTrafficType}" is not ALL, ACCEPT or REJECT`));
     }

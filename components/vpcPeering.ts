@@ -36,7 +36,8 @@ export function validateVpcPeeringArgs(name: string, args: VpcPeeringArgs): void
         problems.push(
             problemBetween(
                 ["requesterCidrBlock", "accepterCidrBlock"],
-                `requesterCidrBlock ${args.requesterCidrBlock} overlaps accepterCidrBlock ${args.accepterCidrBlock}: ` +
+                (n) =>
+                    `${n("requesterCidrBlock")} ${args.requesterCidrBlock} overlaps ${n("accepterCidrBlock")} ${args.accepterCidrBlock}: ` +
                     "AWS cannot route between overlapping VPCs; give one of them a distinct range",
             ),
         );

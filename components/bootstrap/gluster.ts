@@ -133,6 +133,8 @@ export interface GlusterValidation {
 export interface GlusterIssue {
     settings: (keyof GlusterSettings)[];
     text: string;
+    /** For a rule between settings: the sentence with each setting called what the reader calls it. */
+    render?: (nameOf: (setting: keyof GlusterSettings) => string) => string;
 }
 
 const VOLUME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -216,6 +218,7 @@ export function tcpUserTimeout(s: Pick<GlusterSettings, "pingTimeoutSeconds" | "
 export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
     const issues: GlusterIssue[] = [];
     const fail = (settings: GlusterIssue["settings"], text: string) => issues.push({ settings, text });
+    const failBetween = (settings: GlusterIssue["settings"], render: NonNullable<GlusterIssue["render"]>) => issues.push({ settings, text: render((x) => x), render });
     const warnings: string[] = [];
     const n = s.disperse ?? s.nodes?.length ?? 0;
     const r = s.redundancy ?? 1;
@@ -238,7 +241,12 @@ export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
     if (!Number.isInteger(n) || !Number.isInteger(r)) fail(["disperse", "redundancy"], `disperse (${n}) and redundancy (${r}) must be integers`);
     if (r < 1) fail(["redundancy"], `redundancy ${r}: must be at least 1 (a disperse volume without redundancy loses data with any brick)`);
     if (n <= 2 * r) {
-        fail(["disperse", "redundancy"], `disperse ${n} redundancy ${r} refused: GlusterFS requires N > 2R (with N <= 2R the surviving bricks cannot outvote the lost ones); use e.g. ${optimalExamples(8)}`);
+        failBetween(
+            ["disperse", "redundancy"],
+            (name) =>
+                `${name("disperse")} ${n} with ${name("redundancy")} ${r}: a disperse volume needs more than 2 × redundancy bricks (at least ${2 * r + 1}): ` +
+                `GlusterFS requires N > 2R (with N <= 2R the surviving bricks cannot outvote the lost ones); add nodes or lower ${name("redundancy")}, e.g. ${optimalExamples(8)}`,
+        );
     }
     if (nodes.length > 0 && n !== nodes.length) {
         fail(["disperse", "redundancy"], `disperse ${n} != ${nodes.length} nodes: this component builds one brick per node (a single disperse set)`);
