@@ -247,6 +247,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
     public readonly backupBucketName: pulumi.Output<string>;
     /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
     public readonly bootstrap: Record<string, command.remote.Command>;
+    /** The commands after which the cluster serves its clients (the plan's `readyAfter`): what a client waits for. */
+    public readonly ready: command.remote.Command[];
     /** The nodes as the operator tooling (scripts/ops) addresses them, in writer order; the first bootstraps a fresh cluster. */
     public readonly nodes: ClusterNodeRef[];
     /** Seconds a starting node may take to reach Synced (what the plan's start steps wait). */
@@ -419,6 +421,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             },
             this,
         );
+        this.ready = (plan.readyAfter ?? []).map((id) => this.bootstrap[id]);
 
         this.registerOutputs({
             nodeAddresses: this.nodeAddresses,

@@ -234,6 +234,8 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
     /** Who publishes this volume's node metrics (give it to `Observability.glusterVolumes`); one brick per node. */
     public readonly metrics: NodeMetricsSource;
     public readonly bootstrap: Record<string, command.remote.Command>;
+    /** The commands after which the cluster serves its clients (the plan's `readyAfter`): what a client waits for. */
+    public readonly ready: command.remote.Command[];
     /** The nodes as the operator tooling (scripts/ops) addresses them, in brick order. */
     public readonly nodes: ClusterNodeRef[];
     /** The bucket the nodes back up the volume's content into (`files/` prefix): for operators' restore tooling. */
@@ -360,6 +362,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             },
             this,
         );
+        this.ready = (plan.readyAfter ?? []).map((id) => this.bootstrap[id]);
 
         this.registerOutputs({
             mountSource: this.mountSource,

@@ -262,8 +262,8 @@ export async function buildPlatform(cfg: PlatformConfig, parsed?: Pick<ParsedPla
         dependsOn: [
             // Nodes install packages and pull the image at first boot: their VPC's way out first.
             ...vpcs.web.egressReady,
-            ...Object.entries(galera.bootstrap).filter(([id]) => id.startsWith("galera-verify-")).map(([, c]) => c),
-            gluster.bootstrap["gluster-verify-volume"],
+            ...galera.ready,
+            ...gluster.ready,
             redis,
         ],
     });

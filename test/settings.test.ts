@@ -5,6 +5,7 @@ import * as path from "path";
 import { resolveBastionSettings } from "../components/bastion";
 import { backupOnCalendar } from "../components/bootstrap/backup";
 import { InvalidArgsError } from "../components/errors";
+import { glusterPlan } from "../components/bootstrap/gluster";
 import { galeraCloudPlan, resolveGaleraClusterSettings } from "../components/galeraCluster";
 import { resolveGlusterSettings } from "../components/glusterDisperseVolume";
 import { resolveWebTierSettings } from "../components/ownCloudWebTier";
@@ -49,7 +50,7 @@ describe("stack settings feed component settings", () => {
 
     it("a stack that sets nothing gets exactly the components' own defaults (no default is declared twice)", () => {
         const checked: string[] = [];
-        for (const f of feeds.filter((x) => !x.derived && CONFIG_SCHEMA[x.key as keyof typeof CONFIG_SCHEMA].default !== undefined)) {
+        for (const f of feeds.filter((x) => !x.derived && (CONFIG_SCHEMA as Record<string, ConfigKey>)[x.key].default !== undefined)) {
             const fed = settings[f.role] as unknown as Record<string, unknown>;
             if (!(f.setting in fed)) continue; // e.g. "" or 0 meaning "the component decides": nothing is passed
             const without = { ...settings, [f.role]: Object.fromEntries(Object.entries(fed).filter(([k]) => k !== f.setting)) } as PlatformSettings;
@@ -97,5 +98,18 @@ describe("Galera sync timeout: one default (the component's), carried to the nod
         const r = spawnSync("bash", [script("start.sh")], { env: { PATH: process.env.PATH, GALERA_MODE: "join", GALERA_PEERS: "10.1.16.10" }, encoding: "utf8", timeout: 20000 });
         expect(r.status).to.not.equal(0);
         expect(r.stderr).to.match(/missing required variable\(s\): GALERA_SYNC_TIMEOUT/);
+    });
+});
+
+describe("a cluster plan names the steps after which it serves (readyAfter), so clients need not guess step ids", () => {
+    it("Galera: every node's verify step, also after the cloud plan adds the datadir steps; GlusterFS: the volume's verify", () => {
+        const resolved = resolveGaleraClusterSettings("g", { ...settings.galera, subnetCidrs: resolvePeeredVpcArgs("db", settings.dbVpc).subnets.privateCidrs }, 3);
+        const plan = galeraCloudPlan({ ...resolved, sshUser: "admin" });
+        expect(plan.readyAfter).to.deep.equal(["galera-verify-node1", "galera-verify-node2", "galera-verify-node3"]);
+        for (const id of plan.readyAfter ?? []) expect(plan.steps.find((s) => s.id === id)?.script).to.equal("galera/verify.sh");
+        const gluster = resolveGlusterSettings("fs", { ...settings.gluster, subnetCidrs: resolvePeeredVpcArgs("fs", settings.fsVpc).subnets.privateCidrs }, 3);
+        const glusterSteps = glusterPlan(gluster.settings);
+        expect(glusterSteps.readyAfter).to.deep.equal(["gluster-verify-volume"]);
+        expect(glusterSteps.steps.map((s) => s.id)).to.include("gluster-verify-volume");
     });
 });

@@ -73,7 +73,7 @@ export function withGaleraDatadirs(plan: BootstrapPlan, deviceOf: (host: string)
         description: `Mount ${host}'s encrypted data volume at ${GALERA_DATADIR} before MariaDB writes its datadir there.`,
     }));
     const steps = plan.steps.map((s) => (s.id === `galera-install-${s.host}` ? { ...s, dependsOn: [...s.dependsOn, `galera-datadir-${s.host}`] } : s));
-    return { cluster: plan.cluster, steps: [...volumeSteps, ...steps] };
+    return { ...plan, steps: [...volumeSteps, ...steps] };
 }
 
 /** Secret names the Galera plan asks the runner to deliver on stdin. */
@@ -209,6 +209,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
         });
         previous = id;
     }
+    const verified = s.nodes.map((node) => `galera-verify-${node.name}`);
     for (const node of s.nodes) {
         steps.push({
             id: `galera-verify-${node.name}`,
@@ -234,7 +235,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             });
         }
     }
-    return { cluster: "galera", steps };
+    return { cluster: "galera", steps, readyAfter: verified };
 }
 
 /**

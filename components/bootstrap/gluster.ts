@@ -401,7 +401,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
             });
         }
     }
-    return { cluster: "gluster", steps };
+    return { cluster: "gluster", steps, readyAfter: ["gluster-verify-volume"] };
 }
 
 /** The client-side plan: mount the volume on each web host (fstab, _netdev, backup volfile servers). */
