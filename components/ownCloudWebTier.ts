@@ -8,6 +8,7 @@ import { ArgProblem, InvalidArgsError, problem, problemBetween, withWiringProble
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
 import { jsonSecret } from "./secrets";
+import { galeraBackends } from "./bootstrap/galera";
 import { REDIS_PORT } from "./ports";
 
 /** Port of the official owncloud/server image. */
@@ -457,7 +458,8 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                     DB_SECRET_ARN: dbArn,
                     REDIS_SECRET_ARN: redisArn,
                     ADMIN_SECRET_ARN: adminArn,
-                    GALERA_BACKENDS: args.galeraWriterOrder.map((ip, i) => `galera${i + 1}=${ip}`).join(","),
+                    // The cloud names the servers galera1…N by writer position (HAProxy's logs and stats).
+                    GALERA_BACKENDS: galeraBackends(args.galeraWriterOrder.map((address, i) => ({ name: `galera${i + 1}`, address }))),
                     GLUSTER_SERVERS: args.glusterServers.join(" "),
                     GLUSTER_VOLUME: args.glusterVolume,
                     REDIS_HOST: redisHost,

@@ -289,6 +289,14 @@ export interface HaproxyPlanSettings {
     rise?: number;
 }
 
+/**
+ * HAProxy's `GALERA_BACKENDS` (web/haproxy.sh): `name=address,…` in writer order, the first the
+ * active writer. The one builder for the lab's plan and the cloud's user data.
+ */
+export function galeraBackends(nodes: readonly GaleraNode[]): string {
+    return nodes.map((n) => `${n.name}=${n.address}`).join(",");
+}
+
 /** One independent step per web host; the server list (order included) is identical on all. */
 export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
     const errors: string[] = [];
@@ -301,7 +309,7 @@ export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
     const listen = s.listen ?? "127.0.0.1:3306";
     if (!/^[0-9.]+:[0-9]{1,5}$/.test(listen)) errors.push(`listen "${listen}" must be ADDRESS:PORT`);
     if (errors.length > 0) throw new Error(`invalid HAProxy settings:\n  - ${errors.join("\n  - ")}`);
-    const backends = s.galeraNodes.map((n) => `${n.name}=${n.address}`).join(",");
+    const backends = galeraBackends(s.galeraNodes);
     return {
         cluster: "haproxy",
         steps: s.webHosts.map((host) => ({
