@@ -3,7 +3,16 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "./bastion";
-import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_DATADIR, GALERA_SECRETS, galeraPlan, withGaleraDatadirs } from "./bootstrap/galera";
+import {
+    DEFAULT_GALERA_APP_DATABASE,
+    DEFAULT_GALERA_APP_USER,
+    DEFAULT_GALERA_SYNC_TIMEOUT_S,
+    GALERA_DATADIR,
+    GALERA_SECRETS,
+    galeraNodeCountProblem,
+    galeraPlan,
+    withGaleraDatadirs,
+} from "./bootstrap/galera";
 import { BootstrapPlan } from "./bootstrap/plan";
 import { cidrProblem, mariadbHostPattern } from "./cidr";
 import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "./clusterNodes";
@@ -125,11 +134,8 @@ export function resolveGaleraClusterSettings(name: string, args: GaleraClusterSe
     const d = GALERA_CLUSTER_DEFAULTS;
     const problems: ArgProblem[] = [];
     const nodeCount = args.nodeCount ?? d.nodeCount;
-    if (!Number.isInteger(nodeCount) || nodeCount < 3) {
-        problems.push(problem("nodeCount", `${nodeCount} nodes cannot keep quorum when one fails; use 3, 5 or 7`));
-    } else if (nodeCount % 2 === 0) {
-        problems.push(problem("nodeCount", `${nodeCount} is even, so a split into halves stops the whole cluster; use an odd count (${nodeCount + 1} or ${nodeCount - 1})`));
-    }
+    const quorum = galeraNodeCountProblem(nodeCount);
+    if (quorum) problems.push(problem("nodeCount", quorum));
     const validCount = Number.isInteger(nodeCount) && nodeCount > 0 ? nodeCount : 3;
     if (subnetCount > 0 && subnetCount < Math.min(validCount, 3)) {
         problems.push(

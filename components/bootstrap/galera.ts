@@ -94,13 +94,22 @@ export function isIPv4(s: string): boolean {
     return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
 }
 
+/**
+ * The quorum rule, the one home for the plan and GaleraCluster: at least 3 nodes (one may fail) and
+ * an odd count (a split into halves leaves no majority). The problem without a name, or undefined.
+ */
+export function galeraNodeCountProblem(n: number): string | undefined {
+    if (!Number.isInteger(n) || n < 3) return `${n} nodes cannot keep quorum when one fails: a Galera cluster needs at least 3 nodes; use 3, 5 or 7`;
+    if (n % 2 === 0) return `${n} is even: an even node count cannot keep quorum after a split into halves (the whole cluster stops); use an odd count (${n + 1} or ${n - 1})`;
+    return undefined;
+}
+
 /** Throws with every problem listed; returns the bootstrap node name. */
 export function validateGaleraSettings(s: GaleraPlanSettings): string {
     const errors: string[] = [];
     if (!CLUSTER_RE.test(s.clusterName ?? "")) errors.push(`clusterName "${s.clusterName}" must match ${CLUSTER_RE}`);
-    const n = s.nodes?.length ?? 0;
-    if (n < 3) errors.push(`a Galera cluster needs at least 3 nodes for quorum (got ${n})`);
-    else if (n % 2 === 0) errors.push(`an even node count (${n}) cannot keep quorum after a split into halves: use an odd count`);
+    const quorum = galeraNodeCountProblem(s.nodes?.length ?? 0);
+    if (quorum) errors.push(`nodes: ${quorum}`);
     const names = new Set<string>();
     const addrs = new Set<string>();
     for (const node of s.nodes ?? []) {
