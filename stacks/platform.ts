@@ -1,16 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Bastion, BastionAccess, resolveBastionArgs } from "../components/access/bastion";
+import { Bastion, resolveBastionSettings } from "../components/access/bastion";
 import { TAG_TIER } from "../components/shared/conventions";
-import { InvalidArgsError } from "../components/shared/errors";
-import { GaleraCluster, GaleraClusterArgs, resolveGaleraClusterArgs } from "../components/database/galeraCluster";
-import { GlusterDisperseVolume, GlusterDisperseVolumeArgs, resolveGlusterArgs } from "../components/storage/glusterDisperseVolume";
+import { ArgProblem, describeProblem, InvalidArgsError } from "../components/shared/errors";
+import { GaleraCluster, resolveGaleraClusterSettings } from "../components/database/galeraCluster";
+import { GlusterDisperseVolume, resolveGlusterSettings } from "../components/storage/glusterDisperseVolume";
 import { Observability } from "../components/monitoring/observability";
-import { OwnCloudWebTier, OwnCloudWebTierArgs, resolveWebTierArgs } from "../components/web/ownCloudWebTier";
-import { PeeredVpc, PeeredVpcArgs, resolvePeeredVpcArgs } from "../components/network/peeredVpc";
-import { RedisCluster, RedisClusterArgs, resolveRedisClusterArgs } from "../components/cache/redisCluster";
+import { OwnCloudWebTier, resolveWebTierSettings } from "../components/web/ownCloudWebTier";
+import { PeeredVpc, resolvePeeredVpcArgs } from "../components/network/peeredVpc";
+import { RedisCluster, resolveRedisClusterSettings } from "../components/cache/redisCluster";
 import { VpcPeering } from "../components/network/vpcPeering";
-import { ConfigError, ConfigKeyName, PlatformConfig, TierName, TIERS } from "./config";
+import { ComponentRole, CONFIG_SCHEMA, ConfigError, ConfigKey, ConfigKeyName, ParsedPlatformConfig, PlatformConfig, PlatformSettings, TierName, TIERS } from "./config";
 import { OPERATIONS_OUTPUT, operationsOutput, SSH_KEY_OUTPUT } from "./operations";
 
 export interface Platform {
@@ -50,207 +50,83 @@ async function resolveZones(cfg: PlatformConfig): Promise<string[]> {
     return found.names;
 }
 
-/** Component arguments, derived from config alone: IDs that only exist after creation are left out. */
-interface PlannedArgs {
-    vpc: Record<TierName, PeeredVpcArgs>;
-    galera: Omit<GaleraClusterArgs, "vpcId" | "subnetIds" | "bastion" | "clientSecurityGroupIds">;
-    gluster: Omit<GlusterDisperseVolumeArgs, "vpcId" | "subnetIds" | "bastion" | "clientSecurityGroupIds">;
-    redis: Omit<RedisClusterArgs, "vpcId" | "subnetIds" | "clientSecurityGroupIds">;
-    web: Pick<
-        OwnCloudWebTierArgs,
-        | "domain"
-        | "certificateArn"
-        | "hostedZoneId"
-        | "plainHttpExemption"
-        | "owncloudImage"
-        | "instanceType"
-        | "minSize"
-        | "maxSize"
-        | "desiredCapacity"
-        | "deletionProtection"
-        | "accessLogs"
-        | "tags"
-        | "spotAboveOnDemandBase"
-    >;
+/** The stack keys that feed (or shape) each component setting: the schema's `feeds`, reversed. */
+const KEYS_OF = ((): Record<ComponentRole, Record<string, ConfigKeyName[]>> => {
+    const keys: Record<ComponentRole, Record<string, ConfigKeyName[]>> = { webVpc: {}, dbVpc: {}, fsVpc: {}, bastion: {}, galera: {}, gluster: {}, redis: {}, web: {} };
+    for (const [key, entry] of Object.entries(CONFIG_SCHEMA) as [ConfigKeyName, ConfigKey][]) {
+        for (const feed of entry.feeds ?? []) (keys[feed.role][feed.setting] ??= []).push(key);
+    }
+    return keys;
+})();
+
+/**
+ * The components' settings from config alone (IDs only exist later): one loop over the schema's
+ * `feeds`, then what the stack composes from several keys (the schema's `shapes` entries name the
+ * keys whose errors these are).
+ */
+export function platformSettings(cfg: PlatformConfig, zones: string[]): PlatformSettings {
+    const settings: Record<ComponentRole, Record<string, unknown>> = { webVpc: {}, dbVpc: {}, fsVpc: {}, bastion: {}, galera: {}, gluster: {}, redis: {}, web: {} };
+    for (const [key, entry] of Object.entries(CONFIG_SCHEMA) as [ConfigKeyName, ConfigKey][]) {
+        for (const feed of entry.feeds ?? []) {
+            if (feed.derived) continue;
+            const value = feed.value ? feed.value(cfg.values[key] as never, cfg.values) : cfg.values[key];
+            if (value !== undefined) settings[feed.role][feed.setting] = value;
+        }
+    }
+    for (const tier of TIERS) settings[`${tier}Vpc`].availabilityZones = zones.slice(0, cfg.network[tier].azCount);
+    settings.bastion.sshTargetCidrs = TIERS.map((t) => cfg.network[t].cidr);
+    // The database user's host and the volume's auth.allow: the web VPC, where the clients are.
+    settings.galera.clientCidrs = [cfg.network.web.cidr];
+    settings.gluster.clientCidrs = [cfg.network.web.cidr];
+    const tags = platformTags(cfg.environment);
+    for (const role of Object.keys(settings) as ComponentRole[]) settings[role].tags = tags;
+    return settings as unknown as PlatformSettings;
 }
 
-/** Which stack setting each component argument comes from, so errors name what the user can change. */
-const SETTING_OF: Record<string, Record<string, ConfigKeyName>> = {
-    PeeredVpc: { natStrategy: "natStrategy", flowLogRetentionDays: "flowLogRetentionDays", natInstanceType: "natInstanceType" },
-    Bastion: { adminCidrs: "adminCidrs", instanceType: "bastionInstanceType", amiId: "bastionAmiId", access: "bastionAccess", tunnelPort: "bastionTunnelPort" },
-    GaleraCluster: {
-        nodeCount: "galeraNodeCount",
-        instanceType: "galeraInstanceType",
-        dataVolumeSizeGb: "galeraDataVolumeSizeGb",
-        subnetIds: "dbAzCount",
-        backupRetentionDays: "backupRetentionDays",
-        snapshotRetentionCount: "snapshotRetentionCount",
-        backupOnCalendar: "galeraBackupSchedule",
-        binlogIntervalSeconds: "galeraBinlogIntervalSeconds",
-    },
-    GlusterDisperseVolume: {
-        backupRetentionDays: "backupRetentionDays",
-        snapshotRetentionCount: "snapshotRetentionCount",
-        backupOnCalendar: "filesBackupSchedule",
-        nodeCount: "glusterNodeCount",
-        redundancy: "glusterRedundancy",
-        instanceType: "glusterInstanceType",
-        brickVolumeSizeGb: "glusterBrickVolumeSizeGb",
-    },
-    OwnCloudWebTier: {
-        domain: "domain",
-        owncloudImage: "owncloudImage",
-        instanceType: "webInstanceType",
-        minSize: "webMinSize",
-        maxSize: "webMaxSize",
-        desiredCapacity: "webDesiredCapacity",
-        spotAboveOnDemandBase: "webOnDemandBaseCapacity",
-        "certificateArn/hostedZoneId": "certificateArn",
-        privateSubnetIds: "webAzCount",
-        publicSubnetIds: "webAzCount",
-    },
-    RedisCluster: {
-        shards: "redisShards",
-        replicasPerShard: "redisReplicasPerShard",
-        nodeType: "redisNodeType",
-        snapshotRetentionDays: "redisSnapshotRetentionDays",
-        engine: "redisEngine",
-        subnetIds: "dbAzCount",
-    },
-};
-
-function planArgs(cfg: PlatformConfig, zones: string[]): PlannedArgs {
-    const tags = platformTags(cfg.environment);
-    const vpc = {} as Record<TierName, PeeredVpcArgs>;
-    for (const tier of TIERS) {
-        const net = cfg.network[tier];
-        vpc[tier] = {
-            cidrBlock: net.cidr,
-            availabilityZones: zones.slice(0, net.azCount),
-            privateSubnetPrefixLength: net.privateSubnetPrefixLength,
-            publicSubnetPrefixLength: net.publicSubnetPrefixLength,
-            natStrategy: cfg.natStrategy,
-            egress: cfg.egress[tier],
-            natInstanceType: cfg.natInstanceType,
-            flowLogRetentionDays: cfg.flowLogRetentionDays,
-            tags,
-        };
-    }
-    const webCidr = cfg.network.web.cidr;
-    return {
-        vpc,
-        galera: {
-            nodeCount: cfg.galera.nodeCount,
-            instanceType: cfg.galera.instanceType,
-            dataVolumeSizeGb: cfg.galera.dataVolumeSizeGb,
-            clientCidrs: [webCidr],
-            backupRetentionDays: cfg.backup.retentionDays,
-            snapshotRetentionCount: cfg.backup.snapshotRetentionCount,
-            backupOnCalendar: cfg.backup.galeraSchedule,
-            binlogIntervalSeconds: cfg.backup.galeraBinlogIntervalSeconds,
-            tags,
-        },
-        gluster: {
-            nodeCount: cfg.gluster.nodeCount,
-            redundancy: cfg.gluster.redundancy,
-            instanceType: cfg.gluster.instanceType,
-            brickVolumeSizeGb: cfg.gluster.brickVolumeSizeGb,
-            clientCidrs: [webCidr],
-            backupRetentionDays: cfg.backup.retentionDays,
-            snapshotRetentionCount: cfg.backup.snapshotRetentionCount,
-            backupOnCalendar: cfg.backup.filesSchedule,
-            tags,
-        },
-        redis: {
-            shards: cfg.redis.shards,
-            replicasPerShard: cfg.redis.replicasPerShard,
-            nodeType: cfg.redis.nodeType,
-            snapshotRetentionDays: cfg.redis.snapshotRetentionDays,
-            engine: cfg.redis.engine,
-            tags,
-        },
-        web: {
-            domain: cfg.web.domain,
-            certificateArn: cfg.web.certificateArn,
-            plainHttpExemption: cfg.web.plainHttpExemption,
-            hostedZoneId: cfg.web.hostedZoneId,
-            owncloudImage: cfg.web.owncloudImage,
-            instanceType: cfg.web.instanceType,
-            minSize: cfg.web.minSize,
-            maxSize: cfg.web.maxSize,
-            desiredCapacity: cfg.web.desiredCapacity,
-            deletionProtection: cfg.web.deletionProtection,
-            accessLogs: cfg.web.accessLogs,
-            spotAboveOnDemandBase: cfg.web.spotAboveOnDemandBase,
-            tags,
-        },
-    };
+/** One component problem as the user reads it: under the stack key(s) that fed the argument(s). */
+function stackProblem(cfg: PlatformConfig, role: ComponentRole, e: InvalidArgsError, issue: ArgProblem): { keys: ConfigKeyName[]; text: string } {
+    const keysOf = (arg: string) => KEYS_OF[role][arg] ?? [];
+    const name = (k: ConfigKeyName) => `${cfg.project}:${k}`;
+    const keys = [...new Set(issue.args.flatMap(keysOf))];
+    if (keys.length === 0) return { keys, text: `${e.component} "${e.resourceName}": ${describeProblem(issue)}` };
+    if (issue.render) return { keys, text: `${issue.render((arg) => keysOf(arg).map(name).join("/") || arg)} (${e.component})` };
+    return { keys, text: `${keys.map(name).join("/")} (${e.component} ${describeProblem(issue)})` };
 }
 
 /**
- * Runs every component's argument checks with the values the stack will use, before a single
+ * Runs every component's settings check with the values the stack will use, before a single
  * resource is registered: a bad setting must not leave half a platform behind. Problems are
- * reported against the stack setting they come from.
+ * reported against the stack keys they come from (a setting all three VPCs share, once), after
+ * the config's own problems (`parsed`); a key the config already refuses is left to that message.
+ * Wiring (IDs) is checked by the components.
  */
-export function preflight(cfg: PlatformConfig, zones: string[], planned: PlannedArgs): void {
-    const problems: string[] = [];
-    const check = (fn: () => unknown) => {
+export function preflight(cfg: PlatformConfig, zones: string[], settings: PlatformSettings, parsed?: Pick<ParsedPlatformConfig, "problems" | "keysWithProblems">): void {
+    const problems = new Set<string>(parsed?.problems ?? []);
+    const check = (role: ComponentRole, resolve: () => unknown) => {
         try {
-            fn();
+            resolve();
         } catch (e) {
             if (!(e instanceof InvalidArgsError)) throw e;
-            const settings = SETTING_OF[e.component] ?? {};
-            for (const p of e.problems) {
-                const arg = Object.keys(settings).find((a) => p.startsWith(`${a}:`) || p.startsWith(`${a} `));
-                problems.push(arg ? `owncloud-ha:${settings[arg]} (${e.component} ${p})` : `${e.component} "${e.resourceName}": ${p}`);
+            for (const issue of e.issues) {
+                const p = stackProblem(cfg, role, e, issue);
+                if (p.keys.length === 0 || !p.keys.every((k) => parsed?.keysWithProblems.has(k))) problems.add(p.text);
             }
         }
     };
-    const pending = "pending";
-    const subnets: Record<TierName, string[]> = { web: [], db: [], fs: [] };
+    const subnetCidrs: Partial<Record<TierName, string[]>> = {};
     for (const tier of TIERS) {
-        check(() => {
-            subnets[tier] = resolvePeeredVpcArgs(`${cfg.environment}-${tier}`, planned.vpc[tier]).subnets.privateCidrs;
-        });
+        check(`${tier}Vpc`, () => (subnetCidrs[tier] = resolvePeeredVpcArgs(`${cfg.environment}-${tier}`, settings[`${tier}Vpc`]).subnets.privateCidrs));
     }
-    const access: BastionAccess = { host: pending, securityGroupId: pending, keyPairName: pending, privateKey: pending };
-    const ids = (tier: TierName) => planned.vpc[tier].availabilityZones.map(() => pending);
-    check(() =>
-        resolveBastionArgs("bastion", {
-            vpcId: pending,
-            subnetId: pending,
-            adminCidrs: cfg.adminCidrs,
-            sshTargetCidrs: TIERS.map((t) => cfg.network[t].cidr),
-            instanceType: cfg.bastion.instanceType,
-            amiId: cfg.bastion.amiId,
-            access: cfg.bastion.access,
-            tunnelPort: cfg.bastion.tunnelPort,
-        }),
-    );
-    check(() =>
-        resolveGaleraClusterArgs("galera", { ...planned.galera, vpcId: pending, subnetIds: ids("db"), subnetCidrs: subnets.db, bastion: access, clientSecurityGroupIds: [pending] }),
-    );
-    check(() =>
-        resolveGlusterArgs("gluster", { ...planned.gluster, vpcId: pending, subnetIds: ids("fs"), subnetCidrs: subnets.fs, bastion: access, clientSecurityGroupIds: [pending] }),
-    );
-    check(() => resolveRedisClusterArgs("redis", { ...planned.redis, vpcId: pending, subnetIds: ids("db"), clientSecurityGroupIds: [pending] }));
-    check(() =>
-        resolveWebTierArgs("web", {
-            ...planned.web,
-            vpcId: pending,
-            publicSubnetIds: ids("web"),
-            privateSubnetIds: ids("web"),
-            nodeSecurityGroupId: pending,
-            galeraWriterOrder: [pending],
-            galeraSecretArn: pending,
-            glusterServers: [pending, pending],
-            glusterVolume: "gfs_v_r5",
-            redisEndpoint: pending,
-            redisSecretArn: pending,
-        }),
-    );
-    if (zones.length === 0) problems.push("owncloud-ha:availabilityZones: no availability zone to use");
-    if (problems.length > 0) throw new ConfigError(problems);
+    check("bastion", () => resolveBastionSettings("bastion", settings.bastion));
+    // A cluster's fixed addresses come from its VPC's subnets: checked once that VPC's settings are good.
+    const db = subnetCidrs.db;
+    const fs = subnetCidrs.fs;
+    if (db) check("galera", () => resolveGaleraClusterSettings("galera", { ...settings.galera, subnetCidrs: db }, cfg.network.db.azCount));
+    if (fs) check("gluster", () => resolveGlusterSettings("gluster", { ...settings.gluster, subnetCidrs: fs }, cfg.network.fs.azCount));
+    check("redis", () => resolveRedisClusterSettings("redis", settings.redis, cfg.network.db.azCount));
+    check("web", () => resolveWebTierSettings("web", settings.web));
+    if (zones.length === 0) problems.add(`${cfg.project}:availabilityZones: no availability zone to use`);
+    if (problems.size > 0) throw new ConfigError([...problems]);
 }
 
 /**
@@ -269,17 +145,18 @@ function formerWebEgress(env: string, webSecurityGroup: pulumi.Resource, formerN
 
 /**
  * Composes the platform for one environment. Only composition lives here: every decision about a
- * resource is made (and tested) in its component.
+ * resource is made (and tested) in its component. `parsed`: the config's own problems (from
+ * `parsePlatformConfig`), reported together with the components' before anything is created.
  */
-export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
+export async function buildPlatform(cfg: PlatformConfig, parsed?: Pick<ParsedPlatformConfig, "problems" | "keysWithProblems">): Promise<Platform> {
     const env = cfg.environment;
     const tags = platformTags(env);
     const zones = await resolveZones(cfg);
-    const planned = planArgs(cfg, zones);
-    preflight(cfg, zones, planned);
+    const planned = platformSettings(cfg, zones);
+    preflight(cfg, zones, planned, parsed);
 
     const vpcs = {} as Record<TierName, PeeredVpc>;
-    for (const tier of TIERS) vpcs[tier] = new PeeredVpc(`${env}-${tier}`, planned.vpc[tier]);
+    for (const tier of TIERS) vpcs[tier] = new PeeredVpc(`${env}-${tier}`, planned[`${tier}Vpc`]);
 
     // The web tier talks to both data tiers; db and fs never talk to each other, so they are not
     // peered (peering is not transitive, so nothing reaches fs from db through web either).
@@ -298,17 +175,11 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
     );
 
     const bastion = new Bastion(`${env}-bastion`, {
+        ...planned.bastion,
         vpcId: vpcs.web.vpcId,
         // Behind an Instance Connect Endpoint the bastion needs no public subnet.
         subnetId: cfg.bastion.access === "publicIp" ? vpcs.web.publicSubnetIds[0] : vpcs.web.privateSubnetIds[0],
-        access: cfg.bastion.access,
-        tunnelPort: cfg.bastion.tunnelPort,
-        adminCidrs: cfg.adminCidrs,
-        sshTargetCidrs: TIERS.map((t) => vpcs[t].cidrBlock),
-        instanceType: cfg.bastion.instanceType,
-        amiId: cfg.bastion.amiId,
         internetGateway: vpcs.web.internetGateway,
-        tags,
     });
     const access = bastion.access();
 
@@ -371,8 +242,8 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         dependsOn: [
             // Nodes install packages and pull the image at first boot: their VPC's way out first.
             ...vpcs.web.egressReady,
-            ...Object.entries(galera.bootstrap).filter(([id]) => id.startsWith("galera-verify-")).map(([, c]) => c),
-            gluster.bootstrap["gluster-verify-volume"],
+            ...galera.ready,
+            ...gluster.ready,
             redis,
         ],
     });

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgsError } from "../components/shared/errors";
-import { CONFIG_SCHEMA, ConfigError, ConfigKeyName, isDocumentationCidr, isPlaceholderCertificateArn, loadPlatformConfig } from "./config";
+import { CONFIG_SCHEMA, ConfigError, ConfigKeyName, isDocumentationCidr, isPlaceholderCertificateArn, parsePlatformConfig } from "./config";
 import { buildPlatform } from "./platform";
 
 /** Reads every key of the schema from stack config (raw strings; the loader parses and validates). */
@@ -27,7 +27,9 @@ export function readStackConfig(): Partial<Record<ConfigKeyName, unknown>> {
  */
 export async function runProgram(): Promise<Record<string, unknown>> {
     try {
-        const cfg = loadPlatformConfig(pulumi.getStack(), readStackConfig(), pulumi.getProject());
+        // The config's own problems are reported together with the components' (buildPlatform's preflight).
+        const parsed = parsePlatformConfig(pulumi.getStack(), readStackConfig(), pulumi.getProject());
+        const cfg = parsed.config;
         const placeholders = cfg.adminCidrs.filter(isDocumentationCidr);
         if (placeholders.length > 0) {
             void pulumi.log.warn(
@@ -46,10 +48,10 @@ export async function runProgram(): Promise<Record<string, unknown>> {
                 `${pulumi.getProject()}:certificateArn is the placeholder ${cfg.web.certificateArn} (account 000000000000 does not exist): ` +
                 `set your certificate: pulumi config set certificateArn arn:aws:acm:<region>:<account>:certificate/<id>, or set hostedZoneId instead`;
             // Previews (and the offline plan) may run with it; a deployment never does, and stops before creating anything.
-            if (!pulumi.runtime.isDryRun()) throw new ConfigError([message]);
+            if (!pulumi.runtime.isDryRun()) throw new ConfigError([...parsed.problems, message]);
             void pulumi.log.warn(message);
         }
-        return (await buildPlatform(cfg)).outputs;
+        return (await buildPlatform(cfg, parsed)).outputs;
     } catch (e) {
         // A RunError is printed as its message alone: a config mistake is not a bug, so no stack trace.
         if (e instanceof ConfigError) throw new pulumi.RunError(e.message);

@@ -153,7 +153,7 @@ describe("bootstrap/gluster: validation", () => {
     const nodes = (k: number) => Array.from({ length: k }, (_, i) => ({ host: `fs${i + 1}`, address: `10.2.0.${i + 10}`, device: "/dev/xvdf" }));
 
     it("refuses N <= 2R with a clear message", () => {
-        expect(() => glusterPlan({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 2 })).to.throw(/disperse 4 redundancy 2 refused: GlusterFS requires N > 2R/);
+        expect(() => glusterPlan({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 2 })).to.throw(/disperse 4 with redundancy 2: a disperse volume needs more than 2 × redundancy bricks \(at least 5\): GlusterFS requires N > 2R/);
         expect(() => glusterPlan({ ...seed, nodes: nodes(2), disperse: 2, redundancy: 1 })).to.throw(/N > 2R/);
         expect(() => glusterPlan({ ...seed, redundancy: 0 })).to.throw(/at least 1/);
     });

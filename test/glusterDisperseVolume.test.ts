@@ -25,10 +25,10 @@ describe("GlusterDisperseVolume", () => {
             expect(r.brickVolumeSizeGb).to.equal(20);
         });
         const bad: [string, Partial<GlusterDisperseVolumeArgs>, RegExp][] = [
-            ["redundancy too high for the node count", { redundancy: 2 }, /nodeCount 3 with redundancy 2: refused: GlusterFS requires N > 2R/],
+            ["redundancy too high for the node count", { redundancy: 2 }, /nodeCount 3 with redundancy 2: a disperse volume needs more than 2 × redundancy bricks \(at least 5\): GlusterFS requires N > 2R/],
             ["a non-optimal layout without consent", { nodeCount: 4, subnetIds: ["a", "b", "c", "d"], subnetCidrs: ["10.2.0.0/20", "10.2.16.0/20", "10.2.32.0/20", "10.2.48.0/20"] }, /not one of GlusterFS's optimal combinations.*allowNonOptimal/],
             ["fewer than 3 nodes", { nodeCount: 2 }, /nodeCount: 2; a disperse volume needs at least 3 nodes/],
-            ["a brick port range overlapping glusterd", { brickPortFrom: 24000, brickPortTo: 24010 }, /brickPortFrom\/brickPortTo: range 24000-24010 overlaps glusterd/],
+            ["a brick port range overlapping glusterd", { brickPortFrom: 24000, brickPortTo: 24010 }, /brickPortFrom\/brickPortTo: brick port range 24000-24010 overlaps glusterd/],
             ["no client CIDRs", { clientCidrs: [] }, /clientCidrs: give the clients' CIDRs/],
             ["an overly broad client CIDR", { clientCidrs: ["0.0.0.0/0"] }, /broader than \/8/],
             ["no addresses", { subnetCidrs: undefined }, /subnetCidrs\/privateIps/],

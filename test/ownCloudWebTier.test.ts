@@ -65,8 +65,8 @@ describe("OwnCloudWebTier", () => {
             ["an image without a tag", { owncloudImage: "owncloud/server" }, /owncloudImage: "owncloud\/server" must be image:tag or image@sha256:digest, e\.g\. owncloud\/server:11\.0\.0/],
             ["a single AZ for the ALB", { publicSubnetIds: ["pub-a"] }, /at least 2 AZs \(FSBP ELB\.13\)/],
             ["a single AZ for the nodes", { privateSubnetIds: ["priv-a"] }, /privateSubnetIds: give private subnets in at least 2 AZs/],
-            ["desired outside min..max", { minSize: 3, maxSize: 9, desiredCapacity: 10 }, /desiredCapacity: 10 must lie between/],
-            ["max below min", { minSize: 3, maxSize: 2 }, /maxSize: 2 is below minSize 3/],
+            ["desired outside min..max", { minSize: 3, maxSize: 9, desiredCapacity: 10 }, /desiredCapacity 10 must lie between minSize 3 and maxSize 9/],
+            ["max below min", { minSize: 3, maxSize: 2 }, /maxSize 2 is below minSize 3/],
             ["a bad domain", { domain: "Cloud Example" }, /not a lower-case DNS name/],
             ["both a certificate and a zone", { certificateArn: "arn:cert", hostedZoneId: "Z1" }, /give one/],
             ["one Gluster server", { glusterServers: ["10.2.0.10"] }, /at least 2/],
@@ -156,7 +156,7 @@ describe("OwnCloudWebTier", () => {
             expect(lt.inputs.imageId).to.equal(MOCK_AMIS.arm64);
             const [plain] = (await build()).ofType("aws:autoscaling/group:Group");
             expect(plain.inputs.mixedInstancesPolicy).to.equal(undefined);
-            for (const bad of [0, 3]) expect(() => resolveWebTierArgs("w", { ...args, spotAboveOnDemandBase: bad })).to.throw(InvalidArgsError, /spotAboveOnDemandBase: \d must be a whole number from 1 to minSize \(2\)/);
+            for (const bad of [0, 3]) expect(() => resolveWebTierArgs("w", { ...args, spotAboveOnDemandBase: bad })).to.throw(InvalidArgsError, /spotAboveOnDemandBase: \d must be a whole number between 1 and minSize \(2\)/);
         });
 
         it("launches without public IPs, IMDSv2 only with hop limit 1, encrypted root", async () => {

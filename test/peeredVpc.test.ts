@@ -54,7 +54,7 @@ describe("PeeredVpc", () => {
             ["no zones", { availabilityZones: [] }, /availabilityZones: give at least one/],
             ["duplicate zones", { availabilityZones: ["eu-central-1a", "eu-central-1a"] }, /availabilityZones: duplicates/],
             ["an unknown NAT strategy", { natStrategy: "perSubnet" as never }, /natStrategy: "perSubnet" is not one of/],
-            ["an invalid retention", { flowLogRetentionDays: 2 }, /flowLogRetentionDays: 2 is not a CloudWatch retention value/],
+            ["an invalid retention", { flowLogRetentionDays: 2 }, /flowLogRetentionDays: 2 is not a CloudWatch Logs retention value/],
             ["an invalid traffic type", { flowLogTrafficType: "SOME" }, /flowLogTrafficType/],
             ["subnets that do not fit", { privateSubnetPrefixLength: 17 }, /need \d+ addresses/],
         ];

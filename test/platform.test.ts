@@ -370,6 +370,6 @@ describe("platform (dev and prod from the committed stack files)", function () {
             caught = e;
         }
         expect(caught).to.be.instanceOf(ConfigError);
-        expect((caught as Error).message).to.match(/owncloud-ha:adminCidrs: 0\.0\.0\.0\/0 would open SSH/);
+        expect((caught as Error).message).to.match(/owncloud-ha:adminCidrs \(Bastion adminCidrs: 0\.0\.0\.0\/0 would open SSH/);
     });
 });

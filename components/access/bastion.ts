@@ -8,7 +8,7 @@ import { cidrProblem, prefixLength } from "../shared/cidr";
 import { TAG_PUBLIC_EXEMPTION, TAG_TIER, withTags } from "../shared/conventions";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
 import { createNodeRole } from "../shared/clusterNodes";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem } from "../shared/errors";
 import { SCRIPTS_DIR } from "../shared/remoteBootstrap";
 
 /** Login user of Debian's cloud images, on the bastion and the nodes alike. */
@@ -50,11 +50,10 @@ export function connectionThrough(access: BastionAccess, host: pulumi.Input<stri
     };
 }
 
-export interface BastionArgs {
-    /** VPC the bastion lives in. */
-    vpcId: pulumi.Input<string>;
-    /** A public subnet of that VPC (one with a route to an internet gateway). */
-    subnetId: pulumi.Input<string>;
+/**
+ * What the bastion is: who may reach it, where it may go, how it is reached, its size. Plain values, checked by `resolveBastionSettings` before anything exists.
+ */
+export interface BastionSettings {
     /**
      * IPv4 CIDRs allowed to SSH (port 22) into the bastion, e.g. your office's egress range.
      * Required, at least one; `0.0.0.0/0` (or any /0) is refused because it opens SSH to the internet.
@@ -88,13 +87,21 @@ export interface BastionArgs {
     rootVolumeSizeGb?: number;
     /** Login user of the AMI. Default `admin` (Debian's cloud images). */
     sshUser?: string;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: the VPC, subnet and internet gateway it is placed with. */
+export interface BastionArgs extends BastionSettings {
+    /** VPC the bastion lives in. */
+    vpcId: pulumi.Input<string>;
+    /** A public subnet of that VPC (one with a route to an internet gateway). */
+    subnetId: pulumi.Input<string>;
     /**
      * The VPC's internet gateway (or whatever attaches one): the Elastic IP is associated only once it
      * exists, since EC2 refuses an address for an instance in a VPC without one. Default: none.
      */
     internetGateway?: pulumi.Resource;
-    /** Tags added to every resource this component creates. */
-    tags?: Record<string, string>;
 }
 
 export type BastionAccessMode = "publicIp" | "instanceConnectEndpoint";
@@ -113,41 +120,52 @@ export interface ResolvedBastionArgs {
     tags: Record<string, string>;
 }
 
-function cidrListProblems(key: string, cidrs: string[] | undefined, refuseWorld: boolean): string[] {
+function cidrListProblems(key: string, cidrs: string[] | undefined, refuseWorld: boolean): ArgProblem[] {
     if (!cidrs || cidrs.length === 0) {
-        return [`${key}: give at least one IPv4 CIDR`];
+        return [problem(key, "give at least one IPv4 CIDR")];
     }
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     for (const c of cidrs) {
         const p = cidrProblem(c);
         if (p) {
-            problems.push(`${key}: ${p}`);
+            problems.push(problem(key, p));
         } else if (refuseWorld && prefixLength(c) === 0) {
-            problems.push(`${key}: ${c} would open SSH to the whole internet (FSBP EC2.13); use your own egress range, e.g. 198.51.100.7/32`);
+            problems.push(problem(key, `${c} would open SSH to the whole internet (FSBP EC2.13); use your own egress range, e.g. 198.51.100.7/32`));
         }
     }
     return problems;
 }
 
-export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBastionArgs {
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const BASTION_DEFAULTS = {
+    access: "publicIp",
+    tunnelPort: 2222,
+    instanceType: "t4g.nano",
+    rootVolumeSizeGb: 8,
+    sshUser: DEFAULT_SSH_USER,
+} as const satisfies Partial<BastionSettings>;
+
+/** Checks the settings (every problem at once) and fills in the defaults. The wiring (VPC, subnet, gateway) adds no rule. */
+export function resolveBastionSettings(name: string, args: BastionSettings): ResolvedBastionArgs {
+    const d = BASTION_DEFAULTS;
     const problems = [
         ...cidrListProblems("adminCidrs", args.adminCidrs, true),
         ...cidrListProblems("sshTargetCidrs", args.sshTargetCidrs, true),
     ];
-    const access = args.access ?? "publicIp";
-    if (!BASTION_ACCESS_MODES.includes(access)) problems.push(`access: "${access}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`);
-    const tunnelPort = args.tunnelPort ?? 2222;
-    if (!Number.isInteger(tunnelPort) || tunnelPort < 1024 || tunnelPort > 65535) problems.push(`tunnelPort: ${tunnelPort} is not a local port from 1024 to 65535`);
-    const instanceType = args.instanceType ?? "t4g.nano";
+    const access: BastionAccessMode = args.access ?? d.access;
+    if (!BASTION_ACCESS_MODES.includes(access)) problems.push(problem("access", `"${access}" is not one of ${BASTION_ACCESS_MODES.join(", ")}`));
+    const tunnelPort = args.tunnelPort ?? d.tunnelPort;
+    if (!Number.isInteger(tunnelPort) || tunnelPort < 1024 || tunnelPort > 65535) problems.push(problem("tunnelPort", `${tunnelPort} is not a local port from 1024 to 65535`));
+    const instanceType = args.instanceType ?? d.instanceType;
     if (!isInstanceType(instanceType)) {
-        problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.micro`);
+        problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.micro`));
     }
-    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 8;
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? d.rootVolumeSizeGb;
     if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) {
-        problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is smaller than the Debian AMI's 8 GiB; use 8 or more`);
+        problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is smaller than the Debian AMI's 8 GiB; use 8 or more`));
     }
     if (args.amiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.amiId)) {
-        problems.push(`amiId: "${args.amiId}" is not an AMI ID like ami-0123456789abcdef0; leave it unset to use the newest Debian 12 AMI`);
+        problems.push(problem("amiId", `"${args.amiId}" is not an AMI ID like ami-0123456789abcdef0; leave it unset to use the newest Debian 12 AMI`));
     }
     if (problems.length > 0) {
         throw new InvalidArgsError("Bastion", name, problems);
@@ -160,10 +178,15 @@ export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBas
         instanceType,
         amiId: args.amiId,
         rootVolumeSizeGb,
-        sshUser: args.sshUser ?? DEFAULT_SSH_USER,
+        sshUser: args.sshUser ?? d.sshUser,
         architecture: instanceArchitecture(instanceType),
         tags: args.tags ?? {},
     };
+}
+
+/** The bastion's arguments: its settings decide everything checked here. */
+export function resolveBastionArgs(name: string, args: BastionArgs): ResolvedBastionArgs {
+    return resolveBastionSettings(name, args);
 }
 
 /**

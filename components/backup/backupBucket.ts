@@ -9,10 +9,10 @@ import {
     DEFAULT_FILES_BACKUP_MAX_AGE_HOURS,
     DEFAULT_GALERA_BACKUP_MAX_AGE_HOURS,
     DEFAULT_SNAPSHOT_RETENTION_COUNT,
-    validateBackupSettings,
+    backupSettingProblems,
 } from "../shared/backupPlan";
 import { TAG_TIER, withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem } from "../shared/errors";
 import { snapshotRetentionProblem } from "../shared/volumeSnapshots";
 
 export interface BackupBucketArgs {
@@ -55,23 +55,23 @@ export interface ResolvedBackupBucketArgs {
 }
 
 export function resolveBackupBucketArgs(name: string, args: BackupBucketArgs): ResolvedBackupBucketArgs {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     const prefixes = args.prefixes ?? Object.values(BACKUP_PREFIXES);
-    if (prefixes.length === 0) problems.push("prefixes: give at least one key prefix (e.g. galera)");
+    if (prefixes.length === 0) problems.push(problem("prefixes", "give at least one key prefix (e.g. galera)"));
     for (const p of prefixes) {
-        if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/.test(p)) problems.push(`prefixes: "${p}" must be a key prefix without slashes at the ends, e.g. galera`);
+        if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/.test(p)) problems.push(problem("prefixes", `"${p}" must be a key prefix without slashes at the ends, e.g. galera`));
     }
     for (const p of prefixes) {
         const other = prefixes.find((q) => q !== p && (q.startsWith(`${p}/`) || q === p));
-        if (other !== undefined) problems.push(`prefixes: "${other}" lies inside "${p}" (or repeats it): each prefix needs its own expiry rule`);
+        if (other !== undefined) problems.push(problem("prefixes", `"${other}" lies inside "${p}" (or repeats it): each prefix needs its own expiry rule`));
     }
     const retentionDays = args.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS;
     if (!Number.isInteger(retentionDays) || retentionDays < 2 || retentionDays > 3650) {
-        problems.push(`retentionDays: ${retentionDays} must be a whole number of days, 2–3650 (keep it above the full-backup interval)`);
+        problems.push(problem("retentionDays", `${retentionDays} must be a whole number of days, 2–3650 (keep it above the full-backup interval)`));
     }
     // S3 bucket names are lower-case; the bucket prefix may be at most 37 characters.
     const bucketPrefix = `${name}-`.slice(0, 37);
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(bucketPrefix)) problems.push(`name: "${name}" must be lower-case letters, digits and hyphens (it prefixes the bucket name)`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(bucketPrefix)) problems.push(problem("name", `"${name}" must be lower-case letters, digits and hyphens (it prefixes the bucket name)`));
     if (problems.length > 0) throw new InvalidArgsError("BackupBucket", name, problems);
     return { prefixes, retentionDays, bucketPrefix, forceDestroy: args.forceDestroy ?? false, tags: args.tags ?? {} };
 }
@@ -219,32 +219,33 @@ export interface ResolvedClusterBackup {
 /** Placeholders in the plan's backup settings, resolved at deployment from the host's vars. */
 export const BACKUP_PLAN_VARS = { bucket: "backupBucket", region: "backupRegion" } as const;
 
+/** The cluster component's argument that sets each of the plan's backup settings. */
+const CLUSTER_BACKUP_ARG_OF: Partial<Record<keyof BackupSettings, string>> = { onCalendar: "backupOnCalendar", binlogIntervalSeconds: "binlogIntervalSeconds" };
+
 /** Checks a cluster component's backup arguments; problems name the argument. */
-export function resolveClusterBackup(args: ClusterBackupArgs, tier: BackupTier, extra: Pick<BackupSettings, "binlogIntervalSeconds"> = {}): { problems: string[]; backup: ResolvedClusterBackup } {
-    const problems: string[] = [];
+export function resolveClusterBackup(args: ClusterBackupArgs, tier: BackupTier, extra: Pick<BackupSettings, "binlogIntervalSeconds"> = {}): { problems: ArgProblem[]; backup: ResolvedClusterBackup } {
+    const problems: ArgProblem[] = [];
     if (args.backupBucketName !== undefined) {
         const p = bucketNameProblem(args.backupBucketName);
-        if (p) problems.push(`backupBucketName: "${args.backupBucketName}" ${p}`);
+        if (p) problems.push(problem("backupBucketName", `"${args.backupBucketName}" ${p}`));
     }
     const retentionDays = args.backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS;
     if (!Number.isInteger(retentionDays) || retentionDays < 2 || retentionDays > 3650) {
-        problems.push(`backupRetentionDays: ${retentionDays} must be a whole number of days, 2–3650 (keep it above the full-backup interval)`);
+        problems.push(problem("backupRetentionDays", `${retentionDays} must be a whole number of days, 2–3650 (keep it above the full-backup interval)`));
     }
     const snapshotRetentionCount = args.snapshotRetentionCount ?? DEFAULT_SNAPSHOT_RETENTION_COUNT;
     const sp = snapshotRetentionProblem(snapshotRetentionCount);
-    if (sp) problems.push(`snapshotRetentionCount: ${sp}`);
+    if (sp) problems.push(problem("snapshotRetentionCount", `${sp}`));
     const maxAgeHours = args.backupMaxAgeHours ?? (tier === "galera" ? DEFAULT_GALERA_BACKUP_MAX_AGE_HOURS : DEFAULT_FILES_BACKUP_MAX_AGE_HOURS);
-    if (!Number.isInteger(maxAgeHours) || maxAgeHours < 1 || maxAgeHours > 24 * 31) problems.push(`backupMaxAgeHours: ${maxAgeHours} must be a whole number of hours, 1–744`);
+    if (!Number.isInteger(maxAgeHours) || maxAgeHours < 1 || maxAgeHours > 24 * 31) problems.push(problem("backupMaxAgeHours", `${maxAgeHours} must be a whole number of hours, 1–744`));
     const settings: BackupSettings = {
         bucket: `{{${BACKUP_PLAN_VARS.bucket}}}`,
         region: `{{${BACKUP_PLAN_VARS.region}}}`,
         ...(args.backupOnCalendar !== undefined ? { onCalendar: args.backupOnCalendar } : {}),
         ...extra,
     };
-    // The plan's own messages say backup.onCalendar / backup.binlogIntervalSeconds: name the component's arguments.
-    problems.push(
-        ...validateBackupSettings(settings, tier).map((m) => m.replace(/^backup\.onCalendar/, "backupOnCalendar").replace(/^backup\.binlogIntervalSeconds/, "binlogIntervalSeconds")),
-    );
+    // The plan's settings have their own names; report them under this component's arguments.
+    problems.push(...backupSettingProblems(settings, tier).map((p) => ({ ...p, args: p.args.map((a) => CLUSTER_BACKUP_ARG_OF[a as keyof BackupSettings] ?? a) })));
     return { problems, backup: { existingBucketName: args.backupBucketName, retentionDays, snapshotRetentionCount, maxAgeSeconds: maxAgeHours * 3600, settings } };
 }
 

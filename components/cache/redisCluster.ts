@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { cidrProblem } from "../shared/cidr";
 import { TAG_TIER, withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem, withWiringProblems } from "../shared/errors";
 import { jsonSecret } from "../shared/secrets";
 import { REDIS_PORT } from "./ports";
 import { ClientFlowArgs, clientEgressRules } from "../shared/flows";
@@ -16,22 +16,10 @@ export const REDIS_ENGINES: readonly RedisEngine[] = ["redis", "valkey"];
 /** Default engine version per engine (parameter group family `default.<engine><major>`). */
 const DEFAULT_ENGINE_VERSION: Record<RedisEngine, string> = { redis: "7.1", valkey: "8.0" };
 
-export interface RedisClusterArgs extends ClientFlowArgs {
-    /** VPC of the cache (its security group is created there). */
-    vpcId: pulumi.Input<string>;
-    /**
-     * Private subnets for the cache nodes, ideally one per AZ. At least 2 (in different AZs) when
-     * there are replicas, so Multi-AZ can place the replica away from the primary.
-     */
-    subnetIds: pulumi.Input<string>[];
-    /** Security groups whose members may connect on 6379 (e.g. the web tier's SG, also across a same-region peering). */
-    clientSecurityGroupIds?: pulumi.Input<string>[];
-    /**
-     * Resources that must exist before the security group may name a client group of another VPC:
-     * the VPC peering to it (AWS refuses a reference to a peer VPC's group until the peering is
-     * active). Default: none (clients in the same VPC).
-     */
-    crossVpcDependsOn?: pulumi.Resource[];
+/**
+ * What the cache is: shards, replicas, node type, engine, windows. Plain values, checked by `resolveRedisClusterSettings` before anything exists.
+ */
+export interface RedisClusterSettings {
     /** CIDRs that may connect on 6379, only where a security group cannot be referenced. */
     clientCidrs?: string[];
     /**
@@ -57,12 +45,31 @@ export interface RedisClusterArgs extends ClientFlowArgs {
     snapshotWindow?: string;
     /** Weekly maintenance window (UTC, `ddd:hh24:mi-ddd:hh24:mi`). Default `sun:04:30-sun:05:30`. */
     maintenanceWindow?: string;
-    /** KMS key for at-rest encryption and the auth secret. Default: AWS-managed keys. */
-    kmsKeyId?: pulumi.Input<string>;
     /** Days Secrets Manager keeps the deleted auth secret recoverable, 0 or 7–30. Default 7. */
     secretRecoveryWindowDays?: number;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: where the cache lives and who may reach it (IDs, dependencies). */
+export interface RedisClusterArgs extends RedisClusterSettings, ClientFlowArgs {
+    /** VPC of the cache (its security group is created there). */
+    vpcId: pulumi.Input<string>;
+    /**
+     * Private subnets for the cache nodes, ideally one per AZ. At least 2 (in different AZs) when
+     * there are replicas, so Multi-AZ can place the replica away from the primary.
+     */
+    subnetIds: pulumi.Input<string>[];
+    /** Security groups whose members may connect on 6379 (e.g. the web tier's SG, also across a same-region peering). */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
+    /**
+     * Resources that must exist before the security group may name a client group of another VPC:
+     * the VPC peering to it (AWS refuses a reference to a peer VPC's group until the peering is
+     * active). Default: none (clients in the same VPC).
+     */
+    crossVpcDependsOn?: pulumi.Resource[];
+    /** KMS key for at-rest encryption and the auth secret. Default: AWS-managed keys. */
+    kmsKeyId?: pulumi.Input<string>;
 }
 
 export interface ResolvedRedisClusterArgs {
@@ -84,56 +91,70 @@ export interface ResolvedRedisClusterArgs {
 /** Node families without Multi-AZ failover or encryption support (previous generation). */
 const UNSUPPORTED_FAMILIES = ["t1", "m1", "m2", "m3", "c1", "r3"];
 
-export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): ResolvedRedisClusterArgs {
-    const problems: string[] = [];
-    const shards = args.shards ?? 1;
-    const replicasPerShard = args.replicasPerShard ?? 1;
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const REDIS_CLUSTER_DEFAULTS = {
+    shards: 1,
+    replicasPerShard: 1,
+    nodeType: "cache.t4g.micro",
+    engine: "redis",
+    snapshotRetentionDays: 1,
+    snapshotWindow: "03:00-04:00",
+    maintenanceWindow: "sun:04:30-sun:05:30",
+    secretRecoveryWindowDays: 7,
+} as const satisfies Partial<RedisClusterSettings>;
+
+/**
+ * Checks the settings alone (every problem at once) and fills in the defaults. `subnetCount`: the
+ * private subnets (one per AZ) the cache will use, known before any subnet exists.
+ */
+export function resolveRedisClusterSettings(name: string, args: RedisClusterSettings, subnetCount: number): ResolvedRedisClusterArgs {
+    const d = REDIS_CLUSTER_DEFAULTS;
+    const problems: ArgProblem[] = [];
+    const shards = args.shards ?? d.shards;
+    const replicasPerShard = args.replicasPerShard ?? d.replicasPerShard;
     if (!Number.isInteger(shards) || shards < 1 || shards > 500) {
-        problems.push(`shards: ${shards} is outside 1–500 (1 = cluster mode disabled, 2+ = cluster mode enabled)`);
+        problems.push(problem("shards", `${shards} is outside 1–500 (1 = cluster mode disabled, 2+ = cluster mode enabled)`));
     }
     if (!Number.isInteger(replicasPerShard) || replicasPerShard < 0 || replicasPerShard > 5) {
-        problems.push(`replicasPerShard: ${replicasPerShard} is outside 0–5`);
+        problems.push(problem("replicasPerShard", `${replicasPerShard} is outside 0–5`));
     }
     const clusterMode = shards > 1;
     if (clusterMode && replicasPerShard < 1) {
         problems.push(
-            `replicasPerShard: cluster mode (shards: ${shards}) needs at least 1 replica per shard, or losing one node loses ` +
+            problem("replicasPerShard", `cluster mode (shards: ${shards}) needs at least 1 replica per shard, or losing one node loses ` +
                 "that shard's keys and ElastiCache cannot fail over; set replicasPerShard ≥ 1",
-        );
+        ));
     }
-    const nodeType = args.nodeType ?? "cache.t4g.micro";
+    const nodeType = args.nodeType ?? d.nodeType;
     const family = /^cache\.([a-z0-9]+)\.[a-z0-9]+$/.exec(nodeType)?.[1];
     if (!family) {
-        problems.push(`nodeType: "${nodeType}" is not an ElastiCache node type like cache.t4g.micro`);
+        problems.push(problem("nodeType", `"${nodeType}" is not an ElastiCache node type like cache.t4g.micro`));
     } else if (UNSUPPORTED_FAMILIES.includes(family)) {
         problems.push(
-            `nodeType: ${nodeType} is a previous-generation type without Multi-AZ failover or encryption support; ` +
+            problem("nodeType", `${nodeType} is a previous-generation type without Multi-AZ failover or encryption support; ` +
                 "use a current one such as cache.t4g.micro, cache.m7g.large or cache.r7g.large",
-        );
+        ));
     }
-    const engine = args.engine ?? "redis";
-    if (!REDIS_ENGINES.includes(engine)) problems.push(`engine: "${engine}" is not one of ${REDIS_ENGINES.join(", ")}`);
-    const snapshotRetentionDays = args.snapshotRetentionDays ?? 1;
+    const engine: RedisEngine = args.engine ?? d.engine;
+    if (!REDIS_ENGINES.includes(engine)) problems.push(problem("engine", `"${engine}" is not one of ${REDIS_ENGINES.join(", ")}`));
+    const snapshotRetentionDays = args.snapshotRetentionDays ?? d.snapshotRetentionDays;
     if (!Number.isInteger(snapshotRetentionDays) || snapshotRetentionDays < 0 || snapshotRetentionDays > 35) {
-        problems.push(`snapshotRetentionDays: ${snapshotRetentionDays} is outside 0–35`);
+        problems.push(problem("snapshotRetentionDays", `${snapshotRetentionDays} is outside 0–35`));
     }
-    const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
+    const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? d.secretRecoveryWindowDays;
     if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
-        problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
+        problems.push(problem("secretRecoveryWindowDays", `${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`));
     }
-    if (args.subnetIds.length < 1) {
-        problems.push("subnetIds: give at least one private subnet");
-    } else if (replicasPerShard >= 1 && args.subnetIds.length < 2) {
-        problems.push("subnetIds: Multi-AZ with replicas needs subnets in at least 2 availability zones; give one private subnet per AZ");
+    if (subnetCount < 1) {
+        problems.push(problem("subnetIds", "give at least one private subnet"));
+    } else if (replicasPerShard >= 1 && subnetCount < 2) {
+        problems.push(problem("subnetIds", "Multi-AZ with replicas needs subnets in at least 2 availability zones; give one private subnet per AZ"));
     }
     const clientCidrs = args.clientCidrs ?? [];
     for (const c of clientCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`clientCidrs: ${p}`);
-        else if (c.endsWith("/0")) problems.push(`clientCidrs: ${c} would expose Redis to every address; name the clients' security group or CIDR`);
-    }
-    if ((args.clientSecurityGroupIds ?? []).length === 0 && clientCidrs.length === 0) {
-        problems.push("clientSecurityGroupIds/clientCidrs: give the web tier's security group (or CIDRs), or nothing can reach the cache");
+        if (p) problems.push(problem("clientCidrs", `${p}`));
+        else if (c.endsWith("/0")) problems.push(problem("clientCidrs", `${c} would expose Redis to every address; name the clients' security group or CIDR`));
     }
     if (problems.length > 0) throw new InvalidArgsError("RedisCluster", name, problems);
     return {
@@ -145,12 +166,23 @@ export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): R
         engine,
         engineVersion: args.engineVersion ?? DEFAULT_ENGINE_VERSION[engine] ?? "7.1",
         snapshotRetentionDays,
-        snapshotWindow: args.snapshotWindow ?? "03:00-04:00",
-        maintenanceWindow: args.maintenanceWindow ?? "sun:04:30-sun:05:30",
+        snapshotWindow: args.snapshotWindow ?? d.snapshotWindow,
+        maintenanceWindow: args.maintenanceWindow ?? d.maintenanceWindow,
         secretRecoveryWindowDays,
         clientCidrs,
         tags: args.tags ?? {},
     };
+}
+
+/** Settings (see `resolveRedisClusterSettings`) and the wiring's own rule: someone must be able to reach the cache. */
+export function resolveRedisClusterArgs(name: string, args: RedisClusterArgs): ResolvedRedisClusterArgs {
+    const noClients = (args.clientSecurityGroupIds ?? []).length === 0 && (args.clientCidrs ?? []).length === 0;
+    return withWiringProblems(
+        "RedisCluster",
+        name,
+        () => resolveRedisClusterSettings(name, args, args.subnetIds.length),
+        noClients ? [problem(["clientSecurityGroupIds", "clientCidrs"], "give the web tier's security group (or CIDRs), or nothing can reach the cache")] : [],
+    );
 }
 
 /**

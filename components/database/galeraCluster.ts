@@ -3,12 +3,21 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "../access/bastion";
-import { DEFAULT_GALERA_APP_DATABASE, DEFAULT_GALERA_APP_USER, DEFAULT_GALERA_SYNC_TIMEOUT_S, GALERA_DATADIR, GALERA_SECRETS, galeraPlan, withGaleraDatadirs } from "./plan";
+import {
+    DEFAULT_GALERA_APP_DATABASE,
+    DEFAULT_GALERA_APP_USER,
+    DEFAULT_GALERA_SYNC_TIMEOUT_S,
+    GALERA_DATADIR,
+    GALERA_SECRETS,
+    galeraNodeCountProblem,
+    galeraPlan,
+    withGaleraDatadirs,
+} from "./plan";
 import { BootstrapPlan } from "../shared/bootstrapPlan";
 import { cidrProblem, mariadbHostPattern } from "../shared/cidr";
 import { ClusterNode, ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "../shared/clusterNodes";
 import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem } from "../shared/errors";
 import { runPlan } from "../shared/remoteBootstrap";
 import { isInstanceType } from "../shared/ami";
 import { jsonSecret } from "../shared/secrets";
@@ -28,11 +37,10 @@ export const GALERA_CLIENT_FLOWS: ClientFlow[] = [
     { id: "health", protocol: "tcp", from: GALERA_PORTS.health, to: GALERA_PORTS.health, description: "HAProxy health checks of Galera" },
 ];
 
-export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs, ClientFlowArgs {
-    /** VPC of the cluster. */
-    vpcId: pulumi.Input<string>;
-    /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
-    subnetIds: pulumi.Input<string>[];
+/**
+ * What the cluster is: counts, sizes, addresses, names and schedules. Plain values, checked by `resolveGaleraClusterSettings` before anything exists (a stack checks its config with it before creating anything).
+ */
+export interface GaleraClusterSettings extends ClusterBackupArgs {
     /**
      * CIDRs of `subnetIds`, same order. Nodes get fixed addresses derived from them (10th, 11th…
      * address of their subnet): the cluster address names them, and a replaced node must come back
@@ -56,17 +64,11 @@ export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs,
     /** Application database and user. Default `owncloud` / `owncloud`. */
     appDatabase?: string;
     appUser?: string;
-    /** Security groups that may use the database (3306) and its health check (9200), e.g. the web tier's. */
-    clientSecurityGroupIds?: pulumi.Input<string>[];
     /**
      * CIDRs the application connects from. Used for the database user's allowed hosts (always
      * needed) and, only when no client security group is given, for the 3306/9200 rules.
      */
     clientCidrs: string[];
-    /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
-    bastion: BastionAccess;
-    /** KMS key for the volumes and the secret. Default: AWS-managed keys. */
-    kmsKeyId?: pulumi.Input<string>;
     /** Seconds a joining node may take to reach Synced (an SST of a large dataset is slow). Default `DEFAULT_GALERA_SYNC_TIMEOUT_S` (900). */
     syncTimeoutSeconds?: number;
     /** Days Secrets Manager keeps the deleted credentials recoverable, 0 or 7–30. Default 7. */
@@ -78,6 +80,20 @@ export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs,
     binlogIntervalSeconds?: number;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: where the cluster lives and how it is reached (IDs, the bastion, dependencies). */
+export interface GaleraClusterArgs extends GaleraClusterSettings, ClusterWiringArgs, ClientFlowArgs {
+    /** VPC of the cluster. */
+    vpcId: pulumi.Input<string>;
+    /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
+    subnetIds: pulumi.Input<string>[];
+    /** Security groups that may use the database (3306) and its health check (9200), e.g. the web tier's. */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
+    /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
+    bastion: BastionAccess;
+    /** KMS key for the volumes and the secret. Default: AWS-managed keys. */
+    kmsKeyId?: pulumi.Input<string>;
 }
 
 export interface ResolvedGaleraClusterArgs {
@@ -101,55 +117,73 @@ export interface ResolvedGaleraClusterArgs {
     tags: Record<string, string>;
 }
 
-export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs): ResolvedGaleraClusterArgs {
-    const problems: string[] = [];
-    const nodeCount = args.nodeCount ?? 3;
-    if (!Number.isInteger(nodeCount) || nodeCount < 3) {
-        problems.push(`nodeCount: ${nodeCount} nodes cannot keep quorum when one fails; use 3, 5 or 7`);
-    } else if (nodeCount % 2 === 0) {
-        problems.push(`nodeCount: ${nodeCount} is even, so a split into halves stops the whole cluster; use an odd count (${nodeCount + 1} or ${nodeCount - 1})`);
-    }
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const GALERA_CLUSTER_DEFAULTS = {
+    nodeCount: 3,
+    instanceType: "t3.small",
+    dataVolumeSizeGb: 20,
+    rootVolumeSizeGb: 10,
+    clusterName: "owncloud",
+    appDatabase: DEFAULT_GALERA_APP_DATABASE,
+    appUser: DEFAULT_GALERA_APP_USER,
+    syncTimeoutSeconds: DEFAULT_GALERA_SYNC_TIMEOUT_S,
+    secretRecoveryWindowDays: 7,
+    binlogIntervalSeconds: DEFAULT_BINLOG_INTERVAL_S,
+} as const;
+
+export type ResolvedGaleraClusterSettings = Omit<ResolvedGaleraClusterArgs, "sshUser">;
+
+/**
+ * Checks the settings alone (every problem at once) and fills in the defaults. `subnetCount`: the
+ * private subnets (one per AZ) the nodes will be spread over, known before any subnet exists.
+ */
+export function resolveGaleraClusterSettings(name: string, args: GaleraClusterSettings, subnetCount: number): ResolvedGaleraClusterSettings {
+    const d = GALERA_CLUSTER_DEFAULTS;
+    const problems: ArgProblem[] = [];
+    const nodeCount = args.nodeCount ?? d.nodeCount;
+    const quorum = galeraNodeCountProblem(nodeCount);
+    if (quorum) problems.push(problem("nodeCount", quorum));
     const validCount = Number.isInteger(nodeCount) && nodeCount > 0 ? nodeCount : 3;
-    if (args.subnetIds.length > 0 && args.subnetIds.length < Math.min(validCount, 3)) {
+    if (subnetCount > 0 && subnetCount < Math.min(validCount, 3)) {
         problems.push(
-            `subnetIds: ${args.subnetIds.length} subnet(s) for ${validCount} nodes puts a majority in one AZ, so losing that AZ stops the ` +
+            problem("subnetIds", `${subnetCount} subnet(s) for ${validCount} nodes puts a majority in one AZ, so losing that AZ stops the ` +
                 "cluster; give one private subnet in each of 3 AZs",
-        );
+        ));
     }
-    const placement = resolveNodeAddresses(validCount, args.subnetIds, args.subnetCidrs, args.privateIps);
+    const placement = resolveNodeAddresses(validCount, subnetCount, args.subnetCidrs, args.privateIps);
     problems.push(...placement.problems);
     const clientCidrs = args.clientCidrs ?? [];
-    if (clientCidrs.length === 0) problems.push("clientCidrs: give the CIDR the application connects from (e.g. the web VPC's)");
+    if (clientCidrs.length === 0) problems.push(problem("clientCidrs", "give the CIDR the application connects from (e.g. the web VPC's)"));
     for (const c of clientCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`clientCidrs: ${p}`);
-        else if (c.endsWith("/0")) problems.push(`clientCidrs: ${c} would let every address try the database; give the web tier's CIDR`);
+        if (p) problems.push(problem("clientCidrs", `${p}`));
+        else if (c.endsWith("/0")) problems.push(problem("clientCidrs", `${c} would let every address try the database; give the web tier's CIDR`));
     }
     if (clientCidrs.length > 1) {
-        problems.push("clientCidrs: one CIDR (it becomes the database user's host); use a range that covers every client");
+        problems.push(problem("clientCidrs", "one CIDR (it becomes the database user's host); use a range that covers every client"));
     }
-    const instanceType = args.instanceType ?? "t3.small";
-    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
-    const dataVolumeSizeGb = args.dataVolumeSizeGb ?? 20;
+    const instanceType = args.instanceType ?? d.instanceType;
+    if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
+    const dataVolumeSizeGb = args.dataVolumeSizeGb ?? d.dataVolumeSizeGb;
     if (!Number.isInteger(dataVolumeSizeGb) || dataVolumeSizeGb < 1 || dataVolumeSizeGb > 16384) {
-        problems.push(`dataVolumeSizeGb: ${dataVolumeSizeGb} is outside gp3's 1–16384 GiB`);
+        problems.push(problem("dataVolumeSizeGb", `${dataVolumeSizeGb} is outside gp3's 1–16384 GiB`));
     }
-    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
-    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
-    const clusterName = args.clusterName ?? "owncloud";
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(clusterName)) problems.push(`clusterName: "${clusterName}" must be 1–64 letters, digits, _ or -`);
-    const appDatabase = args.appDatabase ?? DEFAULT_GALERA_APP_DATABASE;
-    const appUser = args.appUser ?? DEFAULT_GALERA_APP_USER;
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? d.rootVolumeSizeGb;
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`));
+    const clusterName = args.clusterName ?? d.clusterName;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(clusterName)) problems.push(problem("clusterName", `"${clusterName}" must be 1–64 letters, digits, _ or -`));
+    const appDatabase = args.appDatabase ?? d.appDatabase;
+    const appUser = args.appUser ?? d.appUser;
     for (const [k, v] of [["appDatabase", appDatabase], ["appUser", appUser]]) {
-        if (!/^[A-Za-z0-9_]{1,32}$/.test(v)) problems.push(`${k}: "${v}" must be 1–32 letters, digits or _`);
+        if (!/^[A-Za-z0-9_]{1,32}$/.test(v)) problems.push(problem(k, `"${v}" must be 1–32 letters, digits or _`));
     }
-    const syncTimeoutSeconds = args.syncTimeoutSeconds ?? DEFAULT_GALERA_SYNC_TIMEOUT_S;
-    if (!Number.isInteger(syncTimeoutSeconds) || syncTimeoutSeconds < 30) problems.push(`syncTimeoutSeconds: ${syncTimeoutSeconds} is below 30`);
-    const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? 7;
+    const syncTimeoutSeconds = args.syncTimeoutSeconds ?? d.syncTimeoutSeconds;
+    if (!Number.isInteger(syncTimeoutSeconds) || syncTimeoutSeconds < 30) problems.push(problem("syncTimeoutSeconds", `${syncTimeoutSeconds} is below 30`));
+    const secretRecoveryWindowDays = args.secretRecoveryWindowDays ?? d.secretRecoveryWindowDays;
     if (!(secretRecoveryWindowDays === 0 || (secretRecoveryWindowDays >= 7 && secretRecoveryWindowDays <= 30))) {
-        problems.push(`secretRecoveryWindowDays: ${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`);
+        problems.push(problem("secretRecoveryWindowDays", `${secretRecoveryWindowDays} must be 0 or 7–30 (Secrets Manager's limits)`));
     }
-    const backup = resolveClusterBackup(args, "galera", { binlogIntervalSeconds: args.binlogIntervalSeconds ?? DEFAULT_BINLOG_INTERVAL_S });
+    const backup = resolveClusterBackup(args, "galera", { binlogIntervalSeconds: args.binlogIntervalSeconds ?? d.binlogIntervalSeconds });
     problems.push(...backup.problems);
     if (problems.length > 0) throw new InvalidArgsError("GaleraCluster", name, problems);
     return {
@@ -165,11 +199,15 @@ export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs):
         clientCidrs,
         syncTimeoutSeconds,
         secretRecoveryWindowDays,
-        sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         metricsCluster: name,
         backup: backup.backup,
         tags: args.tags ?? {},
     };
+}
+
+/** Settings (see `resolveGaleraClusterSettings`) and what the wiring adds: the login user on the nodes. */
+export function resolveGaleraClusterArgs(name: string, args: GaleraClusterArgs): ResolvedGaleraClusterArgs {
+    return { ...resolveGaleraClusterSettings(name, args, args.subnetIds.length), sshUser: args.bastion.user ?? DEFAULT_SSH_USER };
 }
 
 /**
@@ -222,6 +260,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
     public readonly backupBucketName: pulumi.Output<string>;
     /** The bootstrap commands by plan step id (e.g. to make other resources wait for `galera-verify-node1`). */
     public readonly bootstrap: Record<string, command.remote.Command>;
+    /** The commands after which the cluster serves its clients (the plan's `readyAfter`): what a client waits for. */
+    public readonly ready: command.remote.Command[];
     /** The nodes as the operator tooling (scripts/ops) addresses them, in writer order; the first bootstraps a fresh cluster. */
     public readonly nodes: ClusterNodeRef[];
     /** Seconds a starting node may take to reach Synced (what the plan's start steps wait). */
@@ -397,6 +437,7 @@ export class GaleraCluster extends pulumi.ComponentResource {
             },
             this,
         );
+        this.ready = (plan.readyAfter ?? []).map((id) => this.bootstrap[id]);
 
         this.registerOutputs({
             nodeAddresses: this.nodeAddresses,

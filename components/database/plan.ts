@@ -74,7 +74,7 @@ export function withGaleraDatadirs(plan: BootstrapPlan, deviceOf: (host: string)
         description: `Mount ${host}'s encrypted data volume at ${GALERA_DATADIR} before MariaDB writes its datadir there.`,
     }));
     const steps = plan.steps.map((s) => (s.id === `galera-install-${s.host}` ? { ...s, dependsOn: [...s.dependsOn, `galera-datadir-${s.host}`] } : s));
-    return { cluster: plan.cluster, steps: [...volumeSteps, ...steps] };
+    return { ...plan, steps: [...volumeSteps, ...steps] };
 }
 
 /** Secret names the Galera plan asks the runner to deliver on stdin. */
@@ -95,13 +95,22 @@ export function isIPv4(s: string): boolean {
     return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
 }
 
+/**
+ * The quorum rule, the one home for the plan and GaleraCluster: at least 3 nodes (one may fail) and
+ * an odd count (a split into halves leaves no majority). The problem without a name, or undefined.
+ */
+export function galeraNodeCountProblem(n: number): string | undefined {
+    if (!Number.isInteger(n) || n < 3) return `${n} nodes cannot keep quorum when one fails: a Galera cluster needs at least 3 nodes; use 3, 5 or 7`;
+    if (n % 2 === 0) return `${n} is even: an even node count cannot keep quorum after a split into halves (the whole cluster stops); use an odd count (${n + 1} or ${n - 1})`;
+    return undefined;
+}
+
 /** Throws with every problem listed; returns the bootstrap node name. */
 export function validateGaleraSettings(s: GaleraPlanSettings): string {
     const errors: string[] = [];
     if (!CLUSTER_RE.test(s.clusterName ?? "")) errors.push(`clusterName "${s.clusterName}" must match ${CLUSTER_RE}`);
-    const n = s.nodes?.length ?? 0;
-    if (n < 3) errors.push(`a Galera cluster needs at least 3 nodes for quorum (got ${n})`);
-    else if (n % 2 === 0) errors.push(`an even node count (${n}) cannot keep quorum after a split into halves: use an odd count`);
+    const quorum = galeraNodeCountProblem(s.nodes?.length ?? 0);
+    if (quorum) errors.push(`nodes: ${quorum}`);
     const names = new Set<string>();
     const addrs = new Set<string>();
     for (const node of s.nodes ?? []) {
@@ -212,6 +221,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
         });
         previous = id;
     }
+    const verified = s.nodes.map((node) => `galera-verify-${node.name}`);
     for (const node of s.nodes) {
         steps.push({
             id: `galera-verify-${node.name}`,
@@ -237,7 +247,7 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             });
         }
     }
-    return { cluster: "galera", steps };
+    return { cluster: "galera", steps, readyAfter: verified };
 }
 
 /**
@@ -292,13 +302,21 @@ export interface HaproxyPlanSettings {
 }
 
 /**
+ * HAProxy's `GALERA_BACKENDS` (web/haproxy.sh): `name=address,…` in writer order, the first the
+ * active writer. The one builder for the lab's plan and the cloud's user data.
+ */
+export function galeraBackends(nodes: readonly GaleraNode[]): string {
+    return nodes.map((n) => `${n.name}=${n.address}`).join(",");
+}
+
+/**
  * web/haproxy.sh's environment for a web host: the one place GALERA_BACKENDS (the server list in
  * writer order, identical on every host) and the Galera ports are written, for the lab's plan and
  * for the cloud's web node boot (components/web/plan.ts) alike.
  */
 export function haproxyEnv(galeraNodes: GaleraNode[], s: Pick<HaproxyPlanSettings, "listen" | "checkIntervalMs" | "fall" | "rise"> = {}): Record<string, string> {
     return {
-        GALERA_BACKENDS: galeraNodes.map((n) => `${n.name}=${n.address}`).join(","),
+        GALERA_BACKENDS: galeraBackends(galeraNodes),
         GALERA_SQL_PORT: String(GALERA_PORTS.mysql),
         GALERA_HEALTH_PORT: String(GALERA_PORTS.health),
         HAPROXY_LISTEN: s.listen ?? `127.0.0.1:${GALERA_PORTS.mysql}`,

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem } from "../shared/errors";
 import { BACKUP_METRICS, GALERA_METRICS, GLUSTER_METRICS, NODE_METRICS_NAMESPACE, NodeMetricsSource, WSREP_SYNCED } from "../shared/nodeMetrics";
 
 export interface ObservabilityArgs {
@@ -69,30 +69,30 @@ export function redisMemberClusterIds(groupId: string, shards: number, replicasP
 }
 
 export function validateObservabilityArgs(name: string, args: ObservabilityArgs): void {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     if (args.alarmEmail !== undefined && args.alarmEmail !== "" && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.alarmEmail)) {
-        problems.push(`alarmEmail: "${args.alarmEmail}" is not an e-mail address`);
+        problems.push(problem("alarmEmail", `"${args.alarmEmail}" is not an e-mail address`));
     }
-    if (!Number.isInteger(args.autoScalingMaxSize) || args.autoScalingMaxSize < 1) problems.push(`autoScalingMaxSize: ${args.autoScalingMaxSize}; at least 1`);
+    if (!Number.isInteger(args.autoScalingMaxSize) || args.autoScalingMaxSize < 1) problems.push(problem("autoScalingMaxSize", `${args.autoScalingMaxSize}; at least 1`));
     const labels = args.instances.map((i) => i.label);
-    if (new Set(labels).size !== labels.length) problems.push("instances: labels must be unique (they name the alarms)");
-    for (const l of labels) if (!/^[a-z0-9-]{1,40}$/.test(l)) problems.push(`instances: label "${l}" must be lower-case letters, digits and -`);
+    if (new Set(labels).size !== labels.length) problems.push(problem("instances", "labels must be unique (they name the alarms)"));
+    for (const l of labels) if (!/^[a-z0-9-]{1,40}$/.test(l)) problems.push(problem("instances", `label "${l}" must be lower-case letters, digits and -`));
     const pct = args.http5xxPercent ?? 5;
-    if (!(pct > 0 && pct <= 100)) problems.push(`http5xxPercent: ${pct} must be in (0, 100]`);
+    if (!(pct > 0 && pct <= 100)) problems.push(problem("http5xxPercent", `${pct} must be in (0, 100]`));
     const free = args.freeSpacePercent ?? NODE_ALARM_DEFAULTS.freeSpacePercent;
-    if (!(free > 0 && free < 100)) problems.push(`freeSpacePercent: ${free} must be in (0, 100)`);
+    if (!(free > 0 && free < 100)) problems.push(problem("freeSpacePercent", `${free} must be in (0, 100)`));
     const fc = args.flowControlPausedFraction ?? NODE_ALARM_DEFAULTS.flowControlPausedFraction;
-    if (!(fc > 0 && fc < 1)) problems.push(`flowControlPausedFraction: ${fc} must be in (0, 1) (a share of time)`);
+    if (!(fc > 0 && fc < 1)) problems.push(problem("flowControlPausedFraction", `${fc} must be in (0, 1) (a share of time)`));
     const sources = [...(args.galeraClusters ?? []).map((c) => ["galeraClusters", c] as const), ...(args.glusterVolumes ?? []).map((c) => ["glusterVolumes", c] as const)];
     const clusterLabels = sources.map(([, c]) => c.label ?? c.cluster);
-    if (new Set(clusterLabels).size !== clusterLabels.length) problems.push("galeraClusters/glusterVolumes: labels (default: cluster names) must be unique (they name the alarms)");
+    if (new Set(clusterLabels).size !== clusterLabels.length) problems.push(problem(["galeraClusters", "glusterVolumes"], "labels (default: cluster names) must be unique (they name the alarms)"));
     for (const [field, c] of sources) {
-        if (!/^[a-z0-9-]{1,40}$/.test(c.label ?? c.cluster)) problems.push(`${field}: label "${c.label ?? c.cluster}" must be lower-case letters, digits and -`);
-        if (c.nodes.length === 0) problems.push(`${field}: cluster "${c.cluster}" has no nodes`);
-        if (new Set(c.nodes).size !== c.nodes.length) problems.push(`${field}: cluster "${c.cluster}" lists a node twice`);
-        for (const n of c.nodes) if (!/^[a-z0-9-]{1,20}$/.test(n)) problems.push(`${field}: node "${n}" of "${c.cluster}" must be lower-case letters, digits and -`);
+        if (!/^[a-z0-9-]{1,40}$/.test(c.label ?? c.cluster)) problems.push(problem(field, `label "${c.label ?? c.cluster}" must be lower-case letters, digits and -`));
+        if (c.nodes.length === 0) problems.push(problem(field, `cluster "${c.cluster}" has no nodes`));
+        if (new Set(c.nodes).size !== c.nodes.length) problems.push(problem(field, `cluster "${c.cluster}" lists a node twice`));
+        for (const n of c.nodes) if (!/^[a-z0-9-]{1,20}$/.test(n)) problems.push(problem(field, `node "${n}" of "${c.cluster}" must be lower-case letters, digits and -`));
         const age = c.backupMaxAgeSeconds;
-        if (age !== undefined && !(Number.isInteger(age) && age >= 600)) problems.push(`${field}: backupMaxAgeSeconds ${age} of "${c.cluster}" must be a whole number of seconds, at least 600`);
+        if (age !== undefined && !(Number.isInteger(age) && age >= 600)) problems.push(problem(field, `backupMaxAgeSeconds ${age} of "${c.cluster}" must be a whole number of seconds, at least 600`));
     }
     if (problems.length > 0) throw new InvalidArgsError("Observability", name, problems);
 }

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
 import { cidrProblem, defaultSubnetPrefixes, planSubnets, prefixLength, SubnetLayout } from "../shared/cidr";
 import { TAG_PUBLIC_EXEMPTION, TAG_SUBNET_TIER, TAG_TIER, withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem } from "../shared/errors";
 import { SCRIPTS_DIR } from "../shared/remoteBootstrap";
 
 /** How private subnets reach the internet (package mirrors, AWS APIs). */
@@ -87,49 +87,63 @@ export interface ResolvedPeeredVpcArgs {
     subnets: SubnetLayout;
 }
 
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). A PeeredVpc takes settings only. */
+export const PEERED_VPC_DEFAULTS = {
+    natStrategy: "single",
+    egress: "natGateway",
+    natInstanceType: "t4g.nano",
+    flowLogRetentionDays: 365,
+    flowLogTrafficType: "ALL",
+} as const satisfies Partial<PeeredVpcArgs>;
+
+/** What is wrong with a VPC's CIDR (notation, or outside AWS's /16 to /28), or undefined. */
+export function vpcCidrProblem(cidrBlock: string): string | undefined {
+    const p = cidrProblem(cidrBlock);
+    if (p) return p;
+    if (prefixLength(cidrBlock) < 16 || prefixLength(cidrBlock) > 28) return `AWS VPCs are /16 to /28, got ${cidrBlock}`;
+    return undefined;
+}
+
 /**
  * Checks the arguments and fills in defaults. Throws one error listing every problem, each naming
  * the argument and what to do, so nothing is created from a plan that cannot work.
  */
 export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): ResolvedPeeredVpcArgs {
-    const problems: string[] = [];
-    const cidr = cidrProblem(args.cidrBlock);
-    if (cidr) {
-        problems.push(`cidrBlock: ${cidr}`);
-    } else if (prefixLength(args.cidrBlock) < 16 || prefixLength(args.cidrBlock) > 28) {
-        problems.push(`cidrBlock: AWS VPCs are /16 to /28, got ${args.cidrBlock}`);
-    }
+    const d = PEERED_VPC_DEFAULTS;
+    const problems: ArgProblem[] = [];
+    const cidr = vpcCidrProblem(args.cidrBlock);
+    if (cidr) problems.push(problem("cidrBlock", cidr));
     const azs = args.availabilityZones ?? [];
     if (azs.length < 1) {
-        problems.push("availabilityZones: give at least one availability zone name");
+        problems.push(problem("availabilityZones", "give at least one availability zone name"));
     }
     if (new Set(azs).size !== azs.length) {
-        problems.push(`availabilityZones: duplicates in [${azs.join(", ")}]; list each zone once`);
+        problems.push(problem("availabilityZones", `duplicates in [${azs.join(", ")}]; list each zone once`));
     }
-    const natStrategy = args.natStrategy ?? "single";
+    const natStrategy = args.natStrategy ?? d.natStrategy;
     if (!NAT_STRATEGIES.includes(natStrategy)) {
-        problems.push(`natStrategy: "${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`);
+        problems.push(problem("natStrategy", `"${natStrategy}" is not one of ${NAT_STRATEGIES.join(", ")}`));
     }
-    const egress = args.egress ?? "natGateway";
+    const egress = args.egress ?? d.egress;
     if (!EGRESS_MODES.includes(egress)) {
-        problems.push(`egress: "${egress}" is not one of ${EGRESS_MODES.join(", ")}`);
+        problems.push(problem("egress", `"${egress}" is not one of ${EGRESS_MODES.join(", ")}`));
     }
-    const natInstanceType = args.natInstanceType ?? "t4g.nano";
+    const natInstanceType = args.natInstanceType ?? d.natInstanceType;
     if (!isInstanceType(natInstanceType)) {
-        problems.push(`natInstanceType: "${natInstanceType}" is not an EC2 instance type like t4g.nano`);
+        problems.push(problem("natInstanceType", `"${natInstanceType}" is not an EC2 instance type like t4g.nano`));
     }
     if (args.natInstanceAmiId !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(args.natInstanceAmiId)) {
-        problems.push(`natInstanceAmiId: "${args.natInstanceAmiId}" is not an AMI ID like ami-0123456789abcdef0`);
+        problems.push(problem("natInstanceAmiId", `"${args.natInstanceAmiId}" is not an AMI ID like ami-0123456789abcdef0`));
     }
-    const flowLogRetentionDays = args.flowLogRetentionDays ?? 365;
+    const flowLogRetentionDays = args.flowLogRetentionDays ?? d.flowLogRetentionDays;
     if (!LOG_RETENTION_DAYS.includes(flowLogRetentionDays)) {
         problems.push(
-            `flowLogRetentionDays: ${flowLogRetentionDays} is not a CloudWatch retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
-        );
+            problem("flowLogRetentionDays", `${flowLogRetentionDays} is not a CloudWatch Logs retention value; use one of ${LOG_RETENTION_DAYS.join(", ")}`,
+        ));
     }
-    const flowLogTrafficType = args.flowLogTrafficType ?? "ALL";
+    const flowLogTrafficType = args.flowLogTrafficType ?? d.flowLogTrafficType;
     if (!["ALL", "ACCEPT", "REJECT"].includes(flowLogTrafficType)) {
-        problems.push(`flowLogTrafficType: "${flowLogTrafficType}" is not ALL, ACCEPT or REJECT`);
+        problems.push(problem("flowLogTrafficType", `"${flowLogTrafficType}" is not ALL, ACCEPT or REJECT`));
     }
     let subnets: SubnetLayout = { privateCidrs: [], publicCidrs: [] };
     let privateSubnetPrefixLength = args.privateSubnetPrefixLength ?? 0;
@@ -141,7 +155,7 @@ export function resolvePeeredVpcArgs(name: string, args: PeeredVpcArgs): Resolve
         try {
             subnets = planSubnets(args.cidrBlock, azs.length, privateSubnetPrefixLength, publicSubnetPrefixLength);
         } catch (e) {
-            problems.push(`privateSubnetPrefixLength/publicSubnetPrefixLength: ${(e as Error).message}`);
+            problems.push(problem(["privateSubnetPrefixLength", "publicSubnetPrefixLength"], `${(e as Error).message}`));
         }
     }
     if (problems.length > 0) {

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrProblem, cidrsOverlap } from "../shared/cidr";
 import { withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem, problemBetween } from "../shared/errors";
 
 export interface VpcPeeringArgs {
     /** ID of the requesting VPC (any VPC in this account and region, not only a PeeredVpc). */
@@ -27,22 +27,26 @@ export interface VpcPeeringArgs {
 
 /** Throws one error that names every bad argument; peering overlapping CIDRs cannot route. */
 export function validateVpcPeeringArgs(name: string, args: VpcPeeringArgs): void {
-    const problems: string[] = [];
+    const problems: ArgProblem[] = [];
     const req = cidrProblem(args.requesterCidrBlock);
     const acc = cidrProblem(args.accepterCidrBlock);
-    if (req) problems.push(`requesterCidrBlock: ${req}`);
-    if (acc) problems.push(`accepterCidrBlock: ${acc}`);
+    if (req) problems.push(problem("requesterCidrBlock", `${req}`));
+    if (acc) problems.push(problem("accepterCidrBlock", `${acc}`));
     if (!req && !acc && cidrsOverlap(args.requesterCidrBlock, args.accepterCidrBlock)) {
         problems.push(
-            `requesterCidrBlock ${args.requesterCidrBlock} overlaps accepterCidrBlock ${args.accepterCidrBlock}: ` +
-                "AWS cannot route between overlapping VPCs; give one of them a distinct range",
+            problemBetween(
+                ["requesterCidrBlock", "accepterCidrBlock"],
+                (n) =>
+                    `${n("requesterCidrBlock")} ${args.requesterCidrBlock} overlaps ${n("accepterCidrBlock")} ${args.accepterCidrBlock}: ` +
+                    "AWS cannot route between overlapping VPCs; give one of them a distinct range",
+            ),
         );
     }
     if (args.requesterRouteTableIds.length === 0) {
-        problems.push("requesterRouteTableIds: give at least one route table, or the peering carries no traffic");
+        problems.push(problem("requesterRouteTableIds", "give at least one route table, or the peering carries no traffic"));
     }
     if (args.accepterRouteTableIds.length === 0) {
-        problems.push("accepterRouteTableIds: give at least one route table, or the peering carries no traffic");
+        problems.push(problem("accepterRouteTableIds", "give at least one route table, or the peering carries no traffic"));
     }
     if (problems.length > 0) {
         throw new InvalidArgsError("VpcPeering", name, problems);

@@ -10,6 +10,8 @@
  * tar.zst. Objects land under `s3://BACKUP_BUCKET/BACKUP_PREFIX/`.
  */
 
+import { ArgProblem, describeProblem, problem } from "./errors";
+
 /** Tiers that back up to S3, each under its own key prefix of the bucket. */
 export type BackupTier = "galera" | "files";
 
@@ -68,31 +70,36 @@ export function bucketNameProblem(name: string): string | undefined {
 }
 
 /** Problems with one tier's backup settings, each naming the setting (`backup.<field>`). */
-export function validateBackupSettings(b: BackupSettings, tier: BackupTier): string[] {
-    const problems: string[] = [];
-    if (typeof b.bucket !== "string" || b.bucket === "") problems.push("backup.bucket: give the bucket name");
+export function backupSettingProblems(b: BackupSettings, tier: BackupTier): ArgProblem[] {
+    const problems: ArgProblem[] = [];
+    if (typeof b.bucket !== "string" || b.bucket === "") problems.push(problem("bucket", "give the bucket name"));
     else if (!PLACEHOLDER_RE.test(b.bucket)) {
         const p = bucketNameProblem(b.bucket);
-        if (p) problems.push(`backup.bucket: "${b.bucket}" ${p}`);
+        if (p) problems.push(problem("bucket", `"${b.bucket}" ${p}`));
     }
     const prefix = b.prefix ?? BACKUP_PREFIXES[tier];
     if (!/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/.test(prefix)) {
-        problems.push(`backup.prefix: "${prefix}" must be a key prefix of safe characters without slashes at the ends or doubled (e.g. ${BACKUP_PREFIXES[tier]})`);
+        problems.push(problem("prefix", `"${prefix}" must be a key prefix of safe characters without slashes at the ends or doubled (e.g. ${BACKUP_PREFIXES[tier]})`));
     }
     const cal = backupOnCalendar(b, tier);
-    if (cal.trim() === "" || /[\r\n]/.test(cal)) problems.push(`backup.onCalendar: "${cal}" must be a non-empty systemd OnCalendar expression on one line (e.g. ${DEFAULT_GALERA_BACKUP_ON_CALENDAR})`);
+    if (cal.trim() === "" || /[\r\n]/.test(cal)) problems.push(problem("onCalendar", `"${cal}" must be a non-empty systemd OnCalendar expression on one line (e.g. ${DEFAULT_GALERA_BACKUP_ON_CALENDAR})`));
     if (b.binlogIntervalSeconds !== undefined) {
         const v = b.binlogIntervalSeconds;
-        if (tier !== "galera") problems.push("backup.binlogIntervalSeconds: only Galera ships binary logs; remove it");
+        if (tier !== "galera") problems.push(problem("binlogIntervalSeconds", "only Galera ships binary logs; remove it"));
         else if (!Number.isInteger(v) || v < BINLOG_INTERVAL_RANGE_S.min || v > BINLOG_INTERVAL_RANGE_S.max) {
-            problems.push(`backup.binlogIntervalSeconds: ${v} must be a whole number of seconds, ${BINLOG_INTERVAL_RANGE_S.min}–${BINLOG_INTERVAL_RANGE_S.max}`);
+            problems.push(problem("binlogIntervalSeconds", `${v} must be a whole number of seconds, ${BINLOG_INTERVAL_RANGE_S.min}–${BINLOG_INTERVAL_RANGE_S.max}`));
         }
     }
     if (b.region !== undefined && !PLACEHOLDER_RE.test(b.region) && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(b.region)) {
-        problems.push(`backup.region: "${b.region}" is not an AWS region like eu-central-1`);
+        problems.push(problem("region", `"${b.region}" is not an AWS region like eu-central-1`));
     }
-    if (b.s3Endpoint !== undefined && !/^https?:\/\/[^\s'"]+$/.test(b.s3Endpoint)) problems.push(`backup.s3Endpoint: "${b.s3Endpoint}" must be an http(s) URL`);
+    if (b.s3Endpoint !== undefined && !/^https?:\/\/[^\s'"]+$/.test(b.s3Endpoint)) problems.push(problem("s3Endpoint", `"${b.s3Endpoint}" must be an http(s) URL`));
     return problems;
+}
+
+/** The same problems as text, named as the plan's `backup.*` settings (the lab's and the plans' callers read these). */
+export function validateBackupSettings(b: BackupSettings, tier: BackupTier): string[] {
+    return backupSettingProblems(b, tier).map((p) => `backup.${describeProblem(p)}`);
 }
 
 /** The effective OnCalendar of a tier's scheduled backup. */

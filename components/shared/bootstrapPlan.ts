@@ -32,4 +32,9 @@ export interface BootstrapPlan {
     /** Which cluster the plan builds, e.g. `galera` or `gluster`. */
     cluster: string;
     steps: BootstrapStep[];
+    /**
+     * The steps after which the cluster serves its clients (verified end to end): what a client
+     * (the web tier) waits for. Named by the plan so no caller guesses from step ids.
+     */
+    readyAfter?: string[];
 }

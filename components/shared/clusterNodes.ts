@@ -1,3 +1,4 @@
+import { ArgProblem, problem } from "./errors";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { debian12Ami, instanceArchitecture } from "./ami";
@@ -32,23 +33,23 @@ export function nodeAddresses(subnetCidrs: string[], count: number): string[] {
  */
 export function resolveNodeAddresses(
     count: number,
-    subnetIds: unknown[],
+    subnetCount: number,
     subnetCidrs: string[] | undefined,
     privateIps: string[] | undefined,
-): { problems: string[]; addresses: string[] } {
-    const problems: string[] = [];
-    if (subnetIds.length === 0) problems.push("subnetIds: give at least one private subnet (one per AZ spreads the nodes)");
+): { problems: ArgProblem[]; addresses: string[] } {
+    const problems: ArgProblem[] = [];
+    if (subnetCount === 0) problems.push(problem("subnetIds", "give at least one private subnet (one per AZ spreads the nodes)"));
     if (privateIps && privateIps.length > 0) {
-        if (privateIps.length !== count) problems.push(`privateIps: ${privateIps.length} addresses for ${count} nodes; give one per node`);
-        if (new Set(privateIps).size !== privateIps.length) problems.push("privateIps: an address is listed twice");
+        if (privateIps.length !== count) problems.push(problem("privateIps", `${privateIps.length} addresses for ${count} nodes; give one per node`));
+        if (new Set(privateIps).size !== privateIps.length) problems.push(problem("privateIps", "an address is listed twice"));
         for (const ip of privateIps) {
-            if (cidrProblem(`${ip}/32`)) problems.push(`privateIps: "${ip}" is not an IPv4 address`);
+            if (cidrProblem(`${ip}/32`)) problems.push(problem("privateIps", `"${ip}" is not an IPv4 address`));
         }
-        if (subnetCidrs && subnetCidrs.length === subnetIds.length) {
+        if (subnetCidrs && subnetCidrs.length === subnetCount) {
             privateIps.forEach((ip, i) => {
                 const cidr = subnetCidrs[i % subnetCidrs.length];
                 if (!cidrProblem(`${ip}/32`) && !cidrContains(cidr, `${ip}/32`)) {
-                    problems.push(`privateIps: node ${i + 1} (${ip}) is placed in subnet ${i % subnetCidrs.length + 1} (${cidr}) but is not inside it`);
+                    problems.push(problem("privateIps", `node ${i + 1} (${ip}) is placed in subnet ${i % subnetCidrs.length + 1} (${cidr}) but is not inside it`));
                 }
             });
         }
@@ -56,23 +57,23 @@ export function resolveNodeAddresses(
     }
     if (!subnetCidrs || subnetCidrs.length === 0) {
         problems.push(
-            "subnetCidrs/privateIps: give the subnets' CIDRs (same order as subnetIds) so fixed node addresses can be derived, " +
+            problem(["subnetCidrs", "privateIps"], "give the subnets' CIDRs (same order as subnetIds) so fixed node addresses can be derived, " +
                 "or the addresses themselves in privateIps",
-        );
+        ));
         return { problems, addresses: [] };
     }
-    if (subnetCidrs.length !== subnetIds.length) {
-        problems.push(`subnetCidrs: ${subnetCidrs.length} CIDRs for ${subnetIds.length} subnetIds; give one per subnet, in the same order`);
+    if (subnetCidrs.length !== subnetCount) {
+        problems.push(problem("subnetCidrs", `${subnetCidrs.length} CIDRs for ${subnetCount} subnetIds; give one per subnet, in the same order`));
     }
     for (const c of subnetCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`subnetCidrs: ${p}`);
+        if (p) problems.push(problem("subnetCidrs", `${p}`));
     }
     if (problems.length) return { problems, addresses: [] };
     try {
         return { problems, addresses: nodeAddresses(subnetCidrs, count) };
     } catch (e) {
-        return { problems: [`subnetCidrs: ${(e as Error).message}; use larger subnets`], addresses: [] };
+        return { problems: [problem("subnetCidrs", `${(e as Error).message}; use larger subnets`)], addresses: [] };
     }
 }
 

@@ -15,7 +15,7 @@ import {
 import { cidrProblem } from "../shared/cidr";
 import { ClusterNodeRef, ClusterWiringArgs, createClusterNodes, createNodeRole, nodeRefs, planHosts, resolveNodeAddresses } from "../shared/clusterNodes";
 import { TAG_SNAPSHOT_POLICY, TAG_TIER, withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem, problemBetween } from "../shared/errors";
 import { runPlan } from "../shared/remoteBootstrap";
 import { isInstanceType } from "../shared/ami";
 import { GLUSTERD_PORTS } from "./ports";
@@ -26,11 +26,10 @@ import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 
 export { GLUSTERD_PORTS };
 
-export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBackupArgs, ClientFlowArgs {
-    /** VPC of the storage nodes. */
-    vpcId: pulumi.Input<string>;
-    /** Private subnets, one per AZ; nodes are spread over them round-robin. */
-    subnetIds: pulumi.Input<string>[];
+/**
+ * What the volume is: counts, sizes, addresses, ports, names and schedules. Plain values, checked by `resolveGlusterSettings` before anything exists.
+ */
+export interface GlusterDisperseVolumeSettings extends ClusterBackupArgs {
     /**
      * CIDRs of `subnetIds`, same order; nodes get fixed addresses derived from them (bricks are
      * named by address, so a replaced node must come back at the same one). Or give `privateIps`.
@@ -57,8 +56,6 @@ export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBac
     amiId?: string;
     /** Size of the encrypted gp3 root volume in GiB. Default 10. */
     rootVolumeSizeGb?: number;
-    /** Security groups of the clients that mount the volume (glusterd and brick ports). */
-    clientSecurityGroupIds?: pulumi.Input<string>[];
     /**
      * CIDRs of the clients. Always needed: they become the volume's `auth.allow`. Used for the
      * security group only when no client security group is given.
@@ -72,12 +69,22 @@ export interface GlusterDisperseVolumeArgs extends ClusterWiringArgs, ClusterBac
     /** First and last port glusterd gives bricks; the security group opens exactly this range. Default 49152–49161. */
     brickPortFrom?: number;
     brickPortTo?: number;
+    /** Tags added to every resource this component creates. */
+    tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: where the volume lives and how it is reached (IDs, the bastion, dependencies). */
+export interface GlusterDisperseVolumeArgs extends GlusterDisperseVolumeSettings, ClusterWiringArgs, ClientFlowArgs {
+    /** VPC of the storage nodes. */
+    vpcId: pulumi.Input<string>;
+    /** Private subnets, one per AZ; nodes are spread over them round-robin. */
+    subnetIds: pulumi.Input<string>[];
+    /** Security groups of the clients that mount the volume (glusterd and brick ports). */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
     /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
     bastion: BastionAccess;
     /** KMS key for the volumes. Default: AWS-managed key. */
     kmsKeyId?: pulumi.Input<string>;
-    /** Tags added to every resource this component creates. */
-    tags?: Record<string, string>;
 }
 
 export interface ResolvedGlusterArgs {
@@ -99,31 +106,60 @@ export interface ResolvedGlusterArgs {
     tags: Record<string, string>;
 }
 
-export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs): ResolvedGlusterArgs {
-    const problems: string[] = [];
-    const nodeCount = args.nodeCount ?? 3;
-    const redundancy = args.redundancy ?? 1;
-    if (!Number.isInteger(nodeCount) || nodeCount < 3) problems.push(`nodeCount: ${nodeCount}; a disperse volume needs at least 3 nodes`);
+/** This component's argument for each plan setting it names differently. */
+const GLUSTER_ARGS_OF: Partial<Record<keyof GlusterSettings, string[]>> = {
+    disperse: ["nodeCount"],
+    basePort: ["brickPortFrom"],
+    maxPort: ["brickPortTo"],
+    nodes: ["subnetCidrs", "privateIps"],
+    backup: ["backupOnCalendar"],
+};
+
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const GLUSTER_DEFAULTS = {
+    nodeCount: 3,
+    redundancy: 1,
+    instanceType: "t3.small",
+    brickVolumeSizeGb: 20,
+    rootVolumeSizeGb: 10,
+    volumeName: DEFAULT_VOLUME,
+    pingTimeoutSeconds: DEFAULT_PING_TIMEOUT_S,
+    brickPortFrom: DEFAULT_BASE_PORT,
+    brickPortTo: DEFAULT_MAX_PORT,
+} as const;
+
+export type ResolvedGlusterSettings = Omit<ResolvedGlusterArgs, "sshUser">;
+
+/**
+ * Checks the settings alone (every problem at once) and fills in the defaults. `subnetCount`: the
+ * private subnets (one per AZ) the nodes will be spread over, known before any subnet exists.
+ */
+export function resolveGlusterSettings(name: string, args: GlusterDisperseVolumeSettings, subnetCount: number): ResolvedGlusterSettings {
+    const d = GLUSTER_DEFAULTS;
+    const problems: ArgProblem[] = [];
+    const nodeCount = args.nodeCount ?? d.nodeCount;
+    const redundancy = args.redundancy ?? d.redundancy;
+    if (!Number.isInteger(nodeCount) || nodeCount < 3) problems.push(problem("nodeCount", `${nodeCount}; a disperse volume needs at least 3 nodes`));
     const count = Number.isInteger(nodeCount) && nodeCount >= 1 ? nodeCount : 3;
-    const placement = resolveNodeAddresses(count, args.subnetIds, args.subnetCidrs, args.privateIps);
+    const placement = resolveNodeAddresses(count, subnetCount, args.subnetCidrs, args.privateIps);
     problems.push(...placement.problems);
     const clientCidrs = args.clientCidrs ?? [];
-    if (clientCidrs.length === 0) problems.push("clientCidrs: give the clients' CIDRs (they become the volume's auth.allow)");
+    if (clientCidrs.length === 0) problems.push(problem("clientCidrs", "give the clients' CIDRs (they become the volume's auth.allow)"));
     for (const c of clientCidrs) {
         const p = cidrProblem(c);
-        if (p) problems.push(`clientCidrs: ${p}`);
+        if (p) problems.push(problem("clientCidrs", `${p}`));
     }
-    const instanceType = args.instanceType ?? "t3.small";
-    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
-    const brickVolumeSizeGb = args.brickVolumeSizeGb ?? 20;
+    const instanceType = args.instanceType ?? d.instanceType;
+    if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
+    const brickVolumeSizeGb = args.brickVolumeSizeGb ?? d.brickVolumeSizeGb;
     if (!Number.isInteger(brickVolumeSizeGb) || brickVolumeSizeGb < 1 || brickVolumeSizeGb > 16384) {
-        problems.push(`brickVolumeSizeGb: ${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`);
+        problems.push(problem("brickVolumeSizeGb", `${brickVolumeSizeGb} is outside gp3's 1–16384 GiB`));
     }
-    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 10;
-    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`);
-    const brickPortFrom = args.brickPortFrom ?? DEFAULT_BASE_PORT;
-    const brickPortTo = args.brickPortTo ?? DEFAULT_MAX_PORT;
-    const volumeName = args.volumeName ?? DEFAULT_VOLUME;
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? d.rootVolumeSizeGb;
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 8) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb} is below the Debian AMI's 8 GiB`));
+    const brickPortFrom = args.brickPortFrom ?? d.brickPortFrom;
+    const brickPortTo = args.brickPortTo ?? d.brickPortTo;
+    const volumeName = args.volumeName ?? d.volumeName;
     const backup = resolveClusterBackup(args, "files");
     problems.push(...backup.problems);
 
@@ -133,7 +169,7 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         disperse: nodeCount,
         redundancy,
         clientCidrs,
-        pingTimeoutSeconds: args.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S,
+        pingTimeoutSeconds: args.pingTimeoutSeconds ?? d.pingTimeoutSeconds,
         basePort: brickPortFrom,
         maxPort: brickPortTo,
         ownerUid: OWNCLOUD_UID,
@@ -145,16 +181,14 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
     let warnings: string[] = [];
     if (problems.length === 0) {
         const v = validateGlusterSettings(settings);
-        // The plan's messages name its own settings; map them to this component's argument names.
-        const renamed = (m: string) =>
-            m
-                .replace(/^disperse (\d+) redundancy (\d+)/, "nodeCount $1 with redundancy $2:")
-                .replace(/^brick port range/, "brickPortFrom/brickPortTo: range")
-                .replace(/^pingTimeoutSeconds/, "pingTimeoutSeconds:")
-                .replace(/^redundancy/, "redundancy:")
-                .replace(/^volumeName/, "volumeName:");
-        problems.push(...v.errors.map(renamed));
-        warnings = v.warnings.map(renamed);
+        // The plan names its own settings: report each problem under this component's arguments.
+        for (const issue of v.issues) {
+            const argsOf = (s: string) => GLUSTER_ARGS_OF[s as keyof GlusterSettings] ?? [s];
+            const args = issue.settings.flatMap(argsOf);
+            const render = issue.render;
+            problems.push(render ? problemBetween(args, (nameOf) => render((s) => argsOf(s).map(nameOf).join("/"))) : problem(args, issue.text));
+        }
+        warnings = v.warnings;
     }
     if (problems.length > 0) throw new InvalidArgsError("GlusterDisperseVolume", name, problems);
     return {
@@ -168,11 +202,15 @@ export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs
         brickPortFrom,
         brickPortTo,
         clientCidrs,
-        sshUser: args.bastion.user ?? DEFAULT_SSH_USER,
         warnings,
         backup: backup.backup,
         tags: args.tags ?? {},
     };
+}
+
+/** Settings (see `resolveGlusterSettings`) and what the wiring adds: the login user on the nodes. */
+export function resolveGlusterArgs(name: string, args: GlusterDisperseVolumeArgs): ResolvedGlusterArgs {
+    return { ...resolveGlusterSettings(name, args, args.subnetIds.length), sshUser: args.bastion.user ?? DEFAULT_SSH_USER };
 }
 
 /**
@@ -197,6 +235,8 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
     /** Who publishes this volume's node metrics (give it to `Observability.glusterVolumes`); one brick per node. */
     public readonly metrics: NodeMetricsSource;
     public readonly bootstrap: Record<string, command.remote.Command>;
+    /** The commands after which the cluster serves its clients (the plan's `readyAfter`): what a client waits for. */
+    public readonly ready: command.remote.Command[];
     /** The nodes as the operator tooling (scripts/ops) addresses them, in brick order. */
     public readonly nodes: ClusterNodeRef[];
     /** The bucket the nodes back up the volume's content into (`files/` prefix): for operators' restore tooling. */
@@ -331,6 +371,7 @@ export class GlusterDisperseVolume extends pulumi.ComponentResource {
             },
             this,
         );
+        this.ready = (plan.readyAfter ?? []).map((id) => this.bootstrap[id]);
 
         this.registerOutputs({
             mountSource: this.mountSource,

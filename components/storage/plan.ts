@@ -125,6 +125,16 @@ export const OWNCLOUD_UID = 33;
 export interface GlusterValidation {
     errors: string[];
     warnings: string[];
+    /** The errors again, each with the settings it concerns (a caller that names them differently maps these). */
+    issues: GlusterIssue[];
+}
+
+/** One error of `validateGlusterSettings`: the `GlusterSettings` fields it concerns and its text. */
+export interface GlusterIssue {
+    settings: (keyof GlusterSettings)[];
+    text: string;
+    /** For a rule between settings: the sentence with each setting called what the reader calls it. */
+    render?: (nameOf: (setting: keyof GlusterSettings) => string) => string;
 }
 
 const VOLUME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -206,68 +216,75 @@ export function tcpUserTimeout(s: Pick<GlusterSettings, "pingTimeoutSeconds" | "
 
 /** Validates settings; errors make `glusterPlan` throw, warnings are informational. */
 export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
-    const errors: string[] = [];
+    const issues: GlusterIssue[] = [];
+    const fail = (settings: GlusterIssue["settings"], text: string) => issues.push({ settings, text });
+    const failBetween = (settings: GlusterIssue["settings"], render: NonNullable<GlusterIssue["render"]>) => issues.push({ settings, text: render((x) => x), render });
     const warnings: string[] = [];
     const n = s.disperse ?? s.nodes?.length ?? 0;
     const r = s.redundancy ?? 1;
     const vol = s.volumeName ?? DEFAULT_VOLUME;
     const nodes = s.nodes ?? [];
 
-    if (nodes.length === 0) errors.push("nodes: at least one GlusterFS node is required");
+    if (nodes.length === 0) fail(["nodes"], "nodes: at least one GlusterFS node is required");
     const hosts = nodes.map((x) => x.host);
     const addrs = nodes.map((x) => x.address);
     for (const [what, list] of [["host", hosts], ["address", addrs]] as const) {
         const dup = list.filter((v, i) => list.indexOf(v) !== i);
-        if (dup.length) errors.push(`nodes: duplicate ${what} ${[...new Set(dup)].join(", ")}`);
+        if (dup.length) fail(["nodes"], `nodes: duplicate ${what} ${[...new Set(dup)].join(", ")}`);
     }
     for (const node of nodes) {
-        if (!node.host) errors.push("nodes: a node has no host name");
-        if (!node.address || /\s|:/.test(node.address)) errors.push(`nodes: ${node.host} has an invalid address "${node.address}"`);
-        if (!(node.device ?? s.brickDevice)) errors.push(`nodes: ${node.host} has no brick device (set device or brickDevice)`);
+        if (!node.host) fail(["nodes"], "nodes: a node has no host name");
+        if (!node.address || /\s|:/.test(node.address)) fail(["nodes"], `nodes: ${node.host} has an invalid address "${node.address}"`);
+        if (!(node.device ?? s.brickDevice)) fail(["nodes"], `nodes: ${node.host} has no brick device (set device or brickDevice)`);
     }
-    if (!VOLUME_RE.test(vol)) errors.push(`volumeName "${vol}" must be 1-64 letters, digits, '_' or '-'`);
-    if (!Number.isInteger(n) || !Number.isInteger(r)) errors.push(`disperse (${n}) and redundancy (${r}) must be integers`);
-    if (r < 1) errors.push(`redundancy ${r}: must be at least 1 (a disperse volume without redundancy loses data with any brick)`);
+    if (!VOLUME_RE.test(vol)) fail(["volumeName"], `volumeName "${vol}" must be 1-64 letters, digits, '_' or '-'`);
+    if (!Number.isInteger(n) || !Number.isInteger(r)) fail(["disperse", "redundancy"], `disperse (${n}) and redundancy (${r}) must be integers`);
+    if (r < 1) fail(["redundancy"], `redundancy ${r}: must be at least 1 (a disperse volume without redundancy loses data with any brick)`);
     if (n <= 2 * r) {
-        errors.push(`disperse ${n} redundancy ${r} refused: GlusterFS requires N > 2R (with N <= 2R the surviving bricks cannot outvote the lost ones); use e.g. ${optimalExamples(8)}`);
+        failBetween(
+            ["disperse", "redundancy"],
+            (name) =>
+                `${name("disperse")} ${n} with ${name("redundancy")} ${r}: a disperse volume needs more than 2 × redundancy bricks (at least ${2 * r + 1}): ` +
+                `GlusterFS requires N > 2R (with N <= 2R the surviving bricks cannot outvote the lost ones); add nodes or lower ${name("redundancy")}, e.g. ${optimalExamples(8)}`,
+        );
     }
     if (nodes.length > 0 && n !== nodes.length) {
-        errors.push(`disperse ${n} != ${nodes.length} nodes: this component builds one brick per node (a single disperse set)`);
+        fail(["disperse", "redundancy"], `disperse ${n} != ${nodes.length} nodes: this component builds one brick per node (a single disperse set)`);
     }
     if (n > 2 * r && r >= 1 && !isOptimalDisperse(n, r)) {
         const msg = `disperse ${n} redundancy ${r} is not one of GlusterFS's optimal combinations (N - R = ${n - r} is not a power of 2, so writes need read-modify-write); optimal ones: ${optimalExamples(Math.max(8, n))}`;
         if (s.allowNonOptimal) warnings.push(msg);
-        else errors.push(`${msg}. Set allowNonOptimal to accept it.`);
+        else fail(["disperse", "redundancy", "allowNonOptimal"], `${msg}. Set allowNonOptimal to accept it.`);
     }
     const t = s.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S;
-    if (!Number.isInteger(t) || t < 1 || t > 1800) errors.push(`pingTimeoutSeconds ${t}: must be an integer 1..1800`);
+    if (!Number.isInteger(t) || t < 1 || t > 1800) fail(["pingTimeoutSeconds"], `pingTimeoutSeconds ${t}: must be an integer 1..1800`);
     else if (t > 42) warnings.push(`pingTimeoutSeconds ${t} is above GlusterFS's default 42 s: clients stall that long when a node vanishes`);
     else if (t < 5) warnings.push(`pingTimeoutSeconds ${t} is very low: a busy brick may be declared dead, forcing reconnects and heals`);
     const u = tcpUserTimeout(s);
-    if (!Number.isInteger(u) || u < 0) errors.push(`tcpUserTimeoutSeconds ${u}: must be a non-negative integer (0 = GlusterFS defaults)`);
+    if (!Number.isInteger(u) || u < 0) fail(["tcpUserTimeoutSeconds"], `tcpUserTimeoutSeconds ${u}: must be a non-negative integer (0 = GlusterFS defaults)`);
     else if (u === 0) warnings.push(`tcpUserTimeoutSeconds 0: a silent node loss then stalls clients for up to 2 x ping-timeout (${2 * t} s)`);
-    else if (Number.isInteger(t) && u >= t) errors.push(`tcpUserTimeoutSeconds ${u} must be below pingTimeoutSeconds ${t}, or the stall after a silent node loss exceeds ping-timeout`);
+    else if (Number.isInteger(t) && u >= t) fail(["tcpUserTimeoutSeconds", "pingTimeoutSeconds"], `tcpUserTimeoutSeconds ${u} must be below pingTimeoutSeconds ${t}, or the stall after a silent node loss exceeds ping-timeout`);
     const base = s.basePort ?? DEFAULT_BASE_PORT;
     const max = s.maxPort ?? DEFAULT_MAX_PORT;
     if (!Number.isInteger(base) || !Number.isInteger(max) || base < 1024 || max > 65535 || base > max) {
-        errors.push(`brick port range ${base}-${max} is invalid (need 1024 <= basePort <= maxPort <= 65535)`);
+        fail(["basePort", "maxPort"], `brick port range ${base}-${max} is invalid (need 1024 <= basePort <= maxPort <= 65535)`);
     } else if (base <= GLUSTERD_PORTS.to && max >= GLUSTERD_PORTS.from) {
-        errors.push(`brick port range ${base}-${max} overlaps glusterd's ${GLUSTERD_PORTS.from}-${GLUSTERD_PORTS.to}`);
+        fail(["basePort", "maxPort"], `brick port range ${base}-${max} overlaps glusterd's ${GLUSTERD_PORTS.from}-${GLUSTERD_PORTS.to}`);
     } else if (max - base + 1 < 2) {
-        errors.push(`brick port range ${base}-${max} is too small: a restarted brick may need a new port while the old one is in TIME_WAIT`);
+        fail(["basePort", "maxPort"], `brick port range ${base}-${max} is too small: a restarted brick may need a new port while the old one is in TIME_WAIT`);
     }
     const w = s.waitSeconds ?? DEFAULT_WAIT_S;
-    if (!Number.isInteger(w) || w < 1) errors.push(`waitSeconds ${w}: must be a positive integer`);
+    if (!Number.isInteger(w) || w < 1) fail(["waitSeconds"], `waitSeconds ${w}: must be a positive integer`);
     for (const [k, v] of [["ownerUid", s.ownerUid], ["ownerGid", s.ownerGid]] as const) {
-        if (v !== undefined && (!Number.isInteger(v) || v < 0)) errors.push(`${k} ${v}: must be a non-negative integer`);
+        if (v !== undefined && (!Number.isInteger(v) || v < 0)) fail([k], `${k} ${v}: must be a non-negative integer`);
     }
-    if (s.backup !== undefined) errors.push(...validateBackupSettings(s.backup, "files"));
+    if (s.backup !== undefined) for (const text of validateBackupSettings(s.backup, "files")) fail(["backup"], text);
     try {
         glusterAuthAllow(s.clientCidrs ?? []);
     } catch (e) {
-        errors.push(`clientCidrs: ${(e as Error).message}`);
+        fail(["clientCidrs"], `clientCidrs: ${(e as Error).message}`);
     }
-    return { errors, warnings };
+    return { errors: issues.map((i) => i.text), warnings, issues };
 }
 
 /** Brick names follow the seed: brick_a, brick_b, … */
@@ -386,7 +403,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
             });
         }
     }
-    return { cluster: "gluster", steps };
+    return { cluster: "gluster", steps, readyAfter: ["gluster-verify-volume"] };
 }
 
 /** web/gluster-mount.sh's environment: the lab's client plan and the cloud's web node boot (components/web/plan.ts) both use it. */

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { debian12Ami, instanceArchitecture, isInstanceType } from "../shared/ami";
 import { createNodeRole } from "../shared/clusterNodes";
 import { TAG_HTTP_EXEMPTION, TAG_TIER, withTags } from "../shared/conventions";
-import { InvalidArgsError } from "../shared/errors";
+import { ArgProblem, InvalidArgsError, problem, problemBetween, withWiringProblems } from "../shared/errors";
 import { LOG_RETENTION_DAYS } from "../network/peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "../shared/userData";
 import { jsonSecret } from "../shared/secrets";
@@ -26,32 +26,25 @@ export const DEFAULT_OWNCLOUD_IMAGE = "owncloud/server:11.0.0";
  * `11.0.0-20260801`): the moving tags (`10.16`, `10`, `latest`) would let a node launched later run
  * another version than its peers, and every start of the image runs `occ upgrade`.
  */
-export function owncloudImageProblem(image: string): string | undefined {
+export function owncloudImageProblem(image: string): ArgProblem | undefined {
     const m = /^((?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9._/-]+)(?::([A-Za-z0-9._-]{1,128})|@sha256:[0-9a-f]{64})$/.exec(image);
-    if (!m) return `owncloudImage: "${image}" must be image:tag or image@sha256:digest, e.g. ${DEFAULT_OWNCLOUD_IMAGE}`;
+    if (!m) return problem("owncloudImage", `"${image}" must be image:tag or image@sha256:digest, e.g. ${DEFAULT_OWNCLOUD_IMAGE}`);
     const [, repo, tag] = m;
     if (tag !== undefined && /^(docker\.io\/)?owncloud\/server$/.test(repo) && !/^\d+\.\d+\.\d+(-\d{8})?$/.test(tag)) {
-        return (
-            `owncloudImage: "${image}" is not a pinned owncloud/server version: it publishes full versions ` +
-            `(11.0.0, 11.0.0-<YYYYMMDD>, 10.16.4) besides moving tags; set owncloudImage to ${DEFAULT_OWNCLOUD_IMAGE}`
+        return problem(
+            "owncloudImage",
+            `"${image}" is not a pinned owncloud/server version: it publishes full versions ` +
+                `(11.0.0, 11.0.0-<YYYYMMDD>, 10.16.4) besides moving tags; set owncloudImage to ${DEFAULT_OWNCLOUD_IMAGE}`,
         );
     }
     return undefined;
 }
 
 
-export interface OwnCloudWebTierArgs {
-    /** VPC of the load balancer and the web nodes. */
-    vpcId: pulumi.Input<string>;
-    /** Public subnets for the ALB, at least 2 AZs. */
-    publicSubnetIds: pulumi.Input<string>[];
-    /** Private subnets for the web nodes, at least 2 AZs (default platform: 3). */
-    privateSubnetIds: pulumi.Input<string>[];
-    /**
-     * Security group of the web nodes, created by the caller beforehand so the data tiers can admit
-     * it. This component adds the ALB → node rules (container and health ports) to it.
-     */
-    nodeSecurityGroupId: pulumi.Input<string>;
+/**
+ * What the web tier is: domain, certificate choice, image, instance type, sizes, scaling. Plain values, checked by `resolveWebTierSettings` before anything exists.
+ */
+export interface OwnCloudWebTierSettings {
     /** Host name users reach ownCloud at (OWNCLOUD_DOMAIN and trusted domain), e.g. `cloud.example.com`. */
     domain: string;
     /**
@@ -73,30 +66,6 @@ export interface OwnCloudWebTierArgs {
      * such as `11.0.0` or `11.0.0-<YYYYMMDD>`. The image brings its own PHP. Default `owncloud/server:11.0.0`.
      */
     owncloudImage?: string;
-    /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
-    galeraWriterOrder: string[];
-    /**
-     * Secrets Manager ARN of the application's database credentials, exactly `appUser`,
-     * `appPassword`, `appDatabase` (GaleraCluster.appSecretArn). The nodes' role may read it: never
-     * pass the cluster's admin secret here.
-     */
-    galeraSecretArn: pulumi.Input<string>;
-    /** GlusterFS node addresses, first = primary volfile server (GlusterDisperseVolume.nodeAddresses). */
-    glusterServers: string[];
-    /** GlusterFS volume name. */
-    glusterVolume: string;
-    /** Redis primary or configuration endpoint (TLS). */
-    redisEndpoint: pulumi.Input<string>;
-    /**
-     * `redisEndpoint` is the configuration endpoint of a cluster-mode-enabled replication group
-     * (RedisCluster.clusterModeEnabled): nodes then configure ownCloud with OWNCLOUD_REDIS_SEEDS.
-     * Default false.
-     */
-    redisClusterMode?: boolean;
-    /** Redis port. Default 6379. */
-    redisPort?: number;
-    /** Secrets Manager ARN of the Redis AUTH token (`authToken`). */
-    redisSecretArn: pulumi.Input<string>;
     /** Instance type of the web nodes. Default `t3.small`. */
     instanceType?: string;
     /** AMI. Default: the newest official Debian 12 AMI for the instance type's architecture. */
@@ -123,14 +92,53 @@ export interface OwnCloudWebTierArgs {
     accessLogs?: boolean;
     /** Days access logs are kept. Default 90. */
     accessLogRetentionDays?: number;
-    /** EC2 key pair for SSH through the bastion (the nodes run no SSM agent, so this is the way in). */
-    keyPairName?: pulumi.Input<string>;
-    /** Security group of the bastion: nodes admit SSH from it. */
-    bastionSecurityGroupId?: pulumi.Input<string>;
     /** Retention of the web nodes' log group in days. Default 365. */
     logRetentionDays?: number;
     /** Tags added to every resource this component creates. */
     tags?: Record<string, string>;
+}
+
+/** Settings plus wiring: the VPC, subnets and groups, and the data tiers it connects to (addresses, endpoints, secrets). */
+export interface OwnCloudWebTierArgs extends OwnCloudWebTierSettings {
+    /** VPC of the load balancer and the web nodes. */
+    vpcId: pulumi.Input<string>;
+    /** Public subnets for the ALB, at least 2 AZs. */
+    publicSubnetIds: pulumi.Input<string>[];
+    /** Private subnets for the web nodes, at least 2 AZs (default platform: 3). */
+    privateSubnetIds: pulumi.Input<string>[];
+    /**
+     * Security group of the web nodes, created by the caller beforehand so the data tiers can admit
+     * it. This component adds the ALB → node rules (container and health ports) to it.
+     */
+    nodeSecurityGroupId: pulumi.Input<string>;
+    /** Galera node addresses in writer order (GaleraCluster.writerOrder): the first is the single writer. */
+    galeraWriterOrder: string[];
+    /**
+     * Secrets Manager ARN of the application's database credentials, exactly `appUser`,
+     * `appPassword`, `appDatabase` (GaleraCluster.appSecretArn). The nodes' role may read it: never
+     * pass the cluster's admin secret here.
+     */
+    galeraSecretArn: pulumi.Input<string>;
+    /** GlusterFS node addresses, first = primary volfile server (GlusterDisperseVolume.nodeAddresses). */
+    glusterServers: string[];
+    /** GlusterFS volume name. */
+    glusterVolume: string;
+    /** Redis primary or configuration endpoint (TLS). */
+    redisEndpoint: pulumi.Input<string>;
+    /**
+     * `redisEndpoint` is the configuration endpoint of a cluster-mode-enabled replication group
+     * (RedisCluster.clusterModeEnabled): nodes then configure ownCloud with OWNCLOUD_REDIS_SEEDS.
+     * Default false.
+     */
+    redisClusterMode?: boolean;
+    /** Redis port. Default 6379. */
+    redisPort?: number;
+    /** Secrets Manager ARN of the Redis AUTH token (`authToken`). */
+    redisSecretArn: pulumi.Input<string>;
+    /** EC2 key pair for SSH through the bastion (the nodes run no SSM agent, so this is the way in). */
+    keyPairName?: pulumi.Input<string>;
+    /** Security group of the bastion: nodes admit SSH from it. */
+    bastionSecurityGroupId?: pulumi.Input<string>;
 }
 
 export interface ResolvedWebTierArgs {
@@ -153,45 +161,68 @@ export interface ResolvedWebTierArgs {
     tags: Record<string, string>;
 }
 
-export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): ResolvedWebTierArgs {
-    const problems: string[] = [];
+/** Defaults of the settings: the one home of each (the stack's config schema takes them from here). */
+export const WEB_TIER_DEFAULTS = {
+    owncloudImage: DEFAULT_OWNCLOUD_IMAGE,
+    instanceType: "t3.small",
+    rootVolumeSizeGb: 20,
+    minSize: 2,
+    maxSize: 4,
+    cpuTargetPercent: 50,
+    requestsPerTarget: 1000,
+    deletionProtection: false,
+    accessLogs: false,
+    accessLogRetentionDays: 90,
+    logRetentionDays: 365,
+} as const;
+
+export type ResolvedWebTierSettings = Omit<ResolvedWebTierArgs, "redisPort">;
+
+/** Checks the settings alone (every problem at once) and fills in the defaults. */
+export function resolveWebTierSettings(name: string, args: OwnCloudWebTierSettings): ResolvedWebTierSettings {
+    const d = WEB_TIER_DEFAULTS;
+    const problems: ArgProblem[] = [];
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(args.domain ?? "")) {
-        problems.push(`domain: "${args.domain}" is not a lower-case DNS name like cloud.example.com`);
+        problems.push(problem("domain", `"${args.domain}" is not a lower-case DNS name like cloud.example.com`));
     }
-    if (args.publicSubnetIds.length < 2) problems.push("publicSubnetIds: an ALB needs subnets in at least 2 AZs (FSBP ELB.13)");
-    if (args.privateSubnetIds.length < 2) problems.push("privateSubnetIds: give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving");
-    const owncloudImage = args.owncloudImage ?? DEFAULT_OWNCLOUD_IMAGE;
+    const owncloudImage = args.owncloudImage ?? d.owncloudImage;
     const imageProblem = owncloudImageProblem(owncloudImage);
     if (imageProblem) problems.push(imageProblem);
-    const minSize = args.minSize ?? 2;
-    const maxSize = args.maxSize ?? 4;
+    const minSize = args.minSize ?? d.minSize;
+    const maxSize = args.maxSize ?? d.maxSize;
     const desiredCapacity = args.desiredCapacity ?? minSize;
-    if (!Number.isInteger(minSize) || minSize < 1) problems.push(`minSize: ${minSize}; at least 1`);
-    if (!Number.isInteger(maxSize) || maxSize < minSize) problems.push(`maxSize: ${maxSize} is below minSize ${minSize}`);
-    if (!Number.isInteger(desiredCapacity) || desiredCapacity < minSize || desiredCapacity > maxSize) {
-        problems.push(`desiredCapacity: ${desiredCapacity} must lie between minSize ${minSize} and maxSize ${maxSize}`);
+    if (!Number.isInteger(minSize) || minSize < 1) problems.push(problem("minSize", `${minSize}; at least 1`));
+    if (!Number.isInteger(maxSize) || maxSize < minSize) {
+        problems.push(problemBetween(["maxSize", "minSize"], (n) => `${n("maxSize")} ${maxSize} is below ${n("minSize")} ${minSize}: raise ${n("maxSize")} or lower ${n("minSize")}`));
     }
-    const cpuTargetPercent = args.cpuTargetPercent ?? 50;
-    if (!(cpuTargetPercent > 0 && cpuTargetPercent < 100)) problems.push(`cpuTargetPercent: ${cpuTargetPercent} must be between 0 and 100`);
-    const requestsPerTarget = args.requestsPerTarget ?? 1000;
-    if (!(Number.isInteger(requestsPerTarget) && requestsPerTarget > 0)) problems.push(`requestsPerTarget: ${requestsPerTarget} must be a positive whole number`);
-    if ((args.galeraWriterOrder ?? []).length === 0) problems.push("galeraWriterOrder: give the Galera nodes in writer order (GaleraCluster.writerOrder)");
-    if ((args.glusterServers ?? []).length < 2) problems.push("glusterServers: give every GlusterFS node (at least 2, so a mount works while the first is down)");
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.glusterVolume ?? "")) problems.push(`glusterVolume: "${args.glusterVolume}" is not a volume name`);
-    const accessLogRetentionDays = args.accessLogRetentionDays ?? 90;
-    if (!Number.isInteger(accessLogRetentionDays) || accessLogRetentionDays < 1) problems.push(`accessLogRetentionDays: ${accessLogRetentionDays}; at least 1`);
-    const logRetentionDays = args.logRetentionDays ?? 365;
-    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) problems.push(`logRetentionDays: ${logRetentionDays} is not a CloudWatch Logs retention value`);
-    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? 20;
-    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 10) problems.push(`rootVolumeSizeGb: ${rootVolumeSizeGb}; at least 10 (Docker images live there)`);
-    const instanceType = args.instanceType ?? "t3.small";
-    if (!isInstanceType(instanceType)) problems.push(`instanceType: "${instanceType}" is not an EC2 instance type like t3.small`);
+    if (!Number.isInteger(desiredCapacity) || desiredCapacity < minSize || desiredCapacity > maxSize) {
+        problems.push(
+            problemBetween(["desiredCapacity", "minSize", "maxSize"], (n) => `${n("desiredCapacity")} ${desiredCapacity} must lie between ${n("minSize")} ${minSize} and ${n("maxSize")} ${maxSize}`),
+        );
+    }
+    const cpuTargetPercent = args.cpuTargetPercent ?? d.cpuTargetPercent;
+    if (!(cpuTargetPercent > 0 && cpuTargetPercent < 100)) problems.push(problem("cpuTargetPercent", `${cpuTargetPercent} must be between 0 and 100`));
+    const requestsPerTarget = args.requestsPerTarget ?? d.requestsPerTarget;
+    if (!(Number.isInteger(requestsPerTarget) && requestsPerTarget > 0)) problems.push(problem("requestsPerTarget", `${requestsPerTarget} must be a positive whole number`));
+    const accessLogRetentionDays = args.accessLogRetentionDays ?? d.accessLogRetentionDays;
+    if (!Number.isInteger(accessLogRetentionDays) || accessLogRetentionDays < 1) problems.push(problem("accessLogRetentionDays", `${accessLogRetentionDays}; at least 1`));
+    const logRetentionDays = args.logRetentionDays ?? d.logRetentionDays;
+    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) problems.push(problem("logRetentionDays", `${logRetentionDays} is not a CloudWatch Logs retention value`));
+    const rootVolumeSizeGb = args.rootVolumeSizeGb ?? d.rootVolumeSizeGb;
+    if (!Number.isInteger(rootVolumeSizeGb) || rootVolumeSizeGb < 10) problems.push(problem("rootVolumeSizeGb", `${rootVolumeSizeGb}; at least 10 (Docker images live there)`));
+    const instanceType = args.instanceType ?? d.instanceType;
+    if (!isInstanceType(instanceType)) problems.push(problem("instanceType", `"${instanceType}" is not an EC2 instance type like t3.small`));
     if (args.certificateArn !== undefined && args.hostedZoneId !== undefined) {
-        problems.push("certificateArn/hostedZoneId: give one (an existing certificate, or a zone to issue one in), not both");
+        problems.push(problem(["certificateArn", "hostedZoneId"], "give one (an existing certificate, or a zone to issue one in), not both"));
     }
     const spotBase = args.spotAboveOnDemandBase;
     if (spotBase !== undefined && (!Number.isInteger(spotBase) || spotBase < 1 || spotBase > minSize)) {
-        problems.push(`spotAboveOnDemandBase: ${spotBase} must be a whole number from 1 to minSize (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`);
+        problems.push(
+            problemBetween(
+                ["spotAboveOnDemandBase", "minSize"],
+                (n) => `${n("spotAboveOnDemandBase")}: ${spotBase} must be a whole number between 1 and ${n("minSize")} (${minSize}): on-demand nodes keep serving while spot capacity is reclaimed`,
+            ),
+        );
     }
     if (problems.length > 0) throw new InvalidArgsError("OwnCloudWebTier", name, problems);
     return {
@@ -205,11 +236,10 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
         desiredCapacity,
         cpuTargetPercent,
         requestsPerTarget,
-        deletionProtection: args.deletionProtection ?? false,
-        accessLogs: args.accessLogs ?? false,
+        deletionProtection: args.deletionProtection ?? d.deletionProtection,
+        accessLogs: args.accessLogs ?? d.accessLogs,
         accessLogRetentionDays,
         logRetentionDays,
-        redisPort: args.redisPort ?? REDIS_PORT,
         https: args.certificateArn !== undefined ? "certificate" : args.hostedZoneId !== undefined ? "acm" : "none",
         tags: args.tags ?? {},
     };
@@ -217,6 +247,18 @@ export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): Res
 
 /** Tags of one of the tier's parts (`alb`, `web`) on top of the caller's. */
 type TierTags = (tier: string, extra?: Record<string, string>) => Record<string, string>;
+
+/** Settings (see `resolveWebTierSettings`) and the wiring's own rules: subnets in 2 AZs, the data tiers' addresses. */
+export function resolveWebTierArgs(name: string, args: OwnCloudWebTierArgs): ResolvedWebTierArgs {
+    const wiring: ArgProblem[] = [];
+    if (args.publicSubnetIds.length < 2) wiring.push(problem("publicSubnetIds", "an ALB needs subnets in at least 2 AZs (FSBP ELB.13)"));
+    if (args.privateSubnetIds.length < 2) wiring.push(problem("privateSubnetIds", "give private subnets in at least 2 AZs so one AZ's loss leaves nodes serving"));
+    if ((args.galeraWriterOrder ?? []).length === 0) wiring.push(problem("galeraWriterOrder", "give the Galera nodes in writer order (GaleraCluster.writerOrder)"));
+    if ((args.glusterServers ?? []).length < 2) wiring.push(problem("glusterServers", "give every GlusterFS node (at least 2, so a mount works while the first is down)"));
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(args.glusterVolume ?? "")) wiring.push(problem("glusterVolume", `"${args.glusterVolume}" is not a volume name`));
+    const settings = withWiringProblems("OwnCloudWebTier", name, () => resolveWebTierSettings(name, args), wiring);
+    return { ...settings, redisPort: args.redisPort ?? REDIS_PORT };
+}
 
 /**
  * The ownCloud web tier: an internet-facing ALB (80/443 only, HTTP redirected to HTTPS whenever

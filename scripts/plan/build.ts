@@ -10,7 +10,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { InvalidArgsError } from "../../components/shared/errors";
-import { ConfigError, loadPlatformConfig } from "../../stacks/config";
+import { ConfigError, parsePlatformConfig } from "../../stacks/config";
 import { buildPlatform } from "../../stacks/platform";
 import { readStackConfig } from "../../stacks/program";
 import { MockEngine, type RecordedResource } from "./mockEngine";
@@ -261,8 +261,9 @@ export async function build(input: BuildInput): Promise<Built> {
             if (!fs.existsSync(file)) throw new PlanInputError(`program ${input.programFile} does not exist`);
             await runProgramModule(file);
         } else {
-            const cfg = loadPlatformConfig(input.stack, readStackConfig(), project);
-            await buildPlatform(cfg);
+            // The config's problems and the components' are reported together (buildPlatform's preflight).
+            const parsed = parsePlatformConfig(input.stack, readStackConfig(), project);
+            await buildPlatform(parsed.config, parsed);
         }
         try {
             await engine.settle();

@@ -5,7 +5,8 @@
 # Environment:
 #   GALERA_MODE          bootstrap | join
 #   GALERA_PEERS         comma-separated addresses of the OTHER nodes
-#   GALERA_SYNC_TIMEOUT  optional, seconds to wait for Synced (default 600; SST can be slow)
+#   GALERA_SYNC_TIMEOUT  seconds to wait for Synced (SST can be slow); every plan passes the
+#                        component's syncTimeoutSeconds, so the node keeps no second default
 #   GALERA_FORCE_BOOTSTRAP  optional, 1 = this node was chosen by the decision procedure
 #                        (decide.sh) after a full-cluster stop: mark it safe_to_bootstrap.
 #
@@ -27,8 +28,8 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-require_env GALERA_MODE GALERA_PEERS
-TIMEOUT="${GALERA_SYNC_TIMEOUT:-600}"
+require_env GALERA_MODE GALERA_PEERS GALERA_SYNC_TIMEOUT
+TIMEOUT="$GALERA_SYNC_TIMEOUT"
 
 start_health() {
     svc enable galera-health.socket
