@@ -112,6 +112,8 @@ export interface GlusterClientSettings {
  * a brick that ACKs but never answers (hung process).
  */
 export const DEFAULT_PING_TIMEOUT_S = 10;
+/** Name of the brick watchdog service (systemd unit on the nodes, the lab launcher's service name). */
+export const BRICK_WATCHDOG_SERVICE = "owncloud-ha-brick-watchdog";
 /** 10 ports: one brick per node per volume plus room for restarts and a few more volumes. */
 export const DEFAULT_BASE_PORT: number = GLUSTER_BRICK_PORTS.from;
 export const DEFAULT_MAX_PORT: number = GLUSTER_BRICK_PORTS.to;
