@@ -516,6 +516,12 @@ async function freezeOnce(lab: Lab, label: string, holdS: number, notes: string[
             notes.push(`${label} ${d.web}: verify ${v.raw}`);
         }
     }
+    for (const d of dirs) {
+        // what ended the wait in each client: its ping timer ("has not responded in the last N seconds")
+        // or the brick's sockets closing (a kill)
+        const m = await lab.sh(d.web, `grep -h -E 'has not responded in the last|disconnected from' /var/log/glusterfs/*.log 2>/dev/null | tail -n 2 | cut -c1-220; true`);
+        notes.push(`${label} ${d.web} client log: ${m.stdout.trim().split("\n").join(" | ") || "-"}`);
+    }
     Object.assign(figures, {
         [`${label}_brickKilledDuringFreeze`]: killedByWatchdog ? "yes" : "no",
         [`${label}_brickRunningAfter`]: pid1 ? "yes" : "no",
