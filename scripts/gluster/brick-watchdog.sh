@@ -21,6 +21,8 @@
 #   GLUSTER_WATCHDOG_RESTART        1 (default): restart a brick it killed, unless it already did so
 #                                   less than GLUSTER_WATCHDOG_RESTART_HOLDOFF_S (default 600) ago:
 #                                   a brick that keeps freezing stays down for an operator
+#   GLUSTER_WATCHDOG_RESTART_WAIT_S bound of each wait around a restart (default 20): glusterd seeing the
+#                                   brick gone, then a new brick process
 #   GLUSTER_WATCHDOG_STATE_DIR      where the last restart is recorded (default /run/owncloud-ha)
 #   GLUSTER_WATCHDOG_ITERATIONS     stop after this many loop turns (tests); default: run until stopped
 #
@@ -42,7 +44,8 @@ restart="${GLUSTER_WATCHDOG_RESTART:-1}"
 holdoff="${GLUSTER_WATCHDOG_RESTART_HOLDOFF_S:-600}"
 state_dir="${GLUSTER_WATCHDOG_STATE_DIR:-/run/owncloud-ha}"
 iterations="${GLUSTER_WATCHDOG_ITERATIONS:-0}"
-for v in kill_after min_misses holdoff iterations; do
+restart_wait="${GLUSTER_WATCHDOG_RESTART_WAIT_S:-20}"
+for v in kill_after min_misses holdoff iterations restart_wait; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v=${!v} must be a whole number of seconds/probes"
 done
 for v in interval deadline; do
@@ -61,30 +64,31 @@ readonly PING_CALL='\x80\x00\x00\x28\x6f\x63\x68\x61\x00\x00\x00\x00\x00\x00\x00
 # any reply proves the brick's event threads run.
 readonly REPLY_RE='^[89a-f][0-9a-f]{7}6f63686100000001'
 
-# brick_cmdline_matches PID: true when PID is a glusterfsd serving GLUSTER_BRICK_DIR in this network
-# namespace (lab hosts share one PID namespace); prints its --brick-port.
+# brick_port_of PID: true when PID is a glusterfsd serving GLUSTER_BRICK_DIR in this network namespace
+# (lab hosts share one PID namespace); sets found_port to its --brick-port. Builtins only: it runs
+# for every process while no brick is found, once per interval.
 brick_port_of() {
-    local d="/proc/$1" args i name="" port=""
-    [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$netns" ] || return 1
+    local d="/proc/$1" args i name=""
+    found_port=""; found_host=""
+    [ "$d/ns/net" -ef /proc/self/ns/net ] || return 1
     mapfile -d '' -t args 2>/dev/null < "$d/cmdline" || return 1
     [ "${#args[@]}" -gt 2 ] && [ "${args[0]##*/}" = glusterfsd ] || return 1
     for ((i = 1; i + 1 < ${#args[@]}; i++)); do
         case "${args[i]}" in
             --brick-name) name="${args[i + 1]}" ;;
-            --brick-port) port="${args[i + 1]}" ;;
+            --brick-port) found_port="${args[i + 1]}" ;;
+            -s) found_host="${args[i + 1]}" ;;
         esac
     done
-    [ "$name" = "$GLUSTER_BRICK_DIR" ] && [[ "$port" =~ ^[0-9]+$ ]] || return 1
-    printf '%s\n' "$port"
+    [ "$name" = "$GLUSTER_BRICK_DIR" ] && [[ "$found_port" =~ ^[0-9]+$ ]]
 }
 
 # find_brick: sets pid and port of this node's brick process (the last one seen first), or fails.
 find_brick() {
-    local d p
-    if [ -n "$pid" ] && port="$(brick_port_of "$pid")"; then return 0; fi
+    local d
+    if [ -n "$pid" ] && brick_port_of "$pid"; then port="$found_port"; host="$found_host"; return 0; fi
     for d in /proc/[0-9]*; do
-        p="${d#/proc/}"
-        if port="$(brick_port_of "$p")"; then pid="$p"; return 0; fi
+        if brick_port_of "${d#/proc/}"; then pid="${d#/proc/}"; port="$found_port"; host="$found_host"; return 0; fi
     done
     pid=""; port=""
     return 1
@@ -106,10 +110,19 @@ probe() {
 
 proc_state() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || echo gone; }
 
-# restart_brick: `volume start VOL force` starts only bricks that are not running (bounded, retried
-# while another gluster transaction holds the cluster lock), at most once per holdoff.
+# brick_offline: glusterd has seen the killed brick go (its status 0). Until then `volume start
+# force` is a no-op for it: glusterd_brick_start() returns early while brickinfo->start_triggered is
+# set, which only the brick's disconnect in glusterd clears (glusterd-utils.c, glusterd-handler.c).
+brick_offline() {
+    timeout 20 gluster --mode=script volume status "$vol" "$killed_host:$GLUSTER_BRICK_DIR" --xml 2>/dev/null \
+        | grep -q '<status>0</status>'
+}
+
+# restart_brick: once glusterd saw the brick go, `volume start VOL force` starts the bricks that are
+# not running; done when a new brick process shows up. Bounded, retried (another gluster transaction
+# may hold the cluster lock), at most once per holdoff.
 restart_brick() {
-    local stamp="$state_dir/brick-watchdog.last-restart" last=0 now attempt
+    local stamp="$state_dir/brick-watchdog.last-restart" last=0 now attempt i
     if [ "$restart" != 1 ]; then
         warn "restart disabled: the brick stays down until 'gluster volume start $vol force'"
         return 0
@@ -123,19 +136,25 @@ restart_brick() {
     fi
     printf '%s\n' "$now" > "$stamp"
     for attempt in 1 2 3; do
-        if timeout 60 gluster --mode=script volume start "$vol" force >/dev/null 2>&1; then
-            log "brick restarted through glusterd (volume start $vol force); self-heal catches it up"
-            return 0
-        fi
-        [ "$attempt" = 3 ] || sleep 5
+        for ((i = 0; i < restart_wait; i++)); do brick_offline && break; sleep 1; done
+        timeout 60 gluster --mode=script volume start "$vol" force >/dev/null 2>&1 || true
+        for ((i = 0; i < restart_wait; i++)); do
+            if find_brick; then
+                log "brick restarted through glusterd (volume start $vol force): PID $pid; self-heal catches it up"
+                return 0
+            fi
+            sleep 1
+        done
+        warn "no brick process after 'volume start $vol force' (attempt $attempt of 3)"
     done
-    warn "gluster volume start $vol force failed 3 times: the brick stays down; start it by hand"
+    warn "the brick stays down: start it by hand ('gluster volume start $vol force') once the cause is known"
 }
 
 kill_brick() {
     local state i
     state="$(proc_state "$pid")"
     log "brick PID $pid (port $port, state $state) answered no ping for $((SECONDS - last_ok)) s ($misses probes of ${deadline} s missed): SIGKILL, so its clients see a disconnect instead of waiting"
+    killed_host="$host"
     kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 20; i++)); do
         state="$(proc_state "$pid")"
@@ -150,8 +169,7 @@ kill_brick() {
     restart_brick
 }
 
-netns="$(readlink /proc/self/ns/net)"
-pid=""; port=""; seen=""; misses=0; last_ok=$SECONDS; turns=0
+pid=""; port=""; host=""; killed_host=""; found_port=""; found_host=""; seen=""; misses=0; last_ok=$SECONDS; turns=0
 log "watching brick $GLUSTER_BRICK_DIR of $vol: ping every ${interval} s (deadline ${deadline} s); kill after ${kill_after} s and ${min_misses} missed probes"
 while :; do
     if find_brick; then

@@ -519,7 +519,7 @@ async function freezeOnce(lab: Lab, label: string, holdS: number, notes: string[
     for (const d of dirs) {
         // what ended the wait in each client: its ping timer ("has not responded in the last N seconds")
         // or the brick's sockets closing (a kill)
-        const m = await lab.sh(d.web, `grep -h -E 'has not responded in the last|disconnected from' /var/log/glusterfs/*.log 2>/dev/null | tail -n 2 | cut -c1-220; true`);
+        const m = await lab.sh(d.web, `grep -h -E 'client-1.*(has not responded in the last|disconnected from|timed out|failed)' /var/log/glusterfs/mnt-*.log 2>/dev/null | tail -n 8 | cut -c1-200; true`);
         notes.push(`${label} ${d.web} client log: ${m.stdout.trim().split("\n").join(" | ") || "-"}`);
     }
     Object.assign(figures, {
