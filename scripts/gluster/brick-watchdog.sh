@@ -137,8 +137,9 @@ restart_brick() {
     printf '%s\n' "$now" > "$stamp"
     for attempt in 1 2 3; do
         for ((i = 0; i < restart_wait; i++)); do brick_offline && break; sleep 1; done
+        # glusterd waits for the new brick to daemonize before it answers: a few seconds suffice
         timeout 60 gluster --mode=script volume start "$vol" force >/dev/null 2>&1 || true
-        for ((i = 0; i < restart_wait; i++)); do
+        for ((i = 0; i < 5; i++)); do
             if find_brick; then
                 log "brick restarted through glusterd (volume start $vol force): PID $pid; self-heal catches it up"
                 return 0
@@ -156,14 +157,18 @@ kill_brick() {
     log "brick PID $pid (port $port, state $state) answered no ping for $((SECONDS - last_ok)) s ($misses probes of ${deadline} s missed): SIGKILL, so its clients see a disconnect instead of waiting"
     killed_host="$host"
     kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
+    # A zombie has closed its sockets already (the clients see the disconnect), but glusterd still
+    # takes it for a running brick (gf_is_pid_running opens /proc/PID/cmdline) and would not start a
+    # new one: wait (bounded) until it is reaped.
+    for ((i = 0; i < 2 * restart_wait; i++)); do
         state="$(proc_state "$pid")"
-        case "$state" in gone|Z) break ;; esac
+        [ "$state" != gone ] || break
         sleep 0.5
     done
     case "$state" in
-        gone|Z) log "brick PID $pid is gone" ;;
-        *) warn "brick PID $pid still exists 10 s after SIGKILL (state $state; D = blocked in the kernel, e.g. a hung disk): its sockets stay open until it dies" ;;
+        gone) log "brick PID $pid is gone" ;;
+        Z) warn "brick PID $pid is dead but not reaped after ${restart_wait} s: glusterd may take it for running" ;;
+        *) warn "brick PID $pid still exists ${restart_wait} s after SIGKILL (state $state; D = blocked in the kernel, e.g. a hung disk): its sockets stay open until it dies" ;;
     esac
     pid=""; misses=0; last_ok=$SECONDS
     restart_brick
