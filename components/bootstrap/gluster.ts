@@ -103,13 +103,18 @@ export interface GlusterClientSettings {
  * A killed process (TCP RST/FIN) is detected at once whatever this value is.
  *
  * The ping timer alone does NOT bound a silent stall by ping-timeout T: a ping goes out every T, and
- * when the timer fires it re-arms once more if anything was received or sent in the last T, so the
- * stall lands anywhere in (T, 2T] (measured in the lab with T = 10: 10.6 s and 14.9 s). The plan
- * therefore also sets TCP_USER_TIMEOUT (client.tcp-user-timeout / server.tcp-user-timeout) to T - 2:
- * the kernel aborts a connection whose sent request stays unacknowledged that long, which is exactly
- * the situation of a client waiting on a vanished brick. Kernel-level ACKs do not depend on the brick
- * process being responsive, so a busy brick is not affected; the ping timer remains the backstop for
- * a brick that ACKs but never answers (hung process).
+ * when the timer fires it re-arms for another T if a message was received, or a queued one finished
+ * sending, in the last T (rpc-clnt-ping.c rpc_clnt_ping_timer_expired), so the stall lands anywhere in
+ * (T, 2T] and beyond (measured in the lab with T = 10: 10.6 s and 14.9 s). The plan therefore also
+ * sets TCP_USER_TIMEOUT (client.tcp-user-timeout / server.tcp-user-timeout) to T - 2: the kernel
+ * aborts a connection whose sent request stays unacknowledged that long, which is exactly the
+ * situation of a client waiting on a vanished brick. Kernel-level ACKs do not depend on the brick
+ * process being responsive, so a busy brick is not affected.
+ *
+ * Neither bounds a brick that is alive but frozen (SIGSTOP, hung event threads): its kernel ACKs, so
+ * TCP_USER_TIMEOUT waits for the client to fill the brick's receive window first, and the ping timer
+ * re-arms meanwhile (measured: 12.8-19.8 s with T = 10). The brick watchdog (BRICK_WATCHDOG below)
+ * bounds that case by T: it kills such a brick, and a killed process is detected at once.
  */
 export const DEFAULT_PING_TIMEOUT_S = 10;
 /** Name of the brick watchdog service (systemd unit on the nodes, the lab launcher's service name). */
