@@ -112,9 +112,9 @@ export interface GlusterClientSettings {
  * process being responsive, so a busy brick is not affected.
  *
  * Neither bounds a brick that is alive but frozen (SIGSTOP, hung event threads): its kernel ACKs, so
- * TCP_USER_TIMEOUT waits for the client to fill the brick's receive window first, and the ping timer
- * re-arms meanwhile (measured: 12.8-19.8 s with T = 10). The brick watchdog (BRICK_WATCHDOG below)
- * bounds that case by T: it kills such a brick, and a killed process is detected at once.
+ * TCP_USER_TIMEOUT never sees unacknowledged data, and only the ping timer ends the wait (measured:
+ * 12.8-19.8 s with T = 10). The brick watchdog (BRICK_WATCHDOG below) bounds that case by T: it kills
+ * such a brick, and a killed process is detected at once.
  */
 export const DEFAULT_PING_TIMEOUT_S = 10;
 /** Name of the brick watchdog service (systemd unit on the nodes, the lab launcher's service name). */

@@ -489,13 +489,12 @@ async function freezeOnce(lab: Lab, label: string, holdS: number, notes: string[
     const tThaw = Date.now() / 1000;
     const cont = await lab.exec(FREEZE_VICTIM, ["kill", "-CONT", String(pid0)]);
     const killedByWatchdog = cont.code !== 0;
-    // a killed brick comes back through glusterd (bounded wait): when, seen from the freeze
+    // a killed brick comes back through glusterd (bounded wait; the watchdog's log says when)
     let pid1 = await brickPid(lab, FREEZE_VICTIM);
     for (let i = 0; i < 60 && !pid1; i++) {
         await sleep(1000);
         pid1 = await brickPid(lab, FREEZE_VICTIM);
     }
-    if (killedByWatchdog && pid1) figures[`${label}_brickBackSecondsAfterFreeze`] = round(Date.now() / 1000 - tFreeze, 1);
     lab.log(`gluster-freeze-brick/${label}: SIGCONT ${cont.code === 0 ? "sent" : "found no process"}; brick PID now ${pid1 ?? "none"}`);
     const logs = [];
     for (const d of dirs) logs.push(await waitWriter(lab, d.web, d.logf, runS + 180));
