@@ -10,6 +10,9 @@ import {
     isOptimalDisperse,
     GlusterSettings,
     DEFAULT_PING_TIMEOUT_S,
+    BRICK_WATCHDOG,
+    BRICK_WATCHDOG_SERVICE,
+    MIN_PING_TIMEOUT_S,
 } from "../components/storage/plan";
 import { BootstrapPlan } from "../components/shared/bootstrapPlan";
 
@@ -59,6 +62,7 @@ describe("bootstrap/gluster: plan", () => {
             "gluster-brick-fs2", "gluster-glusterd-fs2", "gluster-rejoin-fs2",
             "gluster-brick-fs3", "gluster-glusterd-fs3", "gluster-rejoin-fs3",
             "gluster-create-volume", "gluster-verify-volume",
+            "gluster-watchdog-fs1", "gluster-watchdog-fs2", "gluster-watchdog-fs3",
         ]);
         order(plan);
         const create = plan.steps.find((s) => s.id === "gluster-create-volume")!;
@@ -169,7 +173,7 @@ describe("bootstrap/gluster: validation", () => {
         const v = validateGlusterSettings({ ...seed, nodes: nodes(4), disperse: 4, redundancy: 1, allowNonOptimal: true });
         expect(v.errors).to.deep.equal([]);
         expect(v.warnings.join()).to.match(/not one of GlusterFS's optimal/);
-        expect(glusterPlan({ ...seed, nodes: nodes(6), disperse: 6, redundancy: 2 }).steps).to.have.length(6 * 3 + 2);
+        expect(glusterPlan({ ...seed, nodes: nodes(6), disperse: 6, redundancy: 2 }).steps).to.have.length(6 * 4 + 2);
     });
 
     it("requires one brick per node, unique hosts/addresses and a device", () => {
@@ -185,6 +189,33 @@ describe("bootstrap/gluster: validation", () => {
         expect(validateGlusterSettings({ ...seed, pingTimeoutSeconds: 60 }).warnings.join()).to.match(/above GlusterFS's default 42/);
         expect(() => glusterPlan({ ...seed, basePort: 49200, maxPort: 49100 })).to.throw(/brick port range 49200-49100 is invalid/);
         expect(() => glusterPlan({ ...seed, basePort: 24000, maxPort: 24010 })).to.throw(/overlaps glusterd/);
+    });
+
+    it("runs a brick watchdog on every node that kills a silent brick within ping-timeout (probe cadence included)", () => {
+        const plan = glusterPlan(seed);
+        for (const [i, node] of seed.nodes.entries()) {
+            const step = plan.steps.find((s) => s.id === `gluster-watchdog-${node.host}`)!;
+            expect(step.host).to.equal(node.host);
+            expect(step.script).to.equal("gluster/brick-watchdog-install.sh");
+            expect(step.dependsOn).to.deep.equal(["gluster-verify-volume"]);
+            expect(step.env.GLUSTER_BRICK_DIR).to.equal(brickPaths(seed, i).dir);
+            expect(step.env.GLUSTER_VOLUME).to.equal("gfs_v_r5");
+            expect(step.env.GLUSTER_WATCHDOG_SERVICE).to.equal(BRICK_WATCHDOG_SERVICE);
+            // worst case from a freeze to the kill = kill-after + interval + deadline: exactly ping-timeout
+            const worst = Number(step.env.GLUSTER_WATCHDOG_KILL_AFTER_S) + Number(step.env.GLUSTER_WATCHDOG_INTERVAL_S) + Number(step.env.GLUSTER_WATCHDOG_DEADLINE_S);
+            expect(worst).to.equal(DEFAULT_PING_TIMEOUT_S);
+            expect(Number(step.env.GLUSTER_WATCHDOG_MIN_MISSES)).to.be.at.least(2);
+        }
+        const slow = glusterPlan({ ...seed, pingTimeoutSeconds: 30 }).steps.find((s) => s.id === "gluster-watchdog-fs2")!;
+        expect(Number(slow.env.GLUSTER_WATCHDOG_KILL_AFTER_S)).to.equal(30 - BRICK_WATCHDOG.intervalS - BRICK_WATCHDOG.deadlineS);
+    });
+
+    it("refuses a ping-timeout too short for the watchdog to miss two pings", () => {
+        expect(MIN_PING_TIMEOUT_S).to.equal(BRICK_WATCHDOG.minMisses * (BRICK_WATCHDOG.intervalS + BRICK_WATCHDOG.deadlineS));
+        expect(() => glusterPlan({ ...seed, pingTimeoutSeconds: MIN_PING_TIMEOUT_S - 1 })).to.throw(/pingTimeoutSeconds 5: must be an integer 6\.\.1800 .*brick watchdog/);
+        expect(() => glusterPlan({ ...seed, pingTimeoutSeconds: MIN_PING_TIMEOUT_S })).to.not.throw();
+        const step = glusterPlan({ ...seed, pingTimeoutSeconds: MIN_PING_TIMEOUT_S }).steps.find((s) => s.id === "gluster-watchdog-fs1")!;
+        expect(Number(step.env.GLUSTER_WATCHDOG_KILL_AFTER_S)).to.be.at.least((BRICK_WATCHDOG.minMisses - 1) * (BRICK_WATCHDOG.intervalS + BRICK_WATCHDOG.deadlineS));
     });
 
     it("keeps TCP_USER_TIMEOUT below ping-timeout (else a silent stall exceeds it)", () => {

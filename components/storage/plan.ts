@@ -103,15 +103,52 @@ export interface GlusterClientSettings {
  * A killed process (TCP RST/FIN) is detected at once whatever this value is.
  *
  * The ping timer alone does NOT bound a silent stall by ping-timeout T: a ping goes out every T, and
- * when the timer fires it re-arms once more if anything was received or sent in the last T, so the
- * stall lands anywhere in (T, 2T] (measured in the lab with T = 10: 10.6 s and 14.9 s). The plan
- * therefore also sets TCP_USER_TIMEOUT (client.tcp-user-timeout / server.tcp-user-timeout) to T - 2:
- * the kernel aborts a connection whose sent request stays unacknowledged that long, which is exactly
- * the situation of a client waiting on a vanished brick. Kernel-level ACKs do not depend on the brick
- * process being responsive, so a busy brick is not affected; the ping timer remains the backstop for
- * a brick that ACKs but never answers (hung process).
+ * when the timer fires it re-arms for another T if a message was received, or a queued one finished
+ * sending, in the last T (rpc-clnt-ping.c rpc_clnt_ping_timer_expired), so the stall lands anywhere in
+ * (T, 2T] and beyond (measured in the lab with T = 10: 10.6 s and 14.9 s). The plan therefore also
+ * sets TCP_USER_TIMEOUT (client.tcp-user-timeout / server.tcp-user-timeout) to T - 2: the kernel
+ * aborts a connection whose sent request stays unacknowledged that long, which is exactly the
+ * situation of a client waiting on a vanished brick. Kernel-level ACKs do not depend on the brick
+ * process being responsive, so a busy brick is not affected.
+ *
+ * Neither bounds a brick that is alive but frozen (SIGSTOP, hung event threads): its kernel ACKs, so
+ * TCP_USER_TIMEOUT never sees unacknowledged data, and only the ping timer ends the wait (measured:
+ * 12.8-19.8 s with T = 10). The brick watchdog (BRICK_WATCHDOG below) bounds that case by T: it kills
+ * such a brick, and a killed process is detected at once.
  */
 export const DEFAULT_PING_TIMEOUT_S = 10;
+/** Name of the brick watchdog service (systemd unit on the nodes, the lab launcher's service name). */
+export const BRICK_WATCHDOG_SERVICE = "owncloud-ha-brick-watchdog";
+/**
+ * The brick watchdog (scripts/node/gluster/brick-watchdog.sh) pings its node's own brick over loopback with
+ * the RPC the clients' ping timer uses, every `intervalS`, each probe bounded by `deadlineS`, and
+ * SIGKILLs a brick that has answered nothing for `brickWatchdogKillAfter()` seconds over at least
+ * `minMisses` probes in a row.
+ *
+ * Why it exists: ping-timeout does NOT bound the stall behind a frozen brick (SIGSTOPped, or its
+ * event threads hung) that keeps its sockets open. The kernel keeps ACKing, so TCP_USER_TIMEOUT and
+ * keepalive never fire; the client's ping timer (rpc-clnt-ping.c, rpc_clnt_ping_timer_expired)
+ * disconnects only when BOTH the last message received AND the last message sent are older than
+ * ping-timeout, and re-arms for another full period otherwise — "sent" being any request the client
+ * pushed out, so a client that keeps writing keeps the dead brick alive in its eyes. Killing the process
+ * closes its sockets: every client sees the disconnect at once (as after a crash, measured at
+ * 0.13 s) and the disperse volume carries on with the other bricks.
+ *
+ * Bound: a freeze right after a successful probe is detected at the latest when the misses have
+ * lasted killAfter, i.e. killAfter + interval + deadline after the freeze = ping-timeout. A brick
+ * answering no loopback NULL RPC for 7 s (the default) is hung: the ping is served by rpcsvc in the
+ * event thread, without disk I/O. Two misses in a row are required so that a node that was itself
+ * paused (its clock jumps) does not kill a healthy brick.
+ */
+export const BRICK_WATCHDOG = { intervalS: 1, deadlineS: 2, minMisses: 2 } as const;
+
+/** Seconds without an answer after which the watchdog kills the brick: ping-timeout − interval − deadline. */
+export function brickWatchdogKillAfter(pingTimeoutSeconds: number): number {
+    return pingTimeoutSeconds - BRICK_WATCHDOG.intervalS - BRICK_WATCHDOG.deadlineS;
+}
+
+/** Smallest ping-timeout the watchdog can keep: its minMisses probes must fit in it. */
+export const MIN_PING_TIMEOUT_S = BRICK_WATCHDOG.minMisses * (BRICK_WATCHDOG.intervalS + BRICK_WATCHDOG.deadlineS);
 /** 10 ports: one brick per node per volume plus room for restarts and a few more volumes. */
 export const DEFAULT_BASE_PORT: number = GLUSTER_BRICK_PORTS.from;
 export const DEFAULT_MAX_PORT: number = GLUSTER_BRICK_PORTS.to;
@@ -257,9 +294,9 @@ export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
         else fail(["disperse", "redundancy", "allowNonOptimal"], `${msg}. Set allowNonOptimal to accept it.`);
     }
     const t = s.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S;
-    if (!Number.isInteger(t) || t < 1 || t > 1800) fail(["pingTimeoutSeconds"], `pingTimeoutSeconds ${t}: must be an integer 1..1800`);
-    else if (t > 42) warnings.push(`pingTimeoutSeconds ${t} is above GlusterFS's default 42 s: clients stall that long when a node vanishes`);
-    else if (t < 5) warnings.push(`pingTimeoutSeconds ${t} is very low: a busy brick may be declared dead, forcing reconnects and heals`);
+    if (!Number.isInteger(t) || t < MIN_PING_TIMEOUT_S || t > 1800) {
+        fail(["pingTimeoutSeconds"], `pingTimeoutSeconds ${t}: must be an integer ${MIN_PING_TIMEOUT_S}..1800 (below ${MIN_PING_TIMEOUT_S} s the brick watchdog cannot miss ${BRICK_WATCHDOG.minMisses} pings before killing a brick, and busy bricks get declared dead)`);
+    } else if (t > 42) warnings.push(`pingTimeoutSeconds ${t} is above GlusterFS's default 42 s: clients stall that long when a node vanishes`);
     const u = tcpUserTimeout(s);
     if (!Number.isInteger(u) || u < 0) fail(["tcpUserTimeoutSeconds"], `tcpUserTimeoutSeconds ${u}: must be a non-negative integer (0 = GlusterFS defaults)`);
     else if (u === 0) warnings.push(`tcpUserTimeoutSeconds 0: a silent node loss then stalls clients for up to 2 x ping-timeout (${2 * t} s)`);
@@ -388,6 +425,26 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
         secrets: [],
         dependsOn: ["gluster-create-volume"],
         description: `all ${n} bricks of ${vol} online and nothing pending heal`,
+    });
+    nodes.forEach((node, i) => {
+        const killAfter = brickWatchdogKillAfter(settings.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S);
+        steps.push({
+            id: `gluster-watchdog-${node.host}`,
+            host: node.host,
+            script: "gluster/brick-watchdog-install.sh",
+            env: {
+                GLUSTER_VOLUME: vol,
+                GLUSTER_BRICK_DIR: brickPaths(settings, i).dir,
+                GLUSTER_WATCHDOG_SERVICE: BRICK_WATCHDOG_SERVICE,
+                GLUSTER_WATCHDOG_KILL_AFTER_S: String(killAfter),
+                GLUSTER_WATCHDOG_INTERVAL_S: String(BRICK_WATCHDOG.intervalS),
+                GLUSTER_WATCHDOG_DEADLINE_S: String(BRICK_WATCHDOG.deadlineS),
+                GLUSTER_WATCHDOG_MIN_MISSES: String(BRICK_WATCHDOG.minMisses),
+            },
+            secrets: [],
+            dependsOn: ["gluster-verify-volume"],
+            description: `run ${node.host}'s brick watchdog: a brick that answers no ping for ${killAfter} s is killed and restarted, so no client waits on a frozen brick longer than ping-timeout`,
+        });
     });
     if (settings.backup !== undefined) {
         const order = nodes.map((x) => ({ name: x.host, address: x.address }));

@@ -66,7 +66,12 @@ define() {
             CMD=(/usr/sbin/sshd -D -e "$@")
             READY=(bash -c 'exec 3<>/dev/tcp/127.0.0.1/22')
             READY_TIMEOUT=10 ;;
-        *) msg "unknown lab service (known: mariadb galera-health haproxy glusterd ssh)"; exit 2 ;;
+        owncloud-ha-brick-watchdog)
+            # the systemd unit's EnvironmentFile and ExecStart (gluster/brick-watchdog-install.sh)
+            CMD=(bash -c 'set -a; . /etc/owncloud-ha/brick-watchdog.env; set +a; exec bash /opt/owncloud-ha/brick-watchdog/gluster/brick-watchdog.sh')
+            READY=(true)
+            READY_TIMEOUT=5 ;;
+        *) msg "unknown lab service (known: mariadb galera-health haproxy glusterd ssh owncloud-ha-brick-watchdog)"; exit 2 ;;
     esac
 }
 

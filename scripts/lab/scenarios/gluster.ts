@@ -13,10 +13,14 @@
  *                            and the brick's filesystem wiped, then fs3's plan steps re-run (what Pulumi
  *                            does for a replaced instance): same address, old peer UUID, reset-brick,
  *                            full heal; fs3's brick must then list exactly fs1's entries
+ *   gluster-freeze-brick     fs2's brick process SIGSTOPped (it keeps its sockets; the kernel still ACKs)
+ *                            while web1 and web2 write and read: once with fs2's brick watchdog stopped
+ *                            (what the clients' ping timer alone does), once with it running (it must
+ *                            kill the frozen brick so every client's stall stays <= ping-timeout)
  */
 import { Lab, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
-import { brickPaths } from "../../../components/storage/plan";
+import { BRICK_WATCHDOG_SERVICE, brickPaths } from "../../../components/storage/plan";
 import {
     MOUNT_POINT,
     PING_TIMEOUT_S,
@@ -440,4 +444,148 @@ find /var/lib/glusterd -mindepth 1 -delete
     },
 };
 
-export const scenarios: Scenario[] = [killHost, netCut, mountFirstDown, replaceNode];
+const FREEZE_VICTIM = "fs2";
+/** Long enough for the clients' own ping timer to act when nothing else does (it can take up to ~2 x ping-timeout). */
+const FREEZE_UNWATCHED_HOLD_S = 40;
+/** The watchdog acts within ping-timeout; the rest of the hold shows the restarted brick serving again. */
+const FREEZE_WATCHED_HOLD_S = 20;
+
+/** PID of the brick process (glusterfsd) living in the host's network namespace, if any. */
+async function brickPid(lab: Lab, host: string): Promise<number | undefined> {
+    const r = await lab.sh(host, `
+me=$(readlink /proc/self/ns/net)
+for d in /proc/[0-9]*; do
+  [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] || continue
+  [ "$(cat "$d/comm" 2>/dev/null)" = glusterfsd ] && echo "\${d#/proc/}"
+done
+true`, { timeoutMs: 30_000 });
+    const pids = r.stdout.trim().split("\n").filter(Boolean).map(Number);
+    return pids.length === 1 ? pids[0] : undefined;
+}
+
+interface FreezePhase { ok: boolean; figures: ScenarioResult["figures"]; dirs: { web: string; dir: string; logf: string }[] }
+
+/**
+ * One freeze: writers on every web host, SIGSTOP fs2's brick for `holdS`, SIGCONT (if it still
+ * exists), heal to 0, every acknowledged file checked from the host that wrote it.
+ */
+async function freezeOnce(lab: Lab, label: string, holdS: number, notes: string[]): Promise<FreezePhase> {
+    const figures: ScenarioResult["figures"] = {};
+    const webs = ["web1", "web2"];
+    const stamp = Date.now();
+    const dirs = webs.map((web) => ({ web, dir: `${MOUNT_POINT}/lab-gluster/freeze-${label}-${web}-${stamp}`, logf: `/tmp/gluster-freeze-${label}.log` }));
+    await waitHealed(lab, 120);
+    for (const web of webs) await waitClientConnected(lab, web, 60);
+    const pid0 = await brickPid(lab, FREEZE_VICTIM);
+    if (!pid0) throw new Error(`no single brick process on ${FREEZE_VICTIM}`);
+    const runS = FAULT_AT_S + holdS + AFTER_S;
+    for (const d of dirs) await startWriter(lab, d.web, d.dir, d.logf, MAX_FILES, runS);
+    await sleep(FAULT_AT_S * 1000);
+    const tFreeze = Date.now() / 1000;
+    const stop = await lab.exec(FREEZE_VICTIM, ["kill", "-STOP", String(pid0)]);
+    if (stop.code !== 0) throw new Error(`kill -STOP ${pid0} on ${FREEZE_VICTIM} failed: ${stop.stderr}`);
+    lab.log(`gluster-freeze-brick/${label}: brick PID ${pid0} on ${FREEZE_VICTIM} stopped`);
+    await sleep(holdS * 1000);
+    const tThaw = Date.now() / 1000;
+    const cont = await lab.exec(FREEZE_VICTIM, ["kill", "-CONT", String(pid0)]);
+    const killedByWatchdog = cont.code !== 0;
+    // a killed brick comes back through glusterd (bounded wait; the watchdog's log says when)
+    let pid1 = await brickPid(lab, FREEZE_VICTIM);
+    for (let i = 0; i < 60 && !pid1; i++) {
+        await sleep(1000);
+        pid1 = await brickPid(lab, FREEZE_VICTIM);
+    }
+    lab.log(`gluster-freeze-brick/${label}: SIGCONT ${cont.code === 0 ? "sent" : "found no process"}; brick PID now ${pid1 ?? "none"}`);
+    const logs = [];
+    for (const d of dirs) logs.push(await waitWriter(lab, d.web, d.logf, runS + 180));
+    const h0 = Date.now();
+    await waitHealed(lab, HEAL_TIMEOUT_S);
+    const healS = (Date.now() - h0) / 1000;
+    let ok = true;
+    for (const [i, d] of dirs.entries()) {
+        const w = logs[i];
+        const v = await verifyAcked(lab, d.web, d.dir, d.logf);
+        const stall = stallIn(w, tFreeze, tThaw + 5);
+        const lost = v.missing + v.corrupt;
+        Object.assign(figures, {
+            [`${label}_${d.web}_stallSeconds`]: round(stall.gap),
+            [`${label}_${d.web}_longestOpSeconds`]: round(stall.op),
+            [`${label}_${d.web}_ackedWrites`]: w.acked,
+            [`${label}_${d.web}_failedWrites`]: w.failed,
+            [`${label}_${d.web}_reads`]: w.reads,
+            [`${label}_${d.web}_badOrFailedReads`]: w.badReads + w.readErrors,
+            [`${label}_${d.web}_lostOrCorrupt`]: lost,
+        });
+        if (!(w.acked > 0 && v.acked === w.acked && lost === 0 && w.badReads === 0)) {
+            ok = false;
+            notes.push(`${label} ${d.web}: verify ${v.raw}`);
+        }
+    }
+    for (const d of dirs) {
+        // what ended the wait in each client: its ping timer ("has not responded in the last N seconds")
+        // or the brick's sockets closing (a kill)
+        const m = await lab.sh(d.web, `grep -h -E 'client-1.*(has not responded in the last|disconnected from|timed out)' /var/log/glusterfs/mnt-*.log 2>/dev/null | tail -n 4 | cut -c1-200; true`);
+        notes.push(`${label} ${d.web} client log: ${m.stdout.trim().split("\n").join(" | ") || "-"}`);
+    }
+    Object.assign(figures, {
+        [`${label}_brickKilledDuringFreeze`]: killedByWatchdog ? "yes" : "no",
+        [`${label}_brickRunningAfter`]: pid1 ? (pid1 === pid0 ? "yes (same process)" : "yes (new process)") : "no",
+        [`${label}_healSeconds`]: round(healS, 1),
+    });
+    return { ok, figures, dirs };
+}
+
+/**
+ * fs2's brick frozen (SIGSTOP: the process keeps its sockets, the kernel keeps ACKing) while both web
+ * hosts write and read. Unwatched (fs2's watchdog stopped): the clients' ping timer alone; figures
+ * only. Watched: every client's stall must stay <= ping-timeout, the watchdog must have killed the
+ * frozen brick and restarted it. Both: 0 lost/corrupt acknowledged files, heal to 0; then web1's
+ * files of the watched run are read from web2 with fs3 down (needs fs2's healed brick).
+ */
+const freezeBrick: Scenario = {
+    name: "gluster-freeze-brick",
+    description: `SIGSTOP ${FREEZE_VICTIM}'s brick during writes on web1 and web2: without its watchdog (${FREEZE_UNWATCHED_HOLD_S} s, figures only), then with it (${FREEZE_WATCHED_HOLD_S} s): each client stalls <= network.ping-timeout (${PING_TIMEOUT_S} s); 0 lost/corrupt; heal to 0`,
+    run: async (lab) => {
+        const t0 = Date.now();
+        const name = "gluster-freeze-brick";
+        const notes: string[] = [];
+        const figures: ScenarioResult["figures"] = { victim: FREEZE_VICTIM, pingTimeoutSeconds: PING_TIMEOUT_S, stallBoundSeconds: PING_TIMEOUT_S };
+        let ok = false;
+        let watchdogStopped = false;
+        const cleanup: string[] = [];
+        try {
+            for (const w of ["web1", "web2"]) if (!(await isMounted(lab, w))) throw new Error(`${MOUNT_POINT} not mounted on ${w}`);
+            const stopped = await lab.svc(FREEZE_VICTIM, "stop", BRICK_WATCHDOG_SERVICE);
+            if (stopped.code !== 0) throw new Error(`stopping ${BRICK_WATCHDOG_SERVICE} on ${FREEZE_VICTIM} failed: ${stopped.stderr}`);
+            watchdogStopped = true;
+            const before = await freezeOnce(lab, "unwatched", FREEZE_UNWATCHED_HOLD_S, notes);
+            Object.assign(figures, before.figures);
+            cleanup.push(...before.dirs.map((d) => d.dir));
+            const started = await lab.svc(FREEZE_VICTIM, "start", BRICK_WATCHDOG_SERVICE);
+            if (started.code !== 0) throw new Error(`starting ${BRICK_WATCHDOG_SERVICE} on ${FREEZE_VICTIM} failed: ${started.stderr}`);
+            watchdogStopped = false;
+            const after = await freezeOnce(lab, "watched", FREEZE_WATCHED_HOLD_S, notes);
+            Object.assign(figures, after.figures);
+            cleanup.push(...after.dirs.map((d) => d.dir));
+            const wd = await lab.sh(FREEZE_VICTIM, `tail -n 8 /var/log/oclab-svc/${BRICK_WATCHDOG_SERVICE}.log 2>/dev/null; true`);
+            notes.push(`${FREEZE_VICTIM} watchdog log: ${wd.stdout.trim().split("\n").join(" | ")}`);
+            const web1 = after.dirs.find((d) => d.web === "web1")!;
+            const cross = await crossCheck(lab, web1.dir, web1.logf, "fs3", notes);
+            figures.watched_web1FilesReadFromWeb2WithFs3Down_lostOrCorrupt = cross.missing + cross.corrupt;
+            const stallsOk = ["web1", "web2"].every((w) => (figures[`watched_${w}_stallSeconds`] as number) <= PING_TIMEOUT_S);
+            ok = before.ok && after.ok && stallsOk && figures.watched_brickKilledDuringFreeze === "yes" &&
+                figures.watched_brickRunningAfter === "yes (new process)" && cross.missing + cross.corrupt === 0 && cross.acked > 0;
+            if (!stallsOk) notes.push(`a client stalled longer than ping-timeout (${PING_TIMEOUT_S} s) with the watchdog running`);
+            await lab.exec("web1", ["rm", "-rf", ...cleanup], { timeoutMs: 300_000 });
+        } catch (e) {
+            notes.push(`error: ${(e as Error).message}`);
+            const pid = await brickPid(lab, FREEZE_VICTIM);
+            if (pid) await lab.exec(FREEZE_VICTIM, ["kill", "-CONT", String(pid)]);
+        } finally {
+            if (watchdogStopped) await lab.svc(FREEZE_VICTIM, "start", BRICK_WATCHDOG_SERVICE);
+        }
+        return { name, ok, figures, notes, durationSeconds: Math.round((Date.now() - t0) / 1000) };
+    },
+};
+
+export const scenarios: Scenario[] = [killHost, netCut, mountFirstDown, replaceNode, freezeBrick];

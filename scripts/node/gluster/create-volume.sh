@@ -16,8 +16,10 @@
 #   GLUSTER_TCP_USER_TIMEOUT  seconds; client.tcp-user-timeout and server.tcp-user-timeout (TCP_USER_TIMEOUT:
 #                         the kernel drops a connection whose sent data stays unacknowledged that long).
 #                         The ping timer alone bounds a silent stall only to (ping-timeout, 2 x ping-timeout]
-#                         (it re-arms once when there was traffic in the last period); this bounds it below
-#                         ping-timeout. Applies to connections made after it is set (create sets it before start).
+#                         and beyond (it re-arms while messages arrived or finished sending in the last
+#                         period); this bounds a vanished node's stall below ping-timeout. A frozen brick
+#                         process (its kernel still ACKs) is bounded by brick-watchdog.sh instead.
+#                         Applies to connections made after it is set (create sets it before start).
 #   GLUSTER_OWNER_UID / GLUSTER_OWNER_GID   owner of the volume root (storage.owner-uid/gid)
 #   GLUSTER_WAIT_S        bound for each wait (peers connected, bricks online), default 120
 set -euo pipefail
