@@ -79,7 +79,7 @@ describe("stack settings feed component settings", () => {
 });
 
 describe("Galera sync timeout: one default (the component's), carried to the node", () => {
-    const script = (name: string) => path.join(__dirname, "..", "scripts", "galera", name);
+    const script = (name: string) => path.join(__dirname, "..", "scripts", "node", "galera", name);
 
     it("every plan step that starts MariaDB passes GALERA_SYNC_TIMEOUT = the component's syncTimeoutSeconds", () => {
         const resolved = resolveGaleraClusterSettings("g", { ...settings.galera, subnetCidrs: resolvePeeredVpcArgs("db", settings.dbVpc).subnets.privateCidrs }, 3);

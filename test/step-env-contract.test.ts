@@ -110,7 +110,7 @@ describe("every step's environment covers its script's require_env", () => {
             // glusterd.sh: its own ports, the metrics settings under `if is_systemd`, and through
             // metrics_install (lib/metrics.sh) the metrics namespace, cluster and node.
             expect([...parseScript("gluster/glusterd.sh").required].sort()).to.deep.equal([
-                "GLUSTER_BASE_PORT", "GLUSTER_MAX_PORT", "GLUSTER_METRICS_BRICK_MOUNT", "GLUSTER_METRICS_VOLUME",
+                "GLUSTERD_PORT_FROM", "GLUSTERD_PORT_TO", "GLUSTER_BASE_PORT", "GLUSTER_MAX_PORT", "GLUSTER_METRICS_BRICK_MOUNT", "GLUSTER_METRICS_VOLUME",
                 "OCHA_METRICS_CLUSTER", "OCHA_METRICS_NAMESPACE", "OCHA_METRICS_NODE",
             ]);
             // backup-install.sh: through backup_install → backup_require_settings (lib/backup.sh).
@@ -118,9 +118,9 @@ describe("every step's environment covers its script's require_env", () => {
             // node-init.sh: its main (continuation lines joined).
             expect(parseScript("web/node-init.sh").required).to.include("GLUSTER_SERVERS");
             // haproxy.sh's health frontend variables are all-or-none, not required.
-            expect([...parseScript("web/haproxy.sh").required]).to.deep.equal(["GALERA_BACKENDS"]);
+            expect([...parseScript("web/haproxy.sh").required].sort()).to.deep.equal(["GALERA_BACKENDS", "GALERA_HEALTH_PORT", "GALERA_SQL_PORT", "HAPROXY_LISTEN"]);
             // Without systemd (the lab) the metrics timer is skipped, and with it its settings.
-            expect([...parseScript("gluster/glusterd.sh", false).required].sort()).to.deep.equal(["GLUSTER_BASE_PORT", "GLUSTER_MAX_PORT"]);
+            expect([...parseScript("gluster/glusterd.sh", false).required].sort()).to.deep.equal(["GLUSTERD_PORT_FROM", "GLUSTERD_PORT_TO", "GLUSTER_BASE_PORT", "GLUSTER_MAX_PORT"]);
             expect(parseScript("galera/configure.sh", false).required).to.not.include("OCHA_METRICS_NODE");
             expect(parseScript("galera/configure.sh").required).to.include("OCHA_METRICS_NODE");
         });
@@ -161,6 +161,6 @@ describe("every step's environment covers its script's require_env", () => {
     });
 
     it("fails a step that lacks one (a step without GLUSTER_MAX_PORT)", () => {
-        expect(missing("gluster/glusterd.sh", ["GLUSTER_BASE_PORT", "GLUSTER_METRICS_VOLUME", "GLUSTER_METRICS_BRICK_MOUNT", "OCHA_METRICS_NAMESPACE", "OCHA_METRICS_CLUSTER", "OCHA_METRICS_NODE"])).to.deep.equal(["GLUSTER_MAX_PORT"]);
+        expect(missing("gluster/glusterd.sh", ["GLUSTERD_PORT_FROM", "GLUSTERD_PORT_TO", "GLUSTER_BASE_PORT", "GLUSTER_METRICS_VOLUME", "GLUSTER_METRICS_BRICK_MOUNT", "OCHA_METRICS_NAMESPACE", "OCHA_METRICS_CLUSTER", "OCHA_METRICS_NODE"])).to.deep.equal(["GLUSTER_MAX_PORT"]);
     });
 });
