@@ -286,6 +286,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
         const rules: { id: string; description: string; protocol: string; port: number; from: "clients" | "self" | "bastion" }[] = [
             { id: "mysql", description: "SQL from clients", protocol: "tcp", port: GALERA_PORTS.mysql, from: "clients" },
             { id: "health", description: "Galera health check (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.health, from: "clients" },
+            { id: "health-donor", description: "Galera health check, Donor accepted (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.healthDonor, from: "clients" },
+            { id: "writer", description: "Galera designated-writer check (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.writer, from: "clients" },
             { id: "repl-tcp", description: "Galera replication", protocol: "tcp", port: GALERA_PORTS.replication, from: "self" },
             { id: "repl-udp", description: "Galera replication (multicast-free UDP)", protocol: "udp", port: GALERA_PORTS.replication, from: "self" },
             { id: "ist", description: "Galera incremental state transfer", protocol: "tcp", port: GALERA_PORTS.ist, from: "self" },

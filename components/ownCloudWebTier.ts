@@ -8,6 +8,7 @@ import { InvalidArgsError } from "./errors";
 import { LOG_RETENTION_DAYS } from "./peeredVpc";
 import { bootScript, bundleScripts, USER_DATA_LIMIT_BYTES } from "./userData";
 import { jsonSecret } from "./secrets";
+import { galeraPortsEnv } from "./ports";
 
 /** Port of the official owncloud/server image. */
 export const OWNCLOUD_PORT = 8080;
@@ -415,6 +416,7 @@ export class OwnCloudWebTier extends pulumi.ComponentResource {
                     REDIS_SECRET_ARN: redisArn,
                     ADMIN_SECRET_ARN: adminArn,
                     GALERA_BACKENDS: args.galeraWriterOrder.map((ip, i) => `galera${i + 1}=${ip}`).join(","),
+                    ...galeraPortsEnv(),
                     GLUSTER_SERVERS: args.glusterServers.join(" "),
                     GLUSTER_VOLUME: args.glusterVolume,
                     REDIS_HOST: redisHost,

@@ -365,6 +365,8 @@ export async function buildPlatform(cfg: PlatformConfig): Promise<Platform> {
         allow(`${env}-web-to-${target}`, webSecurityGroup, to, { protocol, from: fromPort, to: toPort, description }, tags, webSecurityGroup, [peeringTo[tier]]);
     webTo("galera-sql", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.mysql, GALERA_PORTS.mysql, "SQL to Galera (through the local HAProxy)");
     webTo("galera-health", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.health, GALERA_PORTS.health, "HAProxy health checks of Galera");
+    webTo("galera-health-donor", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.healthDonor, GALERA_PORTS.healthDonor, "HAProxy health checks of Galera (Donor accepted)");
+    webTo("galera-writer", "db", { id: galera.securityGroupId }, "tcp", GALERA_PORTS.writer, GALERA_PORTS.writer, "HAProxy designated-writer checks of Galera");
     webTo("redis", "db", { id: redis.securityGroupId }, "tcp", REDIS_PORT, REDIS_PORT, "Redis (TLS)");
     webTo("glusterd", "fs", { id: gluster.securityGroupId }, "tcp", GLUSTERD_PORTS.from, GLUSTERD_PORTS.to, "glusterd (volfiles)");
     webTo("gluster-bricks", "fs", { id: gluster.securityGroupId }, "tcp", gluster.brickPorts.from, gluster.brickPorts.to, "GlusterFS bricks");

@@ -7,6 +7,9 @@
 import { BootstrapPlan, BootstrapStep } from "./plan";
 import { nodeMetricsEnv } from "../nodeMetrics";
 import { BackupSettings, backupEnv, galeraBackupOrder, validateBackupSettings } from "./backup";
+import { galeraPortsEnv } from "../ports";
+
+export { galeraPortsEnv };
 
 export interface GaleraNode {
     /** Logical host name (plan `host`), also the wsrep node name, e.g. `db1`. */
@@ -155,6 +158,10 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             GALERA_NODE_NAME: node.name,
             GALERA_NODE_ADDRESS: node.address,
             GALERA_CLUSTER_ADDRESSES: addresses,
+            // The web hosts' HAProxy lists the nodes in this same order: the writer role passes to
+            // the first node of it that is healthy, the node HAProxy's ordered backups serve meanwhile.
+            GALERA_WRITER_ORDER: s.nodes.map((n) => n.name).join(","),
+            ...galeraPortsEnv(),
         };
         if (s.providerOptions) env.GALERA_PROVIDER_OPTIONS = s.providerOptions;
         if (s.metricsCluster !== undefined) Object.assign(env, nodeMetricsEnv(s.metricsCluster, node.name));
@@ -278,7 +285,7 @@ export function galeraRollingRestartPlan(s: GaleraPlanSettings): BootstrapPlan {
 export interface HaproxyPlanSettings {
     /** Web hosts that each get a node-local HAProxy. */
     webHosts: string[];
-    /** Galera nodes in server order: the first is the active writer, the others `backup`. */
+    /** Galera nodes in server order (the order of `galeraPlan`'s nodes): who serves while no writer is designated. */
     galeraNodes: GaleraNode[];
     /** Local listener (default 127.0.0.1:3306). */
     listen?: string;
@@ -309,6 +316,7 @@ export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
             script: "web/haproxy.sh",
             env: {
                 GALERA_BACKENDS: backends,
+                ...galeraPortsEnv(),
                 HAPROXY_LISTEN: listen,
                 HAPROXY_CHECK_INTER_MS: String(s.checkIntervalMs ?? 500),
                 HAPROXY_FALL: String(s.fall ?? 2),
@@ -316,7 +324,7 @@ export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
             },
             secrets: [],
             dependsOn: [],
-            description: `Node-local single-writer HAProxy on ${host}: ${s.galeraNodes[0]?.name} active, the others backup.`,
+            description: `Node-local single-writer HAProxy on ${host}: the cluster's designated writer, else the first Synced node in the order ${s.galeraNodes.map((n) => n.name).join(", ")}, else the first Donor.`,
         })),
     };
 }

@@ -215,7 +215,7 @@ export const FSBP_HIGH_RISK_PORTS: readonly number[] = [
 export const highRiskPortsRestricted: ResourceValidationPolicy = {
     name: "ec2-high-risk-ports-restricted",
     description:
-        "[AWS FSBP EC2.19] Data and replication ports (MariaDB/Galera 3306, 4444, 4567, 4568, 9200; GlusterFS " +
+        "[AWS FSBP EC2.19] Data and replication ports (MariaDB/Galera 3306, 4444, 4567, 4568, 9200-9202; GlusterFS " +
         "24007-24008 and the brick range; Redis 6379; NFS, portmapper, other databases) must not accept any public " +
         "source, however narrow; the other FSBP high-risk ports must not be open to the world or to ranges as wide as a /8.",
     enforcementLevel: "mandatory",

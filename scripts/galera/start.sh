@@ -31,8 +31,11 @@ require_env GALERA_MODE GALERA_PEERS
 TIMEOUT="${GALERA_SYNC_TIMEOUT:-600}"
 
 start_health() {
-    svc enable galera-health.socket
-    svc start galera-health.socket
+    local u
+    for u in galera-health galera-health-donor galera-health-writer; do
+        svc enable "$u.socket"
+        svc start "$u.socket"
+    done
 }
 
 wait_synced() {

@@ -41,10 +41,19 @@ define() {
             if [ -n "$pos" ]; then CMD+=("$pos"); fi
             READY=(mariadb-admin --no-defaults --socket=/run/mysqld/mysqld.sock -uUNKNOWN_PROBE ping)
             READY_TIMEOUT=${OCLAB_MARIADB_START_TIMEOUT:-300} ;;
-        galera-health)
+        galera-health|galera-health-donor|galera-health-writer)
+            # the ports and questions of configure.sh's systemd socket units, from its settings file
+            local port question
+            # shellcheck disable=SC1091
+            . /etc/mysql/galera-health.env
+            case "$name" in
+                galera-health) port="$GALERA_HEALTH_PORT" question=synced ;;
+                galera-health-donor) port="$GALERA_HEALTH_DONOR_PORT" question=donor ;;
+                *) port="$GALERA_WRITER_PORT" question=writer ;;
+            esac
             # shellcheck disable=SC2054 # socat address options are comma-separated
-            CMD=(socat -T5 TCP-LISTEN:9200,reuseaddr,fork,backlog=128 EXEC:/opt/owncloud-ha/bin/galera-health)
-            READY=(bash -c 'exec 3<>/dev/tcp/127.0.0.1/9200')
+            CMD=(socat -T5 "TCP-LISTEN:${port},reuseaddr,fork,backlog=128" "EXEC:/opt/owncloud-ha/bin/galera-health ${question}")
+            READY=(bash -c "exec 3<>/dev/tcp/127.0.0.1/${port}")
             READY_TIMEOUT=10 ;;
         haproxy)
             install -d -m 755 /run/haproxy
@@ -61,7 +70,7 @@ define() {
             CMD=(/usr/sbin/sshd -D -e "$@")
             READY=(bash -c 'exec 3<>/dev/tcp/127.0.0.1/22')
             READY_TIMEOUT=10 ;;
-        *) msg "unknown lab service (known: mariadb galera-health haproxy glusterd ssh)"; exit 2 ;;
+        *) msg "unknown lab service (known: mariadb galera-health galera-health-donor galera-health-writer haproxy glusterd ssh)"; exit 2 ;;
     esac
 }
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Node-local HAProxy on a web host: 127.0.0.1:3306 -> the single Galera writer.
 # Idempotent: the config is rewritten only when it changes, validated, then HAProxy is started or
-# reloaded.
+# reloaded. `haproxy.sh --render` prints the configuration and changes nothing (tests, operators).
 #
 # Environment:
-#   GALERA_BACKENDS   name=address,… in the SAME order on every web host (first = active writer)
+#   GALERA_BACKENDS   name=address,… in the SAME order on every web host and as the Galera plan's
+#                     GALERA_WRITER_ORDER
+#   GALERA_MYSQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT (ports.ts)
 #   HAPROXY_LISTEN    optional, default 127.0.0.1:3306
 #   HAPROXY_CHECK_INTER_MS / HAPROXY_FALL / HAPROXY_RISE   optional, default 500 / 2 / 3
 #   OWNCLOUD_HEALTH_PORT + OWNCLOUD_HEALTH_HOST   optional, both or neither: an HTTP health endpoint
@@ -14,7 +16,12 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-require_env GALERA_BACKENDS
+RENDER=0
+if [ "${1:-}" = --render ]; then RENDER=1; fi
+require_env GALERA_BACKENDS GALERA_MYSQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT
+for v in GALERA_MYSQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT; do
+    if ! [[ "${!v}" =~ ^[0-9]{1,5}$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then die "$v must be a port number (got '${!v}')"; fi
+done
 LISTEN="${HAPROXY_LISTEN:-127.0.0.1:3306}"
 INTER="${HAPROXY_CHECK_INTER_MS:-500}"
 FALL="${HAPROXY_FALL:-2}"
@@ -35,25 +42,20 @@ fi
 TEMPLATE="$(dirname "$0")/haproxy.cfg.tmpl"
 [ -f "$TEMPLATE" ] || die "template $TEMPLATE missing"
 
-apt_install haproxy socat
-
-servers=""
-first=1
 IFS=',' read -r -a backends <<<"$GALERA_BACKENDS"
+writers="" synced="" donors=""
 for b in "${backends[@]}"; do
     name="${b%%=*}"; addr="${b#*=}"
     if ! [[ "$name" =~ ^[a-z][a-z0-9-]*$ ]] || ! [[ "$addr" =~ ^[0-9.]+$ ]]; then
         die "bad GALERA_BACKENDS entry '$b' (want name=ipv4)"
     fi
-    if [ "$first" = 1 ]; then
-        # when the preferred writer is back, close the sessions still open on a backup so that
-        # writes never go to two nodes at once
-        servers+="    server ${name} ${addr}:3306 on-marked-up shutdown-backup-sessions"$'\n'
-        first=0
-    else
-        servers+="    server ${name} ${addr}:3306 backup"$'\n'
-    fi
+    # tier 1 up: close the sessions a fallback holds (writes never on two nodes)
+    writers+="    server ${name} ${addr}:${GALERA_MYSQL_PORT} port ${GALERA_WRITER_PORT} on-marked-up shutdown-backup-sessions"$'\n'
+    synced+="    server ${name}-synced ${addr}:${GALERA_MYSQL_PORT} port ${GALERA_HEALTH_PORT} backup"$'\n'
+    donors+="    server ${name}-donor ${addr}:${GALERA_MYSQL_PORT} port ${GALERA_HEALTH_DONOR_PORT} backup"$'\n'
 done
+[ -n "$writers" ] || die "GALERA_BACKENDS names no node"
+servers="    # 1. the designated writer"$'\n'"${writers}    # 2. no designated writer up: the first Synced node"$'\n'"${synced}    # 3. no Synced node: the first Donor"$'\n'"${donors}"
 
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
@@ -84,13 +86,18 @@ CFG
         continue
     fi
     line="${line//@@LISTEN@@/$LISTEN}"
+    line="${line//@@WRITER_PORT@@/$GALERA_WRITER_PORT}"
+    line="${line//@@HEALTH_PORT@@/$GALERA_HEALTH_PORT}"
+    line="${line//@@DONOR_PORT@@/$GALERA_HEALTH_DONOR_PORT}"
     line="${line//@@INTER@@/$INTER}"
     line="${line//@@FASTINTER@@/$fastinter}"
     line="${line//@@FALL@@/$FALL}"
     line="${line//@@RISE@@/$RISE}"
     printf '%s\n' "$line"
 done < "$TEMPLATE" > "$tmp"
+if [ "$RENDER" = 1 ]; then cat "$tmp"; exit 0; fi
 
+apt_install haproxy socat
 haproxy -c -q -f "$tmp" || die "generated HAProxy configuration is invalid"
 install -d -m 755 /etc/haproxy /run/haproxy
 changed=0

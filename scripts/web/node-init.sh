@@ -8,6 +8,8 @@
 #   REDIS_SECRET_ARN      Redis AUTH token (authToken)
 #   ADMIN_SECRET_ARN      ownCloud admin account (username, password)
 #   GALERA_BACKENDS       name=address,… in writer order (same on every node)
+#   GALERA_MYSQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT
+#                         Galera's SQL port and health answers, for HAProxy (web/haproxy.sh)
 #   GLUSTER_SERVERS       Gluster node addresses, first = primary volfile server
 #   GLUSTER_VOLUME        volume name
 #   REDIS_HOST REDIS_PORT Redis endpoint (TLS): the primary endpoint, or with REDIS_CLUSTER_MODE=enabled
@@ -147,6 +149,7 @@ secret_json() {
 
 main() {
     require_env AWS_REGION DB_SECRET_ARN REDIS_SECRET_ARN ADMIN_SECRET_ARN GALERA_BACKENDS GLUSTER_SERVERS \
+        GALERA_MYSQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT \
         GLUSTER_VOLUME REDIS_HOST REDIS_PORT REDIS_CLUSTER_MODE OWNCLOUD_IMAGE OWNCLOUD_DOMAIN \
         OWNCLOUD_PROTOCOL OWNCLOUD_HEALTH_PORT
     case "$OWNCLOUD_PROTOCOL" in http|https) ;; *) die "OWNCLOUD_PROTOCOL=$OWNCLOUD_PROTOCOL: want http or https" ;; esac
@@ -159,8 +162,8 @@ main() {
 
     # 1. The node-local single-writer HAProxy to Galera (the configuration the lab tests), plus the
     #    health frontend the load balancer checks.
-    GALERA_BACKENDS="$GALERA_BACKENDS" OWNCLOUD_HEALTH_PORT="$OWNCLOUD_HEALTH_PORT" \
-        OWNCLOUD_HEALTH_HOST="$OWNCLOUD_DOMAIN" bash "$here/haproxy.sh"
+    #    (the GALERA_* settings are exported by the user data)
+    OWNCLOUD_HEALTH_PORT="$OWNCLOUD_HEALTH_PORT" OWNCLOUD_HEALTH_HOST="$OWNCLOUD_DOMAIN" bash "$here/haproxy.sh"
 
     # 2. The shared volume: ownCloud's config (/mnt/data/config in the image) and files live there, so
     #    every node runs with the same instanceid, passwordsalt and secret. Nothing of ownCloud's is
