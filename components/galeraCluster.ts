@@ -49,11 +49,11 @@ export interface GaleraClusterArgs extends ClusterWiringArgs, ClusterBackupArgs 
     /** Application database and user. Default `owncloud` / `owncloud`. */
     appDatabase?: string;
     appUser?: string;
-    /** Security groups that may use the database (3306) and its health check (9200), e.g. the web tier's. */
+    /** Security groups that may use the database (3306) and its health answers (9200-9202), e.g. the web tier's. */
     clientSecurityGroupIds?: pulumi.Input<string>[];
     /**
      * CIDRs the application connects from. Used for the database user's allowed hosts (always
-     * needed) and, only when no client security group is given, for the 3306/9200 rules.
+     * needed) and, only when no client security group is given, for the 3306 and 9200-9202 rules.
      */
     clientCidrs: string[];
     /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
