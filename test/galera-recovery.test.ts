@@ -252,16 +252,24 @@ describe("galera/health-check.sh: 200 only for a node that can take writes", () 
             `#!/usr/bin/env bash\nq="$*"\nif [[ "$q" == *"INSERT INTO owncloud_ha.heartbeat"* ]]; then ${heartbeat}\nelse printf '%b\\n' ${JSON.stringify(status)}; fi\n`,
             { mode: 0o755 },
         );
-    const ask = (env: Record<string, string> = {}) => {
-        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh")], {
+    const ask = (env: Record<string, string> = {}, question?: string) => {
+        fs.writeFileSync(path.join(dir, "health.env"), "GALERA_WRITER_ORDER=db1,db2,db3\n");
+        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), ...(question ? [question] : [])], {
             input: "GET / HTTP/1.0\r\n\r\n",
-            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, GALERA_HEALTH_STATE_DIR: path.join(dir, "state"), ...env },
+            env: {
+                PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+                GALERA_HEALTH_STATE_DIR: path.join(dir, "state"),
+                GALERA_HEALTH_ENV: path.join(dir, "health.env"),
+                ...env,
+            },
             encoding: "utf8",
             timeout: 20_000,
         });
         return { code: Number(r.stdout.split(" ")[1]), body: r.stdout.split("\r\n\r\n")[1] ?? "" };
     };
-    const synced = () => `4\tON\t0\t${path.join(dir, "datadir")}`;
+    /** wsrep_local_state, wsrep_ready, wsrep_cluster_status, read_only, wsrep_node_name, datadir */
+    const node = (state: number, me = "db1", cluster = "Primary", ro = 0) => `${state}\tON\t${cluster}\t${ro}\t${me}\t${path.join(dir, "datadir")}`;
+    const synced = () => node(4);
 
     it("Synced, writable, space left and the heartbeat commits: 200", () => {
         client(synced(), "exit 0");
@@ -288,15 +296,134 @@ describe("galera/health-check.sh: 200 only for a node that can take writes", () 
         expect(ask().code).to.equal(200);
     });
     it("a Donor or a read-only node is 503 without writing", () => {
-        client(`2\tON\t0\t${path.join(dir, "datadir")}`, "exit 0");
+        client(node(2), "exit 0");
         expect(ask().code).to.equal(503);
-        client(`4\tON\t1\t${path.join(dir, "datadir")}`, "exit 0");
+        client(node(4, "db1", "Primary", 1), "exit 0");
         expect(ask().code).to.equal(503);
+    });
+    it("a node outside the Primary Component is 503 for every question", () => {
+        client(node(4, "db1", "non-Primary"), "exit 0");
+        for (const q of [undefined, "donor", "writer"]) {
+            const r = ask({}, q);
+            expect(r.code, q).to.equal(503);
+            expect(r.body).to.match(/cluster_status=non-Primary/);
+        }
+    });
+    it("the donor question: a Donor/Desynced node answers 200 (the last resort), a Joiner does not", () => {
+        client(node(2), "exit 0");
+        const r = ask({}, "donor");
+        expect(r.code).to.equal(200);
+        expect(r.body).to.match(/Donor/);
+        expect(ask({}, "synced").code).to.equal(503);
+        client(node(1), "exit 0");
+        expect(ask({}, "donor").code).to.equal(503);
+    });
+    it("the donor question still requires space on the data volume and a commit", () => {
+        client(node(2), "echo 'ERROR 1205 (HY000): Lock wait timeout exceeded' >&2; exit 1");
+        expect(ask({}, "donor").code).to.equal(503);
+        client(node(2), "exit 0");
+        expect(ask({ GALERA_HEALTH_MIN_FREE_MB: String(1024 * 1024 * 1024) }, "donor").code).to.equal(503);
+    });
+    it("an unknown question is 503, naming it", () => {
+        client(synced(), "exit 0");
+        expect(ask({}, "bogus").body).to.match(/unknown health question 'bogus'/);
     });
     it("writes the heartbeat at most once a second, whoever asks", () => {
         const counter = path.join(dir, "writes");
         client(synced(), `echo x >> ${JSON.stringify(counter)}; exit 0`);
         for (let i = 0; i < 5; i++) expect(ask().code).to.equal(200);
         expect(fs.readFileSync(counter, "utf8").trim().split("\n").length).to.be.at.most(2);
+    });
+});
+
+describe("galera/health-check.sh writer: the cluster designates exactly one writer, and it stays", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "galera-writer-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.mkdirSync(path.join(dir, "datadir"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const status = (me: string) => `4\tON\tPrimary\t0\t${me}\t${path.join(dir, "datadir")}`;
+    /** Stand-in client: status of node `me`; the read answers the designated writer and heartbeat ages (ms). */
+    const cluster = (me: string, writer: string | undefined, ages: Record<string, number>, claim = "exit 1") => {
+        const rows = (writer === undefined ? "" : `writer\t${writer}\n`) + Object.entries(ages).map(([n, a]) => `beat\t${n}\t${a}\n`).join("");
+        fs.writeFileSync(
+            path.join(dir, "bin", "mariadb"),
+            [
+                "#!/usr/bin/env bash",
+                'q="$*"',
+                'if [[ "$q" == *"INSERT INTO owncloud_ha.heartbeat"* ]]; then exit 0',
+                `elif [[ "$q" == *"INSERT INTO owncloud_ha.writer"* ]]; then printf '%s\\n' "$q" >> ${JSON.stringify(path.join(dir, "claims"))}; ${claim}`,
+                `elif [[ "$q" == *"FROM owncloud_ha.heartbeat"* ]]; then printf '%b' ${JSON.stringify(rows)}`,
+                `else printf '%b\\n' ${JSON.stringify(status(me))}; fi`,
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+    };
+    const ask = () => {
+        fs.writeFileSync(path.join(dir, "health.env"), "GALERA_WRITER_ORDER=db1,db2,db3\n");
+        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), "writer"], {
+            input: "GET / HTTP/1.0\r\n\r\n",
+            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, GALERA_HEALTH_STATE_DIR: path.join(dir, "state"), GALERA_HEALTH_ENV: path.join(dir, "health.env") },
+            encoding: "utf8",
+            timeout: 20_000,
+        });
+        return { code: Number(r.stdout.split(" ")[1]), body: r.stdout.split("\r\n\r\n")[1] ?? "" };
+    };
+    const claims = () => (fs.existsSync(path.join(dir, "claims")) ? fs.readFileSync(path.join(dir, "claims"), "utf8") : "");
+
+    it("the designated node answers 200, without claiming", () => {
+        cluster("db2", "db2", { db1: 100, db2: 100, db3: 100 });
+        expect(ask().code).to.equal(200);
+        expect(claims()).to.equal("");
+    });
+    it("sticky: the first node of the order, Synced and committing, is 503 while the designated db2 is alive", () => {
+        cluster("db1", "db2", { db1: 100, db2: 2500, db3: 100 });
+        const r = ask();
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/the designated writer is db2/);
+        expect(claims()).to.equal("");
+    });
+    it("a stale designated writer: the first node of the order with a fresh heartbeat takes over (conditionally on the old one)", () => {
+        cluster("db2", "db1", { db1: 4000, db2: 100, db3: 100 }, "echo db2");
+        const r = ask();
+        expect(r.code, r.body).to.equal(200);
+        expect(r.body).to.match(/db2 took over as the designated writer from db1/);
+        expect(claims()).to.match(/VALUES \(1, 'db2', NOW\(6\)\)/);
+        expect(claims()).to.match(/IF\(node <=> 'db1', VALUES\(node\), node\)/);
+    });
+    it("a stale designated writer: a later node waits for the first fresh one, and says which", () => {
+        cluster("db3", "db1", { db1: 4000, db2: 100, db3: 100 }, "echo db3");
+        const r = ask();
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/db1 has no heartbeat .* db2 takes over/);
+        expect(claims()).to.equal("");
+    });
+    it("a designated writer with no heartbeat row at all is stale (it never passed a check)", () => {
+        cluster("db1", "db3", { db1: 100, db2: 100 }, "echo db1");
+        expect(ask().code).to.equal(200);
+    });
+    it("no designated writer yet (fresh cluster): the first fresh node of the order claims", () => {
+        cluster("db1", undefined, { db1: 100, db2: 100, db3: 100 }, "echo db1");
+        expect(ask().code).to.equal(200);
+        expect(claims()).to.match(/IF\(node <=> '', VALUES\(node\), node\)/);
+    });
+    it("a claim that loses (another node's claim certified first) is 503, naming the winner", () => {
+        cluster("db2", "db1", { db1: 4000, db2: 100, db3: 100 }, "echo db3");
+        const r = ask();
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/taking over the writer role from db1: db3/);
+    });
+    it("before users.sh created the writer table: 503 with the cause (HAProxy serves the Synced fallback)", () => {
+        fs.writeFileSync(
+            path.join(dir, "bin", "mariadb"),
+            `#!/usr/bin/env bash\nq="$*"\nif [[ "$q" == *"FROM owncloud_ha.heartbeat"* ]]; then echo "ERROR 1146 (42S02): Table 'owncloud_ha.writer' doesn't exist" >&2; exit 1\nelif [[ "$q" == *INSERT* ]]; then exit 0\nelse printf '%b\\n' ${JSON.stringify(status("db1"))}; fi\n`,
+            { mode: 0o755 },
+        );
+        const r = ask();
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/cannot read the designated writer .*1146/);
     });
 });

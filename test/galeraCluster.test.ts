@@ -125,7 +125,7 @@ describe("GaleraCluster", () => {
             expect(cluster.writerOrder).to.deep.equal(["10.1.0.10", "10.1.16.10", "10.1.32.10"]);
         });
 
-        it("opens exactly: 3306 and 9200 from clients, 4567 tcp+udp/4568/4444 from itself, 22 from the bastion", async () => {
+        it("opens exactly: 3306 and the health answers 9200/9201/9202 from clients, 4567 tcp+udp/4568/4444 from itself, 22 from the bastion", async () => {
             const engine = await build();
             const sgUrn = engine.ofType("aws:ec2/securityGroup:SecurityGroup")[0].urn;
             const rules = ingress(engine).map((r) => {
@@ -136,6 +136,8 @@ describe("GaleraCluster", () => {
                 [
                     "tcp/3306-3306 from sg-web",
                     "tcp/9200-9200 from sg-web",
+                    "tcp/9201-9201 from sg-web",
+                    "tcp/9202-9202 from sg-web",
                     "tcp/4567-4567 from self",
                     "udp/4567-4567 from self",
                     "tcp/4568-4568 from self",
@@ -153,17 +155,19 @@ describe("GaleraCluster", () => {
                 .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
                 .filter((r) => r.inputs.securityGroupId === "sg-web")
                 .map((r) => `${r.name} ${r.inputs.ipProtocol}/${r.inputs.fromPort}-${r.inputs.toPort} to ${r.propertyDependencies.referencedSecurityGroupId?.[0] === own ? "own" : "?"}`);
-            expect(out.sort()).to.deep.equal(["db-client0-out-mysql tcp/3306-3306 to own", "db-client0-out-health tcp/9200-9200 to own"].sort());
+            expect(out.sort()).to.deep.equal(["db-client0-out-mysql tcp/3306-3306 to own", "db-client0-out-health tcp/9200-9200 to own", "db-client0-out-health-donor tcp/9201-9201 to own", "db-client0-out-writer tcp/9202-9202 to own"].sort());
             const off = await build({ clientEgress: false });
             expect(off.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === "sg-web")).to.deep.equal([]);
         });
 
-        it("falls back to the client CIDR for 3306/9200 only when no client SG is given", async () => {
+        it("falls back to the client CIDR for 3306 and the health answers only when no client SG is given", async () => {
             const engine = await build({ clientSecurityGroupIds: [] });
             const fromCidr = ingress(engine).filter((r) => r.inputs.cidrIpv4);
             expect(fromCidr.map((r) => [r.inputs.fromPort, r.inputs.cidrIpv4]).sort()).to.deep.equal([
                 [3306, "10.0.0.0/16"],
                 [9200, "10.0.0.0/16"],
+                [9201, "10.0.0.0/16"],
+                [9202, "10.0.0.0/16"],
             ]);
         });
 

@@ -324,7 +324,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
             .filter((r) => r.propertyDependencies.securityGroupId?.[0] === web.urn && r.inputs.referencedSecurityGroupId !== undefined)
             .map((r) => `${name(r.propertyDependencies.referencedSecurityGroupId?.[0])} ${r.inputs.fromPort}-${r.inputs.toPort}`);
         expect(egress.sort()).to.deep.equal(
-            ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
+            ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-galera-sg 9201-9201", "dev-galera-sg 9202-9202", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
         );
         const fromWeb = s.engine
             .resources.filter((r) => r.type.startsWith("aws:vpc/securityGroupIngressRule") || r.type === "aws:ec2/securityGroup:SecurityGroup")
@@ -336,7 +336,7 @@ describe("platform (dev and prod from the committed stack files)", function () {
                       : [],
             );
         expect(fromWeb.sort()).to.deep.equal(
-            ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
+            ["dev-galera-sg 3306-3306", "dev-galera-sg 9200-9200", "dev-galera-sg 9201-9201", "dev-galera-sg 9202-9202", "dev-gluster-sg 24007-24008", "dev-gluster-sg 49152-49161", "dev-redis-sg 6379-6379"].sort(),
         );
     });
 

@@ -4,7 +4,7 @@
  * user data), compared with the hand-written lists in fixtures/shipped-files.ts. A file added to a
  * shipment — a lab, plan-tool or developer file above all — fails here until it is listed.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,6 +15,7 @@ import { hostCopyTarArgs } from "../scripts/lab/lab-core";
 import { NODE_SCRIPTS } from "./harness/shell";
 import { BuiltStack, buildStack } from "./harness/stacks";
 import { BASTION_NODE_FILES, GALERA_NODE_FILES, GLUSTER_NODE_FILES, NAT_NODE_FILES, WEB_NODE_FILES } from "./fixtures/shipped-files";
+import { withoutCommentLines } from "../components/shared/userData";
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const read = (rel: string) => fs.readFileSync(path.join(NODE_SCRIPTS, rel), "utf8");
@@ -89,11 +90,15 @@ for (const stack of ["dev", "prod"]) {
             });
         }
 
-        it("a web host (launch template user data): exactly its list, with the files' current content", () => {
+        it("a web host (launch template user data): exactly its list, with the files' current content without comment lines", () => {
             const [lt] = ofType("aws:ec2/launchTemplate:LaunchTemplate");
             const files = bundled(Buffer.from(lt.inputs.userData, "base64").toString("utf8"));
             expect(Object.keys(files).sort()).to.deep.equal(WEB_NODE_FILES.map((f) => `scripts/${f}`));
-            for (const f of WEB_NODE_FILES) expect(files[`scripts/${f}`], f).to.equal(read(f));
+            for (const f of WEB_NODE_FILES) {
+                expect(files[`scripts/${f}`], f).to.equal(withoutCommentLines(read(f)));
+                // Still the same program: bash parses every shipped shell file as it is unpacked.
+                if (f.endsWith(".sh")) expect(spawnSync("bash", ["-n"], { input: files[`scripts/${f}`] }).status, f).to.equal(0);
+            }
         });
 
         it("the bastion: its user data is exactly its one script", () => {
@@ -134,5 +139,12 @@ describe("the lab's copy to its hosts (scripts/lab/lab-core.ts)", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("user data: node files without their comment lines", () => {
+    it("drops whole-line comments (indented too) and keeps the shebang, code, trailing comments and blank lines", () => {
+        const text = ["#!/usr/bin/env bash", "# why", "set -euo pipefail", "    # indented why", "echo a # stays", "", "  echo '#not a comment line'", "#!late"].join("\n");
+        expect(withoutCommentLines(text)).to.equal(["#!/usr/bin/env bash", "set -euo pipefail", "echo a # stays", "", "  echo '#not a comment line'"].join("\n"));
     });
 });

@@ -31,10 +31,12 @@ import { createSnapshotPolicy } from "../shared/volumeSnapshots";
 export { GALERA_PORTS };
 export { GALERA_DATADIR };
 
-/** What a client of the cluster opens: SQL (through its HAProxy) and the health check HAProxy polls. */
+/** What a client of the cluster opens: SQL (through its HAProxy) and the three health answers HAProxy polls. */
 export const GALERA_CLIENT_FLOWS: ClientFlow[] = [
     { id: "mysql", protocol: "tcp", from: GALERA_PORTS.mysql, to: GALERA_PORTS.mysql, description: "SQL to Galera (through the local HAProxy)" },
     { id: "health", protocol: "tcp", from: GALERA_PORTS.health, to: GALERA_PORTS.health, description: "HAProxy health checks of Galera" },
+    { id: "health-donor", protocol: "tcp", from: GALERA_PORTS.healthDonor, to: GALERA_PORTS.healthDonor, description: "HAProxy health checks of Galera, Donor accepted" },
+    { id: "writer", protocol: "tcp", from: GALERA_PORTS.writer, to: GALERA_PORTS.writer, description: "HAProxy designated-writer checks of Galera" },
 ];
 
 /**
@@ -66,7 +68,7 @@ export interface GaleraClusterSettings extends ClusterBackupArgs {
     appUser?: string;
     /**
      * CIDRs the application connects from. Used for the database user's allowed hosts (always
-     * needed) and, only when no client security group is given, for the 3306/9200 rules.
+     * needed) and, only when no client security group is given, for the 3306 and 9200-9202 rules.
      */
     clientCidrs: string[];
     /** Seconds a joining node may take to reach Synced (an SST of a large dataset is slow). Default `DEFAULT_GALERA_SYNC_TIMEOUT_S` (900). */
@@ -88,7 +90,7 @@ export interface GaleraClusterArgs extends GaleraClusterSettings, ClusterWiringA
     vpcId: pulumi.Input<string>;
     /** Private subnets, one per AZ; nodes are spread over them round-robin (3 nodes in 3 AZs). */
     subnetIds: pulumi.Input<string>[];
-    /** Security groups that may use the database (3306) and its health check (9200), e.g. the web tier's. */
+    /** Security groups that may use the database (SQL) and its health answers, e.g. the web tier's. */
     clientSecurityGroupIds?: pulumi.Input<string>[];
     /** How the bootstrap reaches the nodes: the bastion's address, SG, key pair and private key. */
     bastion: BastionAccess;
@@ -333,6 +335,8 @@ export class GaleraCluster extends pulumi.ComponentResource {
         const rules: { id: string; description: string; protocol: string; port: number; from: "clients" | "self" | "bastion" }[] = [
             { id: "mysql", description: "SQL from clients", protocol: "tcp", port: GALERA_PORTS.mysql, from: "clients" },
             { id: "health", description: "Galera health check (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.health, from: "clients" },
+            { id: "health-donor", description: "Galera health check, Donor accepted (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.healthDonor, from: "clients" },
+            { id: "writer", description: "Galera designated-writer check (HTTP) from clients' HAProxy", protocol: "tcp", port: GALERA_PORTS.writer, from: "clients" },
             { id: "repl-tcp", description: "Galera replication", protocol: "tcp", port: GALERA_PORTS.replication, from: "self" },
             { id: "repl-udp", description: "Galera replication (multicast-free UDP)", protocol: "udp", port: GALERA_PORTS.replication, from: "self" },
             { id: "ist", description: "Galera incremental state transfer", protocol: "tcp", port: GALERA_PORTS.ist, from: "self" },

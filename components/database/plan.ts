@@ -165,7 +165,10 @@ export function galeraPlan(s: GaleraPlanSettings): BootstrapPlan {
             GALERA_NODE_NAME: node.name,
             GALERA_NODE_ADDRESS: node.address,
             GALERA_CLUSTER_ADDRESSES: addresses,
-            GALERA_HEALTH_PORT: String(GALERA_PORTS.health),
+            // The web hosts' HAProxy lists the nodes in this same order: the writer role passes to
+            // the first node of it that is healthy, the node HAProxy's ordered backups serve meanwhile.
+            GALERA_WRITER_ORDER: s.nodes.map((n) => n.name).join(","),
+            ...galeraPortsEnv(),
             GALERA_REPLICATION_PORT: String(GALERA_PORTS.replication),
         };
         if (s.providerOptions) env.GALERA_PROVIDER_OPTIONS = s.providerOptions;
@@ -291,7 +294,7 @@ export function galeraRollingRestartPlan(s: GaleraPlanSettings): BootstrapPlan {
 export interface HaproxyPlanSettings {
     /** Web hosts that each get a node-local HAProxy. */
     webHosts: string[];
-    /** Galera nodes in server order: the first is the active writer, the others `backup`. */
+    /** Galera nodes in server order (the order of `galeraPlan`'s nodes): who serves while no writer is designated. */
     galeraNodes: GaleraNode[];
     /** Local listener (default 127.0.0.1 on the SQL port). */
     listen?: string;
@@ -314,11 +317,23 @@ export function galeraBackends(nodes: readonly GaleraNode[]): string {
  * writer order, identical on every host) and the Galera ports are written, for the lab's plan and
  * for the cloud's web node boot (components/web/plan.ts) alike.
  */
+/**
+ * The ports of a node's three health answers and of SQL, as node-script environment: configure.sh
+ * opens the answers, the web hosts' haproxy.sh checks them and connects to the SQL port.
+ */
+export function galeraPortsEnv(): Record<string, string> {
+    return {
+        GALERA_SQL_PORT: String(GALERA_PORTS.mysql),
+        GALERA_HEALTH_PORT: String(GALERA_PORTS.health),
+        GALERA_HEALTH_DONOR_PORT: String(GALERA_PORTS.healthDonor),
+        GALERA_WRITER_PORT: String(GALERA_PORTS.writer),
+    };
+}
+
 export function haproxyEnv(galeraNodes: GaleraNode[], s: Pick<HaproxyPlanSettings, "listen" | "checkIntervalMs" | "fall" | "rise"> = {}): Record<string, string> {
     return {
         GALERA_BACKENDS: galeraBackends(galeraNodes),
-        GALERA_SQL_PORT: String(GALERA_PORTS.mysql),
-        GALERA_HEALTH_PORT: String(GALERA_PORTS.health),
+        ...galeraPortsEnv(),
         HAPROXY_LISTEN: s.listen ?? `127.0.0.1:${GALERA_PORTS.mysql}`,
         HAPROXY_CHECK_INTER_MS: String(s.checkIntervalMs ?? 500),
         HAPROXY_FALL: String(s.fall ?? 2),
@@ -348,7 +363,7 @@ export function haproxyPlan(s: HaproxyPlanSettings): BootstrapPlan {
             env,
             secrets: [],
             dependsOn: [],
-            description: `Node-local single-writer HAProxy on ${host}: ${s.galeraNodes[0]?.name} active, the others backup.`,
+            description: `Node-local single-writer HAProxy on ${host}: the cluster's designated writer, else the first Synced node in the order ${s.galeraNodes.map((n) => n.name).join(", ")}, else the first Donor.`,
         })),
     };
 }

@@ -47,11 +47,25 @@ export function tar(entries: TarEntry[]): Buffer {
     return Buffer.concat(blocks);
 }
 
-/** The scripts a web node needs, relative to scripts/node, with their contents. */
+/**
+ * A node file as user data carries it: without its comment lines (a line whose first non-blank
+ * character is `#`, except the `#!` on line 1). EC2 caps user data at 16 KiB and the web node's
+ * scripts are mostly commentary; the code and every line that is not a comment are unchanged (a
+ * trailing comment stays), and the unpacked files on the node are still valid bash, HAProxy
+ * configuration and systemd units (whose heredoc comments go too).
+ */
+export function withoutCommentLines(text: string): string {
+    return text
+        .split("\n")
+        .filter((line, i) => !/^\s*#/.test(line) || (i === 0 && line.startsWith("#!")))
+        .join("\n");
+}
+
+/** The scripts a web node needs, relative to scripts/node, as user data carries them (`withoutCommentLines`). */
 export function bundleScripts(relPaths: string[], root = SCRIPTS_DIR): string {
     const entries = [...relPaths].sort().map((rel) => ({
         name: `scripts/${rel}`,
-        content: fs.readFileSync(path.join(root, rel)),
+        content: Buffer.from(withoutCommentLines(fs.readFileSync(path.join(root, rel), "utf8"))),
         mode: rel.endsWith(".sh") ? 0o755 : 0o644,
     }));
     // Node writes gzip headers with mtime 0, so equal input gives equal output.

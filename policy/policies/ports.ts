@@ -16,6 +16,8 @@ export const DEFAULT_BRICK_PORTS = `${GLUSTER_BRICK_PORTS.from}-${GLUSTER_BRICK_
 export const DATA_PORTS: readonly (PortRange & { service: string })[] = [
     { from: GALERA_PORTS.mysql, to: GALERA_PORTS.mysql, service: "MariaDB" },
     { from: GALERA_PORTS.health, to: GALERA_PORTS.health, service: "Galera health check" },
+    { from: GALERA_PORTS.healthDonor, to: GALERA_PORTS.healthDonor, service: "Galera health check (Donor accepted)" },
+    { from: GALERA_PORTS.writer, to: GALERA_PORTS.writer, service: "Galera designated-writer check" },
     { from: GALERA_PORTS.replication, to: GALERA_PORTS.replication, service: "Galera replication" },
     { from: GALERA_PORTS.ist, to: GALERA_PORTS.ist, service: "Galera IST" },
     { from: GALERA_PORTS.sst, to: GALERA_PORTS.sst, service: "Galera SST" },

@@ -62,16 +62,47 @@ export async function galeraNodeStatus(lab: Lab, node: string): Promise<GaleraNo
     };
 }
 
-/** Which server a web host's HAProxy sends writes to (first UP non-backup, else first UP backup). */
-export async function haproxyWriter(lab: Lab, web: string): Promise<string> {
+/**
+ * Which node a web host's HAProxy sends writes to, from its `show stat`: with `balance first` the first
+ * UP server of tier 1 (the designated writer), else the first UP backup (no allbackups): a Synced
+ * fallback `<node>-synced`, then a Donor `<node>-donor`. Returns the node name; `tier` says which.
+ */
+export async function haproxyRoute(lab: Lab, web: string): Promise<{ node: string; server: string }> {
     const r = await lab.sh(web, "echo 'show stat' | socat -t2 stdio UNIX-CONNECT:/run/haproxy/admin.sock", { timeoutMs: 5000 });
-    if (r.code !== 0) return "haproxy-down";
+    if (r.code !== 0) return { node: "haproxy-down", server: "haproxy-down" };
     const rows = r.stdout.split("\n").filter((l) => l.startsWith("galera-writer,") && !/,(FRONTEND|BACKEND),/.test(l));
     // columns: pxname,svname,...,status(17),...,act(19),bck(20)
     const parsed = rows.map((l) => l.split(",")).map((c) => ({ name: c[1], status: c[17], backup: c[20] === "1" }));
     const up = parsed.filter((p) => p.status.startsWith("UP"));
     const active = up.find((p) => !p.backup) ?? up.find((p) => p.backup);
-    return active ? active.name : "none-up";
+    return active ? { node: active.name.replace(/-(synced|donor)$/, ""), server: active.name } : { node: "none-up", server: "none-up" };
+}
+export async function haproxyWriter(lab: Lab, web: string): Promise<string> {
+    return (await haproxyRoute(lab, web)).node;
+}
+
+/**
+ * Designate `node` as the single writer (what an operator does for a planned switchover: one
+ * replicated row, README "Galera writer"), through the first node that answers SQL.
+ */
+export async function designateWriter(lab: Lab, node: string): Promise<void> {
+    const sql = `INSERT INTO owncloud_ha.writer (id, node, since) VALUES (1, '${node}', NOW(6)) ON DUPLICATE KEY UPDATE node = VALUES(node), since = VALUES(since);`;
+    let last = "";
+    for (const n of DB_NODES) {
+        const r = await dbQuery(lab, n.name, sql);
+        if (r.code === 0) return;
+        last = `${n.name}: ${r.stderr.trim()}`;
+    }
+    throw new Error(`cannot designate ${node} as the writer: ${last}`);
+}
+
+/** The designated writer as the cluster records it ("" when none). */
+export async function designatedWriter(lab: Lab): Promise<string> {
+    for (const n of DB_NODES) {
+        const r = await dbQuery(lab, n.name, "SELECT node FROM owncloud_ha.writer WHERE id = 1;");
+        if (r.code === 0) return r.stdout.trim();
+    }
+    return "";
 }
 
 /** One round of the recovery procedure's reading half (report.sh on every node, then decide.sh): scripts/ops/galera-recovery.ts. */

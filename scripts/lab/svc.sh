@@ -41,13 +41,19 @@ define() {
             if [ -n "$pos" ]; then CMD+=("$pos"); fi
             READY=(mariadb-admin --no-defaults --socket=/run/mysqld/mysqld.sock -uUNKNOWN_PROBE ping)
             READY_TIMEOUT=${OCLAB_MARIADB_START_TIMEOUT:-300} ;;
-        galera-health)
-            # The port galera/configure.sh recorded from the plan (components/database/ports.ts).
+        galera-health|galera-health-donor|galera-health-writer)
+            # the ports and questions of configure.sh's systemd socket units, the ports as it recorded them
+            local port question
             # shellcheck source=/dev/null
-            if [ -r /etc/owncloud-ha/galera-ports.env ]; then . /etc/owncloud-ha/galera-ports.env; fi
+            . /etc/owncloud-ha/galera-ports.env
+            case "$name" in
+                galera-health) port="$GALERA_HEALTH_PORT" question=synced ;;
+                galera-health-donor) port="$GALERA_HEALTH_DONOR_PORT" question=donor ;;
+                *) port="$GALERA_WRITER_PORT" question=writer ;;
+            esac
             # shellcheck disable=SC2054 # socat address options are comma-separated
-            CMD=(socat -T5 "TCP-LISTEN:${GALERA_HEALTH_PORT:?not recorded by galera/configure.sh},reuseaddr,fork,backlog=128" EXEC:/opt/owncloud-ha/bin/galera-health)
-            READY=(bash -c "exec 3<>/dev/tcp/127.0.0.1/$GALERA_HEALTH_PORT")
+            CMD=(socat -T5 "TCP-LISTEN:${port},reuseaddr,fork,backlog=128" "EXEC:/opt/owncloud-ha/bin/galera-health ${question}")
+            READY=(bash -c "exec 3<>/dev/tcp/127.0.0.1/${port}")
             READY_TIMEOUT=10 ;;
         haproxy)
             install -d -m 755 /run/haproxy
@@ -71,7 +77,7 @@ define() {
             CMD=(bash -c 'set -a; . /etc/owncloud-ha/brick-watchdog.env; set +a; exec bash /opt/owncloud-ha/brick-watchdog/gluster/brick-watchdog.sh')
             READY=(true)
             READY_TIMEOUT=5 ;;
-        *) msg "unknown lab service (known: mariadb galera-health haproxy glusterd ssh owncloud-ha-brick-watchdog)"; exit 2 ;;
+        *) msg "unknown lab service (known: mariadb galera-health galera-health-donor galera-health-writer haproxy glusterd ssh owncloud-ha-brick-watchdog)"; exit 2 ;;
     esac
 }
 

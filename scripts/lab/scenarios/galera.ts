@@ -5,8 +5,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Lab, STATE, log, runSync, sleep } from "../lab-core";
-import { DB_NODES, dbQuery, decideOnce, galeraNodeStatus, haproxyWriter, recoverGalera } from "../galera-lab";
+import { Lab, REPO, STATE, log, runSync, sleep } from "../lab-core";
+import { spawn } from "child_process";
+import { DB_NODES, WEB_HOSTS, dbQuery, decideOnce, designateWriter, designatedWriter, galeraNodeStatus, haproxyRoute, haproxyWriter, recoverGalera } from "../galera-lab";
 import { createTable, firstCommitAfter, lostAcked, maxGapAfter, startWriter, WriterHandle } from "../galera-client";
 import { Scenario, ScenarioResult } from "../types";
 
@@ -31,7 +32,11 @@ export async function writerIs(lab: Lab, node: string): Promise<boolean> {
     return (await haproxyWriter(lab, WEB)) === node;
 }
 
-/** Precondition for every scenario: 3 nodes Synced, web1 writes to db1. Repairs with the decision procedure. */
+/**
+ * Precondition for every scenario: 3 nodes Synced, db1 the designated writer, every web host writes
+ * to it. The writer is sticky (it stays where a failover moved it), so a scenario that moved it is
+ * followed by a planned switchover back to db1. Repairs with the decision procedure.
+ */
 export async function ensureHealthy(lab: Lab, notes: string[]): Promise<void> {
     for (const n of DB_NODES) runSync(["ip", "link", "set", `ocl-${n.name}`, "up"], { allowFail: true });
     if (!(await allSynced(lab))) {
@@ -39,7 +44,25 @@ export async function ensureHealthy(lab: Lab, notes: string[]): Promise<void> {
         await recoverGalera(lab, notes);
         await waitFor("all nodes Synced", 120_000, () => allSynced(lab));
     }
-    await waitFor(`${WEB} HAProxy writing to ${DB_NODES[0].name}`, 30_000, () => writerIs(lab, DB_NODES[0].name));
+    const first = DB_NODES[0].name;
+    if ((await designatedWriter(lab)) !== first) {
+        notes.push(`precondition: switchover of the designated writer back to ${first}`);
+        await designateWriter(lab, first);
+    }
+    await waitFor(`every web host's HAProxy writing to ${first}`, 30_000, async () =>
+        (await Promise.all(WEB_HOSTS.map((w) => haproxyWriter(lab, w)))).every((n) => n === first));
+}
+
+/**
+ * Sticky writer: once `node` is back and Synced, wait longer than a server takes to rise (rise 3 x
+ * downinter 1 s), then every web host must still route writes to `writer`, not back to `node`.
+ */
+async function staysOn(lab: Lab, writer: string, figures: ScenarioResult["figures"]): Promise<boolean> {
+    await sleep(6000);
+    const routes = await Promise.all(WEB_HOSTS.map((w) => haproxyWriter(lab, w)));
+    figures.writerAfterReturn = routes.join(",");
+    figures.designatedWriter = await designatedWriter(lab);
+    return routes.every((r) => r === writer) && figures.designatedWriter === writer;
 }
 
 /** Start a joiner back through the plan's script over SSH (what the cloud would run). */
@@ -66,6 +89,42 @@ function stateTransfer(node: string, from: number): string {
     const m = /Prepared IST receiver for (\d+)-(\d+)/.exec(text);
     if (!m) return "none-needed";
     return m[1] === "0" ? "SST" : `IST (${Number(m[2]) - Number(m[1]) + 1} writesets)`;
+}
+
+const PROBE = path.join(__dirname, "..", "galera-probe.ts");
+
+/** scripts/lab/galera-probe.ts inside `web`'s network namespace, through its HAProxy as the app user. */
+function startProbe(lab: Lab, web: string, cfg: Record<string, unknown>, onLine: (l: string) => void) {
+    const full = { host: "127.0.0.1", port: 3306, user: "owncloud", password: lab.secrets().GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
+    const proc = spawn("nsenter", [`--net=/run/netns/oclab-${web}`, "--", path.join(REPO, "node_modules/.bin/tsx"), PROBE], { stdio: ["pipe", "pipe", "pipe"] });
+    let buf = "";
+    let err = "";
+    proc.stdout!.on("data", (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+            onLine(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+        }
+    });
+    proc.stderr!.on("data", (d) => (err += d));
+    proc.stdin!.end(JSON.stringify(full));
+    const done = new Promise<string>((resolve) => proc.on("close", () => resolve(err)));
+    return {
+        done,
+        stop: async () => {
+            proc.kill("SIGTERM");
+            await Promise.race([done, sleep(20_000)]);
+            proc.kill("SIGKILL");
+        },
+    };
+}
+
+/** The app user's connection cap, from its one home (scripts/galera/lib.sh, which users.sh applies). */
+function appMaxConnections(): number {
+    const m = /^GALERA_APP_MAX_CONNECTIONS=(\d+)$/m.exec(fs.readFileSync(path.join(REPO, "scripts/galera/lib.sh"), "utf8"));
+    if (!m) throw new Error("GALERA_APP_MAX_CONNECTIONS not found in scripts/galera/lib.sh");
+    return Number(m[1]);
 }
 
 interface Ctx {
@@ -147,7 +206,7 @@ export const scenarios: Scenario[] = [
     },
     {
         name: "galera-kill-writer",
-        description: "kill -9 the active writer (db1): HAProxy fails over to db2 within 3 s; db1 restarts, rejoins, HAProxy fails back",
+        description: "kill -9 the active writer (db1): HAProxy fails over to db2 within 3 s; db1 restarts and rejoins, the writer stays on db2 (sticky)",
         run: (lab) =>
             scenario(lab, "galera-kill-writer", async ({ lab, w, notes, figures }) => {
                 const victim = DB_NODES[0].name;
@@ -164,11 +223,10 @@ export const scenarios: Scenario[] = [
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
                 figures.stateTransfer = stateTransfer(victim, off);
                 const tBack = Date.now();
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
-                await sleep(1000);
-                figures.failbackOutageSeconds = r2(maxGapAfter(w, tBack));
-                notes.push(`failover to ${figures.newWriter}; target writer outage <= 3 s`);
-                return (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 3;
+                const stayed = await staysOn(lab, figures.newWriter as string, figures);
+                figures.maxCommitGapAfterReturnSeconds = r2(maxGapAfter(w, tBack));
+                notes.push(`failover to ${figures.newWriter}; target writer outage <= 3 s; ${victim} back: the writer stays`);
+                return stayed && (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 3;
             }),
     },
     {
@@ -189,7 +247,7 @@ export const scenarios: Scenario[] = [
     },
     {
         name: "galera-partition",
-        description: "cut the writer (db1) off the network: it must refuse writes as non-Primary, db2+db3 go on; heal, it rejoins",
+        description: "cut the writer (db1) off the network: it must refuse writes as non-Primary, db2+db3 go on; heal, it rejoins and the writer stays on db2",
         run: (lab) =>
             scenario(lab, "galera-partition", async ({ lab, table, w, notes, figures }) => {
                 const victim = DB_NODES[0].name;
@@ -219,10 +277,9 @@ export const scenarios: Scenario[] = [
                     const s = await galeraNodeStatus(lab, victim);
                     return s.state === "Synced" && s.clusterSize === DB_NODES.length;
                 }));
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
-                await sleep(1000);
-                figures.failbackOutageSeconds = r2(maxGapAfter(w, tHeal));
-                return refused && figures.majoritySize === DB_NODES.length - 1;
+                const stayed = await staysOn(lab, figures.newWriter as string, figures);
+                figures.maxCommitGapAfterHealSeconds = r2(maxGapAfter(w, tHeal));
+                return stayed && refused && figures.majoritySize === DB_NODES.length - 1;
             }),
     },
     {
@@ -289,11 +346,11 @@ export const scenarios: Scenario[] = [
                 }
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
                 figures.stateTransfer = stateTransfer(victim.name, off);
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim.name)));
+                const stayed = await staysOn(lab, DB_NODES[1].name, figures);
                 figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
                 const after = await Promise.all(DB_NODES.map((n) => uuidOf(n.name)));
                 figures.sameClusterUuid = after.every((u) => u === before && u !== "") ? "yes" : `no (${before} -> ${after.join(",")})`;
-                return figures.stateTransfer === "SST" && figures.sameClusterUuid === "yes";
+                return stayed && figures.stateTransfer === "SST" && figures.sameClusterUuid === "yes";
             }),
     },
     {
@@ -363,19 +420,19 @@ export const scenarios: Scenario[] = [
                 await healer;
                 if (second.code !== 0) throw new Error(`bootstrap step after the peers answered failed: ${second.stderr.trim().split("\n").slice(-5).join("\n")}`);
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim.name)));
+                const stayed = await staysOn(lab, DB_NODES[1].name, figures);
                 figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
                 const after = await Promise.all(DB_NODES.map((n) => uuidOf(n.name)));
                 figures.sameClusterUuid = after.every((u) => u === before && u !== "") ? "yes" : `no (${before} -> ${after.join(",")})`;
                 const recorded = (await lab.sh(victim.name, "cat /var/lib/mysql/owncloud-ha-cluster-uuid")).stdout.trim();
                 figures.recordedClusterUuid = recorded === before ? "yes" : `no (${recorded})`;
-                return figures.refusedWhilePeersUnknown === "yes" && figures.sameClusterUuid === "yes" && figures.recordedClusterUuid === "yes";
+                return stayed && figures.refusedWhilePeersUnknown === "yes" && figures.sameClusterUuid === "yes" && figures.recordedClusterUuid === "yes";
             }),
     },
     {
         name: "galera-freeze-writer",
         description:
-            "gray failure: freeze the writer's mariadbd (SIGSTOP, sockets stay open) for 8 s: its health check times out, HAProxy moves writes to db2 within the bound; thawed, it rejoins",
+            "gray failure: freeze the writer's mariadbd (SIGSTOP, sockets stay open) for 8 s: its health check times out, HAProxy moves writes to db2 within the bound; thawed, it rejoins and the writer stays on db2",
         run: (lab) =>
             scenario(lab, "galera-freeze-writer", async ({ lab, w, notes, figures }) => {
                 const victim = DB_NODES[0].name;
@@ -398,19 +455,19 @@ export const scenarios: Scenario[] = [
                     const st = await galeraNodeStatus(lab, victim);
                     return st.state === "Synced" && st.clusterSize === DB_NODES.length && st.health === 200;
                 }));
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, victim)));
-                figures.failbackOutageSeconds = r2(maxGapAfter(w, tThaw));
+                const stayed = await staysOn(lab, figures.newWriter as string, figures);
+                figures.maxCommitGapAfterThawSeconds = r2(maxGapAfter(w, tThaw));
                 // The bound: a frozen node still accepts TCP, so each check costs its full `timeout
                 // check` (1 s); fall 2 at inter 0.5 s marks it down after about 2.5 s, then
                 // on-marked-down shutdown-sessions moves clients at once. 5 s leaves room for a loaded host.
                 notes.push("bound: 2 checks x 1 s check timeout + inter, then on-marked-down shutdown-sessions; target writer outage <= 5 s");
-                return (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 5;
+                return stayed && (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 5;
             }),
     },
     {
         name: "galera-writer-disk-full",
         description:
-            "gray failure: the writer's data volume runs full (a file takes all but 256 MiB): its health check answers 503 below the 1 GiB floor, HAProxy moves writes to db2 within the bound; freed, db1 takes the writes back",
+            "gray failure: the writer's data volume runs full for 6 s (a file takes all but 256 MiB): its health check answers 503 below the 1 GiB floor, HAProxy moves writes to db2 within the bound; db2 takes the writer role once db1 has had no heartbeat for 3 s; freed, the writer stays on db2",
         run: (lab) =>
             scenario(lab, "galera-writer-disk-full", async ({ lab, w, notes, figures }) => {
                 const victim = DB_NODES[0].name;
@@ -427,17 +484,140 @@ export const scenarios: Scenario[] = [
                     figures.failoverSeconds = r2((tMoved - tFault) / 1000);
                     figures.newWriter = await haproxyWriter(lab, WEB);
                     figures.healthWhileFull = (await galeraNodeStatus(lab, victim)).health ?? -1;
+                    // a full disk is not fixed in a second: keep it full past the 3 s after which the
+                    // writer role leaves a node without a heartbeat (a shorter glitch keeps the role)
+                    await sleep(Math.max(0, 6000 - (Date.now() - tFault)));
+                    figures.designatedWhileFull = await designatedWriter(lab);
                 } finally {
                     await lab.sh(victim, `rm -f ${fill}`);
                 }
                 const tFreed = Date.now();
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 60_000, () => writerIs(lab, victim)));
-                figures.failbackOutageSeconds = r2(maxGapAfter(w, tFreed));
+                const stayed = await staysOn(lab, figures.newWriter as string, figures);
+                figures.maxCommitGapAfterFreedSeconds = r2(maxGapAfter(w, tFreed));
                 // The bound: the check answers 503 at once (df on every check); fall 2 at inter 0.5 s
                 // marks the writer down within about 1.5 s, then on-marked-down shutdown-sessions moves
                 // clients at once. 5 s leaves room for a loaded host.
                 notes.push("bound: 503 from the free-space floor, 2 checks x inter 0.5 s, then on-marked-down shutdown-sessions; target writer outage <= 5 s");
-                return figures.healthWhileFull === 503 && (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 5;
+                return stayed && figures.healthWhileFull === 503 && (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 5;
+            }),
+    },
+    {
+        name: "galera-writer-sticky",
+        description:
+            "sticky single writer across web hosts: kill -9 the writer db1 -> web1 and web2 both move to db2; db1 restarts -> both stay on db2; reload, then restart web1's HAProxy -> still db2. Every 250 ms each web host opens a connection and asks @@wsrep_node_name: no sample where they differ",
+        run: (lab) =>
+            scenario(lab, "galera-writer-sticky", async ({ lab, w, notes, figures }) => {
+                const victim = DB_NODES[0].name;
+                const next = DB_NODES[1].name;
+                const samples: Record<string, { t: number; node: string }[]> = {};
+                const probes = WEB_HOSTS.map((web) => {
+                    samples[web] = [];
+                    return startProbe(lab, web, { mode: "route", intervalMs: 250 }, (l) => {
+                        const f = l.split(" ");
+                        if (f[0] === "R") samples[web].push({ t: Number(f[1]), node: f[2] });
+                    });
+                });
+                const lastOf = (web: string) => samples[web][samples[web].length - 1]?.node;
+                const allOn = (node: string, since: number) =>
+                    WEB_HOSTS.every((web) => samples[web].filter((x) => x.t > since).slice(-3).length === 3 && samples[web].filter((x) => x.t > since).slice(-3).every((x) => x.node === node));
+                let ok = true;
+                try {
+                    await waitFor("both web hosts' probes answering", 20_000, async () => WEB_HOSTS.every((web) => lastOf(web) === victim));
+                    // 1. kill the writer
+                    await lab.svc(victim, "kill", "mariadb");
+                    const tFault = Date.now();
+                    await waitFor(`every web host writing to ${next}`, 30_000, async () => allOn(next, tFault));
+                    figures.failoverSeconds = r2((Math.max(...WEB_HOSTS.map((web) => samples[web].find((x) => x.t > tFault && x.node === next)!.t)) - tFault) / 1000);
+                    await waitFor("a commit after the fault", 30_000, async () => w.acks.some((a) => a.t > tFault));
+                    figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
+                    figures.designatedAfterFailover = await designatedWriter(lab);
+                    // 2. the old writer comes back
+                    await rejoin(lab, victim);
+                    await waitFor(`${victim} Synced with health 200`, 60_000, async () => (await galeraNodeStatus(lab, victim)).health === 200);
+                    const tBack = Date.now();
+                    ok = (await staysOn(lab, next, figures)) && ok;
+                    figures.samplesOnReturnedNode = WEB_HOSTS.map((web) => samples[web].filter((x) => x.t > tBack && x.node === victim).length).reduce((a, b) => a + b, 0);
+                    // 3. reload, then restart web1's HAProxy (a restart loses every in-memory state)
+                    for (const action of ["reload", "restart"] as const) {
+                        const r = await lab.svc(WEB_HOSTS[0], action, "haproxy");
+                        if (r.code !== 0) throw new Error(`${action} of ${WEB_HOSTS[0]}'s HAProxy failed: ${r.stderr.trim()}`);
+                        const tAct = Date.now();
+                        await sleep(5000);
+                        const after = samples[WEB_HOSTS[0]].filter((x) => x.t > tAct && !x.node.startsWith("ERR"));
+                        figures[`${action}SamplesOnWriter`] = `${after.filter((x) => x.node === next).length}/${after.length}`;
+                        ok = ok && after.length > 0 && after.every((x) => x.node === next);
+                    }
+                } finally {
+                    await Promise.all(probes.map((p) => p.stop()));
+                }
+                // Divergence: every web1 sample against the web2 sample nearest in time (within 250 ms).
+                const [a, b] = WEB_HOSTS;
+                let pairs = 0;
+                let diverged = 0;
+                for (const x of samples[a].filter((s0) => !s0.node.startsWith("ERR"))) {
+                    const y = samples[b].filter((s0) => !s0.node.startsWith("ERR") && Math.abs(s0.t - x.t) <= 250).sort((p, q) => Math.abs(p.t - x.t) - Math.abs(q.t - x.t))[0];
+                    if (!y) continue;
+                    pairs++;
+                    if (y.node !== x.node) diverged++;
+                }
+                figures.routeSamples = WEB_HOSTS.map((web) => `${web}:${samples[web].length}`).join(" ");
+                figures.failedProbeConnections = WEB_HOSTS.map((web) => `${web}:${samples[web].filter((x) => x.node.startsWith("ERR")).length}`).join(" ");
+                figures.pairedSamples = pairs;
+                figures.divergentSamples = diverged;
+                notes.push("divergence: each web1 probe against the nearest web2 probe within 250 ms, both asking @@wsrep_node_name on a new connection");
+                return ok && diverged === 0 && pairs > 0 && figures.samplesOnReturnedNode === 0;
+            }),
+    },
+    {
+        name: "galera-app-connection-cap",
+        description:
+            "the app user's MAX_USER_CONNECTIONS through web1's HAProxy: its full quota opens, one more is refused with 1226 (ER_USER_LIMIT_REACHED), while the writer's health answers 200, stays in HAProxy and root can still connect; then released",
+        run: (lab) =>
+            scenario(lab, "galera-app-connection-cap", async ({ lab, notes, figures }) => {
+                const writer = DB_NODES[0].name;
+                const cap = appMaxConnections();
+                const countApp = async () => Number((await dbQuery(lab, writer, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'owncloud';")).stdout.trim());
+                const maxConn = (await dbQuery(lab, writer, "SELECT @@max_connections, (SELECT MAX_USER_CONNECTIONS FROM mysql.user WHERE User = 'owncloud' LIMIT 1);")).stdout.trim().split(/\s+/);
+                figures.maxConnections = Number(maxConn[0]);
+                figures.appMaxUserConnections = Number(maxConn[1]);
+                const before = await countApp(); // the scenario's own writer holds one
+                figures.appConnectionsBefore = before;
+                let opened = -1;
+                let extra = "";
+                const failures: string[] = [];
+                const probe = startProbe(lab, WEB, { mode: "cap", count: cap - before }, (l) => {
+                    const f = l.split(" ");
+                    if (f[0] === "O") opened = Number(f[1]);
+                    else if (f[0] === "X") extra = `${f[1]} ${f[2]}`;
+                    else if (f[0] === "F") failures.push(`${f[1]} ${f[2]}`);
+                });
+                let ok = false;
+                try {
+                    await waitFor("the app user's quota opened and one more tried", 120_000, async () => extra !== "");
+                    figures.appConnectionsOpened = opened;
+                    figures.appConnectionsAtCap = await countApp();
+                    figures.oneMoreRefusedWith = extra;
+                    if (failures.length) notes.push(`connections refused before the cap: ${failures.slice(0, 3).join(", ")} (${failures.length})`);
+                    const st = await galeraNodeStatus(lab, writer);
+                    figures.healthAtCap = st.health ?? -1;
+                    const route = await haproxyRoute(lab, WEB);
+                    figures.haproxyServerAtCap = route.server;
+                    const root = await dbQuery(lab, writer, "SELECT CURRENT_USER(), (SELECT COUNT(*) FROM information_schema.PROCESSLIST);");
+                    figures.rootConnects = root.code === 0 ? "yes" : `no (${root.stderr.trim()})`;
+                    figures.threadsAtCap = root.code === 0 ? Number(root.stdout.trim().split(/\s+/).pop()) : -1;
+                    ok =
+                        figures.appMaxUserConnections === cap &&
+                        figures.appConnectionsAtCap === cap &&
+                        /^1226 /.test(extra) &&
+                        figures.healthAtCap === 200 &&
+                        route.server === writer &&
+                        figures.rootConnects === "yes";
+                } finally {
+                    await probe.stop();
+                }
+                await waitFor("the app connections released", 30_000, async () => (await countApp()) <= before);
+                figures.appConnectionsAfter = await countApp();
+                return ok;
             }),
     },
     {
@@ -448,7 +628,11 @@ export const scenarios: Scenario[] = [
                 const tStart = Date.now();
                 await lab.runPlan((await import("../galera-lab")).labGaleraRestartPlan());
                 figures.restartPlanSeconds = r2((Date.now() - tStart) / 1000);
-                figures.failbackSeconds = r2(await waitFor("HAProxy back on db1", 30_000, () => writerIs(lab, DB_NODES[0].name)));
+                // the writer (db1, restarted last) hands over: the role stays with the node that took it
+                const designated = await designatedWriter(lab);
+                figures.designatedWriter = designated;
+                await waitFor(`every web host writing to ${designated}`, 30_000, async () =>
+                    (await Promise.all(WEB_HOSTS.map((x) => haproxyWriter(lab, x)))).every((n) => n === designated));
                 figures.writerOutageSeconds = r2(maxGapAfter(w, tStart));
                 return true;
             }),

@@ -8,13 +8,16 @@
 #   GALERA_NODE_NAME          e.g. db1
 #   GALERA_NODE_ADDRESS       this node's private IP
 #   GALERA_CLUSTER_ADDRESSES  comma-separated IPs of all nodes (same order everywhere)
-#   GALERA_HEALTH_PORT        port of the HTTP health check (components/database/ports.ts)
 #   GALERA_REPLICATION_PORT   Galera's replication port (its default; recorded for start.sh's peer probe)
 #   GALERA_BIND_ADDRESS       optional, default GALERA_NODE_ADDRESS (3306 for the web nodes' HAProxy)
 #   GALERA_PROVIDER_OPTIONS   optional, extra wsrep_provider_options (appended)
 #   GALERA_SST_DONORS         optional, preferred SST/IST donors (node names, comma-separated, trailing
 #                             comma = any other node as a fallback); the plan lists the writer last,
 #                             because a donor is Desynced (health 503) and would trigger a failover
+#   GALERA_HEALTH_PORT, GALERA_HEALTH_DONOR_PORT, GALERA_WRITER_PORT
+#                             the three health answers' ports (components/database/ports.ts GALERA_PORTS)
+#   GALERA_WRITER_ORDER       node names in the web hosts' HAProxy order: who takes the writer role
+#                             when the designated writer goes stale (health-check.sh)
 #   GALERA_SST_USER           optional, default sst
 #   GALERA_HEALTH_USER        optional, default galera_health
 #   OCHA_METRICS_NAMESPACE, OCHA_METRICS_CLUSTER, OCHA_METRICS_NODE
@@ -28,15 +31,18 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/metrics.sh
 . "$(dirname "$0")/../lib/metrics.sh"
 
-require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES GALERA_HEALTH_PORT GALERA_REPLICATION_PORT
-for v in GALERA_HEALTH_PORT GALERA_REPLICATION_PORT; do
-    [[ "${!v}" =~ ^[0-9]{1,5}$ ]] || die "$v must be a port number (got '${!v}')"
-done
+require_env GALERA_CLUSTER_NAME GALERA_NODE_NAME GALERA_NODE_ADDRESS GALERA_CLUSTER_ADDRESSES \
+    GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT GALERA_REPLICATION_PORT GALERA_WRITER_ORDER
 read_secrets GALERA_SST_PASSWORD GALERA_HEALTH_PASSWORD
 BIND="${GALERA_BIND_ADDRESS:-$GALERA_NODE_ADDRESS}"
 SST_USER="${GALERA_SST_USER:-sst}"
 HEALTH_USER="${GALERA_HEALTH_USER:-galera_health}"
 
+for v in GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT GALERA_REPLICATION_PORT; do
+    [[ "${!v}" =~ ^[0-9]{1,5}$ ]] || die "$v must be a port number (got '${!v}')"
+done
+case "$GALERA_WRITER_ORDER" in *[!a-z0-9,-]*) die "GALERA_WRITER_ORDER must be node names separated by commas (got '$GALERA_WRITER_ORDER')" ;; esac
+case ",$GALERA_WRITER_ORDER," in *",$GALERA_NODE_NAME,"*) ;; *) die "GALERA_WRITER_ORDER ($GALERA_WRITER_ORDER) does not name this node ($GALERA_NODE_NAME)" ;; esac
 case "${GALERA_SST_DONORS:-}" in *[!a-z0-9,-]*) die "GALERA_SST_DONORS must be node names separated by commas (got '$GALERA_SST_DONORS')" ;; esac
 case "$GALERA_CLUSTER_ADDRESSES" in *[!0-9a-zA-Z.,:_-]*) die "GALERA_CLUSTER_ADDRESSES has unexpected characters: $GALERA_CLUSTER_ADDRESSES" ;; esac
 case "$GALERA_SST_PASSWORD" in *[\"\'\\:\ ]*) die "GALERA_SST_PASSWORD must not contain quotes, backslashes, colons or spaces" ;; esac
@@ -132,34 +138,47 @@ install -d -m 755 /etc/owncloud-ha
 config_changed="$changed"
 install_if_changed "$GALERA_PORTS_FILE" 644 root:root <<ENV
 GALERA_HEALTH_PORT=${GALERA_HEALTH_PORT}
+GALERA_HEALTH_DONOR_PORT=${GALERA_HEALTH_DONOR_PORT}
+GALERA_WRITER_PORT=${GALERA_WRITER_PORT}
 GALERA_REPLICATION_PORT=${GALERA_REPLICATION_PORT}
 ENV
 changed="$config_changed"
 
 install -d -m 755 /opt/owncloud-ha/bin
 install_if_changed /opt/owncloud-ha/bin/galera-health 755 root:root < "$(dirname "$0")/health-check.sh"
+# Non-secret setting of the health answers: the writer order (health-check.sh). Their ports are
+# recorded in $GALERA_PORTS_FILE above (the lab's service launcher reads them; systemd's socket
+# units below carry them).
+install_if_changed /etc/mysql/galera-health.env 644 root:root <<ENV
+GALERA_WRITER_ORDER=${GALERA_WRITER_ORDER}
+ENV
 
 if is_systemd; then
-    install_if_changed /etc/systemd/system/galera-health.socket 644 root:root <<UNIT
+    # One socket per question (HAProxy checks each server on one port; the path is per backend):
+    # galera-health (Synced), galera-health-donor (Synced or Donor), galera-health-writer (designated).
+    for unit in galera-health:synced:"$GALERA_HEALTH_PORT" galera-health-donor:donor:"$GALERA_HEALTH_DONOR_PORT" galera-health-writer:writer:"$GALERA_WRITER_PORT"; do
+        IFS=: read -r uname question port <<<"$unit"
+        install_if_changed "/etc/systemd/system/${uname}.socket" 644 root:root <<UNIT
 [Unit]
-Description=Galera health check (HTTP on ${GALERA_HEALTH_PORT})
+Description=Galera health check, question ${question} (HTTP on ${port})
 [Socket]
-ListenStream=${GALERA_HEALTH_PORT}
+ListenStream=${port}
 Accept=yes
 MaxConnections=64
 [Install]
 WantedBy=sockets.target
 UNIT
-    install_if_changed /etc/systemd/system/galera-health@.service 644 root:root <<'UNIT'
+        install_if_changed "/etc/systemd/system/${uname}@.service" 644 root:root <<UNIT
 [Unit]
-Description=Galera health check responder
+Description=Galera health check responder (${question})
 [Service]
-ExecStart=/opt/owncloud-ha/bin/galera-health
+ExecStart=/opt/owncloud-ha/bin/galera-health ${question}
 StandardInput=socket
 StandardOutput=socket
 StandardError=journal
 TimeoutStopSec=5
 UNIT
+    done
     systemctl daemon-reload
 fi
 # Cluster size, local state, flow control and free space to CloudWatch every minute (no-op without systemd).

@@ -57,6 +57,43 @@ galera_status() {
         2>/dev/null || true
 }
 
+# galera_health_port : the local Synced health answer's port (the environment, else as configure.sh recorded it)
+galera_health_port() {
+    galera_ports GALERA_HEALTH_PORT
+    echo "$GALERA_HEALTH_PORT"
+}
+
+# galera_health_answer PORT : one answer of the local health endpoint as "CODE BODY"; "nothing" when
+# no HTTP answer came (not listening yet, or the check itself hung past 5 s)
+galera_health_answer() {
+    local out code
+    out="$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 socat -t5 - "TCP:127.0.0.1:$1" 2>/dev/null | tr -d '\r')" || true
+    code="$(printf '%s\n' "$out" | head -n1 | awk '{print $2}')"
+    if [ -z "$code" ]; then echo nothing; return 0; fi
+    echo "$code $(printf '%s\n' "$out" | sed '1,/^$/d' | head -n1)"
+}
+
+# galera_wait_health TIMEOUT_S : retry (every second, bounded) until the local Synced health answer is
+# 200; on timeout die with the last answer, which says its cause (state, disk, commit, or nothing).
+# Right after a start the answer can lag the Synced state: the socket is just being started, the
+# first heartbeat commit waits for the node to apply what it received.
+galera_wait_health() {
+    local port deadline answer
+    port="$(galera_health_port)"
+    deadline=$((SECONDS + $1))
+    while :; do
+        answer="$(galera_health_answer "$port")"
+        case "$answer" in 200*) log "health endpoint on $port: $answer"; return 0 ;; esac
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            case "$answer" in
+                nothing) die "health endpoint on $port answered nothing for ${1}s (is the galera-health socket listening? svc status galera-health.socket)" ;;
+                *) die "health endpoint on $port did not answer 200 within ${1}s; last answer: $answer" ;;
+            esac
+        fi
+        sleep 1
+    done
+}
+
 galera_is_synced_primary() {
     [ "$(galera_status wsrep_local_state)" = 4 ] && [ "$(galera_status wsrep_cluster_status)" = Primary ]
 }

@@ -32,8 +32,11 @@ require_env GALERA_MODE GALERA_PEERS GALERA_SYNC_TIMEOUT
 TIMEOUT="$GALERA_SYNC_TIMEOUT"
 
 start_health() {
-    svc enable galera-health.socket
-    svc start galera-health.socket
+    local u
+    for u in galera-health galera-health-donor galera-health-writer; do
+        svc enable "$u.socket"
+        svc start "$u.socket"
+    done
 }
 
 wait_synced() {

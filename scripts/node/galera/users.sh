@@ -41,5 +41,10 @@ ALTER USER '${GALERA_APP_USER}'@${app_host} WITH MAX_USER_CONNECTIONS ${GALERA_A
 CREATE DATABASE IF NOT EXISTS owncloud_ha;
 CREATE TABLE IF NOT EXISTS owncloud_ha.heartbeat (node VARCHAR(64) PRIMARY KEY, beat DATETIME(6) NOT NULL) ENGINE=InnoDB;
 GRANT SELECT, INSERT, UPDATE ON owncloud_ha.heartbeat TO '${HEALTH_USER}'@'localhost';
+-- The designated single writer (the writer health answer, health-check.sh): one row, claimed by the
+-- first node with a fresh heartbeat when the designated one goes stale; an operator moves it by hand
+-- with UPDATE owncloud_ha.writer SET node = '<name>' WHERE id = 1 (README, "Galera writer").
+CREATE TABLE IF NOT EXISTS owncloud_ha.writer (id TINYINT PRIMARY KEY, node VARCHAR(64) NOT NULL, since DATETIME(6) NOT NULL) ENGINE=InnoDB;
+GRANT SELECT, INSERT, UPDATE ON owncloud_ha.writer TO '${HEALTH_USER}'@'localhost';
 SQL
-log "users ${SST_USER}, ${HEALTH_USER}, ${GALERA_APP_USER}@${GALERA_APP_HOSTS} (at most ${GALERA_APP_MAX_CONNECTIONS} connections), database ${GALERA_APP_DATABASE} and the heartbeat table in place"
+log "users ${SST_USER}, ${HEALTH_USER}, ${GALERA_APP_USER}@${GALERA_APP_HOSTS} (at most ${GALERA_APP_MAX_CONNECTIONS} connections), database ${GALERA_APP_DATABASE} the heartbeat and writer tables in place"

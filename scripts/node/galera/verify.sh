@@ -21,6 +21,7 @@ while :; do
     [ "$SECONDS" -lt "$deadline" ] || die "cluster not healthy: size=${size:-?}/${GALERA_EXPECTED_SIZE} state=${state:-?} status=${status:-?} ready=${ready:-?}"
     sleep 1
 done
-code="$(printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 socat - TCP:127.0.0.1:"$GALERA_HEALTH_PORT" 2>/dev/null | head -n1 | awk '{print $2}')" || true
-[ "$code" = 200 ] || die "health endpoint on $GALERA_HEALTH_PORT answered '${code:-nothing}', expected 200"
+# Bounded retry: one probe right after a (re)start can see the socket not yet listening or the first
+# heartbeat not yet committed (that once failed a rolling restart with "answered nothing").
+galera_wait_health "${GALERA_HEALTH_TIMEOUT:-30}"
 log "OK: size=$size state=$state status=$status health=200"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Node-local HAProxy on a web host: HAPROXY_LISTEN -> the single Galera writer.
 # Idempotent: the config is rewritten only when it changes, validated, then HAProxy is started or
-# reloaded.
+# reloaded. `haproxy.sh --render` prints the configuration and changes nothing (tests, operators).
 #
 # Environment:
-#   GALERA_BACKENDS   name=address,… in the SAME order on every web host (first = active writer)
-#   GALERA_SQL_PORT GALERA_HEALTH_PORT   the Galera nodes' SQL and health-check ports
+#   GALERA_BACKENDS   name=address,… in the SAME order on every web host and as the Galera plan's
+#                     GALERA_WRITER_ORDER
+#   GALERA_SQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT
+#                     the Galera nodes' SQL port and health answers (components/database/ports.ts)
 #   HAPROXY_LISTEN    ADDRESS:PORT ownCloud connects to (the plan's: 127.0.0.1 on the SQL port)
 #   HAPROXY_CHECK_INTER_MS / HAPROXY_FALL / HAPROXY_RISE   optional, default 500 / 2 / 3
 #   OWNCLOUD_HEALTH_PORT + OWNCLOUD_HEALTH_HOST   optional, both or neither: an HTTP health endpoint
@@ -16,12 +18,17 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
-require_env GALERA_BACKENDS GALERA_SQL_PORT GALERA_HEALTH_PORT HAPROXY_LISTEN
+RENDER=0
+if [ "${1:-}" = --render ]; then RENDER=1; fi
+require_env GALERA_BACKENDS GALERA_SQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT HAPROXY_LISTEN
+for v in GALERA_SQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT; do
+    if ! [[ "${!v}" =~ ^[0-9]{1,5}$ ]] || [ "${!v}" -lt 1 ] || [ "${!v}" -gt 65535 ]; then die "$v must be a port number (got '${!v}')"; fi
+done
 LISTEN="$HAPROXY_LISTEN"
 INTER="${HAPROXY_CHECK_INTER_MS:-500}"
 FALL="${HAPROXY_FALL:-2}"
 RISE="${HAPROXY_RISE:-3}"
-for v in INTER FALL RISE GALERA_SQL_PORT GALERA_HEALTH_PORT; do
+for v in INTER FALL RISE; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a number (got '${!v}')"
 done
 [[ "$LISTEN" =~ ^[0-9.]+:[0-9]+$ ]] || die "HAPROXY_LISTEN must be ADDRESS:PORT (got '$LISTEN')"
@@ -38,25 +45,20 @@ fi
 TEMPLATE="$(dirname "$0")/haproxy.cfg.tmpl"
 [ -f "$TEMPLATE" ] || die "template $TEMPLATE missing"
 
-apt_install haproxy socat
-
-servers=""
-first=1
 IFS=',' read -r -a backends <<<"$GALERA_BACKENDS"
+writers="" synced="" donors=""
 for b in "${backends[@]}"; do
     name="${b%%=*}"; addr="${b#*=}"
     if ! [[ "$name" =~ ^[a-z][a-z0-9-]*$ ]] || ! [[ "$addr" =~ ^[0-9.]+$ ]]; then
         die "bad GALERA_BACKENDS entry '$b' (want name=ipv4)"
     fi
-    if [ "$first" = 1 ]; then
-        # when the preferred writer is back, close the sessions still open on a backup so that
-        # writes never go to two nodes at once
-        servers+="    server ${name} ${addr}:${GALERA_SQL_PORT} on-marked-up shutdown-backup-sessions"$'\n'
-        first=0
-    else
-        servers+="    server ${name} ${addr}:${GALERA_SQL_PORT} backup"$'\n'
-    fi
+    # tier 1 up: close the sessions a fallback holds (writes never on two nodes)
+    writers+="    server ${name} ${addr}:${GALERA_SQL_PORT} port ${GALERA_WRITER_PORT} on-marked-up shutdown-backup-sessions"$'\n'
+    synced+="    server ${name}-synced ${addr}:${GALERA_SQL_PORT} port ${GALERA_HEALTH_PORT} backup"$'\n'
+    donors+="    server ${name}-donor ${addr}:${GALERA_SQL_PORT} port ${GALERA_HEALTH_DONOR_PORT} backup"$'\n'
 done
+[ -n "$writers" ] || die "GALERA_BACKENDS names no node"
+servers="    # 1. the designated writer"$'\n'"${writers}    # 2. no designated writer up: the first Synced node"$'\n'"${synced}    # 3. no Synced node: the first Donor"$'\n'"${donors}"
 
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
@@ -87,14 +89,18 @@ CFG
         continue
     fi
     line="${line//@@LISTEN@@/$LISTEN}"
-    line="${line//@@INTER@@/$INTER}"
+    line="${line//@@WRITER_PORT@@/$GALERA_WRITER_PORT}"
     line="${line//@@HEALTH_PORT@@/$GALERA_HEALTH_PORT}"
+    line="${line//@@DONOR_PORT@@/$GALERA_HEALTH_DONOR_PORT}"
+    line="${line//@@INTER@@/$INTER}"
     line="${line//@@FASTINTER@@/$fastinter}"
     line="${line//@@FALL@@/$FALL}"
     line="${line//@@RISE@@/$RISE}"
     printf '%s\n' "$line"
 done < "$TEMPLATE" > "$tmp"
+if [ "$RENDER" = 1 ]; then cat "$tmp"; exit 0; fi
 
+apt_install haproxy socat
 haproxy -c -q -f "$tmp" || die "generated HAProxy configuration is invalid"
 install -d -m 755 /etc/haproxy /run/haproxy
 changed=0

@@ -9,8 +9,8 @@
 #   DB_SECRET_ARN         Galera credentials (appUser, appPassword, appDatabase)
 #   REDIS_SECRET_ARN      Redis AUTH token (authToken)
 #   ADMIN_SECRET_ARN      ownCloud admin account (username, password)
-#   GALERA_BACKENDS GALERA_SQL_PORT GALERA_HEALTH_PORT HAPROXY_*   for haproxy.sh (HAPROXY_LISTEN is
-#                         also ownCloud's database host)
+#   GALERA_BACKENDS GALERA_SQL_PORT GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT
+#   HAPROXY_*             for haproxy.sh (HAPROXY_LISTEN is also ownCloud's database host)
 #   GLUSTER_SERVERS GLUSTER_VOLUME GLUSTER_MOUNT_POINT GLUSTERD_PORT   for gluster-mount.sh (the mount
 #                         point is where ownCloud's data lives)
 #   REDIS_HOST REDIS_PORT Redis endpoint (TLS): the primary endpoint, or with REDIS_CLUSTER_MODE=enabled
@@ -152,9 +152,9 @@ secret_json() {
 
 main() {
     require_env AWS_REGION DB_SECRET_ARN REDIS_SECRET_ARN ADMIN_SECRET_ARN GALERA_BACKENDS GALERA_SQL_PORT \
-        GALERA_HEALTH_PORT HAPROXY_LISTEN GLUSTER_SERVERS GLUSTER_VOLUME GLUSTER_MOUNT_POINT GLUSTERD_PORT \
-        REDIS_HOST REDIS_PORT REDIS_CLUSTER_MODE OWNCLOUD_IMAGE OWNCLOUD_DOMAIN OWNCLOUD_PROTOCOL \
-        OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST OWNCLOUD_PORT
+        GALERA_HEALTH_PORT GALERA_HEALTH_DONOR_PORT GALERA_WRITER_PORT HAPROXY_LISTEN GLUSTER_SERVERS \
+        GLUSTER_VOLUME GLUSTER_MOUNT_POINT GLUSTERD_PORT REDIS_HOST REDIS_PORT REDIS_CLUSTER_MODE \
+        OWNCLOUD_IMAGE OWNCLOUD_DOMAIN OWNCLOUD_PROTOCOL OWNCLOUD_HEALTH_PORT OWNCLOUD_HEALTH_HOST OWNCLOUD_PORT
     case "$OWNCLOUD_PROTOCOL" in http|https) ;; *) die "OWNCLOUD_PROTOCOL=$OWNCLOUD_PROTOCOL: want http or https" ;; esac
     case "$REDIS_CLUSTER_MODE" in enabled|disabled) ;; *) die "REDIS_CLUSTER_MODE=$REDIS_CLUSTER_MODE: want enabled or disabled" ;; esac
     is_systemd || die "a web node needs systemd: ownCloud runs as a unit ordered after the shared volume's mount"
