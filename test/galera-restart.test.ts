@@ -26,13 +26,17 @@ function run(script: "restart.sh" | "verify.sh", answers: string[], env: Record<
             `[ "$a" = nothing ] && exit 1`,
             `printf 'HTTP/1.1 %s\\r\\nContent-Type: text/plain\\r\\n\\r\\n%s\\n' "\${a%% *}" "\${a#* }"`,
         ].join("\n"));
+        // What configure.sh records for the scripts that run without the plan's environment.
+        fs.writeFileSync(path.join(t.dir, "galera-ports.env"), "GALERA_HEALTH_PORT=9200\nGALERA_REPLICATION_PORT=4567\n");
         fakeCommand(t.dir, "svc.sh", `echo "svc $*" >> ${t.dir}/svc.log; exit 0`);
         const r = bash(`bash ${path.join(NODE_SCRIPTS, "galera", script)}`, {
             PATH: `${bin}:${process.env.PATH}`,
             OCLAB_SVC: path.join(t.dir, "svc.sh"),
             GALERA_DATADIR: t.dir,
             GALERA_HEALTH_ENV: path.join(t.dir, "none.env"),
+            GALERA_PORTS_FILE: path.join(t.dir, "galera-ports.env"),
             GALERA_EXPECTED_SIZE: "3",
+            GALERA_SYNC_TIMEOUT: "5",
             GALERA_PEERS: "10.1.0.11,10.1.0.12",
             ...env,
         }, 60_000);
@@ -63,8 +67,8 @@ describe("galera/verify.sh: the health answer after Synced, with a bounded retry
     it("probes the port configure.sh recorded", () => {
         const t = tempDir("galera-health-env");
         try {
-            fs.writeFileSync(path.join(t.dir, "h.env"), "GALERA_WRITER_ORDER=db1,db2,db3\nGALERA_HEALTH_PORT=9300\n");
-            const r = run("verify.sh", ["nothing"], { GALERA_HEALTH_TIMEOUT: "1", GALERA_HEALTH_ENV: path.join(t.dir, "h.env") });
+            fs.writeFileSync(path.join(t.dir, "ports.env"), "GALERA_HEALTH_PORT=9300\nGALERA_REPLICATION_PORT=4567\n");
+            const r = run("verify.sh", ["nothing"], { GALERA_HEALTH_TIMEOUT: "1", GALERA_PORTS_FILE: path.join(t.dir, "ports.env") });
             expect(r.stderr).to.match(/health endpoint on 9300 answered nothing/);
         } finally {
             t.cleanup();

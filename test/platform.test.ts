@@ -356,6 +356,9 @@ describe("platform (dev and prod from the committed stack files)", function () {
                 `dev-redis-client0-out-redis <- ${former("redis")}`,
                 `dev-gluster-client0-out-glusterd <- ${former("glusterd")}`,
                 `dev-gluster-client0-out-bricks <- ${former("gluster-bricks")}`,
+                // New with the Donor and designated-writer health answers: nothing to keep.
+                "dev-galera-client0-out-health-donor <- ",
+                "dev-galera-client0-out-writer <- ",
             ].sort(),
         );
         // Each still waits for the peering to its tier's VPC, as before.

@@ -118,7 +118,7 @@ describe("every step's environment covers its script's require_env", () => {
             // node-init.sh: its main (continuation lines joined).
             expect(parseScript("web/node-init.sh").required).to.include("GLUSTER_SERVERS");
             // haproxy.sh's health frontend variables are all-or-none, not required.
-            expect([...parseScript("web/haproxy.sh").required].sort()).to.deep.equal(["GALERA_BACKENDS", "GALERA_HEALTH_PORT", "GALERA_SQL_PORT", "HAPROXY_LISTEN"]);
+            expect([...parseScript("web/haproxy.sh").required].sort()).to.deep.equal(["GALERA_BACKENDS", "GALERA_HEALTH_DONOR_PORT", "GALERA_HEALTH_PORT", "GALERA_SQL_PORT", "GALERA_WRITER_PORT", "HAPROXY_LISTEN"]);
             // Without systemd (the lab) the metrics timer is skipped, and with it its settings.
             expect([...parseScript("gluster/glusterd.sh", false).required].sort()).to.deep.equal(["GLUSTERD_PORT_FROM", "GLUSTERD_PORT_TO", "GLUSTER_BASE_PORT", "GLUSTER_MAX_PORT"]);
             expect(parseScript("galera/configure.sh", false).required).to.not.include("OCHA_METRICS_NODE");

@@ -11,11 +11,12 @@ echo "== shellcheck"
 bash scripts/dev/shellcheck.sh
 echo "== mocha"
 # Some tests run the node scripts' real firewall rules in a private network namespace (the NAT
-# instance's nftables ruleset, the web node's IMDS rule): as root on Debian, bring the tools they
-# drive (not on a fresh image); elsewhere those tests say they are skipped.
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { ! command -v nft >/dev/null || ! command -v iptables >/dev/null; }; then
+# instance's nftables ruleset, the web node's IMDS rule) or route through the web node's real
+# HAProxy 2.6 configuration: as root on Debian, bring the tools they drive (not on a fresh image);
+# elsewhere those tests say they are skipped.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && { ! command -v nft >/dev/null || ! command -v iptables >/dev/null || ! command -v haproxy >/dev/null; }; then
   # shellcheck source=../node/lib/common.sh
   . scripts/node/lib/common.sh
-  apt_install nftables iptables
+  apt_install nftables iptables haproxy
 fi
 npx --no-install mocha

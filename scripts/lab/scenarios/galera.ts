@@ -10,6 +10,7 @@ import { spawn } from "child_process";
 import { DB_NODES, WEB_HOSTS, dbQuery, decideOnce, designateWriter, designatedWriter, galeraNodeStatus, haproxyRoute, haproxyWriter, recoverGalera } from "../galera-lab";
 import { createTable, firstCommitAfter, lostAcked, maxGapAfter, startWriter, WriterHandle } from "../galera-client";
 import { Scenario, ScenarioResult } from "../types";
+import { GALERA_PORTS } from "../../../components/database/ports";
 
 const WEB = "web1";
 const r2 = (x: number | undefined) => (x === undefined ? -1 : Math.round(x * 100) / 100);
@@ -95,7 +96,7 @@ const PROBE = path.join(__dirname, "..", "galera-probe.ts");
 
 /** scripts/lab/galera-probe.ts inside `web`'s network namespace, through its HAProxy as the app user. */
 function startProbe(lab: Lab, web: string, cfg: Record<string, unknown>, onLine: (l: string) => void) {
-    const full = { host: "127.0.0.1", port: 3306, user: "owncloud", password: lab.secrets().GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
+    const full = { host: "127.0.0.1", port: GALERA_PORTS.mysql, user: "owncloud", password: lab.secrets().GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
     const proc = spawn("nsenter", [`--net=/run/netns/oclab-${web}`, "--", path.join(REPO, "node_modules/.bin/tsx"), PROBE], { stdio: ["pipe", "pipe", "pipe"] });
     let buf = "";
     let err = "";

@@ -109,7 +109,7 @@ grastate_field() {
 # the scripts that run later without the plan's environment (ops recovery and status, the lab's
 # service launcher). Galera itself listens on its default replication port, which the declaration
 # equals (configure.sh does not move it).
-GALERA_PORTS_FILE=/etc/owncloud-ha/galera-ports.env
+GALERA_PORTS_FILE="${GALERA_PORTS_FILE:-/etc/owncloud-ha/galera-ports.env}"
 
 # galera_ports NAME… : the named port variables (GALERA_HEALTH_PORT, GALERA_REPLICATION_PORT) from
 # the environment, else as recorded; refuses when one is known from neither.
