@@ -123,8 +123,8 @@ function startProbe(lab: Lab, web: string, cfg: Record<string, unknown>, onLine:
 
 /** The app user's connection cap, from its one home (scripts/galera/lib.sh, which users.sh applies). */
 function appMaxConnections(): number {
-    const m = /^GALERA_APP_MAX_CONNECTIONS=(\d+)$/m.exec(fs.readFileSync(path.join(REPO, "scripts/galera/lib.sh"), "utf8"));
-    if (!m) throw new Error("GALERA_APP_MAX_CONNECTIONS not found in scripts/galera/lib.sh");
+    const m = /^GALERA_APP_MAX_CONNECTIONS=(\d+)$/m.exec(fs.readFileSync(path.join(REPO, "scripts/node/galera/lib.sh"), "utf8"));
+    if (!m) throw new Error("GALERA_APP_MAX_CONNECTIONS not found in scripts/node/galera/lib.sh");
     return Number(m[1]);
 }
 
