@@ -33,10 +33,14 @@ export async function createTable(lab: Lab, table: string): Promise<void> {
     }
 }
 
-export function runWriterProcess(lab: Lab, web: string, cfg: Record<string, unknown>, onLine: (l: string) => void): { proc: ReturnType<typeof spawn>; done: Promise<string> } {
-    const secrets = lab.secrets();
-    const full = { user: "owncloud", password: secrets.GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
-    const proc = spawn("nsenter", [`--net=/run/netns/oclab-${web}`, "--", TSX, WRITER], { stdio: ["pipe", "pipe", "pipe"] });
+/**
+ * A lab client (writer.ts, galera-probe.ts: scripts/lab/client-io.ts) inside `web`'s network
+ * namespace as the app user: `cfg` as JSON on its stdin, each stdout line to `onLine`; `done`
+ * resolves with its stderr once it exits.
+ */
+export function runAppClient(lab: Lab, web: string, script: string, cfg: Record<string, unknown>, onLine: (l: string) => void): { proc: ReturnType<typeof spawn>; done: Promise<string> } {
+    const full = { user: "owncloud", password: lab.secrets().GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
+    const proc = spawn("nsenter", [`--net=/run/netns/oclab-${web}`, "--", TSX, script], { stdio: ["pipe", "pipe", "pipe"] });
     let buf = "";
     let err = "";
     proc.stdout!.on("data", (d) => {
@@ -51,6 +55,11 @@ export function runWriterProcess(lab: Lab, web: string, cfg: Record<string, unkn
     proc.stdin!.end(JSON.stringify(full));
     const done = new Promise<string>((resolve) => proc.on("close", () => resolve(err)));
     return { proc, done };
+}
+
+/** scripts/lab/writer.ts in `web` (see `runAppClient`). */
+export function runWriterProcess(lab: Lab, web: string, cfg: Record<string, unknown>, onLine: (l: string) => void): { proc: ReturnType<typeof spawn>; done: Promise<string> } {
+    return runAppClient(lab, web, WRITER, cfg, onLine);
 }
 
 export async function startWriter(lab: Lab, web: string, table: string, maxMs = 600_000): Promise<WriterHandle> {

@@ -9,24 +9,12 @@
  *   SIGTERM, then closes them and prints `D`.
  */
 import * as mysql from "mysql2/promise";
+import { AppConnectionCfg, runClient, sleep } from "./client-io";
 
-interface Cfg {
-    host: string;
-    port: number;
-    user: string;
-    password: string;
-    database: string;
+interface Cfg extends AppConnectionCfg {
     mode: "route" | "cap";
     intervalMs?: number;
     count?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function readStdin(): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
 }
 
 // A restarted HAProxy holds a new connection up to its 2 s inspect delay: allow for it.
@@ -88,12 +76,4 @@ async function capMode(c: Cfg) {
     process.stdout.write("D\n");
 }
 
-(async () => {
-    const c = JSON.parse(await readStdin()) as Cfg;
-    if (c.mode === "route") await routeMode(c);
-    else await capMode(c);
-    process.exit(0);
-})().catch((e) => {
-    process.stderr.write(`${(e as Error).stack}\n`);
-    process.exit(1);
-});
+runClient<Cfg>("galera-probe", (c) => (c.mode === "route" ? routeMode(c) : capMode(c)));

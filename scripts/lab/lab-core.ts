@@ -6,6 +6,7 @@
  * Only 198.18.0.0/24 is used (inside the 198.18.0.0/15 benchmarking range); hosts have no default
  * route, so nothing leaves the bridge.
  */
+import { sleep } from "./client-io";
 import { spawn, spawnSync } from "child_process";
 import { GALERA_DATADIR } from "../../components/database/plan";
 import { RunResult, spawnBounded } from "../ops/transport";
@@ -138,7 +139,7 @@ export function shq(s: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** Loop device given to a db host as its data volume (what EBS is in the cloud; /etc/oclab/data-device inside). */
 export function labDataDevice(host: string): string {

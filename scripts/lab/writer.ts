@@ -8,26 +8,14 @@
  * mode "bench": `concurrency` connections insert as fast as they can for durationMs; prints one JSON line.
  */
 import * as mysql from "mysql2/promise";
+import { AppConnectionCfg, runClient, sleep } from "./client-io";
 
-interface Cfg {
-    host: string;
-    port: number;
-    user: string;
-    password: string;
-    database: string;
+interface Cfg extends AppConnectionCfg {
     table: string;
     mode: "write" | "bench";
     durationMs: number;
     concurrency?: number;
     startId?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function readStdin(): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
 }
 
 async function connect(c: Cfg) {
@@ -88,14 +76,4 @@ async function benchMode(c: Cfg) {
     process.stdout.write(JSON.stringify({ commits, errors, seconds: secs, commitsPerSecond: commits / secs }) + "\n");
 }
 
-readStdin()
-    .then(async (s) => {
-        const c = JSON.parse(s) as Cfg;
-        if (c.mode === "bench") await benchMode(c);
-        else await writeMode(c);
-        process.exit(0);
-    })
-    .catch((e) => {
-        process.stderr.write(`writer: ${(e as Error).message}\n`);
-        process.exit(1);
-    });
+runClient<Cfg>("writer", (c) => (c.mode === "bench" ? benchMode(c) : writeMode(c)));

@@ -6,9 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Lab, REPO, STATE, log, runSync, sleep } from "../lab-core";
-import { spawn } from "child_process";
 import { DB_NODES, WEB_HOSTS, dbQuery, decideOnce, designateWriter, designatedWriter, galeraNodeStatus, haproxyRoute, haproxyWriter, recoverGalera } from "../galera-lab";
-import { createTable, firstCommitAfter, lostAcked, maxGapAfter, startWriter, WriterHandle } from "../galera-client";
+import { createTable, firstCommitAfter, lostAcked, maxGapAfter, runAppClient, startWriter, WriterHandle } from "../galera-client";
 import { Scenario, ScenarioResult } from "../types";
 import { GALERA_PORTS } from "../../../components/database/ports";
 
@@ -96,21 +95,7 @@ const PROBE = path.join(__dirname, "..", "galera-probe.ts");
 
 /** scripts/lab/galera-probe.ts inside `web`'s network namespace, through its HAProxy as the app user. */
 function startProbe(lab: Lab, web: string, cfg: Record<string, unknown>, onLine: (l: string) => void) {
-    const full = { host: "127.0.0.1", port: GALERA_PORTS.mysql, user: "owncloud", password: lab.secrets().GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
-    const proc = spawn("nsenter", [`--net=/run/netns/oclab-${web}`, "--", path.join(REPO, "node_modules/.bin/tsx"), PROBE], { stdio: ["pipe", "pipe", "pipe"] });
-    let buf = "";
-    let err = "";
-    proc.stdout!.on("data", (d) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-            onLine(buf.slice(0, i));
-            buf = buf.slice(i + 1);
-        }
-    });
-    proc.stderr!.on("data", (d) => (err += d));
-    proc.stdin!.end(JSON.stringify(full));
-    const done = new Promise<string>((resolve) => proc.on("close", () => resolve(err)));
+    const { proc, done } = runAppClient(lab, web, PROBE, { host: "127.0.0.1", port: GALERA_PORTS.mysql, ...cfg }, onLine);
     return {
         done,
         stop: async () => {
@@ -121,7 +106,7 @@ function startProbe(lab: Lab, web: string, cfg: Record<string, unknown>, onLine:
     };
 }
 
-/** The app user's connection cap, from its one home (scripts/galera/lib.sh, which users.sh applies). */
+/** The app user's connection cap, from its one home (scripts/node/galera/lib.sh, which users.sh applies). */
 function appMaxConnections(): number {
     const m = /^GALERA_APP_MAX_CONNECTIONS=(\d+)$/m.exec(fs.readFileSync(path.join(REPO, "scripts/node/galera/lib.sh"), "utf8"));
     if (!m) throw new Error("GALERA_APP_MAX_CONNECTIONS not found in scripts/node/galera/lib.sh");
