@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
 import { webNodePlan } from "../components/web/plan";
+import { WEB_NODE_SETTINGS } from "./fixtures/web-node";
 import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } from "./harness/shell";
 
 /**
@@ -11,16 +12,7 @@ import { bash, fakeCommand, parseUnit, NODE_SCRIPTS, systemdVerify, tempDir } fr
 const NODE_INIT = path.join(NODE_SCRIPTS, "web", "node-init.sh");
 const SECRETS = `db='{"appDatabase":"owncloud","appUser":"oc","appPassword":"db-pw"}'; redis='{"authToken":"redis-token"}'; admin='{"username":"admin","password":"admin-pw"}'`;
 /** The environment the web node plan gives node-init.sh (the one user data exports). */
-const SETTINGS = webNodePlan({
-    galeraNodes: [{ name: "galera1", address: "10.1.0.10" }, { name: "galera2", address: "10.1.16.10" }, { name: "galera3", address: "10.1.32.10" }],
-    glusterServers: ["10.2.0.10", "10.2.16.10", "10.2.32.10"],
-    glusterVolume: "gfs_v_r5",
-    domain: "cloud.example.com",
-    protocol: "https",
-    owncloudImage: "owncloud/server:11.0.0",
-    redis: { host: "master.r.abc.euc1.cache.amazonaws.com", port: 6379, clusterMode: false },
-    secrets: { region: "eu-central-1", dbSecretArn: "arn:db", redisSecretArn: "arn:redis", adminSecretArn: "arn:admin" },
-}).env;
+const SETTINGS = webNodePlan(WEB_NODE_SETTINGS).env;
 
 function nodeInit(body: string, env: Record<string, string> = {}) {
     return bash(`. "${NODE_INIT}"\n${body}`, { ...SETTINGS, ...env });

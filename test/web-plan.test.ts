@@ -6,23 +6,15 @@ import { OwnCloudWebTier, OwnCloudWebTierArgs } from "../components/web/ownCloud
 import { WEB_NODE_ENTRY, WEB_NODE_FILES, WebNodeSettings, webNodePartPlan, webNodePlan } from "../components/web/plan";
 import { labGlusterMountPlan, labHaproxyPlan, labWebNodePlan } from "../scripts/lab/web-lab";
 import { underMocks } from "./harness/mocks";
+import { NODE_SCRIPTS } from "./harness/shell";
+import { WEB_NODE_SETTINGS } from "./fixtures/web-node";
 
-const SCRIPTS = path.resolve(__dirname, "..", "scripts", "node");
 
-const settings: WebNodeSettings = {
-    galeraNodes: [{ name: "galera1", address: "10.1.0.10" }, { name: "galera2", address: "10.1.16.10" }, { name: "galera3", address: "10.1.32.10" }],
-    glusterServers: ["10.2.0.10", "10.2.16.10", "10.2.32.10"],
-    glusterVolume: "gfs_v_r5",
-    domain: "cloud.example.com",
-    protocol: "https",
-    owncloudImage: "owncloud/server:11.0.0",
-    redis: { host: "master.redis.cache.amazonaws.com", port: 6379, clusterMode: false },
-    secrets: { region: "eu-central-1", dbSecretArn: "arn:db", redisSecretArn: "arn:redis", adminSecretArn: "arn:admin" },
-};
+const settings: WebNodeSettings = WEB_NODE_SETTINGS;
 
 /** The variables a script refuses to run without: every name on its `require_env` lines (continuations included). */
 function requiredEnv(script: string): string[] {
-    const text = fs.readFileSync(path.join(SCRIPTS, script), "utf8").replace(/\\\n/g, " ");
+    const text = fs.readFileSync(path.join(NODE_SCRIPTS, script), "utf8").replace(/\\\n/g, " ");
     return [...text.matchAll(/^\s*require_env ([A-Z0-9_ ]+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/));
 }
 
@@ -49,7 +41,7 @@ describe("the web node's boot as a plan (components/web/plan.ts)", () => {
     it("gives the files, the entry and an environment that covers every variable the entry and its parts require", () => {
         expect(plan.entry).to.equal("web/node-init.sh");
         expect(plan.files).to.include.members([plan.entry, plan.parts.haproxy.script, plan.parts.glusterMount.script]);
-        for (const f of plan.files) expect(fs.existsSync(path.join(SCRIPTS, f)), f).to.equal(true);
+        for (const f of plan.files) expect(fs.existsSync(path.join(NODE_SCRIPTS, f)), f).to.equal(true);
         const missing = (script: string, env: Record<string, string>) => requiredEnv(script).filter((v) => !(v in env));
         expect(missing(plan.entry, plan.env)).to.deep.equal([]);
         expect(missing(plan.parts.haproxy.script, plan.parts.haproxy.env)).to.deep.equal([]);
@@ -60,7 +52,7 @@ describe("the web node's boot as a plan (components/web/plan.ts)", () => {
         for (const part of Object.values(plan.parts)) {
             for (const [k, v] of Object.entries(part.env)) expect(plan.env[k], `${part.script} ${k}`).to.equal(v);
         }
-        const init = fs.readFileSync(path.join(SCRIPTS, plan.entry), "utf8");
+        const init = fs.readFileSync(path.join(NODE_SCRIPTS, plan.entry), "utf8");
         for (const part of Object.values(plan.parts)) {
             const base = path.basename(part.script);
             const calls = init.split("\n").filter((l) => l.includes(`/${base}"`) && !l.trim().startsWith("#"));
