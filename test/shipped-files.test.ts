@@ -128,14 +128,14 @@ describe("the node tree (scripts/node)", () => {
 });
 
 describe("the lab's copy to its hosts (scripts/lab/lab-core.ts)", () => {
-    it("is scripts/node as the cloud lands it, plus the lab's svc launcher at lab/svc.sh", () => {
+    it("is scripts/node as the cloud lands it, and nothing of the lab's", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "labcopy-"));
         try {
             const tgz = path.join(dir, "scripts.tgz");
             const [cmd, ...args] = hostCopyTarArgs(tgz);
             execFileSync(cmd, args, { cwd: os.tmpdir() });
             const listed = execFileSync("tar", ["-tzf", tgz]).toString().split("\n").filter((l) => l && !l.endsWith("/"));
-            expect(listed.map((l) => l.replace(/^\.\//, "")).sort()).to.deep.equal([...filesUnder(NODE_SCRIPTS), "lab/svc.sh"].sort());
+            expect(listed.map((l) => l.replace(/^\.\//, "")).sort()).to.deep.equal(filesUnder(NODE_SCRIPTS).sort());
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

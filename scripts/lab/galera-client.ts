@@ -40,7 +40,7 @@ export async function createTable(lab: Lab, table: string): Promise<void> {
  */
 export function runAppClient(lab: Lab, web: string, script: string, cfg: Record<string, unknown>, onLine: (l: string) => void): { proc: ReturnType<typeof spawn>; done: Promise<string> } {
     const full = { user: "owncloud", password: lab.secrets().GALERA_APP_PASSWORD, database: "owncloud", ...cfg };
-    const proc = spawn("nsenter", [`--net=/run/netns/oclab-${web}`, "--", TSX, script], { stdio: ["pipe", "pipe", "pipe"] });
+    const proc = spawn(lab.netnsArgs(web)[0], [...lab.netnsArgs(web).slice(1), TSX, script], { stdio: ["pipe", "pipe", "pipe"] });
     let buf = "";
     let err = "";
     proc.stdout!.on("data", (d) => {

@@ -14,7 +14,7 @@ export const DESIGNATED = DB_NODES[0].name;
 export const labGaleraPlan = (deviceOf: (host: string) => string = labDataDevice) =>
     // The datadir on each host's own (loop-file) volume, mounted by the cloud plan's step.
     withGaleraDatadirs(
-        galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S, backup: LAB_BACKUP }),
+        galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S, backup: LAB_BACKUP, metricsCluster: "oclab" }),
         deviceOf,
     );
 export const labGaleraRestartPlan = () =>

@@ -33,6 +33,7 @@ export function labGlusterSettings(lab: Lab): GlusterSettings {
         ownerUid: 33,
         ownerGid: 33,
         backup: LAB_BACKUP,
+        metricsCluster: "oclab",
     };
 }
 

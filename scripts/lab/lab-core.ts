@@ -1,81 +1,99 @@
 /**
- * Lab core: hosts as Linux network namespaces on a bridge, each with a persistent private mount
- * namespace and UTS namespace, sshd on every host, bootstrap plans executed over SSH through the
- * bastion (ProxyJump) with secrets on stdin — exactly how the Pulumi components run them.
+ * Lab core: every lab host is a booted Debian 12 system (scripts/lab/host/booted.ts: its own overlay
+ * of one base root, systemd as PID 1, cloud-init from a NoCloud seed) on one bridge, reached over
+ * SSH through the lab's bastion as the program's login user, exactly as the Pulumi components
+ * reach cloud instances. Packages come through the egress stand-in (scripts/lab/host/egress.ts).
  *
- * Only 198.18.0.0/24 is used (inside the 198.18.0.0/15 benchmarking range); hosts have no default
- * route, so nothing leaves the bridge.
+ * Only 198.18.0.0/15 is used (the benchmarking range): the bridge is one segment for every subnet
+ * and VPC of the lab stack, and its address forwards nothing, so nothing leaves it but the apt
+ * proxy's fetches from Debian's archives.
  */
 import { sleep } from "./client-io";
 import { spawn, spawnSync } from "child_process";
-import { GALERA_DATADIR } from "../../components/database/plan";
 import { RunResult, spawnBounded } from "../ops/transport";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { BootstrapPlan, BootstrapStep } from "../../components/shared/bootstrapPlan";
+import { remoteScriptsDir, stepCommandLine } from "../../components/shared/remoteBootstrap";
+import { BootSpec, BootedHosts } from "./host/booted";
+import { egressProxyUrl, startEgress, stopEgress } from "./host/egress";
 
 export interface LabHost {
     name: string;
     ip: string;
     role: "bastion" | "db" | "fs" | "web";
+    /** cloud-init instance ID (a replaced node gets a new one). */
+    instanceId: string;
+    /** The data volume's path inside the host (EC2's NVMe by-id name of its EBS volume), for db and fs hosts. */
+    dataDevice?: string;
 }
 
 export const BRIDGE = "oclab0";
 export const BRIDGE_IP = "198.18.0.1";
-export const HOSTS: LabHost[] = [
-    { name: "bastion", ip: "198.18.0.10", role: "bastion" },
-    { name: "db1", ip: "198.18.0.11", role: "db" },
-    { name: "db2", ip: "198.18.0.12", role: "db" },
-    { name: "db3", ip: "198.18.0.13", role: "db" },
-    { name: "fs1", ip: "198.18.0.21", role: "fs" },
-    { name: "fs2", ip: "198.18.0.22", role: "fs" },
-    { name: "fs3", ip: "198.18.0.23", role: "fs" },
-    { name: "web1", ip: "198.18.0.31", role: "web" },
-    { name: "web2", ip: "198.18.0.32", role: "web" },
-];
+/** The bridge's prefix: one segment covering every lab VPC range inside 198.18.0.0/15. */
+export const BRIDGE_PREFIX = 15;
+export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
+/** Machine-wide caches kept across lab runs: the base root and the apt proxy's cache. */
+export const CACHE = process.env.OCLAB_CACHE ?? "/var/cache/oclab";
+const TOPOLOGY_FILE = path.join(STATE, "topology.json");
+
+const ebsPath = (volume: string) => `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volume}`;
+
+/** The lab's hosts when `up` has not recorded its own yet. */
+export function defaultTopology(): LabHost[] {
+    const h = (name: string, ip: string, role: LabHost["role"]): LabHost => ({
+        name, ip, role, instanceId: `i-oclab-${name}-1`, ...(role === "db" || role === "fs" ? { dataDevice: ebsPath(`vol-oclab-${name}`) } : {}),
+    });
+    return [
+        h("bastion", "198.18.0.10", "bastion"),
+        h("db1", "198.18.0.11", "db"), h("db2", "198.18.0.12", "db"), h("db3", "198.18.0.13", "db"),
+        h("fs1", "198.18.0.21", "fs"), h("fs2", "198.18.0.22", "fs"), h("fs3", "198.18.0.23", "fs"),
+        h("web1", "198.18.0.31", "web"), h("web2", "198.18.0.32", "web"),
+    ];
+}
+
+function loadTopology(): LabHost[] {
+    try {
+        return JSON.parse(fs.readFileSync(TOPOLOGY_FILE, "utf8")) as LabHost[];
+    } catch {
+        return defaultTopology();
+    }
+}
+
+/** The lab's hosts: what `up` wrote to $OCLAB_STATE/topology.json, else the default. */
+export const HOSTS: LabHost[] = loadTopology();
 export const REPO = path.resolve(__dirname, "../..");
 export const SCRIPTS = path.join(REPO, "scripts");
-/** What a node is shipped (the cloud's CopyToRemote copies the same files, see components/remoteBootstrap.ts). */
+/** What a node is shipped (the cloud's CopyToRemote copies the same files, see components/shared/remoteBootstrap.ts). */
 export const NODE_SCRIPTS = path.join(SCRIPTS, "node");
-/**
- * The lab's service launcher, added to each host's copy at lab/svc.sh, where the `svc` seam of
- * scripts/node/lib/common.sh looks when PID 1 is not systemd.
- */
-const LAB_SVC = "lab/svc.sh";
+/** The program's login user on every instance (the Debian AMIs' default user; components/access/bastion.ts). */
+export const LOGIN_USER = "admin";
+/** Where the program's copy lands on a host (remotePath/<staged dir name>). */
+export const REMOTE_SCRIPTS = remoteScriptsDir(LOGIN_USER);
 
 /**
- * The tar command that packs a lab host's copy: scripts/node's files at the top (as CopyToRemote
- * lands them in the cloud) plus lab/svc.sh. Absolute -C directories: GNU tar resolves a relative
- * -C against the previous one.
+ * The tar command that packs a host's copy: scripts/node's files at the top, as CopyToRemote lands
+ * them. Absolute -C directories: GNU tar resolves a relative -C against the previous one.
  */
 export function hostCopyTarArgs(tgz: string): string[] {
-    return ["tar", "-czf", tgz, "-C", NODE_SCRIPTS, ".", "-C", SCRIPTS, LAB_SVC];
+    return ["tar", "-czf", tgz, "-C", NODE_SCRIPTS, "."];
 }
-export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
 /**
- * The lab's own tools (svc launcher, Gluster test helpers) as hosts see them. Hosts have private
- * /tmp, /root, /srv, /mnt… so the checkout itself may be invisible inside them (CI clones anywhere):
- * `up` copies scripts/ here, into the state directory, which every host shares.
+ * The lab's own test tools (Gluster writer/verify/bench helpers): a copy of scripts/ in the state
+ * directory, bound read-only at the same path into every host. Not the program's: the program's
+ * files reach hosts only through their copy steps.
  */
 export const HOST_SCRIPTS = path.join(STATE, "tools");
-export const NSDIR = "/run/oclab/ns";
 /** The lab's stack outputs for `npm run ops -- lab …` (same shape as `pulumi stack output --json --show-secrets`), written by `up`. */
 export const OPS_OUTPUTS_FILE = path.join(STATE, "ops-outputs.json");
-/** Every lab host's key, written by `up` (the hosts get new keys on every `up`). */
+/** Every lab host's key, collected by `up` after cloud-init made them at first boot. */
 export const LAB_KNOWN_HOSTS_FILE = path.join(STATE, "ssh", "known_hosts");
-export const REMOTE_SCRIPTS = "/opt/owncloud-ha/scripts";
-export const LAB_PACKAGES = [
-    "mariadb-server", "galera-4", "mariadb-backup", "socat", "mariadb-client", "haproxy",
-    "openssh-server", "openssh-client", "glusterfs-server", "glusterfs-client", "xfsprogs", "iproute2", "util-linux",
-    // a stand-in for ownCloud's status.php (web-health-frontend) and the client that checks it
-    "python3", "curl",
-    // backups: the AWS CLI (against the S3 stand-in) and zstd, as backup-install.sh installs them
-    "awscli", "zstd",
-];
+/** What the machine running the lab needs (the hosts install their own packages, as instances do). */
+export const LAB_PACKAGES = ["systemd-container", "debootstrap", "apt-cacher-ng", "nftables", "openssh-client", "curl", "iproute2", "util-linux"];
 /**
  * S3 stand-in (scripts/lab/s3-standin.ts) on the bridge: the backup bucket's endpoint for the lab's
- * hosts (they reach nothing else). Its objects live in $OCLAB_STATE/s3 and go with `down`.
+ * hosts. Its objects live in $OCLAB_STATE/s3 and go with `down`.
  */
 export const S3_STANDIN_PORT = 9000;
 export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
@@ -84,29 +102,6 @@ export const LAB_BACKUP_BUCKET = "oclab-backups";
 export const LAB_BACKUP = { bucket: LAB_BACKUP_BUCKET, region: "eu-central-1", s3Endpoint: S3_STANDIN_ENDPOINT };
 export const SECRET_NAMES = [
     "GALERA_ROOT_PASSWORD", "GALERA_APP_PASSWORD", "GALERA_SST_PASSWORD", "GALERA_HEALTH_PASSWORD",
-];
-const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/** Per-host private paths: [host-dir subpath, path inside the host, how to seed it]. */
-const PRIVATE_PATHS: [string, string, "copy" | "empty"][] = [
-    ["etc/mysql", "/etc/mysql", "copy"],
-    ["etc/haproxy", "/etc/haproxy", "copy"],
-    ["etc/ssh", "/etc/ssh", "empty"],
-    ["etc/glusterfs", "/etc/glusterfs", "copy"],
-    ["etc/oclab", "/etc/oclab", "empty"],
-    ["var/lib/mysql", "/var/lib/mysql", "empty"],
-    ["var/lib/glusterd", "/var/lib/glusterd", "empty"],
-    ["var/lib/haproxy", "/var/lib/haproxy", "empty"],
-    ["var/log", "/var/log", "empty"],
-    ["run", "/run", "empty"],
-    ["tmp", "/tmp", "empty"],
-    ["root", "/root", "empty"],
-    ["srv", "/srv", "empty"],
-    ["mnt", "/mnt", "empty"],
-    ["opt/owncloud-ha", "/opt/owncloud-ha", "empty"],
-    // node settings (backup.env, metrics.env) and node state (backup, metrics): one per host, as on EC2
-    ["etc/owncloud-ha", "/etc/owncloud-ha", "empty"],
-    ["var/lib/owncloud-ha", "/var/lib/owncloud-ha", "empty"],
 ];
 
 export type { RunResult };
@@ -141,9 +136,11 @@ export function shq(s: string): string {
 
 export { sleep };
 
-/** Loop device given to a db host as its data volume (what EBS is in the cloud; /etc/oclab/data-device inside). */
+/** A db host's data volume as the host sees it (the path the program's datadir step is given). */
 export function labDataDevice(host: string): string {
-    return fs.readFileSync(path.join(hostDir(host), "etc/oclab/data-device"), "utf8").trim();
+    const d = hostByName(host).dataDevice;
+    if (!d) throw new Error(`lab host ${host} has no data volume`);
+    return d;
 }
 
 export function hostByName(name: string): LabHost {
@@ -152,28 +149,63 @@ export function hostByName(name: string): LabHost {
     return h;
 }
 
-const hostDir = (h: string) => path.join(STATE, "hosts", h);
-const netns = (h: string) => `oclab-${h}`;
+/** systemctl for the lab's service verbs (the scenarios' fault injections and checks). */
+export function systemctlArgs(action: string, unit: string): string[] {
+    switch (action) {
+        case "start":
+        case "stop":
+        case "restart":
+        case "reload":
+        case "enable":
+            return ["systemctl", action, unit];
+        case "status":
+            return ["systemctl", "is-active", "--quiet", unit];
+        // A crash: SIGKILL to every process of the unit. systemd then applies the unit's own Restart= policy, as on EC2.
+        case "kill":
+            return ["systemctl", "kill", "--signal=SIGKILL", unit];
+        case "pid":
+            return ["systemctl", "show", "--property=MainPID", "--value", unit];
+        default:
+            throw new Error(`lab svc: unknown action ${action}`);
+    }
+}
 
 export class Lab {
-    readonly hosts = HOSTS;
+    get hosts(): LabHost[] {
+        return HOSTS;
+    }
     readonly state = STATE;
     readonly sshConfig = path.join(STATE, "ssh", "ssh_config");
+    readonly booted = new BootedHosts(STATE, BRIDGE, log);
 
     log = log;
 
-    /** nsenter argv prefix for a host (net + mount + uts), clean environment. */
+    /** nsenter argv prefix that runs a command inside a host (all its namespaces), clean environment. */
     nsenterArgs(host: string): string[] {
         hostByName(host);
-        return [
-            "nsenter", `--net=/run/netns/${netns(host)}`, `--mount=${NSDIR}/${host}.mnt`, `--uts=${NSDIR}/${host}.uts`, "--wd=/", "--",
-            "env", "-i", `PATH=${HOST_PATH}`, "HOME=/root", "LANG=C.UTF-8", "TERM=dumb",
-        ];
+        return this.booted.nsenterArgs(host);
+    }
+
+    /**
+     * nsenter argv prefix for the lab's own clients: this machine's files and programs, the host's
+     * network (its address, its view of the others).
+     */
+    netnsArgs(host: string): string[] {
+        hostByName(host);
+        const pid = this.booted.leaderPid(host);
+        if (!pid) throw new Error(`lab host ${host} is not running`);
+        return ["nsenter", "-t", String(pid), "-n", "--"];
     }
 
     /** Run a command inside a host directly (no SSH). */
     exec(host: string, cmd: string[], opts: RunOpts = {}): Promise<RunResult> {
-        return run([...this.nsenterArgs(host), ...cmd], opts);
+        let prefix: string[];
+        try {
+            prefix = this.nsenterArgs(host);
+        } catch (e) {
+            return Promise.resolve({ code: 255, stdout: "", stderr: (e as Error).message });
+        }
+        return run([...prefix, ...cmd], opts);
     }
 
     /** Run a bash snippet inside a host. */
@@ -181,24 +213,24 @@ export class Lab {
         return this.exec(host, ["bash", "-c", script], opts);
     }
 
-    /** Lab service launcher inside a host (same file the `svc` seam uses). */
-    svc(host: string, action: string, name: string, ...args: string[]): Promise<RunResult> {
-        return this.exec(host, ["bash", path.join(HOST_SCRIPTS, LAB_SVC), action, name, ...args], { timeoutMs: 600_000 });
+    /** A service verb on a host's systemd unit (see systemctlArgs). */
+    svc(host: string, action: string, name: string): Promise<RunResult> {
+        return this.exec(host, systemctlArgs(action, name), { timeoutMs: 600_000 });
     }
 
-    /** Run a command over SSH (through the bastion for every host but the bastion). */
+    /** Run a command over SSH as the login user (through the bastion for every host but the bastion). */
     ssh(host: string, remoteCmd: string, opts: RunOpts = {}): Promise<RunResult> {
         hostByName(host);
         return run(["ssh", "-F", this.sshConfig, host, remoteCmd], opts);
     }
 
-    /** Loop device given to an fs host for its brick (unformatted; inside the host also in /etc/oclab/brick-device). */
+    /** An fs host's brick volume as the host sees it. */
     brickDevice(host: string): string {
-        return fs.readFileSync(path.join(hostDir(host), "etc/oclab/brick-device"), "utf8").trim();
+        return labDataDevice(host);
     }
 
     isUp(): boolean {
-        return fs.existsSync(`/run/netns/${netns("bastion")}`) && fs.existsSync(`${NSDIR}/bastion.mnt`);
+        return this.booted.leaderPid("bastion") !== undefined;
     }
 
     secrets(): Record<string, string> {
@@ -213,11 +245,11 @@ export class Lab {
 
     // ---------------------------------------------------------------- bootstrap plans over SSH
 
+    /** One step as the program runs it: its create line as the login user, its secrets on stdin. */
     async runStep(step: BootstrapStep, secrets: Record<string, string>): Promise<RunResult> {
         const missing = step.secrets.filter((s) => !(s in secrets));
         if (missing.length) throw new Error(`step ${step.id}: secrets not available: ${missing.join(", ")}`);
-        const envStr = Object.entries(step.env).map(([k, v]) => `${k}=${shq(v)}`).join(" ");
-        const remote = `cd ${REMOTE_SCRIPTS} && env ${envStr} bash ${shq(step.script)}`;
+        const remote = stepCommandLine(step, LOGIN_USER);
         const input = step.secrets.map((s) => `${s}=${secrets[s]}\n`).join("");
         const t0 = Date.now();
         const r = await this.ssh(step.host, remote, { input, timeoutMs: 900_000 });
@@ -260,15 +292,8 @@ export class Lab {
     // ---------------------------------------------------------------- up
 
     checkPrereqs(): void {
-        if (process.platform !== "linux") throw new Error("the lab needs Linux (network namespaces)");
-        if (process.getuid?.() !== 0) throw new Error("the lab needs root (network namespaces, mounts, loop devices): run it as root");
-        for (const bin of ["ip", "nsenter", "unshare", "losetup"]) {
-            if (runSync(["sh", "-c", `command -v ${bin}`], { allowFail: true }).code !== 0) throw new Error(`missing tool: ${bin}`);
-        }
-        const r = runSync(["unshare", "--net", "--mount", "true"], { allowFail: true });
-        if (r.code !== 0) throw new Error(`this kernel/container does not allow network or mount namespaces: ${r.stderr.trim()}`);
-        const hidden = PRIVATE_PATHS.map(([, inside]) => inside).find((p) => STATE === p || STATE.startsWith(`${p}/`));
-        if (hidden) throw new Error(`OCLAB_STATE=${STATE} lies under ${hidden}, which every lab host replaces with its own; choose another directory (default /var/lib/oclab)`);
+        if (process.platform !== "linux") throw new Error("the lab needs Linux (systemd-nspawn, network namespaces)");
+        if (process.getuid?.() !== 0) throw new Error("the lab needs root (containers, mounts, loop devices, a bridge): run it as root");
     }
 
     /** Refreshes the hosts' copy of the lab tools (see HOST_SCRIPTS). */
@@ -286,7 +311,7 @@ export class Lab {
         );
         if (missing.length === 0) return;
         log(`installing Debian packages: ${missing.join(" ")}`);
-        // keep apt from starting daemons outside the lab's control
+        // keep apt from starting daemons (apt-cacher-ng) outside the lab's control
         const prc = "/usr/sbin/policy-rc.d";
         const ours = !fs.existsSync(prc);
         if (ours) fs.writeFileSync(prc, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
@@ -310,75 +335,17 @@ export class Lab {
         }
     }
 
-    private recordCreatedDir(dir: string): void {
-        fs.appendFileSync(path.join(STATE, "created-dirs"), dir + "\n");
-    }
-
-    private seedHostDir(h: LabHost): void {
-        const hd = hostDir(h.name);
-        for (const [sub, target, seed] of PRIVATE_PATHS) {
-            const d = path.join(hd, sub);
-            if (fs.existsSync(d)) continue;
-            fs.mkdirSync(d, { recursive: true });
-            if (seed === "copy" && fs.existsSync(target)) runSync(["cp", "-a", `${target}/.`, d]);
-            if (!fs.existsSync(target)) {
-                fs.mkdirSync(target, { recursive: true });
-                this.recordCreatedDir(target);
-            }
-        }
-        fs.chmodSync(path.join(hd, "tmp"), 0o1777);
-        fs.chmodSync(path.join(hd, "root"), 0o700);
-        runSync(["chown", "mysql:mysql", path.join(hd, "var/lib/mysql")], { allowFail: true });
-        for (const d of ["var/log/mysql", "var/log/glusterfs", "var/log/haproxy", "var/log/oclab-svc", "run/mysqld", "run/sshd", "run/haproxy", "run/gluster"]) {
-            fs.mkdirSync(path.join(hd, d), { recursive: true });
-        }
-        runSync(["chown", "mysql:mysql", path.join(hd, "run/mysqld"), path.join(hd, "var/log/mysql")], { allowFail: true });
-        // /etc/hosts, /etc/hostname
-        const hostsFile = ["127.0.0.1 localhost", `${h.ip} ${h.name}`, ...HOSTS.filter((x) => x !== h).map((x) => `${x.ip} ${x.name}`)].join("\n") + "\n";
-        fs.writeFileSync(path.join(hd, "hosts"), hostsFile);
-        fs.writeFileSync(path.join(hd, "hostname"), h.name + "\n");
-        // private /etc/fstab: node scripts add their data-volume/brick/fuse entries to it
-        if (!fs.existsSync(path.join(hd, "fstab"))) fs.writeFileSync(path.join(hd, "fstab"), "# oclab host fstab (private to this lab host)\n");
-        // sshd: own host key and config
-        const sshd = path.join(hd, "etc/ssh");
-        if (!fs.existsSync(path.join(sshd, "ssh_host_ed25519_key"))) {
-            runSync(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `oclab-${h.name}`, "-f", path.join(sshd, "ssh_host_ed25519_key")]);
-        }
-        fs.writeFileSync(
-            path.join(sshd, "sshd_config"),
-            [
-                "# oclab host sshd",
-                "Port 22",
-                "ListenAddress 0.0.0.0",
-                "HostKey /etc/ssh/ssh_host_ed25519_key",
-                "PermitRootLogin prohibit-password",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "UsePAM no",
-                "AuthorizedKeysFile /root/.ssh/authorized_keys",
-                `AllowTcpForwarding ${h.role === "bastion" ? "yes" : "no"}`,
-                "X11Forwarding no",
-                "PrintMotd no",
-                "UseDNS no",
-                "PidFile /run/sshd.pid",
-                "MaxStartups 200:30:400",
-                "MaxSessions 100",
-                "Subsystem sftp /usr/lib/openssh/sftp-server",
-                "",
-            ].join("\n"),
-        );
-        const dotssh = path.join(hd, "root/.ssh");
-        fs.mkdirSync(dotssh, { recursive: true, mode: 0o700 });
-        fs.copyFileSync(path.join(STATE, "ssh", "id_ed25519.pub"), path.join(dotssh, "authorized_keys"));
-        fs.chmodSync(path.join(dotssh, "authorized_keys"), 0o600);
-    }
-
-    private writeSshConfig(): void {
+    /** Host keys as cloud-init made them at first boot, read from inside each host (no trust on first use). */
+    private async writeSshConfig(): Promise<void> {
         const key = path.join(STATE, "ssh", "id_ed25519");
-        const known = HOSTS.map((h) => {
-            const pub = fs.readFileSync(path.join(hostDir(h.name), "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim().split(" ");
-            return `${h.name},${h.ip} ${pub[0]} ${pub[1]}`;
-        });
+        const known = await Promise.all(
+            HOSTS.map(async (h) => {
+                const r = await this.exec(h.name, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]);
+                if (r.code !== 0) throw new Error(`${h.name} has no ed25519 host key: ${r.stderr.trim()}`);
+                const [type, b64] = r.stdout.trim().split(" ");
+                return `${h.name},${h.ip} ${type} ${b64}`;
+            }),
+        );
         fs.writeFileSync(LAB_KNOWN_HOSTS_FILE, known.join("\n") + "\n");
         const lines: string[] = [];
         for (const h of HOSTS) {
@@ -387,7 +354,7 @@ export class Lab {
         }
         lines.push(
             "Host *",
-            "  User root",
+            `  User ${LOGIN_USER}`,
             `  IdentityFile ${key}`,
             "  IdentitiesOnly yes",
             "  StrictHostKeyChecking yes",
@@ -405,29 +372,13 @@ export class Lab {
         fs.writeFileSync(this.sshConfig, lines.join("\n"), { mode: 0o600 });
     }
 
-    private ensureNetwork(h: LabHost): void {
-        const ns = netns(h.name);
-        if (!fs.existsSync(`/run/netns/${ns}`)) {
-            runSync(["ip", "netns", "add", ns]);
-        }
-        const veth = `ocl-${h.name}`;
-        if (runSync(["ip", "link", "show", veth], { allowFail: true }).code !== 0) {
-            runSync(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
-            runSync(["ip", "link", "set", veth, "master", BRIDGE, "up"]);
-            runSync(["ip", "-n", ns, "addr", "add", `${h.ip}/24`, "dev", "eth0"]);
-        }
-        runSync(["ip", "link", "set", veth, "up"]);
-        runSync(["ip", "-n", ns, "link", "set", "eth0", "up"]);
-        runSync(["ip", "-n", ns, "link", "set", "lo", "up"]);
-    }
-
     /**
-     * A sparse loop-file disk for a host: an fs host's brick (2 GiB, `brick-device`), a db host's data
-     * volume (3 GiB, `data-device`: the datadir lives on it as on EC2, so it can also run full).
+     * A sparse loop-file disk for a db or fs host (3 GiB data volume / 2 GiB brick): what EBS is in
+     * the cloud. Returns the loop device on this machine.
      */
     private ensureLoop(h: LabHost): string {
         const img = path.join(STATE, "disks", `${h.name}.img`);
-        const [size, file] = h.role === "db" ? ["3G", "data-device"] : ["2G", "brick-device"];
+        const size = h.role === "db" ? "3G" : "2G";
         fs.mkdirSync(path.dirname(img), { recursive: true });
         if (!fs.existsSync(img)) runSync(["truncate", "-s", size, img]);
         let dev = runSync(["losetup", "-j", img], { allowFail: true }).stdout.split(":")[0].trim();
@@ -435,29 +386,27 @@ export class Lab {
             dev = runSync(["losetup", "-f", "--show", img]).stdout.trim();
             fs.appendFileSync(path.join(STATE, "loops"), `${dev} ${img}\n`);
         }
-        fs.writeFileSync(path.join(hostDir(h.name), "etc/oclab", file), dev + "\n");
         return dev;
     }
 
-    private isNsMounted(file: string): boolean {
-        return runSync(["findmnt", "-n", file], { allowFail: true }).code === 0;
-    }
-
-    private ensureMountNs(h: LabHost): void {
-        const mnt = `${NSDIR}/${h.name}.mnt`;
-        const uts = `${NSDIR}/${h.name}.uts`;
-        if (this.isNsMounted(mnt) && this.isNsMounted(uts)) return;
-        for (const f of [mnt, uts]) if (!fs.existsSync(f)) fs.writeFileSync(f, "");
-        const hd = hostDir(h.name);
-        // A db host's datadir is its data volume, which the plan's galera-datadir step mounts (and
-        // refuses to do over another mount): no private bind there.
-        const binds = PRIVATE_PATHS.filter(([, target]) => !(h.role === "db" && target === GALERA_DATADIR)).map(
-            ([sub, target]) => `mount --bind ${shq(path.join(hd, sub))} ${shq(target)}`,
-        );
-        binds.push(`mount --bind ${shq(path.join(hd, "hosts"))} /etc/hosts`, `mount --bind ${shq(path.join(hd, "hostname"))} /etc/hostname`,
-            `mount --bind ${shq(path.join(hd, "fstab"))} /etc/fstab`);
-        const script = ["set -e", `hostname ${h.name}`, ...binds].join("\n");
-        runSync(["unshare", `--mount=${mnt}`, `--uts=${uts}`, "--propagation", "private", "--", "bash", "-c", script]);
+    /** What a host boots with: its address, its instance, the key pair, its volumes. */
+    bootSpec(h: LabHost, userData?: string): BootSpec {
+        const pub = fs.readFileSync(path.join(STATE, "ssh", "id_ed25519.pub"), "utf8").trim();
+        const devices = h.dataDevice ? [{ source: this.ensureLoop(h), paths: [] as string[] }] : [];
+        for (const d of devices) d.paths.push(d.source, h.dataDevice!);
+        return {
+            name: h.name,
+            ip: h.ip,
+            prefixLength: BRIDGE_PREFIX,
+            gateway: BRIDGE_IP,
+            instanceId: h.instanceId,
+            userData,
+            publicKeys: [pub],
+            devices,
+            fuse: true,
+            readOnlyBinds: [HOST_SCRIPTS],
+            apiVfsWritable: h.role === "web",
+        };
     }
 
     async up(): Promise<void> {
@@ -466,27 +415,23 @@ export class Lab {
         fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
         this.syncHostScripts();
         this.ensureKeysAndSecrets();
-        // bridge
+        fs.writeFileSync(TOPOLOGY_FILE, JSON.stringify(HOSTS, null, 2) + "\n");
         if (runSync(["ip", "link", "show", BRIDGE], { allowFail: true }).code !== 0) {
             runSync(["ip", "link", "add", BRIDGE, "type", "bridge"]);
-            runSync(["ip", "addr", "add", `${BRIDGE_IP}/24`, "dev", BRIDGE]);
+            runSync(["ip", "addr", "add", `${BRIDGE_IP}/${BRIDGE_PREFIX}`, "dev", BRIDGE]);
         }
         runSync(["ip", "link", "set", BRIDGE, "up"]);
-        // private mount for the persistent namespace files
-        fs.mkdirSync(NSDIR, { recursive: true });
-        if (runSync(["mountpoint", "-q", NSDIR], { allowFail: true }).code !== 0) {
-            runSync(["mount", "--bind", NSDIR, NSDIR]);
-            runSync(["mount", "--make-private", NSDIR]);
-        }
+        await startEgress({ address: BRIDGE_IP, stateDir: STATE, cacheDir: path.join(CACHE, "apt"), deniedAddresses: [], log });
+        const base = this.booted.ensureBaseImage(egressProxyUrl(BRIDGE_IP));
+        const t0 = Date.now();
         for (const h of HOSTS) {
-            this.seedHostDir(h);
-            this.ensureNetwork(h);
-            if (h.role === "fs" || h.role === "db") this.ensureLoop(h);
-            this.ensureMountNs(h);
-            const r = await this.svc(h.name, "start", "ssh");
-            if (r.code !== 0) throw new Error(`sshd on ${h.name} failed: ${r.stderr}`);
+            const spec = this.bootSpec(h);
+            this.booted.prepareRoot(spec, base, false);
+            this.booted.start(spec);
         }
-        this.writeSshConfig();
+        const states = await Promise.all(HOSTS.map(async (h) => `${h.name}: cloud-init ${await this.booted.waitBooted(h.name, 300_000)}`));
+        log(`hosts booted in ${((Date.now() - t0) / 1000).toFixed(0)} s (${states.join(", ")})`);
+        await this.writeSshConfig();
         await this.startS3Standin();
         await this.copyScripts();
         log("hosts up: " + HOSTS.map((h) => `${h.name}=${h.ip}`).join(" "));
@@ -523,14 +468,14 @@ export class Lab {
         throw new Error(`the S3 stand-in did not answer on ${S3_STANDIN_ENDPOINT} within 15 s: see ${path.join(STATE, "s3-standin.log")}`);
     }
 
-    /** Copy scripts/node (plus the lab's service launcher) to every host over SSH (what CopyToRemote does in the cloud). */
+    /** Copy scripts/node to every host over SSH as the login user, where CopyToRemote lands it. */
     async copyScripts(hosts = HOSTS.map((h) => h.name)): Promise<void> {
         const tgz = path.join(STATE, "scripts.tgz");
         runSync(hostCopyTarArgs(tgz));
         const data = fs.readFileSync(tgz);
         await Promise.all(
             hosts.map(async (h) => {
-                const remote = `set -e; rm -rf ${REMOTE_SCRIPTS}.new; mkdir -p ${REMOTE_SCRIPTS}.new; tar -C ${REMOTE_SCRIPTS}.new -xzf -; rm -rf ${REMOTE_SCRIPTS}; mv ${REMOTE_SCRIPTS}.new ${REMOTE_SCRIPTS}`;
+                const remote = `set -e; mkdir -p ${REMOTE_SCRIPTS}; tar -C ${REMOTE_SCRIPTS} -xzf -`;
                 const r = await new Promise<RunResult>((resolve) => {
                     const p = spawn("ssh", ["-F", this.sshConfig, h, remote]);
                     let err = "";
@@ -547,44 +492,14 @@ export class Lab {
 
     async down(): Promise<void> {
         this.checkPrereqs();
-        // ssh control masters (root ns, ours by socket path)
+        // ssh control masters (ours by socket path)
         if (fs.existsSync(this.sshConfig)) {
             await Promise.all(HOSTS.map((h) => run(["ssh", "-F", this.sshConfig, "-O", "exit", h.name], { timeoutMs: 5000 })));
         }
-        for (const h of HOSTS) {
-            const ns = netns(h.name);
-            if (!fs.existsSync(`/run/netns/${ns}`)) continue;
-            // processes: those recorded by the launcher, and every process living in the host's netns
-            const pids = new Set<number>();
-            const pidDir = path.join(hostDir(h.name), "run/oclab-svc");
-            if (fs.existsSync(pidDir)) {
-                for (const f of fs.readdirSync(pidDir)) {
-                    const n = Number(fs.readFileSync(path.join(pidDir, f), "utf8").trim());
-                    if (n > 1) pids.add(n);
-                }
-            }
-            for (const p of runSync(["ip", "netns", "pids", ns], { allowFail: true }).stdout.split(/\s+/)) if (Number(p) > 1) pids.add(Number(p));
-            for (const p of pids) try { process.kill(p, "SIGKILL"); } catch { /* gone */ }
-            for (let i = 0; i < 50; i++) {
-                const left = runSync(["ip", "netns", "pids", ns], { allowFail: true }).stdout.trim();
-                if (!left) break;
-                await sleep(100);
-            }
-        }
-        for (const h of HOSTS) {
-            const mnt = `${NSDIR}/${h.name}.mnt`;
-            if (this.isNsMounted(mnt)) {
-                // unmount what scripts mounted inside the host (fuse clients, XFS bricks), innermost first
-                const r = runSync(["nsenter", `--mount=${mnt}`, "findmnt", "-rn", "-o", "TARGET,FSTYPE,SOURCE"], { allowFail: true });
-                const targets = r.stdout.split("\n").map((l) => l.split(" ")).filter((f) => f.length >= 3 && (f[1].startsWith("fuse") || f[2].startsWith("/dev/loop")));
-                for (const t of targets.reverse()) runSync(["nsenter", `--mount=${mnt}`, "umount", "-l", t[0].replace(/\\x20/g, " ")], { allowFail: true });
-            }
-            for (const f of [mnt, `${NSDIR}/${h.name}.uts`]) {
-                if (this.isNsMounted(f)) runSync(["umount", f], { allowFail: true });
-                fs.rmSync(f, { force: true });
-            }
-            if (fs.existsSync(`/run/netns/${netns(h.name)}`)) runSync(["ip", "netns", "del", netns(h.name)], { allowFail: true });
-        }
+        const hostsDir = path.join(STATE, "hosts");
+        const made = fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : [];
+        await Promise.all(made.map((h) => this.booted.remove(h)));
+        stopEgress(STATE);
         // the S3 stand-in: only what `up` started, by its recorded PID (the group it leads: tsx and its node)
         const s3Pid = path.join(STATE, "s3-standin.pid");
         if (fs.existsSync(s3Pid)) {
@@ -601,14 +516,6 @@ export class Lab {
             }
         }
         if (runSync(["ip", "link", "show", BRIDGE], { allowFail: true }).code === 0) runSync(["ip", "link", "del", BRIDGE], { allowFail: true });
-        if (runSync(["mountpoint", "-q", NSDIR], { allowFail: true }).code === 0) runSync(["umount", NSDIR], { allowFail: true });
-        fs.rmSync("/run/oclab", { recursive: true, force: true });
-        const created = path.join(STATE, "created-dirs");
-        if (fs.existsSync(created)) {
-            for (const d of fs.readFileSync(created, "utf8").split("\n").filter(Boolean).reverse()) {
-                try { fs.rmdirSync(d); } catch { /* not empty or gone: leave it */ }
-            }
-        }
         // state: keep results only
         if (fs.existsSync(STATE)) {
             for (const e of fs.readdirSync(STATE)) if (e !== "results") fs.rmSync(path.join(STATE, e), { recursive: true, force: true });

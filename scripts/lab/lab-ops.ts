@@ -11,19 +11,19 @@ import { GaleraRecoveryTarget } from "../ops/galera-recovery";
 import { OpsTarget, targetFromOutputs } from "../ops/target";
 import { SshRunner } from "../ops/transport";
 import { VOLUME } from "./gluster-lab";
-import { HOSTS, LAB_KNOWN_HOSTS_FILE, LabHost, OPS_OUTPUTS_FILE, REMOTE_SCRIPTS, STATE } from "./lab-core";
+import { HOSTS, LAB_KNOWN_HOSTS_FILE, LOGIN_USER, LabHost, OPS_OUTPUTS_FILE, REMOTE_SCRIPTS, STATE } from "./lab-core";
 
 /** Seconds a lab Galera node may take to reach Synced (the lab's plans and its recovery). */
 export const LAB_GALERA_SYNC_TIMEOUT_S = 300;
 
 const node = (h: LabHost): OperationsNode => ({ name: h.name, address: h.ip, urn: `urn:pulumi:lab::oclab::oclab:lab:Host::${h.name}` });
 
-/** The lab's outputs: its bastion, root (the lab's login user), where `up` copies the scripts, its hosts. */
+/** The lab's outputs: its bastion, the login user (the program's), where the scripts land, its hosts. */
 export function labOpsOutputs(privateKey: string): Record<string, unknown> {
     const db = HOSTS.filter((h) => h.role === "db");
     const operations: OperationsOutput = {
         version: OPERATIONS_OUTPUT_VERSION,
-        sshUser: "root",
+        sshUser: LOGIN_USER,
         bastion: { host: HOSTS.find((h) => h.role === "bastion")!.ip, port: 22 },
         scriptsDir: REMOTE_SCRIPTS,
         // The first db host is the lab plan's designated node (galera-lab.ts DESIGNATED).

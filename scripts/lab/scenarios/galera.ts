@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Lab, REPO, STATE, log, runSync, sleep } from "../lab-core";
+import { Lab, REPO, log, runSync, sleep } from "../lab-core";
 import { DB_NODES, WEB_HOSTS, dbQuery, decideOnce, designateWriter, designatedWriter, galeraNodeStatus, haproxyRoute, haproxyWriter, recoverGalera } from "../galera-lab";
 import { createTable, firstCommitAfter, lostAcked, maxGapAfter, runAppClient, startWriter, WriterHandle } from "../galera-client";
 import { Scenario, ScenarioResult } from "../types";
@@ -75,14 +75,13 @@ async function rejoin(lab: Lab, node: string): Promise<void> {
     if (r.code !== 0) throw new Error(`rejoin of ${node} failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
 }
 
-function logSize(node: string): number {
-    const f = path.join(STATE, "hosts", node, "var/log/oclab-svc/mariadb.log");
-    return fs.existsSync(f) ? fs.statSync(f).size : 0;
+/** A mark in a node's mariadb log (the journal of mariadb.service): the host's clock, which is this machine's. */
+function logMark(): number {
+    return Math.floor(Date.now() / 1000) - 1;
 }
-/** IST or SST from the node's log since byte offset `from`. */
-function stateTransfer(node: string, from: number): string {
-    const f = path.join(STATE, "hosts", node, "var/log/oclab-svc/mariadb.log");
-    const text = fs.readFileSync(f, "utf8").slice(from);
+/** IST or SST from the node's mariadb log since the mark. */
+async function stateTransfer(lab: Lab, node: string, since: number): Promise<string> {
+    const text = (await lab.exec(node, ["journalctl", "-u", "mariadb", "--since", `@${since}`, "--no-pager", "-o", "cat"], { timeoutMs: 20_000 })).stdout;
     // The joiner always prepares an IST receiver; "for 0-N" means a full snapshot (SST, mariabackup)
     // followed by IST of the writesets committed meanwhile, "for A-N" with A > 0 means IST only
     // (the mariabackup SST script is then bypassed).
@@ -177,11 +176,11 @@ export const scenarios: Scenario[] = [
                 const tFault = Date.now(); // the process is dead once the launcher returned
                 notes.push(k.stderr.trim());
                 await sleep(4000);
-                const off = logSize(victim);
+                const off = logMark();
                 const t1 = Date.now();
                 await rejoin(lab, victim);
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
-                figures.stateTransfer = stateTransfer(victim, off);
+                figures.stateTransfer = await stateTransfer(lab, victim, off);
                 // the writer is not hit: its outage is the commit stall until the group evicts the victim
                 figures.firstCommitAfterFaultSeconds = r2(firstCommitAfter(w, tFault));
                 figures.maxCommitGapSeconds = r2(maxGapAfter(w, tFault));
@@ -203,11 +202,11 @@ export const scenarios: Scenario[] = [
                 figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
                 figures.newWriter = await haproxyWriter(lab, WEB);
                 await sleep(2000);
-                const off = logSize(victim);
+                const off = logMark();
                 const t1 = Date.now();
                 await rejoin(lab, victim);
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
-                figures.stateTransfer = stateTransfer(victim, off);
+                figures.stateTransfer = await stateTransfer(lab, victim, off);
                 const tBack = Date.now();
                 const stayed = await staysOn(lab, figures.newWriter as string, figures);
                 figures.maxCommitGapAfterReturnSeconds = r2(maxGapAfter(w, tBack));
@@ -294,7 +293,7 @@ export const scenarios: Scenario[] = [
                 await lab.svc(victim.name, "kill", "mariadb");
                 const tFault = Date.now();
                 await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
-                const off = logSize(victim.name);
+                const off = logMark();
                 const t1 = Date.now();
                 // the plan's own steps for this node: configure (re-initialises the empty datadir), then join
                 const plan = (await import("../galera-lab")).labGaleraPlan();
@@ -303,7 +302,7 @@ export const scenarios: Scenario[] = [
                 if (r.code !== 0) throw new Error(`configure failed: ${r.stderr}`);
                 await rejoin(lab, victim.name);
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
-                figures.stateTransfer = stateTransfer(victim.name, off);
+                figures.stateTransfer = await stateTransfer(lab, victim.name, off);
                 figures.maxCommitGapSeconds = r2(maxGapAfter(w, tFault));
                 figures.writerOutageSeconds = figures.maxCommitGapSeconds;
                 return figures.stateTransfer === "SST";
@@ -321,7 +320,7 @@ export const scenarios: Scenario[] = [
                 await lab.svc(victim.name, "kill", "mariadb");
                 const tFault = Date.now();
                 await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
-                const off = logSize(victim.name);
+                const off = logMark();
                 const t1 = Date.now();
                 const plan = (await import("../galera-lab")).labGaleraPlan();
                 for (const id of [`galera-configure-${victim.name}`, `galera-bootstrap-${victim.name}`]) {
@@ -331,7 +330,7 @@ export const scenarios: Scenario[] = [
                     if (r.code !== 0) throw new Error(`${id} failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
                 }
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
-                figures.stateTransfer = stateTransfer(victim.name, off);
+                figures.stateTransfer = await stateTransfer(lab, victim.name, off);
                 const stayed = await staysOn(lab, DB_NODES[1].name, figures);
                 figures.writerOutageSeconds = r2(maxGapAfter(w, tFault));
                 const after = await Promise.all(DB_NODES.map((n) => uuidOf(n.name)));

@@ -567,7 +567,7 @@ const freezeBrick: Scenario = {
             const after = await freezeOnce(lab, "watched", FREEZE_WATCHED_HOLD_S, notes);
             Object.assign(figures, after.figures);
             cleanup.push(...after.dirs.map((d) => d.dir));
-            const wd = await lab.sh(FREEZE_VICTIM, `tail -n 8 /var/log/oclab-svc/${BRICK_WATCHDOG_SERVICE}.log 2>/dev/null; true`);
+            const wd = await lab.sh(FREEZE_VICTIM, `journalctl -u ${BRICK_WATCHDOG_SERVICE} -n 8 --no-pager 2>/dev/null; true`);
             notes.push(`${FREEZE_VICTIM} watchdog log: ${wd.stdout.trim().split("\n").join(" | ")}`);
             const web1 = after.dirs.find((d) => d.web === "web1")!;
             const cross = await crossCheck(lab, web1.dir, web1.logf, "fs3", notes);

@@ -7,7 +7,7 @@
 import { HEALTH_PORT, OWNCLOUD_PORT } from "../../../components/web/ports";
 import { LAB_DOMAIN, labHaproxyPlan } from "../web-lab";
 import { cutNetwork, restoreNetwork } from "../gluster-lab";
-import { Lab, sleep } from "../lab-core";
+import { Lab, hostByName, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
 
 const DIR = "/mnt/owncloud-data/.owncloud-ha";
@@ -78,7 +78,7 @@ http.server.HTTPServer(("127.0.0.1", ${OWNCLOUD_PORT}), H).serve_forever()
 
 /** HTTP status of web1's health frontend as the ALB sees it (from another host, Host header = an IP). */
 async function health(lab: Lab): Promise<number> {
-    const r = await lab.exec("web2", ["curl", "-s", "-o", "/dev/null", "-m", "3", "-w", "%{http_code}", `http://198.18.0.31:${HEALTH_PORT}/healthz`], { timeoutMs: 10_000 });
+    const r = await lab.exec("web2", ["curl", "-s", "-o", "/dev/null", "-m", "3", "-w", "%{http_code}", `http://${hostByName("web1").ip}:${HEALTH_PORT}/healthz`], { timeoutMs: 10_000 });
     return Number(r.stdout.trim()) || 0;
 }
 
@@ -111,7 +111,7 @@ setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/f
                 figures.healthyAgainAfterSeconds = r2(await waitHealth(lab, 200));
                 await lab.sh("web1", 'kill -9 "$(cat /tmp/fake-status.pid)"');
                 figures.unhealthyWhenDownAfterSeconds = r2(await waitHealth(lab, 503));
-                notes.push(`checker sends Host: 198.18.0.31:${HEALTH_PORT} (an address, as the ALB does); status.php would answer 400 to it directly`);
+                notes.push(`checker sends Host: ${hostByName("web1").ip}:${HEALTH_PORT} (an address, as the ALB does); status.php would answer 400 to it directly`);
                 return [figures.healthyAfterSeconds, figures.unhealthyInMaintenanceAfterSeconds, figures.healthyAgainAfterSeconds, figures.unhealthyWhenDownAfterSeconds].every((x) => (x as number) >= 0);
             })(lab);
             // Back to the plan's configuration (the stand-in gone) for the other scenarios.

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs one lab host: systemd-nspawn boots its root (systemd as PID 1) and, when the host reboots
+# itself (`systemctl reboot` inside ends nspawn with status 133), boots it again, as an EC2 instance
+# comes back from a reboot. Any other end (power-off, the lab killing the host) ends this loop.
+#
+# Usage: run-host.sh NAME ROOT BRIDGE [extra systemd-nspawn options…]
+set -euo pipefail
+name="${1:?usage: run-host.sh NAME ROOT BRIDGE [options…]}"
+root="${2:?root directory}"
+bridge="${3:?bridge}"
+shift 3
+
+# Bounded: a host that reboots more often than this within one lab run is broken, not rebooting.
+for boot in $(seq 1 50); do
+    echo "run-host: boot $boot of $name"
+    rc=0
+    systemd-nspawn --register=no --keep-unit --boot --quiet --console=passive \
+        --directory="$root" --machine="oclab-$name" --network-bridge="$bridge" \
+        --resolv-conf=off --timezone=off --link-journal=no "$@" || rc=$?
+    echo "run-host: $name's container ended with status $rc"
+    [ "$rc" -eq 133 ] || exit "$rc"
+done
+echo "run-host: $name rebooted 50 times; giving up" >&2
+exit 1
