@@ -180,6 +180,12 @@ export const CONFIG_SCHEMA = {
         default: DEFAULT_BINLOG_INTERVAL_S,
         feeds: [to("galera", "binlogIntervalSeconds")],
     },
+    backupS3Endpoint: {
+        type: "string",
+        description: "Lab only: the S3 stand-in's URL the nodes' backups use instead of AWS S3 (placeholder credentials); empty in real stacks.",
+        default: "",
+        feeds: [to("galera", "backupS3Endpoint", unlessEmpty), to("gluster", "backupS3Endpoint", unlessEmpty)],
+    },
     filesBackupSchedule: { type: "string", description: "systemd OnCalendar of the GlusterFS volume's content backup to S3.", default: DEFAULT_FILES_BACKUP_ON_CALENDAR, feeds: [to("gluster", "backupOnCalendar")] },
     // Cost choices (each keeps every HA property; see the README's stack table).
     webEgress: {

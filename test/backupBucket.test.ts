@@ -110,6 +110,7 @@ describe("backups in AWS", () => {
                 [{ backupOnCalendar: "" }, /backupOnCalendar: "" must be a non-empty systemd OnCalendar/],
                 [{ binlogIntervalSeconds: 7200 }, /binlogIntervalSeconds: 7200 .*10–3600/],
                 [{ backupMaxAgeHours: 0 }, /backupMaxAgeHours: 0/],
+                [{ backupS3Endpoint: "198.18.0.1:9000" }, /backupS3Endpoint: "198.18.0.1:9000" must be an http\(s\) URL/],
             ];
             for (const [over, re] of bad) expect(() => resolveGaleraClusterArgs("g", { ...galeraArgs, ...over }), String(re)).to.throw(InvalidArgsError, re);
             expect(() => resolveGlusterArgs("fs", { ...glusterArgs, backupOnCalendar: "hourly\nx" })).to.throw(InvalidArgsError, /backupOnCalendar/);
@@ -122,6 +123,15 @@ describe("backups in AWS", () => {
             expect(f.settings).to.deep.equal({ bucket: "{{backupBucket}}", region: "{{backupRegion}}" });
             expect(f.maxAgeSeconds).to.equal(2 * 3600);
             expect(resolveClusterBackup({ backupOnCalendar: "*-*-* 01:00:00" }, "files").backup.settings.onCalendar).to.equal("*-*-* 01:00:00");
+        });
+        it("backupS3Endpoint (the lab's S3 stand-in) reaches both tiers' backup settings, and the backup steps as BACKUP_S3_ENDPOINT", async () => {
+            const url = "http://198.18.0.1:9000";
+            expect(resolveGaleraClusterArgs("g", { ...galeraArgs, backupS3Endpoint: url }).backup.settings.s3Endpoint).to.equal(url);
+            expect(resolveGlusterArgs("fs", { ...glusterArgs, backupS3Endpoint: url }).backup.settings.s3Endpoint).to.equal(url);
+            const engine = await underMocks(() => new GaleraCluster("db", { ...galeraArgs, backupS3Endpoint: url }));
+            const steps = engine.ofType("command:remote:Command").filter((c) => c.name.includes("-backup-"));
+            expect(steps).to.have.length(3);
+            for (const s of steps) expect(await valueOf(s.inputs.create)).to.contain(`BACKUP_S3_ENDPOINT='${url}'`);
         });
 
         it("GaleraCluster creates <name>-backups, fills the backup steps' bucket and region, exposes backupBucketName", async () => {

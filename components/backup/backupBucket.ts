@@ -204,6 +204,12 @@ export interface ClusterBackupArgs {
     backupMaxAgeHours?: number;
     /** Daily EBS snapshots (Data Lifecycle Manager) kept per data volume, 1–1000. Default `DEFAULT_SNAPSHOT_RETENTION_COUNT` (7). */
     snapshotRetentionCount?: number;
+    /**
+     * An S3-compatible endpoint URL the nodes' backups use instead of AWS S3: the local lab's S3
+     * stand-in. The nodes then send placeholder credentials (the stand-in checks none), so never set
+     * it for a store that checks signatures. Default: unset (AWS S3 in the stack's region).
+     */
+    backupS3Endpoint?: string;
 }
 
 export interface ResolvedClusterBackup {
@@ -220,7 +226,7 @@ export interface ResolvedClusterBackup {
 export const BACKUP_PLAN_VARS = { bucket: "backupBucket", region: "backupRegion" } as const;
 
 /** The cluster component's argument that sets each of the plan's backup settings. */
-const CLUSTER_BACKUP_ARG_OF: Partial<Record<keyof BackupSettings, string>> = { onCalendar: "backupOnCalendar", binlogIntervalSeconds: "binlogIntervalSeconds" };
+const CLUSTER_BACKUP_ARG_OF: Partial<Record<keyof BackupSettings, string>> = { onCalendar: "backupOnCalendar", binlogIntervalSeconds: "binlogIntervalSeconds", s3Endpoint: "backupS3Endpoint" };
 
 /** Checks a cluster component's backup arguments; problems name the argument. */
 export function resolveClusterBackup(args: ClusterBackupArgs, tier: BackupTier, extra: Pick<BackupSettings, "binlogIntervalSeconds"> = {}): { problems: ArgProblem[]; backup: ResolvedClusterBackup } {
@@ -242,6 +248,7 @@ export function resolveClusterBackup(args: ClusterBackupArgs, tier: BackupTier, 
         bucket: `{{${BACKUP_PLAN_VARS.bucket}}}`,
         region: `{{${BACKUP_PLAN_VARS.region}}}`,
         ...(args.backupOnCalendar !== undefined ? { onCalendar: args.backupOnCalendar } : {}),
+        ...(args.backupS3Endpoint !== undefined ? { s3Endpoint: args.backupS3Endpoint } : {}),
         ...extra,
     };
     // The plan's settings have their own names; report them under this component's arguments.
