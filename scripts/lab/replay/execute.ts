@@ -140,7 +140,8 @@ export function comparableInputs(r: ReplayResource): string {
             addPreviousOutputInEnv: r.addPreviousOutputInEnv,
         });
     }
-    return stable({ connection: connectionDigest(r.connection), source: r.source, remotePath: r.remotePath });
+    // The engine diffs an archive by its content hash too: a changed file is a changed input.
+    return stable({ connection: connectionDigest(r.connection), source: { ...r.source, hash: sourceHash(r.source.path) }, remotePath: r.remotePath });
 }
 
 /**
@@ -237,13 +238,14 @@ function logged(file: string, from = 0): string {
     return fs
         .readFileSync(file, "utf8")
         .slice(from)
-        .split("\n")
-        .filter((l) => l.trim() !== "" && !/^debug\d?:/.test(l) && !/^Warning: Permanently added/.test(l) && !/^Authenticated to /.test(l))
+        .split(/\r?\n/)
+        .map((l) => l.replace(/\r/g, "").trim())
+        .filter((l) => l !== "" && !/^debug\d?:/.test(l) && !/^Warning: Permanently added/.test(l) && !/^Authenticated to /.test(l))
         .join("; ");
 }
 
 /** One resource's SSH connection: ControlMasters (bastion, target) in a private temp dir. */
-class Dialed {
+export class Dialed {
     readonly masters: string[] = [];
     constructor(
         readonly dir: string,
