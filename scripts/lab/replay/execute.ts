@@ -595,9 +595,9 @@ function checkRecording(rec: LabRecording, selected: ReplayResource[]): void {
         if (r.type === COMMAND_TYPE && r.delete !== undefined) {
             throw new Error(`${r.name}: has a delete command; the replay never deletes (the program sets none), so it refuses to pretend`);
         }
-        if (r.type === COMMAND_TYPE && r.addPreviousOutputInEnv !== false && r.update === undefined) {
-            // addPreviousOutputInEnv (default true) only matters on an update with earlier output; it only warns when refused.
-        }
+        // addPreviousOutputInEnv (default true) sends PULUMI_COMMAND_STDOUT/STDERR as env requests on an
+        // update and only warns when refused, which a stock Debian sshd (AcceptEnv LANG LC_*) does: the
+        // command sees nothing either way, so the replay sends nothing. Our program sets it false.
         for (const dep of r.dependencies) if (!urns.has(dep)) throw new Error(`${r.name}: depends on ${dep}, which is not in the recording`);
     }
 }
