@@ -189,6 +189,20 @@ describe("deploy rehearsal replay (pulumi-command v1.2.1 semantics over OpenSSH)
             expect(fs.readFileSync(path.join(landed, "stale.txt"), "utf8")).to.equal("old\n");
         });
 
+        it("a file source: written at a missing remotePath (parents created), into an existing directory as <basename>; a directory onto a file fails creating its directory", async () => {
+            const src = path.join(dir, "copy-src3");
+            fs.mkdirSync(src, { recursive: true });
+            fs.writeFileSync(path.join(src, "one.conf"), "k=v\n");
+            const base = path.join(dir, "remote3");
+            const file = { kind: "asset" as const, path: path.join(src, "one.conf") };
+            await exec([copy(file.path, path.join(base, "a", "b", "target.conf"), { source: file })]);
+            expect(fs.readFileSync(path.join(base, "a", "b", "target.conf"), "utf8")).to.equal("k=v\n");
+            await exec([copy(file.path, path.join(base, "a"), { source: file })]);
+            expect(fs.readFileSync(path.join(base, "a", "one.conf"), "utf8")).to.equal("k=v\n");
+            const e = await failure(exec([copy(src, path.join(base, "a", "one.conf"))]));
+            expect(e.providerMessage).to.match(new RegExp(`^failed to create remote directory ${path.join(base, "a", "one.conf", "copy-src3")}: `));
+        });
+
         it("a change of the connection alone copies nothing; a trigger change copies again", async () => {
             const src = path.join(dir, "copy-src2", "scripts");
             fs.mkdirSync(src, { recursive: true });

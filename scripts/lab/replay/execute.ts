@@ -554,14 +554,17 @@ export async function copyToRemote(d: Dialed, source: ReplayCopy["source"], remo
     };
     const [destKind] = await remoteKinds(d, [remotePath]);
     if (st.isDirectory()) {
-        if (destKind === "file") throw new Error(`remote path ${remotePath} exists but is not a directory`);
         if (destKind === "missing") mkdirAll(remotePath);
         let dest = remotePath;
         if (!src.endsWith("/")) {
             dest = path.posix.join(remotePath, path.basename(src));
-            const [k] = destKind === "missing" ? (["missing"] as RemoteKind[]) : await remoteKinds(d, [dest]);
+            // Below a file, the stat answers "no such file" (sftp-server maps ENOTDIR so): the Mkdir then fails.
+            const [k] = destKind !== "dir" ? (["missing"] as RemoteKind[]) : await remoteKinds(d, [dest]);
             if (k === "file") throw new Error(`remote path ${dest} exists but is not a directory`);
-            if (k === "missing") batch.push(`mkdir ${sftpQuote(dest)}`);
+            if (k === "missing") {
+                const made = await sftpBatch(d, [...batch.splice(0), `mkdir ${sftpQuote(dest)}`]);
+                if (made.code !== 0) throw new Error(`failed to create remote directory ${dest}: ${made.stderr.trim()}`);
+            }
         }
         const walk = (abs: string, rel: string) => {
             for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
