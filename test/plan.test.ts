@@ -514,7 +514,7 @@ describe("offline plan: the CLI (npm run plan)", function () {
 
     it("exits 2 on an unknown stack or a missing config file, naming what is missing", () => {
         expect(runs.unknownStack.status).to.equal(2);
-        expect(runs.unknownStack.stderr).to.match(/unknown stack "staging".*known stacks: dev, prod/);
+        expect(runs.unknownStack.stderr).to.match(/unknown stack "staging".*known stacks: dev, lab, prod/);
         expect(runs.missingFile.status).to.equal(2);
         expect(runs.missingFile.stderr).to.include("absent.yaml does not exist");
     });

@@ -13,7 +13,7 @@ import { InvalidArgsError } from "../../components/shared/errors";
 import { ConfigError, parsePlatformConfig } from "../../stacks/config";
 import { buildPlatform } from "../../stacks/platform";
 import { readStackConfig } from "../../stacks/program";
-import { MockEngine, type RecordedResource } from "./mockEngine";
+import { MockEngine, type RecordedResource, type ResourceAnswers } from "./mockEngine";
 
 /** The repository (the project directory of the platform program). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -78,6 +78,8 @@ export interface BuildInput {
     configFile?: string;
     /** A Pulumi TypeScript program to evaluate instead of the platform. */
     programFile?: string;
+    /** Real outputs for some resources instead of the mock's (the lab's recording); default: none. */
+    answers?: ResourceAnswers;
 }
 
 export interface Built {
@@ -246,7 +248,7 @@ function unsupported(engine: IdRecordingEngine): PlanUnsupportedError | undefine
 export async function build(input: BuildInput): Promise<Built> {
     const { project, config, sources } = resolveConfig(input);
     const region = config["aws:region"] ?? "us-east-1";
-    const engine = new IdRecordingEngine(region);
+    const engine = new IdRecordingEngine(region, input.answers);
     // The offline plan is a preview (`pulumi preview --policy-pack`): programs see isDryRun() = true.
     await engine.install(project, input.stack, true);
     pulumi.runtime.setAllConfig(config);

@@ -148,6 +148,12 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     return state;
 }
 
+/**
+ * Answers that replace the mock's invented outputs of some resources (keyed by output name),
+ * e.g. a real key pair where a recording is executed against real hosts; undefined: the mock's.
+ */
+export type ResourceAnswers = (type: string, name: string, inputs: Record<string, any>) => Record<string, any> | undefined;
+
 export class MockEngine {
     readonly resources: RecordedResource[] = [];
     readonly invokes: InvokeRecord[] = [];
@@ -157,14 +163,17 @@ export class MockEngine {
     /** Counts registrations ever started, so settle() notices activity between two looks. */
     private started = 0;
 
-    constructor(private readonly region: string) {}
+    constructor(
+        private readonly region: string,
+        private readonly answers?: ResourceAnswers,
+    ) {}
 
     /** pulumi.runtime.Mocks implementation: deterministic answers, and no answer for what we don't expect. */
     mocks(): pulumi.runtime.Mocks {
         return {
             newResource: (args) => ({
                 id: args.inputs.name ?? `${args.name}-id`,
-                state: computedState(args.type, args.name, args.inputs, this.region),
+                state: { ...computedState(args.type, args.name, args.inputs, this.region), ...(this.answers?.(args.type, args.name, args.inputs) ?? {}) },
             }),
             call: (args) => {
                 this.invokes.push({ token: args.token, args: args.inputs });

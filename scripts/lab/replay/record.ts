@@ -1,0 +1,358 @@
+/**
+ * Records the lab stack (Pulumi.lab.yaml) the way `pulumi up` would see it: the platform program
+ * under the offline mock engine, except that the values a real host must accept are real (the
+ * bastion's SSH key pair, the random passwords), so the recorded command:remote resources can be
+ * executed against the lab's hosts by execute.ts with the provider's semantics.
+ */
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { build, REPO_ROOT, type PlanResource } from "../../plan/build";
+
+/** Recorded inputs: the program's JSON values, shaped by each provider's schema. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Inputs = Record<string, any>;
+
+export const LAB_STACK = "lab";
+export const LAB_CONFIG_FILE = path.join(REPO_ROOT, "Pulumi.lab.yaml");
+
+export const COPY_TYPE = "command:remote:CopyToRemote";
+export const COMMAND_TYPE = "command:remote:Command";
+
+/** One hop of a recorded `connection` (@pulumi/command remote.Connection / ProxyConnection). */
+export interface RecordedHop {
+    host: string;
+    port: number;
+    user: string;
+    privateKey?: string;
+    privateKeyPassword?: string;
+    password?: string;
+    agentSocketPath?: string;
+    hostKey?: string;
+    /** -1 = unlimited; the provider's default is 10. */
+    dialErrorLimit: number;
+    /** Seconds; the provider's default is 15. */
+    perDialTimeout: number;
+}
+
+export interface RecordedConnection extends RecordedHop {
+    proxy?: RecordedHop;
+}
+
+interface ReplayBase {
+    urn: string;
+    name: string;
+    connection: RecordedConnection;
+    triggers: unknown[];
+    /**
+     * URNs of the recorded command resources this one waits for: its dependencies and its parent's,
+     * followed transitively through every resource that is not a command resource (see
+     * commandDependencies), stopping at command resources.
+     */
+    dependencies: string[];
+}
+
+export interface ReplayCommand extends ReplayBase {
+    type: typeof COMMAND_TYPE;
+    create: string;
+    update?: string;
+    delete?: string;
+    stdin?: string;
+    environment?: Record<string, string>;
+    /** stdout, stderr, stdoutAndStderr or none; unset means stdoutAndStderr (the provider's default). */
+    logging?: string;
+    addPreviousOutputInEnv?: boolean;
+}
+
+export interface ReplayCopy extends ReplayBase {
+    type: typeof COPY_TYPE;
+    /** The local source: a FileArchive directory/file or a FileAsset file (the only kinds the provider's Check accepts as paths). */
+    source: { kind: "archive" | "asset"; path: string };
+    remotePath: string;
+}
+
+export type ReplayResource = ReplayCommand | ReplayCopy;
+
+export interface LabInstance {
+    name: string;
+    /** galera, gluster, bastion, nat (from the component that owns it), else "other". */
+    role: string;
+    privateIp?: string;
+    keyName?: string;
+    /** As recorded (EC2 instances carry it base64 or plain as the program gave it). */
+    userData?: string;
+}
+
+export interface LabLaunchTemplate {
+    name: string;
+    role: string;
+    keyName?: string;
+    /** Base64, as recorded (EC2 decodes it before cloud-init sees it). */
+    userDataBase64?: string;
+}
+
+export interface LabRecording {
+    stack: string;
+    /** Every CopyToRemote and Command, in registration order. */
+    resources: ReplayResource[];
+    instances: LabInstance[];
+    launchTemplates: LabLaunchTemplate[];
+    /** The bastion's recorded public address (the mock's EIP): map it to the lab bastion when executing. */
+    bastionPublicIp: string;
+    /** The bastion key pair's public key (OpenSSH format): the lab authorizes it on every host. */
+    publicKey: string;
+    /** secretString of each Secrets Manager secret the program stores, by the Secret resource's name. */
+    secrets: Record<string, { namePrefix?: string; secretString: string }>;
+}
+
+export interface RecordOptions {
+    /** Where the real key pair and passwords live (created 0700; files 0600): stable across re-runs. */
+    stateDir: string;
+    /** Default: Pulumi.lab.yaml. */
+    configFile?: string;
+}
+
+function writePrivate(file: string, content: string): void {
+    fs.writeFileSync(file, content, { mode: 0o600 });
+    fs.chmodSync(file, 0o600);
+}
+
+/** A real ed25519 key pair in OpenSSH formats (what tls.PrivateKey ED25519 answers), kept in the state dir. */
+function keyPair(stateDir: string, name: string): { privateKeyOpenssh: string; publicKeyOpenssh: string } {
+    const file = path.join(stateDir, `${name}.ed25519`);
+    if (!fs.existsSync(file)) {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file], { stdio: ["ignore", "ignore", "pipe"] });
+        fs.chmodSync(file, 0o600);
+    }
+    const pub = fs.readFileSync(`${file}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    // The tls provider's publicKeyOpenssh: "<type> <base64>\n", no comment.
+    return { privateKeyOpenssh: fs.readFileSync(file, "utf8"), publicKeyOpenssh: `${pub}\n` };
+}
+
+const LOWER = "abcdefghijklmnopqrstuvwxyz";
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const NUMERIC = "0123456789";
+/** The random provider's default special characters. */
+const SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
+
+/** A password honouring RandomPassword's length, character classes and minimums. */
+export function randomPassword(inputs: Inputs): string {
+    const length = Number(inputs.length);
+    if (!Number.isInteger(length) || length < 1) throw new Error(`RandomPassword length ${inputs.length} is not a positive integer`);
+    const classes: { chars: string; min: number }[] = [];
+    if (inputs.lower !== false) classes.push({ chars: LOWER, min: Number(inputs.minLower ?? 0) });
+    if (inputs.upper !== false) classes.push({ chars: UPPER, min: Number(inputs.minUpper ?? 0) });
+    if (inputs.numeric !== false && inputs.number !== false) classes.push({ chars: NUMERIC, min: Number(inputs.minNumeric ?? 0) });
+    if (inputs.special !== false) classes.push({ chars: inputs.overrideSpecial ?? SPECIAL, min: Number(inputs.minSpecial ?? 0) });
+    const all = classes.map((c) => c.chars).join("");
+    if (all === "") throw new Error("RandomPassword with every character class off");
+    const pick = (chars: string) => chars[crypto.randomInt(chars.length)];
+    const out = classes.flatMap((c) => Array.from({ length: c.min }, () => pick(c.chars)));
+    while (out.length < length) out.push(pick(all));
+    for (let i = out.length - 1; i > 0; i--) {
+        const j = crypto.randomInt(i + 1);
+        [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out.join("");
+}
+
+/** Passwords by resource name, regenerated only when the resource's settings change (the provider replaces it then). */
+function passwords(stateDir: string): (name: string, inputs: Inputs) => string {
+    const file = path.join(stateDir, "passwords.json");
+    const saved: Record<string, { settings: string; result: string }> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    return (name, inputs) => {
+        const settings = JSON.stringify(Object.fromEntries(Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b))));
+        if (saved[name]?.settings !== settings) {
+            saved[name] = { settings, result: randomPassword(inputs) };
+            writePrivate(file, JSON.stringify(saved, null, 1));
+        }
+        return saved[name].result;
+    };
+}
+
+function hop(raw: Inputs, what: string): RecordedHop {
+    if (typeof raw?.host !== "string") throw new Error(`${what}: connection without host`);
+    return {
+        host: raw.host,
+        port: Number(raw.port ?? 22),
+        user: raw.user ?? "root",
+        privateKey: raw.privateKey,
+        privateKeyPassword: raw.privateKeyPassword,
+        password: raw.password,
+        agentSocketPath: raw.agentSocketPath,
+        hostKey: raw.hostKey,
+        dialErrorLimit: Number(raw.dialErrorLimit ?? 10),
+        perDialTimeout: Number(raw.perDialTimeout ?? 15),
+    };
+}
+
+function connection(raw: Inputs, what: string): RecordedConnection {
+    return { ...hop(raw, what), ...(raw.proxy ? { proxy: hop(raw.proxy, `${what} (proxy)`) } : {}) };
+}
+
+/**
+ * The command resources each command resource waits for. The engine creates a resource only after
+ * the SDK has sent its registration, and the SDK sends it only after every resource in its
+ * dependencies (explicit dependsOn, expanded through components, and the resources whose outputs
+ * flow into its inputs) has been created and after its parent's registration, which in turn waited
+ * for the parent's own dependencies. In the lab every other resource already "exists" (it is only
+ * recorded), so what orders execution is the command resources reachable through those edges: a
+ * non-command resource passes its own waits on, a command resource ends the path (it waited for
+ * its own in turn).
+ */
+export function commandDependencies(resources: PlanResource[]): Map<string, string[]> {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const isCommand = (r: PlanResource) => r.type === COPY_TYPE || r.type === COMMAND_TYPE;
+    const out = new Map<string, string[]>();
+    for (const r of resources.filter(isCommand)) {
+        const found = new Set<string>();
+        const seen = new Set<string>([r.urn]);
+        const pending = [...r.dependencies, ...(r.parent ? [r.parent] : [])];
+        while (pending.length > 0) {
+            const urn = pending.pop()!;
+            if (seen.has(urn)) continue;
+            seen.add(urn);
+            const d = byUrn.get(urn);
+            if (!d) continue; // the stack resource, or nothing recorded: waits for nothing
+            if (isCommand(d)) {
+                found.add(urn);
+                continue;
+            }
+            pending.push(...d.dependencies, ...(d.parent ? [d.parent] : []));
+        }
+        out.set(r.urn, [...found].sort());
+    }
+    return out;
+}
+
+const ROLE_BY_PARENT_TYPE: Record<string, string> = {
+    "owncloud-ha:database:GaleraCluster": "galera",
+    "owncloud-ha:storage:GlusterDisperseVolume": "gluster",
+    "owncloud-ha:access:Bastion": "bastion",
+    "owncloud-ha:network:PeeredVpc": "nat",
+    "owncloud-ha:web:OwnCloudWebTier": "web",
+};
+
+/** The role of a resource: the type of the nearest component ancestor that names one. */
+function roleOf(r: PlanResource, byUrn: Map<string, PlanResource>): string {
+    for (let p = r.parent; p; p = byUrn.get(p)?.parent) {
+        const role = ROLE_BY_PARENT_TYPE[p.split("::")[2]?.split("$").pop() ?? ""];
+        if (role) return role;
+    }
+    return "other";
+}
+
+function source(raw: Inputs | undefined, what: string): ReplayCopy["source"] {
+    if (raw && typeof raw === "object" && typeof raw.path === "string") {
+        if (raw.__pulumiArchive) return { kind: "archive", path: raw.path };
+        if (raw.__pulumiAsset) return { kind: "asset", path: raw.path };
+    }
+    // The provider's Check: an archive must be path-backed, an asset a path or text; the replay takes paths only.
+    throw new Error(`${what}: source must be a FileArchive or FileAsset (a path); got ${JSON.stringify(raw).slice(0, 120)}`);
+}
+
+/** Turns a build's registrations into a LabRecording. */
+export function toRecording(stack: string, resources: PlanResource[]): LabRecording {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const deps = commandDependencies(resources);
+    const replay: ReplayResource[] = [];
+    for (const r of resources) {
+        const what = `${r.type} ${r.name}`;
+        if (r.type === COPY_TYPE) {
+            replay.push({
+                type: COPY_TYPE,
+                urn: r.urn,
+                name: r.name,
+                connection: connection(r.inputs.connection, what),
+                triggers: r.inputs.triggers ?? [],
+                dependencies: deps.get(r.urn)!,
+                source: source(r.inputs.source ?? r.inputs.asset ?? r.inputs.archive, what),
+                remotePath: r.inputs.remotePath,
+            });
+        } else if (r.type === COMMAND_TYPE) {
+            const i = r.inputs;
+            replay.push({
+                type: COMMAND_TYPE,
+                urn: r.urn,
+                name: r.name,
+                connection: connection(i.connection, what),
+                triggers: i.triggers ?? [],
+                dependencies: deps.get(r.urn)!,
+                create: i.create,
+                ...(i.update !== undefined ? { update: i.update } : {}),
+                ...(i.delete !== undefined ? { delete: i.delete } : {}),
+                ...(i.stdin !== undefined ? { stdin: i.stdin } : {}),
+                ...(i.environment !== undefined ? { environment: i.environment } : {}),
+                ...(i.logging !== undefined ? { logging: i.logging } : {}),
+                ...(i.addPreviousOutputInEnv !== undefined ? { addPreviousOutputInEnv: i.addPreviousOutputInEnv } : {}),
+            });
+        }
+    }
+    const instances = resources
+        .filter((r) => r.type === "aws:ec2/instance:Instance")
+        .map((r) => ({ name: r.name, role: roleOf(r, byUrn), privateIp: r.inputs.privateIp, keyName: r.inputs.keyName, userData: r.inputs.userData }));
+    const launchTemplates = resources
+        .filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")
+        .map((r) => ({ name: r.name, role: roleOf(r, byUrn), keyName: r.inputs.keyName, userDataBase64: r.inputs.userData }));
+    const eips = resources.filter((r) => r.type === "aws:ec2/eip:Eip" && roleOf(r, byUrn) === "bastion");
+    const keyPairs = resources.filter((r) => r.type === "aws:ec2/keyPair:KeyPair");
+    if (eips.length !== 1 || keyPairs.length !== 1) throw new Error(`the recording has ${eips.length} bastion EIPs and ${keyPairs.length} key pairs; expected one of each`);
+    // The EIP's address is an output (the mock's answer), not an input: the connections name it as the proxy.
+    const proxyHosts = [...new Set(replay.map((r) => r.connection.proxy?.host).filter((h): h is string => !!h))];
+    if (proxyHosts.length > 1) throw new Error(`command resources jump through ${proxyHosts.join(", ")}; expected one bastion`);
+    const secrets: LabRecording["secrets"] = {};
+    for (const v of resources.filter((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion")) {
+        const secret = resources.find((s) => s.type === "aws:secretsmanager/secret:Secret" && s.id === v.inputs.secretId);
+        const name = secret?.name ?? v.name;
+        secrets[name] = { ...(secret?.inputs.namePrefix ? { namePrefix: secret.inputs.namePrefix } : {}), secretString: v.inputs.secretString };
+    }
+    return {
+        stack,
+        resources: replay,
+        instances,
+        launchTemplates,
+        bastionPublicIp: proxyHosts[0] ?? "",
+        publicKey: keyPairs[0].inputs.publicKey,
+        secrets,
+    };
+}
+
+/**
+ * Builds the lab stack under the mock engine with real key material and passwords (from/into
+ * `stateDir`) and returns what the lab executes. Runs once per process (Pulumi's runtime is global).
+ */
+export async function recordLabStack(opts: RecordOptions): Promise<LabRecording> {
+    fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(opts.stateDir, 0o700);
+    const password = passwords(opts.stateDir);
+    const built = await build({
+        stack: LAB_STACK,
+        configFile: opts.configFile ?? LAB_CONFIG_FILE,
+        answers: (type, name, inputs) => {
+            if (type === "tls:index/privateKey:PrivateKey") {
+                if (inputs.algorithm !== "ED25519") throw new Error(`${name}: the lab makes ED25519 keys only, the program asks for ${inputs.algorithm}`);
+                return keyPair(opts.stateDir, name);
+            }
+            if (type === "random:index/randomPassword:RandomPassword") return { result: password(name, inputs) };
+            return undefined;
+        },
+    });
+    return toRecording(built.stack, built.resources);
+}
+
+// `tsx scripts/lab/replay/record.ts STATE_DIR`: prints the recording as JSON (secrets included: keep it private).
+if (require.main === module) {
+    const stateDir = process.argv[2];
+    if (!stateDir) {
+        process.stderr.write("usage: record.ts STATE_DIR\n");
+        process.exit(2);
+    }
+    recordLabStack({ stateDir: path.resolve(stateDir) }).then(
+        (rec) => process.stdout.write(JSON.stringify(rec) + "\n"),
+        (e) => {
+            process.stderr.write(`${(e as Error).message}\n`);
+            process.exit(1);
+        },
+    );
+}
