@@ -1,24 +1,17 @@
 /** Galera + HAProxy in the lab: plans built from the lab's hosts, status, the recovery procedure. */
 import * as path from "path";
-import { galeraPlan, galeraRollingRestartPlan, GaleraNode, withGaleraDatadirs } from "../../components/database/plan";
+import { galeraRollingRestartPlan, GaleraNode } from "../../components/database/plan";
 import { GALERA_PORTS } from "../../components/database/ports";
 import { decideOnce as sharedDecideOnce, recoverGalera as sharedRecoverGalera } from "../ops/galera-recovery";
-import { HOSTS, LAB_BACKUP, Lab, labDataDevice, log } from "./lab-core";
+import { HOSTS, Lab, log } from "./lab-core";
 import { LAB_GALERA_SYNC_TIMEOUT_S, labGaleraRecoveryTarget, labOpsTarget, labRunner } from "./lab-ops";
 
 export const DB_NODES: GaleraNode[] = HOSTS.filter((h) => h.role === "db").map((h) => ({ name: h.name, address: h.ip }));
 export { WEB_HOSTS } from "./web-lab";
 export const DESIGNATED = DB_NODES[0].name;
 
-/** `deviceOf`: each host's data volume (default: the loop device `up` gave it; tests pass their own). */
-export const labGaleraPlan = (deviceOf: (host: string) => string = labDataDevice) =>
-    // The datadir on each host's own (loop-file) volume, mounted by the cloud plan's step.
-    withGaleraDatadirs(
-        galeraPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S, backup: LAB_BACKUP, metricsCluster: "oclab" }),
-        deviceOf,
-    );
 export const labGaleraRestartPlan = () =>
-    galeraRollingRestartPlan({ clusterName: "oclab", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S });
+    galeraRollingRestartPlan({ clusterName: "owncloud", nodes: DB_NODES, bootstrapNode: DESIGNATED, appHosts: "198.18.0.%", syncTimeoutSeconds: LAB_GALERA_SYNC_TIMEOUT_S });
 
 export interface GaleraNodeStatus {
     node: string;
@@ -81,12 +74,22 @@ export async function haproxyWriter(lab: Lab, web: string): Promise<string> {
     return (await haproxyRoute(lab, web)).node;
 }
 
+/** The program's name of a lab db host's Galera node (what the writer row and the node's own checks use). */
+export function galeraNodeName(host: string): string {
+    return HOSTS.find((h) => h.role === "db" && h.name === host)?.nodeName ?? host;
+}
+
+/** The lab db host of a Galera node name ("" stays ""). */
+export function labHostOfGaleraNode(node: string): string {
+    return HOSTS.find((h) => h.role === "db" && h.nodeName === node)?.name ?? node;
+}
+
 /**
  * Designate `node` as the single writer (what an operator does for a planned switchover: one
  * replicated row, README "Galera writer"), through the first node that answers SQL.
  */
 export async function designateWriter(lab: Lab, node: string): Promise<void> {
-    const sql = `INSERT INTO owncloud_ha.writer (id, node, since) VALUES (1, '${node}', NOW(6)) ON DUPLICATE KEY UPDATE node = VALUES(node), since = VALUES(since);`;
+    const sql = `INSERT INTO owncloud_ha.writer (id, node, since) VALUES (1, '${galeraNodeName(node)}', NOW(6)) ON DUPLICATE KEY UPDATE node = VALUES(node), since = VALUES(since);`;
     let last = "";
     for (const n of DB_NODES) {
         const r = await dbQuery(lab, n.name, sql);
@@ -100,7 +103,7 @@ export async function designateWriter(lab: Lab, node: string): Promise<void> {
 export async function designatedWriter(lab: Lab): Promise<string> {
     for (const n of DB_NODES) {
         const r = await dbQuery(lab, n.name, "SELECT node FROM owncloud_ha.writer WHERE id = 1;");
-        if (r.code === 0) return r.stdout.trim();
+        if (r.code === 0) return labHostOfGaleraNode(r.stdout.trim());
     }
     return "";
 }

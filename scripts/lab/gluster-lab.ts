@@ -3,7 +3,7 @@
  * the fault-injection helpers the Gluster scenarios and bench use.
  */
 import * as path from "path";
-import { HOST_SCRIPTS, LAB_BACKUP, Lab, log, sleep, shq } from "./lab-core";
+import { HOST_SCRIPTS, Lab, log, sleep, shq } from "./lab-core";
 import {
     DEFAULT_MOUNT_POINT,
     DEFAULT_PING_TIMEOUT_S,
@@ -32,8 +32,6 @@ export function labGlusterSettings(lab: Lab): GlusterSettings {
         pingTimeoutSeconds: PING_TIMEOUT_S,
         ownerUid: 33,
         ownerGid: 33,
-        backup: LAB_BACKUP,
-        metricsCluster: "oclab",
     };
 }
 
@@ -43,11 +41,12 @@ export function labGlusterPlans(lab: Lab): { server: BootstrapPlan; clients: Boo
     return { server, clients };
 }
 
-/** `npm run lab -- up` hook: storage plan on fs1-3, then the mount plan on web1-2. Idempotent. */
+/**
+ * `npm run lab -- up` hook: the volume's mount on web1-2 (the storage nodes are the recorded
+ * program's; the web nodes' own boot is the next stage). Idempotent.
+ */
 export async function glusterUp(lab: Lab): Promise<void> {
-    const { server, clients } = labGlusterPlans(lab);
-    await lab.runPlan(server);
-    await lab.runPlan(clients);
+    await lab.runPlan(labGlusterPlans(lab).clients);
 }
 
 export interface GlusterStatus {
@@ -116,15 +115,13 @@ export async function startGlusterd(lab: Lab, host: string): Promise<void> {
 }
 
 /** Silent network cut (no RST, packets vanish): the host's interface goes down. */
+/** Cuts a host off the network: its cable at the bridge is pulled (nothing inside the host changes). */
 export async function cutNetwork(lab: Lab, host: string): Promise<void> {
-    const r = await lab.exec(host, ["ip", "link", "set", "eth0", "down"]);
-    if (r.code !== 0) throw new Error(`cutting ${host} off failed: ${r.stderr}`);
+    lab.booted.setLink(host, false);
 }
 
 export async function restoreNetwork(lab: Lab, host: string): Promise<void> {
-    const ip = lab.hosts.find((h) => h.name === host)!.ip;
-    const r = await lab.sh(host, `ip link set eth0 up && (ip -4 addr show dev eth0 | grep -q ${shq(ip)} || ip addr add ${ip}/24 dev eth0)`);
-    if (r.code !== 0) throw new Error(`restoring ${host}'s network failed: ${r.stderr}`);
+    lab.booted.setLink(host, true);
 }
 
 /** Run gluster CLI on the first host in `prefer` whose glusterd answers. */

@@ -11,13 +11,15 @@
 import { sleep } from "./client-io";
 import { spawn, spawnSync } from "child_process";
 import { RunResult, spawnBounded } from "../ops/transport";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { BootstrapPlan, BootstrapStep } from "../../components/shared/bootstrapPlan";
 import { remoteScriptsDir, stepCommandLine } from "../../components/shared/remoteBootstrap";
 import { BootSpec, BootedHosts } from "./host/booted";
 import { egressProxyUrl, startEgress, stopEgress } from "./host/egress";
+import { COMMAND_TYPE, type LabRecording, type ReplayCommand, recordLabStack } from "./replay/record";
+import { executeRecording } from "./replay/execute";
+import { LAB_BASTION_IP, recordedStepSecrets, topologyFromRecording } from "./topology";
 
 export interface LabHost {
     name: string;
@@ -27,6 +29,8 @@ export interface LabHost {
     instanceId: string;
     /** The data volume's path inside the host (EC2's NVMe by-id name of its EBS volume), for db and fs hosts. */
     dataDevice?: string;
+    /** The program's name for a cluster node (`node2`): what the node itself is configured as. */
+    nodeName?: string;
 }
 
 export const BRIDGE = "oclab0";
@@ -37,6 +41,10 @@ export const STATE = process.env.OCLAB_STATE ?? "/var/lib/oclab";
 /** Machine-wide caches kept across lab runs: the base root and the apt proxy's cache. */
 export const CACHE = process.env.OCLAB_CACHE ?? "/var/cache/oclab";
 const TOPOLOGY_FILE = path.join(STATE, "topology.json");
+/** The recording of the lab stack `up` executed (mode 600: it holds the stack's secrets). */
+const RECORDING_FILE = path.join(STATE, "recording.json");
+/** The replay's key files and its record of what ran (replay-state.json), like a stack's state. */
+const REPLAY_STATE = path.join(STATE, "replay");
 
 const ebsPath = (volume: string) => `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volume}`;
 
@@ -92,17 +100,11 @@ export const LAB_KNOWN_HOSTS_FILE = path.join(STATE, "ssh", "known_hosts");
 /** What the machine running the lab needs (the hosts install their own packages, as instances do). */
 export const LAB_PACKAGES = ["systemd-container", "debootstrap", "apt-cacher-ng", "nftables", "openssh-client", "curl", "iproute2", "util-linux"];
 /**
- * S3 stand-in (scripts/lab/s3-standin.ts) on the bridge: the backup bucket's endpoint for the lab's
- * hosts. Its objects live in $OCLAB_STATE/s3 and go with `down`.
+ * S3 stand-in (scripts/lab/s3-standin.ts) on the bridge: the endpoint Pulumi.lab.yaml's
+ * backupS3Endpoint names. Its objects live in $OCLAB_STATE/s3 and go with `down`.
  */
 export const S3_STANDIN_PORT = 9000;
 export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
-export const LAB_BACKUP_BUCKET = "oclab-backups";
-/** The plans' backup settings in the lab: their own backup steps, pointed at the stand-in. */
-export const LAB_BACKUP = { bucket: LAB_BACKUP_BUCKET, region: "eu-central-1", s3Endpoint: S3_STANDIN_ENDPOINT };
-export const SECRET_NAMES = [
-    "GALERA_ROOT_PASSWORD", "GALERA_APP_PASSWORD", "GALERA_SST_PASSWORD", "GALERA_HEALTH_PASSWORD",
-];
 
 export type { RunResult };
 export interface RunOpts {
@@ -233,14 +235,46 @@ export class Lab {
         return this.booted.leaderPid("bastion") !== undefined;
     }
 
+    /** The secret values the program's steps receive, as recorded (see recordedStepSecrets). */
     secrets(): Record<string, string> {
-        const f = path.join(STATE, "secrets.env");
-        const out: Record<string, string> = {};
-        for (const line of fs.readFileSync(f, "utf8").split("\n")) {
-            const i = line.indexOf("=");
-            if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-        }
-        return out;
+        return recordedStepSecrets(this.recording());
+    }
+
+    /** The recording `up` executed. */
+    recording(): LabRecording {
+        if (!fs.existsSync(RECORDING_FILE)) throw new Error("the lab has no recording: npm run lab -- up");
+        return JSON.parse(fs.readFileSync(RECORDING_FILE, "utf8")) as LabRecording;
+    }
+
+    /**
+     * A host's recorded steps whose resource name contains `-<step>-` (e.g. `galera-configure`), in
+     * recording order. Throws when there is none.
+     */
+    recordedSteps(host: string, step: string): ReplayCommand[] {
+        const ip = hostByName(host).ip;
+        const found = this.recording().resources.filter(
+            (r): r is ReplayCommand => r.type === COMMAND_TYPE && r.connection.host === ip && r.name.includes(`-${step}-`),
+        );
+        if (found.length === 0) throw new Error(`the recording has no ${step} step for ${host} (${ip})`);
+        return found;
+    }
+
+    /**
+     * Runs a recorded step again, as the engine does when its triggers change (a replaced
+     * instance): its create line verbatim as the login user, its stdin. `extraEnv` adds variables to
+     * the line's `env` (a scenario's variation, named in its description).
+     */
+    async runRecorded(host: string, cmd: ReplayCommand, extraEnv: Record<string, string> = {}): Promise<RunResult> {
+        const prefix = "sudo -n env ";
+        if (Object.keys(extraEnv).length && !cmd.create.startsWith(prefix)) throw new Error(`${cmd.name}: create line does not start with "${prefix}"`);
+        const extra = Object.entries(extraEnv).map(([k, v]) => `${k}=${shq(v)} `).join("");
+        const create = extra ? prefix + extra + cmd.create.slice(prefix.length) : cmd.create;
+        const t0 = Date.now();
+        const r = await this.ssh(host, create, { input: cmd.stdin ?? "", timeoutMs: 900_000 });
+        const logDir = path.join(STATE, "logs");
+        fs.mkdirSync(logDir, { recursive: true });
+        fs.writeFileSync(path.join(logDir, `rerun-${cmd.name}.log`), `$ ${create}\n--- exit ${r.code} in ${Date.now() - t0} ms\n${r.stdout}\n${r.stderr}`);
+        return r;
     }
 
     // ---------------------------------------------------------------- bootstrap plans over SSH
@@ -323,16 +357,18 @@ export class Lab {
         }
     }
 
-    private ensureKeysAndSecrets(): void {
+    /**
+     * The program's key pair as recorded: the private key its connections carry (for the lab's own
+     * ssh and the operators' tooling) and the public key every host authorizes at first boot.
+     */
+    private useRecordedKey(rec: LabRecording): void {
         fs.mkdirSync(path.join(STATE, "ssh"), { recursive: true, mode: 0o700 });
         fs.chmodSync(STATE, 0o700);
+        const withKey = rec.resources.find((r) => r.connection.privateKey);
+        if (!withKey) throw new Error("no recorded connection carries a private key");
         const key = path.join(STATE, "ssh", "id_ed25519");
-        if (!fs.existsSync(key)) runSync(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "oclab", "-f", key]);
-        const sec = path.join(STATE, "secrets.env");
-        if (!fs.existsSync(sec)) {
-            const pw = () => crypto.randomBytes(24).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, 24);
-            fs.writeFileSync(sec, SECRET_NAMES.map((n) => `${n}=${pw()}\n`).join(""), { mode: 0o600 });
-        }
+        fs.writeFileSync(key, withKey.connection.privateKey!, { mode: 0o600 });
+        fs.writeFileSync(`${key}.pub`, rec.publicKey.trim() + "\n", { mode: 0o644 });
     }
 
     /** Host keys as cloud-init made them at first boot, read from inside each host (no trust on first use). */
@@ -409,13 +445,23 @@ export class Lab {
         };
     }
 
+    /**
+     * Records the lab stack (the program under the mock engine with Pulumi.lab.yaml), boots the
+     * hosts it names, then executes its recorded copy and command resources through the bastion
+     * (scripts/lab/replay): the program's own route to its nodes.
+     */
     async up(): Promise<void> {
         this.checkPrereqs();
         this.ensurePackages();
         fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
         this.syncHostScripts();
-        this.ensureKeysAndSecrets();
+        const t0 = Date.now();
+        const rec = await recordLabStack({ stateDir: REPLAY_STATE });
+        fs.writeFileSync(RECORDING_FILE, JSON.stringify(rec) + "\n", { mode: 0o600 });
+        HOSTS.splice(0, HOSTS.length, ...topologyFromRecording(rec));
         fs.writeFileSync(TOPOLOGY_FILE, JSON.stringify(HOSTS, null, 2) + "\n");
+        this.useRecordedKey(rec);
+        log(`recorded the lab stack in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${rec.resources.length} copy/command resources, hosts ${HOSTS.map((h) => `${h.name}=${h.ip}`).join(" ")}`);
         if (runSync(["ip", "link", "show", BRIDGE], { allowFail: true }).code !== 0) {
             runSync(["ip", "link", "add", BRIDGE, "type", "bridge"]);
             runSync(["ip", "addr", "add", `${BRIDGE_IP}/${BRIDGE_PREFIX}`, "dev", BRIDGE]);
@@ -423,18 +469,29 @@ export class Lab {
         runSync(["ip", "link", "set", BRIDGE, "up"]);
         await startEgress({ address: BRIDGE_IP, stateDir: STATE, cacheDir: path.join(CACHE, "apt"), deniedAddresses: [], log });
         const base = this.booted.ensureBaseImage(egressProxyUrl(BRIDGE_IP));
-        const t0 = Date.now();
+        const t1 = Date.now();
         for (const h of HOSTS) {
             const spec = this.bootSpec(h);
             this.booted.prepareRoot(spec, base, false);
             this.booted.start(spec);
         }
         const states = await Promise.all(HOSTS.map(async (h) => `${h.name}: cloud-init ${await this.booted.waitBooted(h.name, 300_000)}`));
-        log(`hosts booted in ${((Date.now() - t0) / 1000).toFixed(0)} s (${states.join(", ")})`);
+        log(`hosts booted in ${((Date.now() - t1) / 1000).toFixed(0)} s (${states.join(", ")})`);
         await this.writeSshConfig();
         await this.startS3Standin();
-        await this.copyScripts();
-        log("hosts up: " + HOSTS.map((h) => `${h.name}=${h.ip}`).join(" "));
+        const t2 = Date.now();
+        // Progress here; what the provider would stream (each step's output, dial retries) to a log file.
+        const streamed = path.join(STATE, "logs", "replay.log");
+        fs.mkdirSync(path.dirname(streamed), { recursive: true });
+        const results = await executeRecording(rec, {
+            stateDir: REPLAY_STATE,
+            addressMap: { [rec.bastionPublicIp]: LAB_BASTION_IP },
+            log: (l) => (l.startsWith("  ") ? fs.appendFileSync(streamed, `${new Date().toISOString().slice(11, 23)} ${l}\n`) : log(`  ${l}`)),
+        });
+        const ran = results.filter((r) => r.action !== "same").length;
+        log(`replayed the program's resources in ${((Date.now() - t2) / 1000).toFixed(0)} s (${ran} ran, ${results.length - ran} unchanged)`);
+        // Web hosts: the lab still gives them the node files for its own web steps (their user data boot is the next stage).
+        await this.copyScripts(HOSTS.filter((h) => h.role === "web").map((h) => h.name));
     }
 
     /** Starts the S3 stand-in unless the one recorded in $OCLAB_STATE/s3-standin.pid still runs. */
@@ -458,7 +515,7 @@ export class Lab {
         p.unref();
         fs.writeFileSync(pidFile, `${p.pid}\n`);
         for (let i = 0; i < 60; i++) {
-            const r = runSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `${S3_STANDIN_ENDPOINT}/${LAB_BACKUP_BUCKET}?list-type=2`], { allowFail: true, timeoutMs: 3000 });
+            const r = runSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `${S3_STANDIN_ENDPOINT}/lab-probe?list-type=2`], { allowFail: true, timeoutMs: 3000 });
             if (r.stdout.trim() === "200") {
                 log(`S3 stand-in on ${S3_STANDIN_ENDPOINT} (pid ${p.pid})`);
                 return;

@@ -5,12 +5,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { HOSTS, Lab, log, STATE } from "./lab-core";
-import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter, labGaleraPlan } from "./galera-lab";
+import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter } from "./galera-lab";
 import { labHaproxyPlan } from "./web-lab";
 import { writeLabOpsOutputs } from "./lab-ops";
 
 const USAGE = `usage: npm run lab -- <verb>
-  up                       create hosts (netns), start sshd, run the Galera, HAProxy (and Gluster) plans
+  up                       record the lab stack, boot its hosts, replay its commands; web hosts: HAProxy and the volume's mount
   status [--json]          hosts, Galera cluster, HAProxy writer per web host, Gluster volume
   exec HOST -- CMD…        run CMD inside HOST
   test [--json] [SCENARIO…] fault scenarios (default: all)
@@ -59,7 +59,6 @@ async function main() {
             const t0 = Date.now();
             await lab.up();
             writeLabOpsOutputs();
-            await lab.runPlan(labGaleraPlan());
             await lab.runPlan(labHaproxyPlan());
             const g = await optionalGluster(lab);
             if (g.plan) await g.plan();

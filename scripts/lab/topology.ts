@@ -44,7 +44,14 @@ export function topologyFromRecording(rec: LabRecording): LabHost[] {
         for (const n of nodes) {
             if (!n.privateIp) throw new Error(`recorded ${role} instance ${n.name} has no fixed private address`);
             const name = `${prefix}${nodeIndex(n.name)}`;
-            hosts.push({ name, ip: n.privateIp, role: hostRole, instanceId: labInstanceId(name, n.privateIp), dataDevice: recordedDataDevice(rec, n.privateIp) });
+            hosts.push({
+                name,
+                ip: n.privateIp,
+                role: hostRole,
+                instanceId: labInstanceId(name, n.privateIp),
+                dataDevice: recordedDataDevice(rec, n.privateIp),
+                nodeName: `node${nodeIndex(n.name)}`,
+            });
         }
     }
     LAB_WEB_IPS.forEach((ip, i) => hosts.push({ name: `web${i + 1}`, ip, role: "web", instanceId: labInstanceId(`web${i + 1}`, ip) }));

@@ -292,9 +292,19 @@ export class BootedHosts {
         }
     }
 
+    /** This machine's end of a host's link to the bridge (systemd-nspawn's `vb-<machine>`, cut at 15 characters). */
+    vethName(host: string): string {
+        return `vb-oclab-${host}`.slice(0, 15);
+    }
+
+    /** Pulls or plugs a host's cable at the bridge (the host's own interface and addresses stay as they are). */
+    setLink(host: string, up: boolean): void {
+        sh(["ip", "link", "set", this.vethName(host), up ? "up" : "down"]);
+    }
+
     /** nspawn's end of the host's link; one left by a container that did not end cleanly blocks the next boot. */
     private removeVeth(host: string): void {
-        const veth = `vb-oclab-${host}`.slice(0, 15);
+        const veth = this.vethName(host);
         if (sh(["ip", "link", "show", veth], true).code === 0) sh(["ip", "link", "del", veth], true);
     }
 

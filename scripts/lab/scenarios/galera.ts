@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Lab, REPO, log, runSync, sleep } from "../lab-core";
-import { DB_NODES, WEB_HOSTS, dbQuery, decideOnce, designateWriter, designatedWriter, galeraNodeStatus, haproxyRoute, haproxyWriter, recoverGalera } from "../galera-lab";
+import { DB_NODES, WEB_HOSTS, dbQuery, decideOnce, designateWriter, designatedWriter, galeraNodeStatus, haproxyRoute, haproxyWriter, labHostOfGaleraNode, recoverGalera } from "../galera-lab";
 import { createTable, firstCommitAfter, lostAcked, maxGapAfter, runAppClient, startWriter, WriterHandle } from "../galera-client";
 import { Scenario, ScenarioResult } from "../types";
 import { GALERA_PORTS } from "../../../components/database/ports";
@@ -295,10 +295,9 @@ export const scenarios: Scenario[] = [
                 await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
                 const off = logMark();
                 const t1 = Date.now();
-                // the plan's own steps for this node: configure (re-initialises the empty datadir), then join
-                const plan = (await import("../galera-lab")).labGaleraPlan();
-                const configure = plan.steps.find((st) => st.id === `galera-configure-${victim.name}`)!;
-                const r = await lab.runStep(configure, lab.secrets());
+                // the program's recorded configure step for this node (re-initialises the empty datadir), then join
+                const [configure] = lab.recordedSteps(victim.name, "galera-configure");
+                const r = await lab.runRecorded(victim.name, configure);
                 if (r.code !== 0) throw new Error(`configure failed: ${r.stderr}`);
                 await rejoin(lab, victim.name);
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
@@ -322,12 +321,11 @@ export const scenarios: Scenario[] = [
                 await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
                 const off = logMark();
                 const t1 = Date.now();
-                const plan = (await import("../galera-lab")).labGaleraPlan();
-                for (const id of [`galera-configure-${victim.name}`, `galera-bootstrap-${victim.name}`]) {
-                    const step = plan.steps.find((st) => st.id === id);
-                    if (!step) throw new Error(`plan has no step ${id}`);
-                    const r = await lab.runStep(step, lab.secrets());
-                    if (r.code !== 0) throw new Error(`${id} failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
+                // what the engine re-runs for a replaced node: its recorded steps, configure then the bootstrap step
+                for (const id of ["galera-configure", "galera-bootstrap"]) {
+                    const [step] = lab.recordedSteps(victim.name, id);
+                    const r = await lab.runRecorded(victim.name, step);
+                    if (r.code !== 0) throw new Error(`${step.name} failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
                 }
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
                 figures.stateTransfer = await stateTransfer(lab, victim.name, off);
@@ -376,21 +374,16 @@ export const scenarios: Scenario[] = [
                 await lab.svc(victim.name, "kill", "mariadb");
                 const tFault = Date.now();
                 await lab.sh(victim.name, "rm -rf /var/lib/mysql/* /var/lib/mysql/.[!.]*");
-                const plan = (await import("../galera-lab")).labGaleraPlan();
-                const step = (id: string) => {
-                    const st = plan.steps.find((x) => x.id === id);
-                    if (!st) throw new Error(`plan has no step ${id}`);
-                    return st;
-                };
-                const configure = await lab.runStep(step(`galera-configure-${victim.name}`), lab.secrets());
+                const step = (id: string) => lab.recordedSteps(victim.name, id)[0];
+                const configure = await lab.runRecorded(victim.name, step("galera-configure"));
                 if (configure.code !== 0) throw new Error(`configure failed: ${configure.stderr.trim().split("\n").slice(-5).join("\n")}`);
                 const cut = (on: boolean) =>
                     lab.sh(victim.name, peers.map((p) => `ip route ${on ? "replace" : "del"} unreachable ${p.address}/32`).join("; ") + (on ? "" : " || true"));
-                const boot = step(`galera-bootstrap-${victim.name}`);
+                const boot = step("galera-bootstrap");
                 await cut(true);
                 let first;
                 try {
-                    first = await lab.runStep({ ...boot, env: { ...boot.env, GALERA_PEER_WAIT: "8" } }, lab.secrets());
+                    first = await lab.runRecorded(victim.name, boot, { GALERA_PEER_WAIT: "8" });
                 } finally {
                     await cut(false);
                 }
@@ -401,7 +394,7 @@ export const scenarios: Scenario[] = [
                 await cut(true);
                 const healer = sleep(5000).then(() => cut(false));
                 const t1 = Date.now();
-                const second = await lab.runStep({ ...boot, env: { ...boot.env, GALERA_PEER_WAIT: "60" } }, lab.secrets());
+                const second = await lab.runRecorded(victim.name, boot, { GALERA_PEER_WAIT: "60" });
                 await healer;
                 if (second.code !== 0) throw new Error(`bootstrap step after the peers answered failed: ${second.stderr.trim().split("\n").slice(-5).join("\n")}`);
                 figures.rejoinSeconds = r2((Date.now() - t1) / 1000);
@@ -499,7 +492,7 @@ export const scenarios: Scenario[] = [
                     samples[web] = [];
                     return startProbe(lab, web, { mode: "route", intervalMs: 250 }, (l) => {
                         const f = l.split(" ");
-                        if (f[0] === "R") samples[web].push({ t: Number(f[1]), node: f[2] });
+                        if (f[0] === "R") samples[web].push({ t: Number(f[1]), node: labHostOfGaleraNode(f[2]) });
                     });
                 });
                 const lastOf = (web: string) => samples[web][samples[web].length - 1]?.node;

@@ -18,7 +18,8 @@
  *                            (what the clients' ping timer alone does), once with it running (it must
  *                            kill the frozen brick so every client's stall stays <= ping-timeout)
  */
-import { Lab, sleep } from "../lab-core";
+import { Lab, hostByName, sleep } from "../lab-core";
+import { COMMAND_TYPE, type ReplayCommand } from "../replay/record";
 import { Scenario, ScenarioResult } from "../types";
 import { BRICK_WATCHDOG_SERVICE, brickPaths } from "../../../components/storage/plan";
 import {
@@ -338,7 +339,10 @@ const replaceNode: Scenario = {
         const node = settings.nodes[idx];
         const { mount } = brickPaths(settings, idx);
         const refIdx = settings.nodes.findIndex((x) => x.host === "fs1");
-        const steps = labGlusterPlans(lab).server.steps.filter((s) => s.host === REPLACED);
+        // What the engine re-runs for a replaced instance: every recorded step of that host, in order.
+        const ip = hostByName(REPLACED).ip;
+        const steps = lab.recording().resources.filter((r): r is ReplayCommand => r.type === COMMAND_TYPE && r.connection.host === ip);
+        const isRejoin = (st: ReplayCommand) => st.name.includes("-gluster-rejoin-");
         try {
             await waitHealed(lab, 120);
             for (const w of ["web1", "web2"]) if (!(await isMounted(lab, w))) throw new Error(`${MOUNT_POINT} not mounted on ${w}`);
@@ -366,20 +370,20 @@ find /var/lib/glusterd -mindepth 1 -delete
             const r0 = Date.now();
             for (const step of steps) {
                 const s0 = Date.now();
-                let r = await lab.runStep(step, {});
+                let r = await lab.runRecorded(REPLACED, step);
                 // The rejoin step's wait is bounded (waitSeconds); a full heal of a larger volume can
                 // outlast it while going on in the background. The step then says "re-run to wait
                 // again", which is what a second `pulumi up` does: do that, at most twice more.
                 let attempts = 1;
-                while (r.code !== 0 && step.script === "gluster/rejoin.sh" && /re-run to wait again/.test(r.stderr) && attempts < 3) {
+                while (r.code !== 0 && isRejoin(step) && /re-run to wait again/.test(r.stderr) && attempts < 3) {
                     notes.push(`rejoin attempt ${attempts} timed out while the heal went on: ${r.stderr.trim().split("\n").slice(-12).join(" | ")}`);
                     attempts++;
-                    r = await lab.runStep(step, {});
+                    r = await lab.runRecorded(REPLACED, step);
                 }
-                if (step.script === "gluster/rejoin.sh") figures.rejoinStepRuns = attempts;
-                figures[`stepSeconds_${step.id}`] = round((Date.now() - s0) / 1000, 1);
-                if (r.code !== 0) throw new Error(`${step.id} failed (exit ${r.code}): ${(r.stderr + r.stdout).trim().split("\n").slice(-16).join(" | ")}`);
-                if (step.script === "gluster/rejoin.sh") notes.push(`rejoin: ${r.stderr.trim().split("\n").map((l) => l.replace(/^\S+ \[[^\]]*\] /, "")).join(" | ")}`);
+                if (isRejoin(step)) figures.rejoinStepRuns = attempts;
+                figures[`stepSeconds_${step.name}`] = round((Date.now() - s0) / 1000, 1);
+                if (r.code !== 0) throw new Error(`${step.name} failed (exit ${r.code}): ${(r.stderr + r.stdout).trim().split("\n").slice(-16).join(" | ")}`);
+                if (isRejoin(step)) notes.push(`rejoin: ${r.stderr.trim().split("\n").map((l) => l.replace(/^\S+ \[[^\]]*\] /, "")).join(" | ")}`);
             }
             const rejoinSeconds = (Date.now() - r0) / 1000;
             const newUuid = await poolUuid(lab, node.address);
@@ -388,7 +392,7 @@ find /var/lib/glusterd -mindepth 1 -delete
             await waitHealed(lab, HEAL_TIMEOUT_S);
             const healAfter = (Date.now() - h0) / 1000;
             // a second run of the step (a second `pulumi up`) finds nothing to repair
-            const again = await lab.runStep(steps.find((s) => s.script === "gluster/rejoin.sh")!, {});
+            const again = await lab.runRecorded(REPLACED, steps.find(isRejoin)!);
             const rerunNoop = again.code === 0 && /nothing to repair/.test(again.stderr);
             if (!rerunNoop) notes.push(`re-run of the rejoin step: exit ${again.code}: ${again.stderr.trim().split("\n").slice(-4).join(" | ")}`);
             const ref = await brickFacts(lab, "fs1", brickPaths(settings, refIdx).dir);

@@ -18,6 +18,7 @@
 if [ -n "${OCHA_COMMON_SH:-}" ]; then return 0; fi
 OCHA_COMMON_SH=1
 
+# shellcheck disable=SC2034 # read by lib/backup.sh and lib/metrics.sh, which source this file
 OCHA_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OCHA_ME="$(basename "${0:-script}")"
 
@@ -175,8 +176,9 @@ svc() {
         # Instances (and the lab's booted hosts) run systemd; only the unit tests, which run these
         # scripts on a machine without it, hand in a stand-in launcher.
         local launcher="${OCLAB_SVC:-}"
-        [ -n "$launcher" ] && [ -f "$launcher" ] \
-            || die "svc: PID 1 is not systemd (these scripts run on systemd hosts; tests set OCLAB_SVC to a stand-in)"
+        if [ -z "$launcher" ] || [ ! -f "$launcher" ]; then
+            die "svc: PID 1 is not systemd (these scripts run on systemd hosts; tests set OCLAB_SVC to a stand-in)"
+        fi
         if [ "$action" = enable ]; then return 0; fi
         bash "$launcher" "$action" "$name" "$@"
     fi

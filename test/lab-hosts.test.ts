@@ -1,0 +1,117 @@
+/**
+ * The lab's booted hosts, without booting any: what each host is seeded with, the egress
+ * stand-in's refusals, the lab's service verbs, and the hosts read off the recording of the lab
+ * stack (the recording itself is pinned in replay.test.ts).
+ */
+import { expect } from "chai";
+import YAML from "yaml";
+import { nocloudSeed, type BootSpec } from "../scripts/lab/host/booted";
+import { egressRuleset, EGRESS_PORT } from "../scripts/lab/host/egress";
+import { systemctlArgs } from "../scripts/lab/lab-core";
+import type { LabRecording, ReplayCommand } from "../scripts/lab/replay/record";
+import { LAB_BASTION_IP, LAB_WEB_IPS, labInstanceId, recordedStepSecrets, topologyFromRecording } from "../scripts/lab/topology";
+
+const spec: BootSpec = {
+    name: "db1",
+    ip: "198.18.64.10",
+    prefixLength: 15,
+    gateway: "198.18.0.1",
+    instanceId: "i-0123456789abcdef0",
+    publicKeys: ["ssh-ed25519 AAAAC3Nza lab"],
+    devices: [],
+    fuse: false,
+    readOnlyBinds: [],
+};
+
+describe("lab hosts: the NoCloud seed (cloud-init 22.4 formats)", () => {
+    it("meta-data names the instance, the host and the key pair's public key", () => {
+        const meta = YAML.parse(nocloudSeed(spec)["meta-data"]);
+        expect(meta).to.deep.equal({ "instance-id": spec.instanceId, "local-hostname": "db1", "public-keys": spec.publicKeys });
+    });
+    it("network-config v2 gives nspawn's host0 the host's address and a default route by CIDR (22.4's ENI renderer refuses `default`)", () => {
+        const net = YAML.parse(nocloudSeed(spec)["network-config"]);
+        expect(net.version).to.equal(2);
+        expect(net.ethernets.host0.addresses).to.deep.equal(["198.18.64.10/15"]);
+        expect(net.ethernets.host0.routes).to.deep.equal([{ to: "0.0.0.0/0", via: "198.18.0.1" }]);
+    });
+    it("user-data is the instance's as given (a #! script runs once per instance), else an empty cloud-config", () => {
+        expect(nocloudSeed({ ...spec, userData: "#!/bin/bash\necho hi\n" })["user-data"]).to.equal("#!/bin/bash\necho hi\n");
+        expect(nocloudSeed(spec)["user-data"]).to.equal("#cloud-config\n{}\n");
+    });
+});
+
+describe("lab hosts: the egress stand-in's rules", () => {
+    it("refuses the apt proxy to the listed addresses only", () => {
+        const rules = egressRuleset("198.18.0.1", ["198.18.64.10", "198.18.68.10"]);
+        expect(rules).to.contain(`ip saddr { 198.18.64.10, 198.18.68.10 } ip daddr 198.18.0.1 tcp dport ${EGRESS_PORT} reject`);
+        expect(egressRuleset("198.18.0.1", [])).not.to.contain("saddr");
+    });
+});
+
+describe("lab hosts: service verbs are systemd's", () => {
+    it("a crash is SIGKILL to the unit (its Restart= policy then applies); status is is-active", () => {
+        expect(systemctlArgs("kill", "mariadb")).to.deep.equal(["systemctl", "kill", "--signal=SIGKILL", "mariadb"]);
+        expect(systemctlArgs("status", "glusterd")).to.deep.equal(["systemctl", "is-active", "--quiet", "glusterd"]);
+        expect(() => systemctlArgs("pause", "x")).to.throw(/unknown action pause/);
+    });
+});
+
+function command(name: string, host: string, create: string, stdin?: string): ReplayCommand {
+    return { type: "command:remote:Command", urn: `urn:${name}`, name, connection: { host, port: 22, user: "admin", dialErrorLimit: 60, perDialTimeout: 15 }, triggers: [], dependencies: [], create, stdin };
+}
+
+function recording(resources: ReplayCommand[]): LabRecording {
+    return {
+        stack: "lab",
+        resources,
+        instances: [
+            { name: "lab-galera-node2", role: "galera", privateIp: "198.18.68.10" },
+            { name: "lab-galera-node1", role: "galera", privateIp: "198.18.64.10" },
+            { name: "lab-gluster-node1", role: "gluster", privateIp: "198.18.128.10" },
+            { name: "lab-db-nat-instance-eu-central-1a", role: "nat" },
+        ],
+        launchTemplates: [],
+        bastionPublicIp: "192.0.2.20",
+        publicKey: "ssh-ed25519 AAAA",
+        secrets: {},
+    };
+}
+
+const devices = [
+    command("lab-galera-galera-datadir-node1", "198.18.64.10", "sudo -n env DATA_DEVICE='/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol1' bash x"),
+    command("lab-galera-galera-datadir-node2", "198.18.68.10", "sudo -n env DATA_DEVICE='/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol2' bash x"),
+    command("lab-gluster-gluster-brick-node1", "198.18.128.10", "sudo -n env BRICK_DEVICE='/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol3' bash x"),
+];
+
+describe("lab hosts: read off the recording", () => {
+    it("cluster nodes at their recorded addresses, numbered as recorded, with the volume their steps name; NAT instances are no hosts", () => {
+        const hosts = topologyFromRecording(recording(devices));
+        expect(hosts.map((h) => [h.name, h.ip, h.role])).to.deep.equal([
+            ["bastion", LAB_BASTION_IP, "bastion"],
+            ["db1", "198.18.64.10", "db"],
+            ["db2", "198.18.68.10", "db"],
+            ["fs1", "198.18.128.10", "fs"],
+            ["web1", LAB_WEB_IPS[0], "web"],
+            ["web2", LAB_WEB_IPS[1], "web"],
+        ]);
+        expect(hosts.find((h) => h.name === "db2")!.dataDevice).to.equal("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol2");
+        expect(hosts.find((h) => h.name === "fs1")!.dataDevice).to.equal("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol3");
+    });
+    it("a stable instance ID per host and address (the same recording boots the same instances)", () => {
+        expect(labInstanceId("db1", "198.18.64.10")).to.equal(labInstanceId("db1", "198.18.64.10"));
+        expect(labInstanceId("db1", "198.18.64.10")).not.to.equal(labInstanceId("db1", "198.18.64.10", 2));
+        expect(labInstanceId("db1", "198.18.64.10")).to.match(/^i-[0-9a-f]{17}$/);
+    });
+    it("refuses a cluster node whose steps name no data volume, or two", () => {
+        expect(() => topologyFromRecording(recording(devices.slice(1)))).to.throw(/198\.18\.64\.10 name 0 data devices/);
+        const twice = [...devices, command("lab-galera-galera-x-node1", "198.18.64.10", "sudo -n env DATA_DEVICE='/dev/other' bash y")];
+        expect(() => topologyFromRecording(recording(twice))).to.throw(/name 2 data devices/);
+    });
+    it("the step secrets by name, and a disagreement between steps is an error", () => {
+        const a = command("a", "198.18.64.10", "x", "GALERA_ROOT_PASSWORD=r1\nGALERA_SST_PASSWORD=s1\n");
+        const b = command("b", "198.18.68.10", "x", "GALERA_ROOT_PASSWORD=r1\n");
+        expect(recordedStepSecrets(recording([a, b]))).to.deep.equal({ GALERA_ROOT_PASSWORD: "r1", GALERA_SST_PASSWORD: "s1" });
+        const c = command("c", "198.18.72.10", "x", "GALERA_ROOT_PASSWORD=other\n");
+        expect(() => recordedStepSecrets(recording([a, c]))).to.throw(/disagree on the value of GALERA_ROOT_PASSWORD/);
+    });
+});
