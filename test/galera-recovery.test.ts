@@ -171,9 +171,30 @@ describe("galera/report.sh: how a stopped node is classified", () => {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
     const datadir = () => path.join(dir, "data");
-    /** A stand-in for `mariadbd --wsrep-recover` that writes LINE to --log-error and exits CODE. */
+    /**
+     * A stand-in for `mariadbd --wsrep-recover` that writes LINE to --log-error and exits CODE. Like
+     * mariadbd it writes as its --user when started as root and that user exists (report.sh hands the
+     * log file to mysql; root may not write another user's file in sticky /tmp under
+     * fs.protected_regular).
+     */
     const recoverPrints = (line: string, code = 0) =>
-        fs.writeFileSync(fakeMariadbd, `#!/usr/bin/env bash\nfor a in "$@"; do case "$a" in --log-error=*) printf '%s\\n' ${JSON.stringify(line)} > "\${a#--log-error=}";; esac; done\nexit ${code}\n`, { mode: 0o755 });
+        fs.writeFileSync(
+            fakeMariadbd,
+            [
+                "#!/usr/bin/env bash",
+                'user=""; log=""',
+                'for a in "$@"; do case "$a" in --user=*) user="${a#--user=}";; --log-error=*) log="${a#--log-error=}";; esac; done',
+                '[ -n "$log" ] || exit ' + code,
+                'if [ "$(id -u)" = 0 ] && [ -n "$user" ] && id "$user" >/dev/null 2>&1; then',
+                `    printf '%s\\n' ${JSON.stringify(line)} | setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups tee "$log" >/dev/null`,
+                "else",
+                `    printf '%s\\n' ${JSON.stringify(line)} > "$log"`,
+                "fi",
+                `exit ${code}`,
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
     const grastate = (uuid: string, seqno: number, safe = 0) =>
         fs.writeFileSync(path.join(datadir(), "grastate.dat"), `# GALERA saved state\nversion: 2.1\nuuid:    ${uuid}\nseqno:   ${seqno}\nsafe_to_bootstrap: ${safe}\n`);
     const report = (extra: Record<string, string> = {}) => {
