@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { decideOnce, GaleraRecoveryTarget, RecoveryRefused, recoverGalera } from "../scripts/ops/galera-recovery";
+import { decideOnce, GaleraRecoveryTarget, RECOVERY_BOUNDS, RecoveryRefused, recoverGalera } from "../scripts/ops/galera-recovery";
 import { OpsNode } from "../scripts/ops/target";
 import { NodeRunner, RunResult, ScriptRun } from "../scripts/ops/transport";
 
@@ -122,6 +122,21 @@ describe("ops galera-recover: the shared recovery procedure", () => {
         const acts = f.actions();
         expect(acts.slice(3, 6)).to.deep.equal(["db1 galera/stop.sh", "db2 galera/stop.sh", "db3 galera/stop.sh"]);
         expect(acts[6]).to.equal("db2 galera/start.sh bootstrap force");
+    });
+
+    it("every node restarted by systemd and running without a Primary: waits for pc.recovery a bounded time, then stops every node and bootstraps the highest position", async () => {
+        // After a full crash Debian's mariadb.service (Restart=on-abort) starts each node again; without saved views they wait for a Primary forever.
+        const running = (node: string) => crashed(node, { running: 1, status: "non-Primary", state: 0, gvwstate: 0 });
+        const positions: Record<string, number> = { db1: 30, db2: 28, db3: 31 };
+        const f = new FakeRunner({ db1: running("db1"), db2: running("db2"), db3: running("db3") }, (c, fr) => {
+            if (c.script === "galera/stop.sh") fr.reports[c.node] = crashed(c.node, { recovered: positions[c.node] });
+        });
+        const out = await recoverGalera(TARGET, io(f));
+        const decisions = out.notes.filter((n) => n.startsWith("decision:"));
+        expect(decisions.slice(0, -1).every((d) => d.startsWith("decision: wait "))).to.equal(true);
+        expect(decisions.length - 1).to.equal(RECOVERY_BOUNDS.pcRecoverySeconds / (RECOVERY_BOUNDS.waitMs / 1000) + 1);
+        expect(decisions[decisions.length - 1]).to.equal("decision: bootstrap-force db3 highest-seqno=31");
+        expect(f.actions().slice(0, 4)).to.deep.equal(["db1 galera/stop.sh", "db2 galera/stop.sh", "db3 galera/stop.sh", "db3 galera/start.sh bootstrap force"]);
     });
 
     it("a failing start step stops the procedure with the node and its output", async () => {

@@ -125,7 +125,10 @@ export async function recoverGalera(t: GaleraRecoveryTarget, io: RecoveryIo, not
     };
 
     let tryPc = true;
-    for (let round = 0; round < RECOVERY_BOUNDS.rounds; round++) {
+    // Seconds spent on `wait` decisions since the last other decision (each round of waiting is
+    // bounded by pcRecoverySeconds, the rounds by RECOVERY_BOUNDS.rounds).
+    let waited = 0;
+    for (let round = 0; round < RECOVERY_BOUNDS.rounds; ) {
         const { decision, reports, failures } = await decideOnce(t, io, tryPc);
         for (const f of failures) log(`${f.node}: no report (${f.error})`);
         log(`decision: ${decision}`);
@@ -170,10 +173,26 @@ export async function recoverGalera(t: GaleraRecoveryTarget, io: RecoveryIo, not
             notes.push(`pc.recovery formed no Primary Component within ${RECOVERY_BOUNDS.pcRecoverySeconds} s: stopping every node, deciding again without it`);
             for (const n of t.nodes) await step(n, "galera/stop.sh", {}, RECOVERY_BOUNDS.stopSeconds);
             tryPc = false;
+            waited = 0;
+            round++;
             continue;
         }
         if (action === "wait") {
+            // Every node runs without a Primary Component: after a full crash systemd restarts each
+            // mariadbd (Debian's unit: Restart=on-abort) and they wait for a Primary that only
+            // pc.recovery can re-form from saved views. Give it pcRecoverySeconds, then stop every
+            // node and decide again from their recovered positions (never bootstrap while one runs).
+            if (waited >= RECOVERY_BOUNDS.pcRecoverySeconds) {
+                notes.push(`every node ran without a Primary Component for ${waited} s: stopping every node, deciding again from their positions`);
+                log(notes[notes.length - 1]);
+                for (const n of t.nodes) await step(n, "galera/stop.sh", {}, RECOVERY_BOUNDS.stopSeconds);
+                tryPc = false;
+                waited = 0;
+                round++;
+                continue;
+            }
             await sleep(RECOVERY_BOUNDS.waitMs);
+            waited += RECOVERY_BOUNDS.waitMs / 1000;
             continue;
         }
         throw new RecoveryRefused(decision, reports);
