@@ -237,7 +237,7 @@ export const scenarios: Scenario[] = [
             scenario(lab, "galera-partition", async ({ lab, table, w, notes, figures }) => {
                 const victim = DB_NODES[0].name;
                 const tFault = Date.now();
-                runSync(["ip", "link", "set", `ocl-${victim}`, "down"]);
+                lab.booted.setLink(victim, false);
                 let refused = false;
                 try {
                     // commits in flight may still be acknowledged right after the cut: the outage is the
@@ -255,7 +255,7 @@ export const scenarios: Scenario[] = [
                     const others = await Promise.all(DB_NODES.slice(1).map((n) => galeraNodeStatus(lab, n.name)));
                     figures.majoritySize = others[0].clusterSize ?? -1;
                 } finally {
-                    runSync(["ip", "link", "set", `ocl-${victim}`, "up"]);
+                    lab.booted.setLink(victim, true);
                 }
                 const tHeal = Date.now();
                 figures.rejoinSeconds = r2(await waitFor(`${victim} Synced again`, 90_000, async () => {
@@ -414,10 +414,15 @@ export const scenarios: Scenario[] = [
         run: (lab) =>
             scenario(lab, "galera-freeze-writer", async ({ lab, w, notes, figures }) => {
                 const victim = DB_NODES[0].name;
+                // The unit's main PID as the host sees it (its own PID namespace): signalled from inside the host.
                 const pid = (await lab.svc(victim, "pid", "mariadb")).stdout.trim();
-                if (!/^\d+$/.test(pid)) throw new Error(`no mariadbd PID on ${victim}`);
+                if (!/^[1-9]\d*$/.test(pid)) throw new Error(`no mariadbd PID on ${victim}`);
+                const signal = async (sig: string) => {
+                    const r = await lab.exec(victim, ["kill", `-${sig}`, pid]);
+                    if (r.code !== 0) throw new Error(`kill -${sig} ${pid} on ${victim}: ${r.stderr.trim()}`);
+                };
                 const tFault = Date.now();
-                process.kill(Number(pid), "SIGSTOP");
+                await signal("STOP");
                 try {
                     await waitFor("HAProxy moving off the frozen writer", 30_000, async () => !(await writerIs(lab, victim)));
                     const tMoved = Date.now();
@@ -426,7 +431,7 @@ export const scenarios: Scenario[] = [
                     figures.newWriter = await haproxyWriter(lab, WEB);
                     await sleep(Math.max(0, 8000 - (Date.now() - tFault)));
                 } finally {
-                    process.kill(Number(pid), "SIGCONT");
+                    await signal("CONT");
                 }
                 const tThaw = Date.now();
                 figures.rejoinSeconds = r2(await waitFor(`${victim} Synced again`, 120_000, async () => {
