@@ -344,7 +344,8 @@ export const scenarios: Scenario[] = [
             scenario(lab, "galera-recover-unknown-position", async (c) => {
                 const { lab, notes, figures } = c;
                 const broken = DB_NODES[2].name;
-                await Promise.all(DB_NODES.map((n) => lab.svc(n.name, "kill", "mariadb")));
+                // Down and staying down (no automatic restart): the procedure's input is three stopped nodes.
+                await Promise.all(DB_NODES.map((n) => lab.svc(n.name, "crash", "mariadb")));
                 const tFault = Date.now();
                 await Promise.all(DB_NODES.map((n) => lab.sh(n.name, "rm -f /var/lib/mysql/gvwstate.dat")));
                 await lab.sh(broken, "chmod 000 /var/lib/mysql/ibdata1");
