@@ -308,10 +308,26 @@ export class BootedHosts {
         if (sh(["ip", "link", "show", veth], true).code === 0) sh(["ip", "link", "del", veth], true);
     }
 
+    /** The cgroups run-host.sh made for a host (one per hierarchy, beneath this process's own). */
+    cgroupDirs(host: string): string[] {
+        return fs
+            .readFileSync("/proc/self/cgroup", "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => {
+                const [, controllers, rel] = line.split(/:(.*?):/);
+                const mount = controllers === "" ? "unified" : controllers === "name=systemd" ? "systemd" : controllers.split(",")[0];
+                return path.join("/sys/fs/cgroup", mount, rel, `oclab-${host}`);
+            })
+            .filter((d) => fs.existsSync(d));
+    }
+
     /** Ends a host and removes its root (down). Only what `start` started, by its recorded PID. */
     async remove(host: string): Promise<void> {
         await this.kill(host);
         this.removeVeth(host);
+        // Empty once the host's processes are gone: innermost first (rmdir is how cgroups are removed).
+        for (const d of this.cgroupDirs(host)) sh(["find", d, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"], true);
         const root = this.root(host);
         if (fs.existsSync(root) && this.mounted(root)) sh(["umount", "-R", root], true);
         if (fs.existsSync(root) && this.mounted(root)) sh(["umount", "-R", "-l", root], true);

@@ -10,6 +10,34 @@ root="${2:?root directory}"
 bridge="${3:?bridge}"
 shift 3
 
+# A cgroup of its own in every hierarchy, beneath this process's: systemd-nspawn --keep-unit runs
+# the container in the caller's cgroup (adding `payload` and `supervisor` beneath it), so hosts
+# started from one cgroup would share one tree, and each host's systemd would remove and kill the
+# others' cgroups (seen as "Failed to attach to cgroup … No such file or directory" at boot and
+# "Failed to kill control group … Input/output error").
+own_cgroup() {
+    local line controllers rel mount dir
+    while IFS= read -r line; do
+        controllers="${line#*:}"; controllers="${controllers%%:*}"
+        rel="${line#*:*:}"
+        case "$controllers" in
+            "") mount=/sys/fs/cgroup/unified ;;
+            name=systemd) mount=/sys/fs/cgroup/systemd ;;
+            *) mount="/sys/fs/cgroup/${controllers%%,*}" ;;
+        esac
+        [ -e "$mount/cgroup.procs" ] || continue
+        dir="$mount${rel%/}/oclab-$name"
+        mkdir -p "$dir"
+        # cpuset (v1) admits no process until the new group has CPUs and memory nodes.
+        if [ -e "$dir/cpuset.cpus" ] && [ -z "$(cat "$dir/cpuset.cpus")" ]; then
+            cat "$(dirname "$dir")/cpuset.cpus" > "$dir/cpuset.cpus"
+            cat "$(dirname "$dir")/cpuset.mems" > "$dir/cpuset.mems"
+        fi
+        echo "$$" > "$dir/cgroup.procs"
+    done < /proc/self/cgroup
+}
+own_cgroup
+
 # Bounded: a host that reboots more often than this within one lab run is broken, not rebooting.
 for boot in $(seq 1 50); do
     echo "run-host: boot $boot of $name"
