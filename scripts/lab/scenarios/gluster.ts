@@ -356,8 +356,13 @@ const replaceNode: Scenario = {
             Object.assign(figures, { entriesBefore: before.entries, inodesUsedFs1Before: before.inodesUsed });
             await startWriter(lab, "web1", dir, logf, MAX_FILES, REPLACE_WRITE_S);
             await sleep(FAULT_AT_S * 1000);
+            // The old instance dies and stays dead: every gluster process of its glusterd unit
+            // SIGKILLed and systemd's automatic restart (glusterd.service: Restart=on-abnormal)
+            // cancelled, so nothing of the old instance runs while its state is wiped.
+            const crashed = await lab.svc(REPLACED, "crash", "glusterd");
+            if (crashed.code !== 0) throw new Error(`crashing glusterd on ${REPLACED}: ${crashed.stderr.trim()}`);
             const killed = await killGlusterHost(lab, REPLACED);
-            notes.push(`killed ${killed.length} gluster processes on ${REPLACED}`);
+            notes.push(`glusterd.service crashed on ${REPLACED} (no restart); ${killed.length} gluster processes left to kill`);
             // the "new instance": no glusterd state, an unformatted data volume (the fstab line names
             // the old filesystem UUID, which prepare-brick replaces)
             const wipe = await lab.sh(REPLACED, `set -e

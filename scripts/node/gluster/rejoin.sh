@@ -45,7 +45,6 @@ read -r -a peers <<< "$GLUSTER_PEERS"
 [[ "$wait_s" =~ ^[0-9]+$ ]] || die "GLUSTER_WAIT_S=$wait_s is not a number"
 [[ "$retry_s" =~ ^[0-9]+$ ]] || die "GLUSTER_HEAL_RETRY_S=$retry_s is not a number"
 [ "${#peers[@]}" -ge 1 ] || die "GLUSTER_PEERS is empty"
-uuid_re='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 
 svc status glusterd >/dev/null 2>&1 || die "glusterd is not running here (run gluster/glusterd.sh first)"
 
@@ -58,8 +57,10 @@ local_peer_count() { gl pool list 2>/dev/null | awk 'NR > 1 && $2 != "localhost"
 remote_pool() {
     local out
     out="$(timeout 20 gluster --mode=script --remote-host="$1" pool list 2>/dev/null)" || return 1
-    printf '%s\n' "$out" | awk -v me="$1" -v re="$uuid_re" '
-        $1 ~ re { print $1, ($2 == "localhost" ? me : $2) }'
+    # A UUID is 8-4-4-4-12 hex digits. Written without {n} intervals: Debian's default awk (mawk
+    # 1.3.4, on the AMI) does not support them, and its `~` silently matches nothing.
+    printf '%s\n' "$out" | awk -v me="$1" '
+        length($1) == 36 && $1 ~ /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/ && substr($1, 9, 1) == "-" && substr($1, 14, 1) == "-" && substr($1, 19, 1) == "-" && substr($1, 24, 1) == "-" { print $1, ($2 == "localhost" ? me : $2) }'
 }
 
 # ---------------------------------------------------------------- 1. peer identity
