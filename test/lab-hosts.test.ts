@@ -52,7 +52,7 @@ describe("lab hosts: service verbs are systemd's", () => {
     it("a crash is SIGKILL to the unit (its Restart= policy then applies); status is is-active", () => {
         expect(systemctlArgs("kill", "mariadb")).to.deep.equal(["systemctl", "kill", "--signal=SIGKILL", "mariadb"]);
         expect(systemctlArgs("status", "glusterd")).to.deep.equal(["systemctl", "is-active", "--quiet", "glusterd"]);
-        expect(systemctlArgs("crash", "mariadb")).to.deep.equal(["sh", "-c", "systemctl kill --signal=SIGKILL mariadb && systemctl stop mariadb"]);
+        expect(systemctlArgs("crash", "mariadb")).to.deep.equal(["sh", "-c", "systemctl kill --signal=SIGKILL mariadb; systemctl stop mariadb"]);
         expect(() => systemctlArgs("pause", "x")).to.throw(/unknown action pause/);
     });
 });

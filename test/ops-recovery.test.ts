@@ -139,6 +139,25 @@ describe("ops galera-recover: the shared recovery procedure", () => {
         expect(f.actions().slice(0, 4)).to.deep.equal(["db1 galera/stop.sh", "db2 galera/stop.sh", "db3 galera/stop.sh", "db3 galera/start.sh bootstrap force"]);
     });
 
+    it("after a full crash some nodes run without a Primary and one is down (systemd restarts them in turns): the same bounded wait, then stop every node and bootstrap the highest", async () => {
+        const running = (node: string) => crashed(node, { running: 1, status: "non-Primary", state: 0 });
+        const positions: Record<string, number> = { db1: 40, db2: 42, db3: 35 };
+        const f = new FakeRunner({ db1: running("db1"), db2: running("db2"), db3: crashed("db3", { recovered: 35 }) }, (c, fr) => {
+            if (c.script === "galera/stop.sh") fr.reports[c.node] = crashed(c.node, { recovered: positions[c.node] });
+        });
+        const out = await recoverGalera(TARGET, io(f));
+        const decisions = out.notes.filter((n) => n.startsWith("decision:"));
+        expect(decisions[0]).to.match(/^decision: refuse node\(s\) db1 db2 run without a Primary Component/);
+        expect(decisions[decisions.length - 1]).to.equal("decision: bootstrap-force db2 highest-seqno=42");
+        expect(f.actions().slice(0, 4)).to.deep.equal(["db1 galera/stop.sh", "db2 galera/stop.sh", "db3 galera/stop.sh", "db2 galera/start.sh bootstrap force"]);
+    });
+
+    it("a node that runs without a Primary while another one is Primary is never stopped: joins", async () => {
+        const f = new FakeRunner({ db1: crashed("db1", { running: 1, status: "Primary", state: 4 }), db2: crashed("db2", { running: 1, status: "non-Primary", state: 0 }), db3: crashed("db3") });
+        await recoverGalera(TARGET, io(f));
+        expect(f.actions().some((a) => a.includes("stop.sh"))).to.equal(false);
+    });
+
     it("a failing start step stops the procedure with the node and its output", async () => {
         const f = new FakeRunner(
             { db1: crashed("db1", { recovered: 12 }), db2: crashed("db2", { recovered: 10 }), db3: crashed("db3", { recovered: 9 }) },

@@ -168,7 +168,7 @@ export function systemctlArgs(action: string, unit: string): string[] {
         // A crash that stays down (the host lost power, or an operator holds it): SIGKILL, then the
         // unit's pending automatic restart is cancelled. The data is left exactly as the crash left it.
         case "crash":
-            return ["sh", "-c", `systemctl kill --signal=SIGKILL ${unit} && systemctl stop ${unit}`];
+            return ["sh", "-c", `systemctl kill --signal=SIGKILL ${unit}; systemctl stop ${unit}`];
         case "pid":
             return ["systemctl", "show", "--property=MainPID", "--value", unit];
         default:

@@ -177,7 +177,12 @@ export async function recoverGalera(t: GaleraRecoveryTarget, io: RecoveryIo, not
             round++;
             continue;
         }
-        if (action === "wait") {
+        // No node is in a Primary Component, every node reported, and some run without one: they can
+        // only be waiting for a Primary (a node in SST has a Primary donor). After a full crash under
+        // systemd, nodes restart, give up and restart again, so this mixes with `wait`: same bound.
+        const nonePrimary = failures.length === 0 && reports.every((l) => parseReport(l).status !== "Primary");
+        const waiting = action === "wait" || (nonePrimary && /^refuse node\(s\) .* run without a Primary Component/.test(decision));
+        if (waiting) {
             // Every node runs without a Primary Component: after a full crash systemd restarts each
             // mariadbd (Debian's unit: Restart=on-abort) and they wait for a Primary that only
             // pc.recovery can re-form from saved views. Give it pcRecoverySeconds, then stop every
