@@ -160,9 +160,16 @@ async function recoverAndMeasure({ lab, w, notes, figures }: Ctx, tFault: number
     figures.recoverySeconds = r2((Date.now() - t1) / 1000);
     await waitFor("a commit after recovery", 60_000, async () => w.acks.some((a) => a.t > t1));
     figures.writerOutageSeconds = r2(firstCommitAfter(w, tFault));
-    const decision = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10)).join(" -> ");
-    figures.decision = decision;
-    return decision;
+    // Every decision in order (repeats of the same one counted), and the one that was acted on.
+    const taken = decisions.filter((n) => n.startsWith("decision:")).map((n) => n.slice(10));
+    const chain: string[] = [];
+    for (const d of taken) {
+        const last = chain[chain.length - 1];
+        if (last !== undefined && last.replace(/ \(×\d+\)$/, "") === d) chain[chain.length - 1] = `${d} (×${Number(/ \(×(\d+)\)$/.exec(last)?.[1] ?? 1) + 1})`;
+        else chain.push(d);
+    }
+    figures.decision = chain.join(" -> ");
+    return taken[taken.length - 1] ?? "";
 }
 
 export const scenarios: Scenario[] = [
