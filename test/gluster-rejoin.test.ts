@@ -211,6 +211,23 @@ esac`);
         expect(fs.readdirSync(t.dir).filter((f) => f.startsWith("gluster-rejoin-check"))).to.deep.equal([]);
     });
 
+    it("fails with its message, not a broken pipe, when more entries are missing than the evidence lists", () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+        write("noop_heals", "1000");
+        // more than a pipe holds (64 KiB) once listed: 1500 names of 60 characters (1508 entries with the
+        // directory and the 7 of the volume)
+        const many = path.join(st, "volume", "data", "many");
+        fs.mkdirSync(many);
+        for (let i = 0; i < 1500; i++) fs.writeFileSync(path.join(many, `${String(i).padStart(6, "0")}-${"x".repeat(53)}`), "");
+        const r = run();
+        expect(r.code, r.stderr).to.equal(1);
+        expect(r.stderr).to.contain("entries missing on the brick: 1508").and.contain("re-run to wait again");
+        expect(r.stderr.match(/^\.\/data\/many\//gm) ?? []).to.have.length.at.most(10);
+    });
+
     it("does nothing on a first deployment (the pool does not know this address yet)", () => {
         fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${NEW}\n`);
         write("remote_pool", poolList([[U1, "localhost"]]));

@@ -210,7 +210,9 @@ evidence() {
         echo "--- heal info summary"; timeout 60 gluster --mode=script volume heal "$vol" info summary || true
         if [ "$n_missing" = "?" ] && mount_volume; then n_missing="$(missing_on_brick)"; fi
         echo "--- entries of $vol missing on $brick_dir: ${n_missing} (first 10)"
-        [ -s "$scratch/missing" ] && tr '\0' '\n' < "$scratch/missing" | head -n 10
+        # head reads the file itself: in a pipe it would end early and SIGPIPE the writer, which
+        # pipefail turns into this script's exit (141) instead of the message below
+        if [ -s "$scratch/missing" ]; then head -z -n 10 "$scratch/missing" | tr '\0' '\n'; fi
         echo "--- clients of every brick (a self-heal daemon of every node must be among them: ${nodes[*]})"
         brick_clients || true
         echo "--- full sweeps logged by this node's self-heal daemon"
@@ -227,6 +229,7 @@ heal_full_and_wait() {
     fi
     gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for a running heal"
     last_trigger=$SECONDS
+    local polled_at=$SECONDS
     while ! rebuilt; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             evidence
@@ -241,7 +244,12 @@ heal_full_and_wait() {
                 last_trigger=$SECONDS
             fi
         fi
-        sleep 2
+        # `heal info` inspects every pending entry on every brick and takes the inode lock the
+        # self-heal daemons take on each one it cannot judge unlocked (ec-heal.c ec_get_heal_info):
+        # polled back to back it slows the rebuild it waits for. Pause at least as long as it took.
+        local took=$((SECONDS - polled_at))
+        sleep $(( took > 2 ? took : 2 ))
+        polled_at=$SECONDS
     done
 }
 
