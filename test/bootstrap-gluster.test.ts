@@ -9,6 +9,7 @@ import {
     validateGlusterSettings,
     isOptimalDisperse,
     GlusterSettings,
+    DEFAULT_HEAL_THREADS,
     DEFAULT_PING_TIMEOUT_S,
     BRICK_WATCHDOG,
     BRICK_WATCHDOG_SERVICE,
@@ -216,6 +217,14 @@ describe("bootstrap/gluster: validation", () => {
         expect(() => glusterPlan({ ...seed, pingTimeoutSeconds: MIN_PING_TIMEOUT_S })).to.not.throw();
         const step = glusterPlan({ ...seed, pingTimeoutSeconds: MIN_PING_TIMEOUT_S }).steps.find((s) => s.id === "gluster-watchdog-fs1")!;
         expect(Number(step.env.GLUSTER_WATCHDOG_KILL_AFTER_S)).to.be.at.least((BRICK_WATCHDOG.minMisses - 1) * (BRICK_WATCHDOG.intervalS + BRICK_WATCHDOG.deadlineS));
+    });
+
+    it("sets the self-heal daemons' parallel heals (a replaced brick's rebuild), 1..64", () => {
+        expect(glusterPlan(seed).steps.find((s) => s.id === "gluster-create-volume")!.env.GLUSTER_HEAL_THREADS).to.equal(String(DEFAULT_HEAL_THREADS));
+        expect(DEFAULT_HEAL_THREADS).to.be.above(1);
+        expect(glusterPlan({ ...seed, healThreads: 16 }).steps.find((s) => s.id === "gluster-create-volume")!.env.GLUSTER_HEAL_THREADS).to.equal("16");
+        expect(() => glusterPlan({ ...seed, healThreads: 0 })).to.throw(/healThreads 0: must be an integer 1\.\.64/);
+        expect(() => glusterPlan({ ...seed, healThreads: 65 })).to.throw(/healThreads 65/);
     });
 
     it("keeps TCP_USER_TIMEOUT below ping-timeout (else a silent stall exceeds it)", () => {

@@ -5,6 +5,7 @@ import { BastionAccess, connectionThrough, DEFAULT_SSH_USER } from "../access/ba
 import {
     DEFAULT_BASE_PORT,
     DEFAULT_MAX_PORT,
+    DEFAULT_HEAL_THREADS,
     DEFAULT_PING_TIMEOUT_S,
     DEFAULT_VOLUME,
     GlusterSettings,
@@ -66,6 +67,11 @@ export interface GlusterDisperseVolumeSettings extends ClusterBackupArgs {
      * node dead. Default 10 (GlusterFS's 42 s outlasts load-balancer health checks). 1–1800.
      */
     pingTimeoutSeconds?: number;
+    /**
+     * Entries each node's self-heal daemon heals in parallel (`disperse.shd-max-threads`): how fast a
+     * replaced node's brick regains the volume's redundancy. Default 4. 1–64.
+     */
+    healThreads?: number;
     /** First and last port glusterd gives bricks; the security group opens exactly this range. Default 49152–49161. */
     brickPortFrom?: number;
     brickPortTo?: number;
@@ -124,6 +130,7 @@ export const GLUSTER_DEFAULTS = {
     rootVolumeSizeGb: 10,
     volumeName: DEFAULT_VOLUME,
     pingTimeoutSeconds: DEFAULT_PING_TIMEOUT_S,
+    healThreads: DEFAULT_HEAL_THREADS,
     brickPortFrom: DEFAULT_BASE_PORT,
     brickPortTo: DEFAULT_MAX_PORT,
 } as const;
@@ -170,6 +177,7 @@ export function resolveGlusterSettings(name: string, args: GlusterDisperseVolume
         redundancy,
         clientCidrs,
         pingTimeoutSeconds: args.pingTimeoutSeconds ?? d.pingTimeoutSeconds,
+        healThreads: args.healThreads ?? d.healThreads,
         basePort: brickPortFrom,
         maxPort: brickPortTo,
         ownerUid: OWNCLOUD_UID,

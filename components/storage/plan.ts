@@ -54,6 +54,8 @@ export interface GlusterSettings {
     clientCidrs: string[];
     /** `network.ping-timeout` in seconds. Default `DEFAULT_PING_TIMEOUT_S`. */
     pingTimeoutSeconds?: number;
+    /** `disperse.shd-max-threads`: entries each self-heal daemon heals in parallel. Default `DEFAULT_HEAL_THREADS`. */
+    healThreads?: number;
     /**
      * `client.tcp-user-timeout` and `server.tcp-user-timeout` (Linux TCP_USER_TIMEOUT) in seconds; 0 = leave
      * GlusterFS's defaults. Default: ping-timeout - 2. See `DEFAULT_PING_TIMEOUT_S` for why both are needed.
@@ -156,6 +158,14 @@ export const DEFAULT_VOLUME = "gfs_v_r5";
 export const DEFAULT_BRICK_ROOT = "/data/glusterfs";
 export const DEFAULT_MOUNT_POINT = "/mnt/owncloud-data";
 export const DEFAULT_WAIT_S = 300;
+/**
+ * Why 4: a replaced node's brick is rebuilt entry by entry by the self-heal daemons, and with
+ * GlusterFS's default of 1 (`disperse.shd-max-threads`, 1-64) each entry waits for the previous
+ * one's locks and round trips to every brick, so a volume of many small files (ownCloud's) takes
+ * long to regain its redundancy: the window in which a second loss loses data. More threads cost
+ * the daemon CPU and memory on the node; 4 stays within a small instance's two vCPUs.
+ */
+export const DEFAULT_HEAL_THREADS = 4;
 /** ownCloud's official image runs Apache/PHP as www-data (33:33); with OWNCLOUD_SKIP_CHOWN the volume root must already be its. */
 export const OWNCLOUD_UID = 33;
 
@@ -310,6 +320,8 @@ export function validateGlusterSettings(s: GlusterSettings): GlusterValidation {
     } else if (max - base + 1 < 2) {
         fail(["basePort", "maxPort"], `brick port range ${base}-${max} is too small: a restarted brick may need a new port while the old one is in TIME_WAIT`);
     }
+    const ht = s.healThreads ?? DEFAULT_HEAL_THREADS;
+    if (!Number.isInteger(ht) || ht < 1 || ht > 64) fail(["healThreads"], `healThreads ${ht}: must be an integer 1..64 (GlusterFS's range for disperse.shd-max-threads)`);
     const w = s.waitSeconds ?? DEFAULT_WAIT_S;
     if (!Number.isInteger(w) || w < 1) fail(["waitSeconds"], `waitSeconds ${w}: must be a positive integer`);
     for (const [k, v] of [["ownerUid", s.ownerUid], ["ownerGid", s.ownerGid]] as const) {
@@ -402,6 +414,7 @@ export function glusterPlan(settings: GlusterSettings): BootstrapPlan {
         // The storage nodes are clients too: the file backup and restore mount the volume on them.
         GLUSTER_AUTH_ALLOW: glusterAuthAllow([...settings.clientCidrs, ...nodes.map((x) => `${x.address}/32`)]),
         GLUSTER_PING_TIMEOUT: String(settings.pingTimeoutSeconds ?? DEFAULT_PING_TIMEOUT_S),
+        GLUSTER_HEAL_THREADS: String(settings.healThreads ?? DEFAULT_HEAL_THREADS),
         GLUSTER_WAIT_S: wait,
     };
     const userTimeout = tcpUserTimeout(settings);

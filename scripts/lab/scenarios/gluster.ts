@@ -409,6 +409,8 @@ find /var/lib/glusterd -mindepth 1 -delete
             let p2 = { files: 0, bad: -1, raw: "not run" };
             const v2 = await crossCheck(lab, dir, logf, "fs1", notes, async () => { p2 = await checkPrefill(lab, "web2", filled); });
             const pool = (await gluster(lab, ["pool", "list"], ["fs1", "fs2"])).stdout.trim().split("\n").length - 1;
+            // the self-heal daemons' parallel heals the recorded program set (healThreads)
+            figures.healThreads = ((await gluster(lab, ["volume", "get", VOLUME, "disperse.shd-max-threads"], ["fs1", "fs2"])).stdout.match(/^disperse\.shd-max-threads\s+(\S+)/m) ?? [])[1] ?? "?";
             Object.assign(figures, {
                 replaced: REPLACED,
                 sameUuid: newUuid === oldUuid ? "yes" : `NO (${oldUuid} -> ${newUuid})`,

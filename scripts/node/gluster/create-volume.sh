@@ -90,6 +90,10 @@ set_opt() {
 }
 set_opt auth.allow "$GLUSTER_AUTH_ALLOW"
 set_opt network.ping-timeout "$GLUSTER_PING_TIMEOUT"
+if [ -n "${GLUSTER_HEAL_THREADS:-}" ]; then
+    [[ "$GLUSTER_HEAL_THREADS" =~ ^[0-9]+$ ]] || die "GLUSTER_HEAL_THREADS=$GLUSTER_HEAL_THREADS is not a number"
+    set_opt disperse.shd-max-threads "$GLUSTER_HEAL_THREADS"
+fi
 if [ -n "${GLUSTER_TCP_USER_TIMEOUT:-}" ]; then
     [[ "$GLUSTER_TCP_USER_TIMEOUT" =~ ^[0-9]+$ ]] || die "GLUSTER_TCP_USER_TIMEOUT=$GLUSTER_TCP_USER_TIMEOUT is not a number"
     set_opt client.tcp-user-timeout "$GLUSTER_TCP_USER_TIMEOUT"
