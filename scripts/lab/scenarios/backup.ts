@@ -23,7 +23,7 @@ import { labOpsTarget, labRunner } from "../lab-ops";
 import { backup } from "../../ops/commands";
 import { restoreToPointInTime } from "../../ops/restore-procedure";
 import { Scenario, ScenarioResult } from "../types";
-import { allSynced, ensureHealthy, waitFor, writerIs } from "./galera";
+import { ensureHealthy, waitAllSynced, waitFor, writerIs } from "./galera";
 
 const WEB = "web1";
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -92,7 +92,7 @@ async function drill(lab: Lab): Promise<ScenarioResult> {
         const report = await restoreToPointInTime(runner, { galera: target.galera, gluster: target.gluster }, to, { execute: true, log: (m) => log(`restore: ${m}`) });
         if (!report) throw new Error("the restore procedure ran its checks only");
         notes.push(`restore: ${JSON.stringify(report.database)}; files ${JSON.stringify(report.files)}`);
-        await waitFor("all nodes Synced after the restore", 300_000, () => allSynced(lab));
+        await waitAllSynced(lab, "all nodes Synced after the restore", 300_000);
         await waitFor(`${WEB} HAProxy writing to ${DB_NODES[0].name}`, 60_000, () => writerIs(lab, DB_NODES[0].name));
         figures.rtoDatabaseSeconds = r2((Date.now() - tr) / 1000);
         figures.rtoFilesSeconds = r2(report.seconds.files);

@@ -28,6 +28,16 @@ export async function allSynced(lab: Lab): Promise<boolean> {
     return st.every((s) => s.running && s.state === "Synced" && s.clusterSize === DB_NODES.length && s.health === 200);
 }
 
+/** Waits (bounded) for every node Synced; on timeout the error carries each node's last status. */
+export async function waitAllSynced(lab: Lab, desc: string, timeoutMs: number): Promise<number> {
+    try {
+        return await waitFor(desc, timeoutMs, () => allSynced(lab));
+    } catch (e) {
+        const st = await Promise.all(DB_NODES.map((n) => galeraNodeStatus(lab, n.name)));
+        throw new Error(`${(e as Error).message}; nodes: ${st.map((x) => JSON.stringify(x)).join(" ")}`);
+    }
+}
+
 export async function writerIs(lab: Lab, node: string): Promise<boolean> {
     return (await haproxyWriter(lab, WEB)) === node;
 }
@@ -40,9 +50,10 @@ export async function writerIs(lab: Lab, node: string): Promise<boolean> {
 export async function ensureHealthy(lab: Lab, notes: string[]): Promise<void> {
     for (const n of DB_NODES) runSync(["ip", "link", "set", `ocl-${n.name}`, "up"], { allowFail: true });
     if (!(await allSynced(lab))) {
-        notes.push("precondition: cluster not healthy, running the recovery procedure");
+        const st = await Promise.all(DB_NODES.map((n) => galeraNodeStatus(lab, n.name)));
+        notes.push(`precondition: cluster not healthy (${st.map((x) => JSON.stringify(x)).join(" ")}), running the recovery procedure`);
         await recoverGalera(lab, notes);
-        await waitFor("all nodes Synced", 120_000, () => allSynced(lab));
+        await waitAllSynced(lab, "all nodes Synced", 120_000);
     }
     const first = DB_NODES[0].name;
     if ((await designatedWriter(lab)) !== first) {
@@ -137,7 +148,7 @@ async function scenario(lab: Lab, name: string, body: (c: Ctx) => Promise<boolea
         await w.stop();
         figures.ackedWrites = w.acks.length;
         figures.failedCommits = w.errors.length;
-        await waitFor("all nodes Synced after the scenario", 120_000, () => allSynced(lab));
+        await waitAllSynced(lab, "all nodes Synced after the scenario", 120_000);
         const lost = await lostAcked(lab, table, w.acks);
         figures.lostAckedWrites = Math.max(...Object.values(lost));
         figures.lostAckedWritesPerNode = Object.entries(lost).map(([k, v]) => `${k}:${v}`).join(" ");
