@@ -498,9 +498,22 @@ export class Lab {
         await this.copyScripts(HOSTS.filter((h) => h.role === "web").map((h) => h.name));
     }
 
-    /** Starts the S3 stand-in unless the one recorded in $OCLAB_STATE/s3-standin.pid still runs. */
+    /** Starts the S3 stand-in (its objects in $OCLAB_STATE/s3). */
     async startS3Standin(): Promise<void> {
-        const pidFile = path.join(STATE, "s3-standin.pid");
+        await this.startStandin("s3", [BRIDGE_IP, String(S3_STANDIN_PORT), path.join(STATE, "s3")], () =>
+            runSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `${S3_STANDIN_ENDPOINT}/lab-probe?list-type=2`], { allowFail: true, timeoutMs: 3000 }).stdout.trim() === "200",
+        );
+        log(`S3 stand-in on ${S3_STANDIN_ENDPOINT}`);
+    }
+
+    /**
+     * Starts scripts/lab/<kind>-standin.ts with `args` in its own process group unless the one
+     * recorded in $OCLAB_STATE/<kind>-standin.pid still runs; waits (bounded) until `ready`.
+     * `down` ends exactly the groups recorded there.
+     */
+    async startStandin(kind: string, args: string[], ready: () => boolean | Promise<boolean>): Promise<void> {
+        const pidFile = path.join(STATE, `${kind}-standin.pid`);
+        const logPath = path.join(STATE, `${kind}-standin.log`);
         if (fs.existsSync(pidFile)) {
             const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
             try {
@@ -510,23 +523,19 @@ export class Lab {
                 /* stale: start a new one */
             }
         }
-        const logFile = fs.openSync(path.join(STATE, "s3-standin.log"), "a");
+        const logFile = fs.openSync(logPath, "a");
         const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-        const p = spawn(tsx, [path.join(SCRIPTS, "lab", "s3-standin.ts"), BRIDGE_IP, String(S3_STANDIN_PORT), path.join(STATE, "s3")], {
-            detached: true,
-            stdio: ["ignore", logFile, logFile],
-        });
+        const p = spawn(tsx, [path.join(SCRIPTS, "lab", `${kind}-standin.ts`), ...args], { detached: true, stdio: ["ignore", logFile, logFile] });
         p.unref();
+        fs.closeSync(logFile);
         fs.writeFileSync(pidFile, `${p.pid}\n`);
         for (let i = 0; i < 60; i++) {
-            const r = runSync(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `${S3_STANDIN_ENDPOINT}/lab-probe?list-type=2`], { allowFail: true, timeoutMs: 3000 });
-            if (r.stdout.trim() === "200") {
-                log(`S3 stand-in on ${S3_STANDIN_ENDPOINT} (pid ${p.pid})`);
-                return;
-            }
+            if (await ready()) return;
+            if (p.exitCode !== null) break;
             await sleep(250);
         }
-        throw new Error(`the S3 stand-in did not answer on ${S3_STANDIN_ENDPOINT} within 15 s: see ${path.join(STATE, "s3-standin.log")}`);
+        const tail = fs.readFileSync(logPath, "utf8").trim().split("\n").slice(-5).join(" | ");
+        throw new Error(`the ${kind} stand-in did not come up within 15 s: ${tail || "no output"} (log: ${logPath})`);
     }
 
     /** Copy scripts/node to every host over SSH as the login user, where CopyToRemote lands it. */
@@ -561,10 +570,9 @@ export class Lab {
         const made = fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : [];
         await Promise.all(made.map((h) => this.booted.remove(h)));
         stopEgress(STATE);
-        // the S3 stand-in: only what `up` started, by its recorded PID (the group it leads: tsx and its node)
-        const s3Pid = path.join(STATE, "s3-standin.pid");
-        if (fs.existsSync(s3Pid)) {
-            const pid = Number(fs.readFileSync(s3Pid, "utf8").trim());
+        // the stand-ins: only what `up` started, by their recorded PIDs (the groups they lead: tsx and its node)
+        for (const f of fs.existsSync(STATE) ? fs.readdirSync(STATE).filter((e) => e.endsWith("-standin.pid")) : []) {
+            const pid = Number(fs.readFileSync(path.join(STATE, f), "utf8").trim());
             if (pid > 1) try { process.kill(-pid, "SIGTERM"); } catch { /* gone */ }
         }
         const loopsFile = path.join(STATE, "loops");
