@@ -53,6 +53,12 @@ export interface BootSpec {
      * nodes) creates cgroups of its own, which nspawn's read-only cgroup v1 mounts refuse.
      */
     apiVfsWritable?: boolean;
+    /**
+     * Files the lab writes into the host's system before it boots (path inside the host -> content,
+     * mode): what the network gives an EC2 instance and the lab must give by hand, e.g. the resolver
+     * (DHCP's), the trust anchor of the stand-ins' certificates (the public CAs'). Never the program's.
+     */
+    systemFiles?: Record<string, { content: string; mode: number }>;
 }
 
 /** The NoCloud seed files for a host: meta-data, user-data, network-config (cloud-init 22.4 formats). */
@@ -171,6 +177,14 @@ export class BootedHosts {
             sh(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${base},upperdir=${d}/upper,workdir=${d}/work`, this.root(spec.name)]);
         }
         if (spec.apiVfsWritable) this.writeCgroupUnit(spec.name);
+        for (const [file, { content, mode }] of Object.entries(spec.systemFiles ?? {})) {
+            const target = path.join(this.root(spec.name), file);
+            fs.mkdirSync(path.dirname(target), { recursive: true });
+            // a symlink in the image (Debian's /etc/resolv.conf may be one) must not redirect the write
+            fs.rmSync(target, { force: true });
+            fs.writeFileSync(target, content, { mode });
+            fs.chmodSync(target, mode);
+        }
         const seedDir = path.join(this.root(spec.name), "var/lib/cloud/seed/nocloud");
         fs.mkdirSync(seedDir, { recursive: true });
         for (const [file, text] of Object.entries(nocloudSeed(spec))) fs.writeFileSync(path.join(seedDir, file), text, { mode: 0o600 });
