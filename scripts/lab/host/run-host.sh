@@ -42,7 +42,7 @@ own_cgroup
 for boot in $(seq 1 50); do
     echo "run-host: boot $boot of $name"
     rc=0
-    systemd-nspawn --register=no --keep-unit --boot --quiet --console=passive \
+    systemd-nspawn --register=no --keep-unit --boot --quiet --console=read-only \
         --directory="$root" --machine="oclab-$name" --network-bridge="$bridge" \
         --resolv-conf=off --timezone=off --link-journal=no "$@" || rc=$?
     echo "run-host: $name's container ended with status $rc"
