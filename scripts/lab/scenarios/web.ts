@@ -6,7 +6,8 @@
  */
 import { HEALTH_PORT, OWNCLOUD_PORT } from "../../../components/web/ports";
 import { LAB_DOMAIN, labHaproxyPlan } from "../web-lab";
-import { cutNetwork, restoreNetwork } from "../gluster-lab";
+import { MOUNT_POINT, cutNetwork, isMounted, restoreNetwork } from "../gluster-lab";
+import { DESIGNATED, haproxyWriter } from "../galera-lab";
 import { Lab, hostByName, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
 
@@ -173,6 +174,38 @@ setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/f
                 figures.takeoverBoundSeconds = 90;
                 notes.push("how long a vanished node keeps the install/cron lock: the bricks' ping-timeout (10 s) plus TCP timeouts");
                 return (figures.takeoverSeconds as number) >= 0;
+            })(lab),
+    },
+    {
+        name: "web-reboot",
+        description:
+            "web2 reboots (`systemctl reboot` inside it, as an operator or an instance reboot does): it comes back with the shared volume mounted from its fstab entry, the data written before intact, and its HAProxy writing to the designated Galera writer",
+        run: (lab) =>
+            wrap("web-reboot", async (figures, notes) => {
+                const host = "web2";
+                const file = `${MOUNT_POINT}/.owncloud-ha/reboot-probe`;
+                const sum = (await lab.sh(host, `mkdir -p ${MOUNT_POINT}/.owncloud-ha && head -c 1048576 /dev/urandom > ${file} && sync && sha256sum < ${file}`)).stdout.trim();
+                if (!/^[0-9a-f]{64}/.test(sum)) throw new Error(`could not write the probe file on ${host}: ${sum}`);
+                const before = lab.booted.leaderPid(host);
+                const t0 = Date.now();
+                await lab.exec(host, ["systemctl", "reboot"], { timeoutMs: 30_000 });
+                // the new boot: another PID 1, then systemd up (bounded)
+                for (let i = 0; i < 240 && [before, undefined].includes(lab.booted.leaderPid(host)); i++) await sleep(250);
+                if ([before, undefined].includes(lab.booted.leaderPid(host))) throw new Error(`${host} did not start a new boot within 60 s of systemctl reboot; see ${lab.booted.dir(host)}/console.log`);
+                await lab.booted.waitBooted(host, 180_000);
+                figures.rebootSeconds = r2((Date.now() - t0) / 1000);
+                const t1 = Date.now();
+                while (!(await isMounted(lab, host)) && Date.now() - t1 < 60_000) await sleep(500);
+                figures.mountedAfterBootSeconds = (await isMounted(lab, host)) ? r2((Date.now() - t1) / 1000) : -1;
+                const after = (await lab.sh(host, `sha256sum < ${file}`)).stdout.trim();
+                figures.probeFileIntact = after === sum;
+                let writer = "";
+                const t2 = Date.now();
+                while ((writer = await haproxyWriter(lab, host)) !== DESIGNATED && Date.now() - t2 < 30_000) await sleep(500);
+                figures.haproxyWriter = writer;
+                await lab.sh(host, `rm -f ${file}`);
+                notes.push(`the mount comes from the fstab line gluster-mount.sh wrote (_netdev, backup volfile servers); ${lab.booted.dir(host)}/console.log has the boot`);
+                return figures.mountedAfterBootSeconds !== -1 && figures.probeFileIntact === true && writer === DESIGNATED;
             })(lab),
     },
 ];
