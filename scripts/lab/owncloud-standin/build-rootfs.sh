@@ -58,7 +58,11 @@ chroot "$work" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEN
 
 # The lab CA joins the system store (/etc/ssl/certs, OpenSSL's default), where PHP's stream TLS looks.
 install -m 644 "$ca" "$work/usr/local/share/ca-certificates/oclab-ca.crt"
-chroot "$work" /usr/sbin/update-ca-certificates > /dev/null
+chroot "$work" /usr/sbin/update-ca-certificates >> "$dest.install.log" 2>&1 || {
+    tail -5 "$dest.install.log" >&2
+    echo "owncloud stand-in: update-ca-certificates failed; whole log in $dest.install.log" >&2
+    exit 1
+}
 
 # www-data is Debian's base-passwd account (uid 33, gid 33), the uid node-init chowns for.
 [ "$(chroot "$work" id -u www-data)" = 33 ] \

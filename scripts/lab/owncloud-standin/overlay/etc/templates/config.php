@@ -29,6 +29,9 @@ $CONFIG = (function (): array {
             $config[$key] = $env($name);
         }
     }
+    if ($env('OWNCLOUD_MYSQL_UTF8MB4') !== '') {
+        $config['mysql.utf8mb4'] = $env('OWNCLOUD_MYSQL_UTF8MB4') === 'true';
+    }
     if ($env('OWNCLOUD_FILELOCKING_TTL') !== '') {
         $config['filelocking.ttl'] = (int) $env('OWNCLOUD_FILELOCKING_TTL');
     }
