@@ -45,14 +45,11 @@ function standin_read_config_file(string $file): array
     return is_array($CONFIG) ? $CONFIG : [];
 }
 
-/** config.php alone (what occ writes: never the environment's overwrite). */
-function standin_own_config(): array
-{
-    $file = STANDIN_CONFIG_DIR . '/config.php';
-    return is_file($file) ? standin_read_config_file($file) : [];
-}
-
-/** Writes config.php whole, atomically (temporary file in the same directory, then rename). */
+/**
+ * Writes config.php with $values: ownCloud's Config::writeData writes its whole merged cache, so the
+ * environment's overwrite values land in config.php too. Atomically (a temporary file beside it, then
+ * rename), where ownCloud rewrites the file in place under flock.
+ */
 function standin_write_config(array $values): void
 {
     $file = STANDIN_CONFIG_DIR . '/config.php';
