@@ -83,7 +83,8 @@ umount "$work/proc"
 rm -f "$work/usr/sbin/policy-rc.d"
 # Small: no package lists, caches, docs or man pages (nothing here reads them).
 rm -rf "$work"/var/lib/apt/lists/* "$work"/var/cache/apt/*.bin "$work"/var/cache/debconf/*-old \
-    "$work"/usr/share/doc/* "$work"/usr/share/man/* "$work"/usr/share/info/* "$work"/var/log/*.log \
+    "$work"/usr/share/doc/* "$work"/usr/share/man/* "$work"/usr/share/info/* "$work"/usr/share/locale/* \
+    "$work"/var/log/*.log \
     "$work"/var/log/apt/* "$work"/var/www/html
 : > "$work/etc/machine-id"
 
