@@ -250,7 +250,7 @@ describe("AWS API stand-ins (IMDS, Secrets Manager) for the recorded lab stack",
         it("the real AWS CLI reads a web secret through both stand-ins (when an `aws` CLI is installed)", async function () {
             if (spawnSync("aws", ["--version"]).status !== 0) this.skip();
             const arn = userDataSecretArns(rec).REDIS_SECRET_ARN;
-            const env = {
+            const env: NodeJS.ProcessEnv = {
                 ...process.env,
                 AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${imdsPort}/`,
                 AWS_CA_BUNDLE: path.join(tmp, "ca", "ca.crt"),
