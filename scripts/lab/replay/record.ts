@@ -8,6 +8,7 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { build, REPO_ROOT, type PlanResource } from "../../plan/build";
 
 /** Recorded inputs: the program's JSON values, shaped by each provider's schema. */
@@ -82,6 +83,8 @@ export interface LabInstance {
     keyName?: string;
     /** As recorded (EC2 instances carry it base64 or plain as the program gave it). */
     userData?: string;
+    /** Resource name of the instance profile it launches with (LabAws.instanceProfiles). */
+    instanceProfile?: string;
 }
 
 export interface LabLaunchTemplate {
@@ -90,6 +93,36 @@ export interface LabLaunchTemplate {
     keyName?: string;
     /** Base64, as recorded (EC2 decodes it before cloud-init sees it). */
     userDataBase64?: string;
+    /** Resource name of the instance profile its instances get (LabAws.instanceProfiles). */
+    instanceProfile?: string;
+}
+
+/** An IAM role as the program defines it: what the lab's AWS stand-in authorises its callers by. */
+export interface LabIamRole {
+    /** The Role resource's name. */
+    resource: string;
+    /** The role's IAM name (what IMDS lists under iam/security-credentials/). */
+    name: string;
+    /** Its identity policies as documents: inline (RolePolicy, inlinePolicies) and customer-managed ones attached to it. */
+    policies: unknown[];
+    /** Attached policies the program does not define (AWS managed ones): their documents are not in the recording. */
+    externalPolicyArns: string[];
+}
+
+export interface LabInstanceProfile {
+    /** The InstanceProfile resource's name. */
+    resource: string;
+    name: string;
+    /** The Role resource it carries. */
+    role: string;
+}
+
+/** The AWS identity and access side of the recording (the AWS API stand-ins' configuration). */
+export interface LabAws {
+    region: string;
+    accountId: string;
+    roles: LabIamRole[];
+    instanceProfiles: LabInstanceProfile[];
 }
 
 export interface LabRecording {
@@ -102,8 +135,13 @@ export interface LabRecording {
     bastionPublicIp: string;
     /** The bastion key pair's public key (OpenSSH format): the lab authorizes it on every host. */
     publicKey: string;
-    /** secretString of each Secrets Manager secret the program stores, by the Secret resource's name. */
-    secrets: Record<string, { namePrefix?: string; secretString: string }>;
+    /**
+     * Each Secrets Manager secret the program stores, by the Secret resource's name: its ARN and
+     * name as the recording answered them (labSecretIdentity) and the value of its SecretVersion.
+     */
+    secrets: Record<string, { namePrefix?: string; secretString: string; arn?: string; name?: string }>;
+    /** IAM roles and instance profiles (recordings made by toRecording carry it). */
+    aws?: LabAws;
 }
 
 export interface RecordOptions {
@@ -111,6 +149,76 @@ export interface RecordOptions {
     stateDir: string;
     /** Default: Pulumi.lab.yaml. */
     configFile?: string;
+}
+
+/** The account the mock engine's ARNs name. */
+export const LAB_ACCOUNT_ID = "123456789012";
+
+/**
+ * The name and ARN AWS gives a secret, as the recording answers them (instead of the mock's
+ * `arn:aws:mock:…`): the provider's name from `namePrefix` is the prefix plus a 26-character unique
+ * suffix; Secrets Manager's ARN is `arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6
+ * random characters>`. Derived from the resource name, so re-recordings agree.
+ */
+export function labSecretIdentity(region: string, resource: string, inputs: Inputs): { name: string; arn: string } {
+    const hash = crypto.createHash("sha256").update(`secret/${resource}`).digest();
+    const digits = [...hash.subarray(0, 26)].map((b) => String(b % 10)).join("");
+    const name: string = inputs.name ?? `${inputs.namePrefix ?? ""}${digits}`;
+    const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const suffix = [...hash.subarray(26, 32)].map((b) => alnum[b % alnum.length]).join("");
+    return { name, arn: `arn:aws:secretsmanager:${region}:${LAB_ACCOUNT_ID}:secret:${name}-${suffix}` };
+}
+
+/** The resources of `type` whose outputs flowed into `r`'s input `prop` (Pulumi's property dependencies). */
+function inputFrom(r: PlanResource, prop: string, type: string, byUrn: Map<string, PlanResource>): PlanResource[] {
+    return (r.propertyDependencies?.[prop] ?? []).map((u) => byUrn.get(u)).filter((d): d is PlanResource => d?.type === type);
+}
+
+const PROFILE_TYPE = "aws:iam/instanceProfile:InstanceProfile";
+const ROLE_TYPE = "aws:iam/role:Role";
+
+/** The instance profile a launch template or instance names, by resource name; undefined without one. */
+function profileOf(r: PlanResource, byUrn: Map<string, PlanResource>): string | undefined {
+    if (r.inputs.iamInstanceProfile === undefined) return undefined;
+    const found = inputFrom(r, "iamInstanceProfile", PROFILE_TYPE, byUrn);
+    if (found.length !== 1) throw new Error(`${r.type} ${r.name}: its iamInstanceProfile comes from ${found.length} recorded instance profiles; expected one`);
+    return found[0].name;
+}
+
+function policyDocument(raw: unknown, what: string): unknown {
+    try {
+        return typeof raw === "string" ? JSON.parse(raw) : raw;
+    } catch {
+        throw new Error(`${what}: the policy is not JSON`);
+    }
+}
+
+/** Roles with their policies, and instance profiles, as the program defines them. */
+function awsIdentity(region: string, resources: PlanResource[], byUrn: Map<string, PlanResource>): LabAws {
+    const roles = resources
+        .filter((r) => r.type === ROLE_TYPE)
+        .map((role): LabIamRole => {
+            const mine = (type: string) => resources.filter((x) => x.type === type && inputFrom(x, "role", ROLE_TYPE, byUrn).some((d) => d.urn === role.urn));
+            const policies: unknown[] = [
+                ...(role.inputs.inlinePolicies ?? []).map((p: Inputs) => policyDocument(p.policy, `${role.name} inline policy ${p.name}`)),
+                ...mine("aws:iam/rolePolicy:RolePolicy").map((p) => policyDocument(p.inputs.policy, p.name)),
+            ];
+            const externalPolicyArns: string[] = [...(role.inputs.managedPolicyArns ?? [])];
+            for (const a of mine("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
+                const own = inputFrom(a, "policyArn", "aws:iam/policy:Policy", byUrn);
+                if (own.length > 0) policies.push(...own.map((p) => policyDocument(p.inputs.policy, p.name)));
+                else externalPolicyArns.push(a.inputs.policyArn);
+            }
+            return { resource: role.name, name: role.inputs.name ?? role.name, policies, externalPolicyArns };
+        });
+    const instanceProfiles = resources
+        .filter((r) => r.type === PROFILE_TYPE)
+        .map((p): LabInstanceProfile => {
+            const role = inputFrom(p, "role", ROLE_TYPE, byUrn);
+            if (role.length !== 1) throw new Error(`instance profile ${p.name}: its role comes from ${role.length} recorded roles; expected one`);
+            return { resource: p.name, name: p.inputs.name ?? p.name, role: role[0].name };
+        });
+    return { region, accountId: LAB_ACCOUNT_ID, roles, instanceProfiles };
 }
 
 function writePrivate(file: string, content: string): void {
@@ -253,7 +361,7 @@ function source(raw: Inputs | undefined, what: string): ReplayCopy["source"] {
 }
 
 /** Turns a build's registrations into a LabRecording. */
-export function toRecording(stack: string, resources: PlanResource[]): LabRecording {
+export function toRecording(stack: string, resources: PlanResource[], region: string): LabRecording {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const deps = commandDependencies(resources);
     const replay: ReplayResource[] = [];
@@ -291,10 +399,23 @@ export function toRecording(stack: string, resources: PlanResource[]): LabRecord
     }
     const instances = resources
         .filter((r) => r.type === "aws:ec2/instance:Instance")
-        .map((r) => ({ name: r.name, role: roleOf(r, byUrn), privateIp: r.inputs.privateIp, keyName: r.inputs.keyName, userData: r.inputs.userData }));
+        .map((r) => ({
+            name: r.name,
+            role: roleOf(r, byUrn),
+            privateIp: r.inputs.privateIp,
+            keyName: r.inputs.keyName,
+            userData: r.inputs.userData,
+            ...(profileOf(r, byUrn) ? { instanceProfile: profileOf(r, byUrn) } : {}),
+        }));
     const launchTemplates = resources
         .filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")
-        .map((r) => ({ name: r.name, role: roleOf(r, byUrn), keyName: r.inputs.keyName, userDataBase64: r.inputs.userData }));
+        .map((r) => ({
+            name: r.name,
+            role: roleOf(r, byUrn),
+            keyName: r.inputs.keyName,
+            userDataBase64: r.inputs.userData,
+            ...(profileOf(r, byUrn) ? { instanceProfile: profileOf(r, byUrn) } : {}),
+        }));
     const eips = resources.filter((r) => r.type === "aws:ec2/eip:Eip" && roleOf(r, byUrn) === "bastion");
     const keyPairs = resources.filter((r) => r.type === "aws:ec2/keyPair:KeyPair");
     if (eips.length !== 1 || keyPairs.length !== 1) throw new Error(`the recording has ${eips.length} bastion EIPs and ${keyPairs.length} key pairs; expected one of each`);
@@ -305,7 +426,11 @@ export function toRecording(stack: string, resources: PlanResource[]): LabRecord
     for (const v of resources.filter((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion")) {
         const secret = resources.find((s) => s.type === "aws:secretsmanager/secret:Secret" && s.id === v.inputs.secretId);
         const name = secret?.name ?? v.name;
-        secrets[name] = { ...(secret?.inputs.namePrefix ? { namePrefix: secret.inputs.namePrefix } : {}), secretString: v.inputs.secretString };
+        secrets[name] = {
+            ...(secret?.inputs.namePrefix ? { namePrefix: secret.inputs.namePrefix } : {}),
+            secretString: v.inputs.secretString,
+            ...(secret ? labSecretIdentity(region, secret.name, secret.inputs) : {}),
+        };
     }
     return {
         stack,
@@ -315,6 +440,7 @@ export function toRecording(stack: string, resources: PlanResource[]): LabRecord
         bastionPublicIp: proxyHosts[0] ?? "",
         publicKey: keyPairs[0].inputs.publicKey,
         secrets,
+        aws: awsIdentity(region, resources, byUrn),
     };
 }
 
@@ -335,10 +461,16 @@ export async function recordLabStack(opts: RecordOptions): Promise<LabRecording>
                 return keyPair(opts.stateDir, name);
             }
             if (type === "random:index/randomPassword:RandomPassword") return { result: password(name, inputs) };
+            if (type === "aws:secretsmanager/secret:Secret") {
+                // The ARN node-init.sh asks the AWS stand-in for and the roles' policies name: AWS's shape, not the mock's.
+                const region = pulumi.runtime.allConfig()["aws:region"];
+                if (!region) throw new Error(`${name}: the lab stack sets no aws:region`);
+                return labSecretIdentity(region, name, inputs);
+            }
             return undefined;
         },
     });
-    return toRecording(built.stack, built.resources);
+    return toRecording(built.stack, built.resources, built.region);
 }
 
 // `tsx scripts/lab/replay/record.ts STATE_DIR`: prints the recording as JSON (secrets included: keep it private).
