@@ -16,7 +16,8 @@
 #
 # Environment: REDIS_PORT, ENDPOINT_ADDRESS (a.b.c.d), ENDPOINT_PREFIX (the lab segment's prefix
 # length), ENDPOINT_DEVICE (default host0, systemd-nspawn's side of the bridge), REDIS_TLS (yes|no,
-# default yes), REDIS_CA_FILE (default /etc/redis/tls/ca.pem), NEW_PRIMARY_ADDRESS (release only).
+# default yes), REDIS_CA_FILE (default /etc/redis/tls/ca.pem), NEW_PRIMARY_ADDRESS (release only),
+# PROMOTE_WAIT_SECONDS (default 20: how long take waits for ROLE master).
 # Stdin: NAME=value lines; REDIS_AUTH_TOKEN=<token> when the group has one (never on the command
 # line: redis-cli reads it from REDISCLI_AUTH).
 set -euo pipefail
@@ -30,7 +31,7 @@ device="${ENDPOINT_DEVICE:-host0}"
 ca="${REDIS_CA_FILE:-/etc/redis/tls/ca.pem}"
 # Bounds: each redis-cli call, and the wait for the promotion to show in ROLE.
 call_seconds=5
-promote_wait_seconds=20
+promote_wait_seconds="${PROMOTE_WAIT_SECONDS:-20}"
 
 token=""
 if [ ! -t 0 ]; then
