@@ -87,7 +87,8 @@ describe("ALB stand-in (from the recording of Pulumi.lab.yaml)", function () {
     it("fails open: every target is also an unchecked backup, all used when no target is healthy", () => {
         const be = section(albStandin(rec, TARGETS).haproxyCfg, "backend lab-owncloud-tg");
         expect(be).to.include("option allbackups");
-        for (const t of TARGETS) expect(be).to.include(`server ${t.name}-failopen ${t.address}:8080 backup cookie ${t.name}`);
+        // Without a cookie: one naming a backup (never checked, so always up) would pin a client to a target that turned unhealthy.
+        for (const t of TARGETS) expect(be).to.include(`server ${t.name}-failopen ${t.address}:8080 backup`);
         expect(be.filter((l) => l.includes(" backup")).every((l) => !l.includes(" check"))).to.equal(true);
     });
 
@@ -95,8 +96,9 @@ describe("ALB stand-in (from the recording of Pulumi.lab.yaml)", function () {
         const s = albStandin(rec, TARGETS);
         expect(section(s.haproxyCfg, "backend lab-owncloud-tg")).to.include("cookie AWSALB insert indirect nocache maxlife 3600s");
         expect(s.deregistrationDelaySeconds).to.equal(60);
-        expect(s.deregistration("web2")).to.deep.include({ afterSeconds: 0, command: "set server lab-owncloud-tg/web2 state drain" });
-        expect(s.deregistration("web2")).to.deep.include({ afterSeconds: 60, command: "set server lab-owncloud-tg/web2 state maint" });
+        expect(s.deregistration("web2")).to.deep.include({ afterSeconds: 0, command: "set server lab-owncloud-tg/web2 state maint" });
+        expect(s.deregistration("web2")).to.deep.include({ afterSeconds: 60, command: "shutdown sessions server lab-owncloud-tg/web2" });
+        expect(s.deregistration("web2").map((c) => c.command)).to.include("set server lab-owncloud-tg/web2-failopen state maint");
         expect(() => s.deregistration("web9")).to.throw(InvalidArgsError, /web9/);
     });
 
@@ -124,6 +126,7 @@ describe("ALB stand-in (from the recording of Pulumi.lab.yaml)", function () {
         expect(section(s.haproxyCfg, "backend lab-owncloud-tg")).to.include("cookie AWSALB insert indirect nocache maxlife 600s");
         expect(section(s.haproxyCfg, "defaults alb")).to.include("timeout client 120s");
         expect(s.deregistrationDelaySeconds).to.equal(30);
+        expect(s.deregistration("web1").filter((c) => c.command.startsWith("shutdown")).map((c) => c.afterSeconds)).to.deep.equal([30, 30]);
 
         tg.stickiness = { ...tg.stickiness, enabled: false };
         expect(albStandin(r, TARGETS).haproxyCfg).not.to.match(/cookie AWSALB/);

@@ -15,15 +15,15 @@
  *   serving backend's server tracks;
  * - fail-open: when every target is unhealthy the ALB routes to all of them; here every target is
  *   also a backup server without checks, used all together (`option allbackups`) only when no
- *   checked server is up;
+ *   checked server is up (the backups carry no cookie, so stickiness pauses while failing open);
  * - lb_cookie stickiness: an `AWSALB` cookie inserted by the balancer, ignored after the recorded
  *   duration (`maxlife`); a cookie naming an unhealthy target is ignored (HAProxy without
  *   `option persist`), as the ALB picks a new target then;
  * - X-Forwarded-For appended, X-Forwarded-Proto and X-Forwarded-Port set to the listener's;
  *   the Host header without a port on ports 80/443 and with it on other ports;
  * - the idle timeout on both connections, the ALB's 10 s connect timeout to targets;
- * - deregistration delay: `deregistration(target)` gives the runtime API commands (drain, then
- *   maintenance after the delay).
+ * - deregistration delay: `deregistration(target)` gives the runtime API commands (maintenance at
+ *   once, its remaining sessions ended after the delay).
  *
  * Not modelled: the check timeout is HAProxy's connect (≤ timeout connect) plus read
  * (`timeout check`) rather than one bound on the whole check; HAProxy starts a server as up
@@ -204,7 +204,9 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
     const cookie = (t: AlbTarget) => (sticky ? ` cookie ${t.name}` : "");
     for (const t of targets) lines.push(`    server ${t.name} ${t.address}:${tg.port} track ${checkBackend(t)}/${t.name}${cookie(t)}`);
     // Fail-open: every target again, unchecked, used together only when no checked server is up.
-    for (const t of targets) lines.push(`    server ${t.name}-failopen ${t.address}:${tg.port} backup${cookie(t)}`);
+    // No cookie on them: a cookie naming a backup (always up) would keep a client on a target
+    // after it turned unhealthy while others are healthy; stickiness pauses during fail-open instead.
+    for (const t of targets) lines.push(`    server ${t.name}-failopen ${t.address}:${tg.port} backup`);
     lines.push("");
     for (const t of targets) {
         lines.push(
@@ -228,12 +230,14 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
         deregistrationDelaySeconds: delay,
         deregistration: (target: string) => {
             if (!targets.some((t) => t.name === target)) throw new InvalidArgsError("ALB stand-in", lb.name, [problem("target", `${target} is not a registered target (${targets.map((t) => t.name).join(", ")})`)]);
-            // The ALB stops sending new requests at once, lets in-flight ones finish for the delay, then forgets the target.
+            // The ALB sends a deregistered target no new request at once, sticky clients included
+            // (HAProxy's `drain` would still take those: `maint` does not), lets in-flight requests
+            // run for the delay, then ends what is left.
             return [
-                { afterSeconds: 0, command: `set server ${tg.name}/${target} state drain` },
-                { afterSeconds: 0, command: `set server ${tg.name}/${target}-failopen state drain` },
-                { afterSeconds: delay, command: `set server ${tg.name}/${target} state maint` },
-                { afterSeconds: delay, command: `set server ${tg.name}/${target}-failopen state maint` },
+                { afterSeconds: 0, command: `set server ${tg.name}/${target} state maint` },
+                { afterSeconds: 0, command: `set server ${tg.name}/${target}-failopen state maint` },
+                { afterSeconds: delay, command: `shutdown sessions server ${tg.name}/${target}` },
+                { afterSeconds: delay, command: `shutdown sessions server ${tg.name}/${target}-failopen` },
             ];
         },
     };
