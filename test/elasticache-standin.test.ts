@@ -115,9 +115,11 @@ describe("ElastiCache stand-in (from the recording of Pulumi.lab.yaml)", functio
         expect(p.get("maxmemory-policy")).to.equal("allkeys-lru");
 
         g.transitEncryptionEnabled = false;
+        g.authTokenSet = false;
         const plain = directives(elasticacheStandin(changed, OPTS).hosts[0].redisConf);
         expect(plain.get("port")).to.equal("6390");
         expect([...plain.keys()].filter((k) => k.startsWith("tls-"))).to.deep.equal([]);
+        expect(plain.has("requirepass")).to.equal(false);
     });
 
     it("refuses what it cannot model, naming the setting", () => {
@@ -129,6 +131,8 @@ describe("ElastiCache stand-in (from the recording of Pulumi.lab.yaml)", functio
         expect(bad((r) => Object.assign(r.redisGroups![0], { clusterMode: "enabled", numNodeGroups: 2 }))).to.throw(InvalidArgsError, /clusterMode/);
         expect(bad((r) => (r.redisGroups![0].replicasPerNodeGroup = 2))).to.throw(InvalidArgsError, /replicasPerNodeGroup/);
         expect(bad((r) => (r.secrets[r.redisGroups![0].authSecret!].secretString = JSON.stringify({ authToken: "has@an-at-sign-0123456" })))).to.throw(InvalidArgsError, /authToken/);
+        expect(bad((r) => (r.secrets[r.redisGroups![0].authSecret!].secretString = JSON.stringify({ authToken: "has/a-slash-0123456789" })))).to.throw(InvalidArgsError, /authToken/);
+        expect(bad((r) => (r.redisGroups![0].transitEncryptionEnabled = false))).to.throw(InvalidArgsError, /transitEncryptionEnabled/);
         expect(bad((r) => delete r.redisGroups![0].primaryEndpointAddress)).to.throw(InvalidArgsError, /primaryEndpointAddress/);
         expect(bad(() => undefined, { ...OPTS, endpointAddress: OPTS.primary.address })).to.throw(InvalidArgsError, /endpointAddress/);
         expect(bad((r) => delete r.redisGroups)).to.throw(InvalidArgsError, /redisGroups/);

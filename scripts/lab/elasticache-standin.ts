@@ -92,11 +92,10 @@ export interface ElasticacheStandin {
     hosts: RedisStandinHost[];
 }
 
-/** ElastiCache's AUTH token rule: 16–128 printable ASCII characters other than space, `/`, `"` and `@`. */
+/** ElastiCache's AUTH token rule: 16–128 printable characters; of the non-alphanumerics only ! & # $ ^ < > -. */
 function tokenProblem(token: string): string | undefined {
     if (token.length < 16 || token.length > 128) return `is ${token.length} characters long; ElastiCache takes 16–128`;
-    if (!/^[!-~]+$/.test(token)) return "has characters other than printable ASCII without spaces";
-    if (/[/"@]/.test(token)) return "contains / \" or @, which ElastiCache refuses";
+    if (!/^[A-Za-z0-9!&#$^<>-]+$/.test(token)) return "has characters other than letters, digits and ! & # $ ^ < > - (ElastiCache's AUTH token rule)";
     return undefined;
 }
 
@@ -131,6 +130,9 @@ function validate(group: LabRedisGroup, token: string | undefined, opts: Elastic
     }
     const replicas = group.replicasPerNodeGroup ?? (group.numCacheClusters !== undefined ? group.numCacheClusters - 1 : undefined);
     if (replicas !== 1) problems.push(problem("replicasPerNodeGroup", `${replicas ?? "unset"} replicas: the stand-in has one primary and one replica host (redisReplicasPerShard: 1)`));
+    if (group.authTokenSet && group.transitEncryptionEnabled !== true) {
+        problems.push(problem("transitEncryptionEnabled", "an AUTH token without in-transit encryption: ElastiCache takes AUTH only with TLS"));
+    }
     if (!group.primaryEndpointAddress) problems.push(problem("primaryEndpointAddress", "no primary endpoint recorded (the web launch template's REDIS_HOST); record the lab stack again"));
     if (token !== undefined) {
         const p = tokenProblem(token);
