@@ -30,6 +30,7 @@
  * generator with the roles swapped and restarts the old primary as the replica), encryption at
  * rest, maintenance windows, IAM auth.
  */
+import { REDIS_PORT } from "../../components/cache/ports";
 import { InvalidArgsError, problem, type ArgProblem } from "../../components/shared/errors";
 import type { LabRecording, LabRedisGroup } from "./replay/record";
 
@@ -197,7 +198,7 @@ export function elasticacheStandin(recording: LabRecording, opts: ElasticacheSta
     const token = recordedAuthToken(recording, group);
     const problems = validate(group, token, opts);
     if (problems.length > 0) throw new InvalidArgsError("ElastiCache stand-in", group.name, problems);
-    const port = group.port ?? 6379;
+    const port = group.port ?? REDIS_PORT;
     const tls = group.transitEncryptionEnabled === true;
     const endpointName = group.primaryEndpointAddress!;
     const host = (h: StandinHost, role: "primary" | "replica"): RedisStandinHost => ({
