@@ -142,6 +142,83 @@ export interface LabRecording {
     secrets: Record<string, { namePrefix?: string; secretString: string; arn?: string; name?: string }>;
     /** IAM roles and instance profiles (recordings made by toRecording carry it). */
     aws?: LabAws;
+    /** The ElastiCache replication groups as recorded (the lab's Redis stand-in is configured from them). */
+    redisGroups?: LabRedisGroup[];
+    /** The load balancers with their target groups and listeners as recorded (the lab's front door is configured from them). */
+    loadBalancers?: LabLoadBalancer[];
+}
+
+/** An `aws:elasticache/replicationGroup:ReplicationGroup`'s inputs that decide how its nodes behave. */
+export interface LabRedisGroup {
+    name: string;
+    engine?: string;
+    engineVersion?: string;
+    port?: number;
+    transitEncryptionEnabled?: boolean;
+    /** Whether the group has an AUTH token; the value is the recorded secret `authSecret` (never copied here). */
+    authTokenSet: boolean;
+    /** The recorded Secrets Manager secret (a key of `secrets`) whose JSON `authToken` is this group's token. */
+    authSecret?: string;
+    numCacheClusters?: number;
+    numNodeGroups?: number;
+    replicasPerNodeGroup?: number;
+    automaticFailoverEnabled?: boolean;
+    multiAzEnabled?: boolean;
+    clusterMode?: string;
+    parameterGroupName?: string;
+    /** Parameters of the recorded custom parameter group of that name; absent for a `default.*` group. */
+    parameters?: { name: string; value: string }[];
+    /**
+     * The primary endpoint address the clients are given: the mock engine's `primaryEndpointAddress`
+     * (`master.<resource name>.mock.cache.amazonaws.com`), read back from the web launch template's
+     * user data (`REDIS_HOST`), where the program hands it to the web nodes.
+     */
+    primaryEndpointAddress?: string;
+}
+
+/** An `aws:lb/targetGroup:TargetGroup`'s inputs. */
+export interface LabTargetGroup {
+    name: string;
+    port?: number;
+    protocol?: string;
+    targetType?: string;
+    deregistrationDelay?: number;
+    healthCheck?: {
+        port?: string;
+        protocol?: string;
+        path?: string;
+        matcher?: string;
+        interval?: number;
+        timeout?: number;
+        healthyThreshold?: number;
+        unhealthyThreshold?: number;
+    };
+    stickiness?: { type?: string; enabled?: boolean; cookieDuration?: number; cookieName?: string };
+}
+
+/** An `aws:lb/listener:Listener`'s inputs; `defaultActions[].targetGroup` names the recorded target group it forwards to. */
+export interface LabListener {
+    name: string;
+    port?: number;
+    protocol?: string;
+    sslPolicy?: string;
+    certificateSet: boolean;
+    defaultActions: {
+        type: string;
+        targetGroup?: string;
+        redirect?: { protocol?: string; port?: string; host?: string; path?: string; query?: string; statusCode?: string };
+    }[];
+}
+
+export interface LabLoadBalancer {
+    name: string;
+    loadBalancerType?: string;
+    /** Seconds; unset means the ALB's default (60). */
+    idleTimeout?: number;
+    dropInvalidHeaderFields?: boolean;
+    listeners: LabListener[];
+    /** The target groups its listeners forward to. */
+    targetGroups: LabTargetGroup[];
 }
 
 export interface RecordOptions {
@@ -360,6 +437,99 @@ function source(raw: Inputs | undefined, what: string): ReplayCopy["source"] {
     throw new Error(`${what}: source must be a FileArchive or FileAsset (a path); got ${JSON.stringify(raw).slice(0, 120)}`);
 }
 
+/** `export NAME='value'` from a launch template's user data (the program's quoting: single quotes). */
+function userDataExport(userDataBase64: string | undefined, name: string): string | undefined {
+    if (!userDataBase64) return undefined;
+    const text = Buffer.from(userDataBase64, "base64").toString("utf8");
+    return new RegExp(`^export ${name}='([^']*)'$`, "m").exec(text)?.[1];
+}
+
+const numberOrUndefined = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
+
+/** The replication groups, as the lab's Redis stand-in needs them (see LabRedisGroup). */
+export function recordedRedisGroups(resources: PlanResource[], secrets: LabRecording["secrets"], launchTemplates: LabLaunchTemplate[]): LabRedisGroup[] {
+    return resources
+        .filter((r) => r.type === "aws:elasticache/replicationGroup:ReplicationGroup")
+        .map((r) => {
+            const i = r.inputs;
+            const token: unknown = i.authToken;
+            const authSecret = typeof token === "string" && token !== ""
+                ? Object.keys(secrets).find((k) => {
+                    try {
+                        return JSON.parse(secrets[k].secretString)?.authToken === token;
+                    } catch {
+                        return false;
+                    }
+                })
+                : undefined;
+            const custom = resources.find((p) => p.type === "aws:elasticache/parameterGroup:ParameterGroup" && (p.inputs.name ?? p.id) === i.parameterGroupName);
+            const hosts = [...new Set(launchTemplates.map((lt) => userDataExport(lt.userDataBase64, "REDIS_HOST")).filter((h): h is string => !!h))];
+            if (hosts.length > 1) throw new Error(`the launch templates name ${hosts.join(", ")} as REDIS_HOST; expected one endpoint`);
+            return {
+                name: r.name,
+                engine: i.engine,
+                engineVersion: i.engineVersion,
+                port: numberOrUndefined(i.port),
+                transitEncryptionEnabled: i.transitEncryptionEnabled,
+                authTokenSet: typeof token === "string" && token !== "",
+                ...(authSecret ? { authSecret } : {}),
+                numCacheClusters: numberOrUndefined(i.numCacheClusters),
+                numNodeGroups: numberOrUndefined(i.numNodeGroups),
+                replicasPerNodeGroup: numberOrUndefined(i.replicasPerNodeGroup),
+                automaticFailoverEnabled: i.automaticFailoverEnabled,
+                multiAzEnabled: i.multiAzEnabled,
+                clusterMode: i.clusterMode,
+                parameterGroupName: i.parameterGroupName,
+                ...(custom ? { parameters: (custom.inputs.parameters ?? []).map((p: Inputs) => ({ name: String(p.name), value: String(p.value) })) } : {}),
+                ...(hosts[0] ? { primaryEndpointAddress: hosts[0] } : {}),
+            };
+        });
+}
+
+/** The load balancers with the listeners on them and the target groups those forward to (see LabLoadBalancer). */
+export function recordedLoadBalancers(resources: PlanResource[]): LabLoadBalancer[] {
+    const targetGroups = resources.filter((r) => r.type === "aws:lb/targetGroup:TargetGroup");
+    // Outputs (ARNs) are not recorded; the mock's ARN of a resource ends in `:<type>/<name>`, so a recorded ARN input names its resource.
+    const named = (arn: unknown, among: PlanResource[]) => among.find((r) => typeof arn === "string" && arn.endsWith(`:${r.type}/${r.name}`));
+    return resources
+        .filter((r) => r.type === "aws:lb/loadBalancer:LoadBalancer")
+        .map((lb) => {
+            const listeners: LabListener[] = resources
+                .filter((l) => l.type === "aws:lb/listener:Listener" && named(l.inputs.loadBalancerArn, [lb]))
+                .map((l) => ({
+                    name: l.name,
+                    port: numberOrUndefined(l.inputs.port),
+                    protocol: l.inputs.protocol,
+                    sslPolicy: l.inputs.sslPolicy,
+                    certificateSet: !!l.inputs.certificateArn,
+                    defaultActions: (l.inputs.defaultActions ?? []).map((a: Inputs) => ({
+                        type: a.type,
+                        ...(a.targetGroupArn ? { targetGroup: named(a.targetGroupArn, targetGroups)?.name ?? String(a.targetGroupArn) } : {}),
+                        ...(a.redirect ? { redirect: a.redirect } : {}),
+                    })),
+                }));
+            const used = new Set(listeners.flatMap((l) => l.defaultActions.map((a) => a.targetGroup).filter((n): n is string => !!n)));
+            return {
+                name: lb.name,
+                loadBalancerType: lb.inputs.loadBalancerType,
+                idleTimeout: numberOrUndefined(lb.inputs.idleTimeout),
+                dropInvalidHeaderFields: lb.inputs.dropInvalidHeaderFields,
+                listeners,
+                targetGroups: targetGroups
+                    .filter((t) => used.has(t.name))
+                    .map((t) => ({
+                        name: t.name,
+                        port: numberOrUndefined(t.inputs.port),
+                        protocol: t.inputs.protocol,
+                        targetType: t.inputs.targetType,
+                        deregistrationDelay: numberOrUndefined(t.inputs.deregistrationDelay),
+                        healthCheck: t.inputs.healthCheck,
+                        stickiness: t.inputs.stickiness,
+                    })),
+            };
+        });
+}
+
 /** Turns a build's registrations into a LabRecording. */
 export function toRecording(stack: string, resources: PlanResource[], region: string): LabRecording {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -441,6 +611,8 @@ export function toRecording(stack: string, resources: PlanResource[], region: st
         publicKey: keyPairs[0].inputs.publicKey,
         secrets,
         aws: awsIdentity(region, resources, byUrn),
+        redisGroups: recordedRedisGroups(resources, secrets, launchTemplates),
+        loadBalancers: recordedLoadBalancers(resources),
     };
 }
 
