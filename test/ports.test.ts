@@ -10,11 +10,18 @@ import { HEALTH_PORT, OWNCLOUD_PORT } from "../components/web/ports";
 
 const ROOT = path.resolve(__dirname, "..");
 
+/**
+ * The lab's stand-in for the owncloud/server image mirrors that image's own defaults (EXPOSE 8080,
+ * and its database wait appends MySQL's 3306 to a host without a port, as owncloud-docker's
+ * 15-database.sh does): the image's decisions, not second declarations of ours.
+ */
+const THIRD_PARTY_IMAGE = path.join("scripts", "lab", "owncloud-standin");
+
 /** Source files of what runs (components, node scripts, lab, plan tool, policy pack): not tests or docs. */
 function sources(dir: string): string[] {
     return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
         const rel = path.join(dir, e.name);
-        if (e.isDirectory()) return e.name === "node_modules" ? [] : sources(rel);
+        if (e.isDirectory()) return e.name === "node_modules" || rel === THIRD_PARTY_IMAGE ? [] : sources(rel);
         return /\.(ts|sh|tmpl|cfg)$/.test(e.name) ? [rel] : [];
     });
 }
