@@ -69,7 +69,7 @@ export interface GlusterDisperseVolumeSettings extends ClusterBackupArgs {
     pingTimeoutSeconds?: number;
     /**
      * Entries each node's self-heal daemon heals in parallel (`disperse.shd-max-threads`): how fast a
-     * replaced node's brick regains the volume's redundancy. Default 4. 1–64.
+     * replaced node's brick regains the volume's redundancy. Default 1 (GlusterFS's; see DEFAULT_HEAL_THREADS). 1–64.
      */
     healThreads?: number;
     /** First and last port glusterd gives bricks; the security group opens exactly this range. Default 49152–49161. */

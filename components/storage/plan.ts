@@ -159,13 +159,15 @@ export const DEFAULT_BRICK_ROOT = "/data/glusterfs";
 export const DEFAULT_MOUNT_POINT = "/mnt/owncloud-data";
 export const DEFAULT_WAIT_S = 300;
 /**
- * Why 4: a replaced node's brick is rebuilt entry by entry by the self-heal daemons, and with
- * GlusterFS's default of 1 (`disperse.shd-max-threads`, 1-64) each entry waits for the previous
- * one's locks and round trips to every brick, so a volume of many small files (ownCloud's) takes
- * long to regain its redundancy: the window in which a second loss loses data. More threads cost
- * the daemon CPU and memory on the node; 4 stays within a small instance's two vCPUs.
+ * Why GlusterFS's own 1: a replaced node's brick is rebuilt entry by entry by the self-heal daemons
+ * (`disperse.shd-max-threads`, 1-64). More threads look like a faster rebuild, but the lab does not
+ * show it: with 4, a rebuild of about 3800 entries (3000 in one directory) had not finished after 3
+ * runs of the rejoin step (1366 s, one entry still pending); with 1, the run before, 2155 entries were
+ * still missing after the first 465 s. ownCloud keeps many files per directory, and parallel heals of
+ * one directory's entries compete for that directory's locks. Raise it where a measured rebuild is
+ * faster (the lab runs every node on 2 shared cores, which says little about larger nodes).
  */
-export const DEFAULT_HEAL_THREADS = 4;
+export const DEFAULT_HEAL_THREADS = 1;
 /** ownCloud's official image runs Apache/PHP as www-data (33:33); with OWNCLOUD_SKIP_CHOWN the volume root must already be its. */
 export const OWNCLOUD_UID = 33;
 
