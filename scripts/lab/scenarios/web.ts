@@ -7,7 +7,7 @@
 import { HEALTH_PORT, OWNCLOUD_PORT } from "../../../components/web/ports";
 import { LAB_DOMAIN, labHaproxyPlan } from "../web-lab";
 import { MOUNT_POINT, cutNetwork, isMounted, restoreNetwork } from "../gluster-lab";
-import { DESIGNATED, haproxyWriter } from "../galera-lab";
+import { designatedWriter, haproxyWriter } from "../galera-lab";
 import { Lab, hostByName, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
 
@@ -199,13 +199,17 @@ setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/f
                 figures.mountedAfterBootSeconds = (await isMounted(lab, host)) ? r2((Date.now() - t1) / 1000) : -1;
                 const after = (await lab.sh(host, `sha256sum < ${file}`)).stdout.trim();
                 figures.probeFileIntact = after === sum;
+                // the cluster's designated writer, not db1: it keeps the role after a failover (no failback),
+                // so earlier scenarios may have moved it; a rebooted HAProxy must follow the cluster's choice
+                const designated = await designatedWriter(lab);
                 let writer = "";
                 const t2 = Date.now();
-                while ((writer = await haproxyWriter(lab, host)) !== DESIGNATED && Date.now() - t2 < 30_000) await sleep(500);
+                while ((writer = await haproxyWriter(lab, host)) !== designated && Date.now() - t2 < 30_000) await sleep(500);
                 figures.haproxyWriter = writer;
+                figures.designatedWriter = designated || "(none recorded)";
                 await lab.sh(host, `rm -f ${file}`);
                 notes.push(`the mount comes from the fstab line gluster-mount.sh wrote (_netdev, backup volfile servers); ${lab.booted.dir(host)}/console.log has the boot`);
-                return figures.mountedAfterBootSeconds !== -1 && figures.probeFileIntact === true && writer === DESIGNATED;
+                return figures.mountedAfterBootSeconds !== -1 && figures.probeFileIntact === true && designated !== "" && writer === designated;
             })(lab),
     },
 ];
