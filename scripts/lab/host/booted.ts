@@ -70,8 +70,10 @@ export function nocloudSeed(spec: BootSpec): Record<"meta-data" | "user-data" | 
             // systemd-nspawn's --network-bridge names the container's end host0.
             host0: {
                 addresses: [`${spec.ip}/${spec.prefixLength}`],
-                // cloud-init 22.4's ENI renderer takes a CIDR, not the `default` keyword.
-                routes: [{ to: "0.0.0.0/0", via: spec.gateway }],
+                // As a subnet gateway, which cloud-init 22.4's ENI renderer writes as ifupdown's `gateway`
+                // (`ip route add default`); a `routes:` entry becomes `post-up route add`, and Debian's
+                // cloud image has no net-tools `route`: the host would have no default route.
+                gateway4: spec.gateway,
             },
         },
     };
