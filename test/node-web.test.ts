@@ -74,6 +74,35 @@ describe("web node (scripts/node/web/node-init.sh)", () => {
             expect(u.Install.WantedBy).to.deep.equal(["multi-user.target"]);
         });
 
+        it("stops Apache gracefully first: the image's PID 1 (apachectl, a shell) never passes SIGTERM on, so docker stop alone would wait 60 s and SIGKILL", () => {
+            const stops = unit().Service.ExecStop;
+            expect(stops.length).to.equal(2);
+            // "-": a container that is already gone is no failure of the stop
+            const exec = /^-(\S*docker) exec owncloud sh -c '(.*)'$/.exec(stops[0]);
+            expect(exec, stops[0]).to.not.equal(null);
+            expect(words(stops[1]).slice(1)).to.deep.equal(["stop", "-t", "60", "owncloud"]);
+        });
+
+        it("the graceful stop sends SIGWINCH to Apache's parent only (the apache2 whose parent is the container's PID 1), as systemd unescapes it", function () {
+            if (process.getuid?.() !== 0 || bash("command -v unshare").code !== 0) this.skip();
+            const inner = /^-\S*docker exec owncloud sh -c '(.*)'$/.exec(unit().Service.ExecStop[0])![1].replace(/\$\$/g, "$");
+            // A PID namespace like the container's: PID 1 a shell, under it "apache2" (a copy of bash, so
+            // its comm is apache2) that reports the signal it gets, and its child "apache2" worker.
+            const fakeApache = path.join(t.dir, "apache2");
+            fs.copyFileSync("/bin/bash", fakeApache);
+            fs.chmodSync(fakeApache, 0o755);
+            const script = (name: string, body: string) => {
+                fs.writeFileSync(path.join(t.dir, name), body);
+                return path.join(t.dir, name);
+            };
+            const worker = script("worker.sh", "trap 'echo worker-got-WINCH' WINCH\nfor i in $(seq 50); do sleep 0.1; done\n");
+            const parent = script("parent.sh", `trap 'echo parent-got-WINCH; exit 0' WINCH\n${fakeApache} ${worker} &\nfor i in $(seq 50); do sleep 0.1; done\n`);
+            const stop = script("stop.sh", inner);
+            const init = script("init.sh", `${fakeApache} ${parent} &\nsleep 0.5\nsh ${stop}\nwait\n`);
+            const r = bash(`unshare --pid --fork --mount-proc sh ${init}`);
+            expect(r.stdout.trim().split("\n").filter((l) => l.includes("got")), r.stderr).to.deep.equal(["parent-got-WINCH"]);
+        });
+
         it("keeps www-data (Apache/PHP/occ) away from the instance metadata service, root not, before the container starts", function () {
             const pres = unit().Service.ExecStartPre;
             const guard = pres.findIndex((c) => c.includes("169.254.169.254"));

@@ -84,6 +84,13 @@ owncloud_env() {
 
 # The container as a systemd unit: started only with the shared volume mounted (a container that
 # started on the empty mount point would install a fresh ownCloud over the shared configuration).
+# Stopping: the image's PID 1 is the apachectl shell script, which never passes Docker's SIGTERM on
+# to Apache (owncloud-docker/server issues 482, 698), so `docker stop` alone waits its whole timeout
+# and then SIGKILLs Apache mid-request. SIGWINCH to Apache's parent (the container's apache2 whose
+# parent is PID 1) is Apache's graceful stop: it finishes the requests in flight and exits, which
+# ends the container; `docker stop` then only bounds it. (`apachectl graceful-stop` cannot be used:
+# `docker exec` lacks the APACHE_* variables the entrypoint exports, so the config does not parse.)
+# `$$` is systemd's escape for a literal `$`.
 owncloud_unit() {
     cat <<UNIT
 [Unit]
@@ -97,6 +104,7 @@ ExecStartPre=/usr/bin/mountpoint -q $DATA
 ExecStartPre=/bin/sh -c 'iptables -w -C OUTPUT -d 169.254.169.254 -m owner --uid-owner $WWW_UID -j REJECT 2>/dev/null || iptables -w -I OUTPUT -d 169.254.169.254 -m owner --uid-owner $WWW_UID -j REJECT'
 ExecStartPre=-$DOCKER rm -f owncloud
 ExecStart=$DOCKER run --rm --name owncloud --network host --env-file $ENV_FILE -v $DATA:/mnt/data $OWNCLOUD_IMAGE
+ExecStop=-$DOCKER exec owncloud sh -c 'for s in /proc/[0-9]*/stat; do read -r pid comm _ ppid _ < "\$\$s" || continue; if [ "\$\$comm" = "(apache2)" ] && [ "\$\$ppid" = 1 ]; then kill -WINCH "\$\$pid"; fi; done'
 ExecStop=$DOCKER stop -t 60 owncloud
 Restart=always
 RestartSec=10
