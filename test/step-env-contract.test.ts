@@ -10,7 +10,6 @@ import { expect } from "chai";
 import { BootstrapStep } from "../components/shared/bootstrapPlan";
 import { glusterClientPlan } from "../components/storage/plan";
 import { labGaleraRestartPlan } from "../scripts/lab/galera-lab";
-import { labHaproxyPlan } from "../scripts/lab/web-lab";
 import { NODE_SCRIPTS } from "./harness/shell";
 import { buildStack } from "./harness/stacks";
 
@@ -153,7 +152,6 @@ describe("every step's environment covers its script's require_env", () => {
     it("every step the lab runs of its own (its hosts run systemd, as instances do)", () => {
         const steps: BootstrapStep[] = [
             ...labGaleraRestartPlan().steps,
-            ...labHaproxyPlan().steps,
             ...glusterClientPlan({ hosts: ["web1", "web2"], servers: ["198.18.0.21", "198.18.0.22", "198.18.0.23"] }).steps,
         ];
         for (const s of steps) expect(missing(s.script, Object.keys(s.env), true), `${s.id} (${s.script})`).to.deep.equal([]);

@@ -3,9 +3,7 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { expect } from "chai";
 import { OwnCloudWebTier, OwnCloudWebTierArgs } from "../components/web/ownCloudWebTier";
-import { WEB_NODE_ENTRY, WEB_NODE_FILES, WebNodeSettings, webNodePartPlan, webNodePlan } from "../components/web/plan";
-import { HOSTS } from "../scripts/lab/lab-core";
-import { labGlusterMountPlan, labHaproxyPlan, labWebNodePlan } from "../scripts/lab/web-lab";
+import { WEB_NODE_ENTRY, WEB_NODE_FILES, WebNodeSettings, webNodePlan } from "../components/web/plan";
 import { underMocks } from "./harness/mocks";
 import { NODE_SCRIPTS } from "./harness/shell";
 import { WEB_NODE_SETTINGS } from "./fixtures/web-node";
@@ -91,18 +89,4 @@ describe("the web node's boot as a plan (components/web/plan.ts)", () => {
         expect(boot.entry).to.equal(WEB_NODE_ENTRY);
     });
 
-    it("is what the lab runs on its web hosts: the parts' steps carry exactly the parts' environment", () => {
-        const lab = labWebNodePlan();
-        expect(labHaproxyPlan().steps.map((s) => [s.id, s.script, s.env])).to.deep.equal(
-            ["web1", "web2"].map((h) => [`haproxy-${h}`, "web/haproxy.sh", lab.parts.haproxy.env]),
-        );
-        expect(labGlusterMountPlan(["gluster-verify-volume"]).steps.map((s) => [s.id, s.script, s.env, s.dependsOn])).to.deep.equal(
-            ["web1", "web2"].map((h) => [`gluster-mount-${h}`, "web/gluster-mount.sh", lab.parts.glusterMount.env, ["gluster-verify-volume"]]),
-        );
-        // The lab's db hosts, whichever topology this machine's lab recorded (the default before any `up`).
-        const db = HOSTS.filter((h) => h.role === "db");
-        expect(db.map((h) => h.name)).to.deep.equal(["db1", "db2", "db3"]);
-        expect(lab.env.GALERA_BACKENDS).to.equal(db.map((h) => `${h.name}=${h.ip}`).join(","));
-        expect(webNodePartPlan(plan, "haproxy", ["w"]).steps[0].secrets).to.deep.equal([]);
-    });
 });

@@ -1,9 +1,8 @@
 /**
  * The web node's boot as data, like the clusters' bootstrap plans: which node files it carries, the
- * script it runs and the (non-secret) environment. The web tier's user data is built from it, and the
- * lab runs its parts (the node-local HAProxy and the shared volume's mount) from the same function.
+ * script it runs and the (non-secret) environment. The web tier's user data is built from it; the lab
+ * boots its web hosts from that user data as recorded.
  */
-import { BootstrapPlan } from "../shared/bootstrapPlan";
 import { GaleraNode, haproxyEnv } from "../database/plan";
 import { DEFAULT_MOUNT_POINT, glusterClientEnv } from "../storage/plan";
 import { HEALTH_PORT, OWNCLOUD_PORT } from "./ports";
@@ -83,15 +82,3 @@ export function webNodePlan(s: WebNodeSettings): WebNodePlan {
     };
 }
 
-/**
- * One part of the boot as a bootstrap plan over `hosts` (the lab, which runs no container engine,
- * runs the parts the entry would run before ownCloud). Step ids: `haproxy-<host>`, `gluster-mount-<host>`.
- */
-export function webNodePartPlan(plan: WebNodePlan, part: keyof WebNodePlan["parts"], hosts: string[], after: string[] = []): BootstrapPlan {
-    const p = plan.parts[part];
-    const [cluster, prefix, what] = part === "haproxy" ? ["haproxy", "haproxy", "node-local single-writer HAProxy"] : ["gluster-clients", "gluster-mount", "shared volume mount"];
-    return {
-        cluster,
-        steps: hosts.map((host) => ({ id: `${prefix}-${host}`, host, script: p.script, env: { ...p.env }, secrets: [], dependsOn: [...after], description: `web node ${what} on ${host} (${p.script})` })),
-    };
-}

@@ -9,10 +9,7 @@ import {
     DEFAULT_PING_TIMEOUT_S,
     DEFAULT_VOLUME,
     GlusterSettings,
-    glusterPlan,
 } from "../../components/storage/plan";
-import { BootstrapPlan } from "../../components/shared/bootstrapPlan";
-import { labGlusterMountPlan } from "./web-lab";
 
 export const VOLUME = DEFAULT_VOLUME;
 export const MOUNT_POINT = DEFAULT_MOUNT_POINT;
@@ -33,20 +30,6 @@ export function labGlusterSettings(lab: Lab): GlusterSettings {
         ownerUid: 33,
         ownerGid: 33,
     };
-}
-
-export function labGlusterPlans(lab: Lab): { server: BootstrapPlan; clients: BootstrapPlan } {
-    const server = glusterPlan(labGlusterSettings(lab));
-    const clients = labGlusterMountPlan();
-    return { server, clients };
-}
-
-/**
- * `npm run lab -- up` hook: the volume's mount on web1-2 (the storage nodes are the recorded
- * program's; the web nodes' own boot is the next stage). Idempotent.
- */
-export async function glusterUp(lab: Lab): Promise<void> {
-    await lab.runPlan(labGlusterPlans(lab).clients);
 }
 
 export interface GlusterStatus {

@@ -104,6 +104,8 @@ export const LAB_PACKAGES = ["systemd-container", "debootstrap", "apt-cacher-ng"
  * backupS3Endpoint names. Its objects live in $OCLAB_STATE/s3 and go with `down`.
  */
 export const S3_STANDIN_PORT = 9000;
+/** The nft table of the IMDS address's rule on this machine (scripts/lab/web-boot.ts makes it, `down` deletes it). */
+export const IMDS_NFT_TABLE = "oclab_imds";
 export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
 
 export type { RunResult };
@@ -375,11 +377,14 @@ export class Lab {
         fs.writeFileSync(`${key}.pub`, rec.publicKey.trim() + "\n", { mode: 0o644 });
     }
 
-    /** Host keys as cloud-init made them at first boot, read from inside each host (no trust on first use). */
-    private async writeSshConfig(): Promise<void> {
+    /**
+     * Host keys as cloud-init made them at first boot, read from inside each running host (no trust
+     * on first use); written again once the web hosts have booted.
+     */
+    async writeSshConfig(): Promise<void> {
         const key = path.join(STATE, "ssh", "id_ed25519");
         const known = await Promise.all(
-            HOSTS.map(async (h) => {
+            HOSTS.filter((h) => this.booted.leaderPid(h.name) !== undefined).map(async (h) => {
                 const r = await this.exec(h.name, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]);
                 if (r.code !== 0) throw new Error(`${h.name} has no ed25519 host key: ${r.stderr.trim()}`);
                 const [type, b64] = r.stdout.trim().split(" ");
@@ -474,12 +479,14 @@ export class Lab {
         await startEgress({ address: BRIDGE_IP, stateDir: STATE, cacheDir: path.join(CACHE, "apt"), deniedAddresses: [], log });
         const base = this.booted.ensureBaseImage(egressProxyUrl(BRIDGE_IP));
         const t1 = Date.now();
-        for (const h of HOSTS) {
+        // the web hosts boot later from their user data (web-boot.ts), as the Auto Scaling group waits for the data tiers
+        const first = HOSTS.filter((h) => h.role !== "web");
+        for (const h of first) {
             const spec = this.bootSpec(h);
             this.booted.prepareRoot(spec, base, false);
             this.booted.start(spec);
         }
-        const states = await Promise.all(HOSTS.map(async (h) => `${h.name}: cloud-init ${await this.booted.waitBooted(h.name, 300_000)}`));
+        const states = await Promise.all(first.map(async (h) => `${h.name}: cloud-init ${await this.booted.waitBooted(h.name, 300_000)}`));
         log(`hosts booted in ${((Date.now() - t1) / 1000).toFixed(0)} s (${states.join(", ")})`);
         await this.writeSshConfig();
         await this.startS3Standin();
@@ -494,8 +501,6 @@ export class Lab {
         });
         const ran = results.filter((r) => r.action !== "same").length;
         log(`replayed the program's resources in ${((Date.now() - t2) / 1000).toFixed(0)} s (${ran} ran, ${results.length - ran} unchanged)`);
-        // Web hosts: the lab still gives them the node files for its own web steps (their user data boot is the next stage).
-        await this.copyScripts(HOSTS.filter((h) => h.role === "web").map((h) => h.name));
     }
 
     /** Starts the S3 stand-in (its objects in $OCLAB_STATE/s3). */
@@ -570,6 +575,7 @@ export class Lab {
         const made = fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : [];
         await Promise.all(made.map((h) => this.booted.remove(h)));
         stopEgress(STATE);
+        runSync(["nft", "delete", "table", "ip", IMDS_NFT_TABLE], { allowFail: true });
         // the stand-ins: only what `up` started, by their recorded PIDs (the groups they lead: tsx and its node)
         for (const f of fs.existsSync(STATE) ? fs.readdirSync(STATE).filter((e) => e.endsWith("-standin.pid")) : []) {
             const pid = Number(fs.readFileSync(path.join(STATE, f), "utf8").trim());

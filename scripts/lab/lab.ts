@@ -6,7 +6,8 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { HOSTS, Lab, log, STATE } from "./lab-core";
 import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter } from "./galera-lab";
-import { labHaproxyPlan } from "./web-lab";
+import { bootWebTier } from "./web-boot";
+import { glusterStatus } from "./gluster-lab";
 import { writeLabOpsOutputs } from "./lab-ops";
 
 const USAGE = `usage: npm run lab -- <verb>
@@ -17,27 +18,15 @@ const USAGE = `usage: npm run lab -- <verb>
   bench [--json] [galera|gluster]  benchmarks (figures only)
   down                     remove everything the lab created`;
 
-async function optionalGluster(lab: Lab): Promise<{ plan?: () => Promise<void>; status?: () => Promise<unknown> }> {
-    const out: { plan?: () => Promise<void>; status?: () => Promise<unknown> } = {};
-    const hook = path.join(__dirname, "gluster-lab.ts");
-    if (fs.existsSync(hook)) {
-        const m = await import(hook);
-        if (typeof m.glusterUp === "function") out.plan = () => m.glusterUp(lab);
-        if (typeof m.glusterStatus === "function") out.status = () => m.glusterStatus(lab);
-    }
-    return out;
-}
-
 async function status(lab: Lab, json: boolean) {
     const hosts = await Promise.all(
         HOSTS.map(async (h) => ({ host: h.name, ip: h.ip, up: lab.isUp() && (await lab.svc(h.name, "status", "ssh")).code === 0 })),
     );
     const galera = lab.isUp() ? await Promise.all(DB_NODES.map((n) => galeraNodeStatus(lab, n.name))) : [];
     const writers = lab.isUp() ? await Promise.all(WEB_HOSTS.map(async (w) => ({ web: w, writer: await haproxyWriter(lab, w) }))) : [];
-    const g = lab.isUp() ? await optionalGluster(lab) : {};
     let gluster: unknown = "n/a";
-    if (g.status) {
-        try { gluster = await g.status(); } catch (e) { gluster = `error: ${(e as Error).message}`; }
+    if (lab.isUp()) {
+        try { gluster = await glusterStatus(lab); } catch (e) { gluster = `error: ${(e as Error).message}`; }
     }
     const st = { hosts, galera, haproxy: writers, gluster };
     if (json) { console.log(JSON.stringify(st, null, 2)); return; }
@@ -59,10 +48,7 @@ async function main() {
             const t0 = Date.now();
             await lab.up();
             writeLabOpsOutputs();
-            await lab.runPlan(labHaproxyPlan());
-            const g = await optionalGluster(lab);
-            if (g.plan) await g.plan();
-            else log("gluster: scripts/lab/gluster-lab.ts not present, skipped");
+            await bootWebTier(lab);
             log(`up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
             break;
         }

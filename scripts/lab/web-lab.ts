@@ -1,37 +1,34 @@
 /**
- * Web hosts in the lab: their boot is the cloud's web node plan (components/web/plan.ts), built from
- * the lab's hosts. The lab runs no container engine, Secrets Manager or Redis, so it runs the parts
- * of the boot that come before ownCloud starts (the node-local HAProxy, the shared volume's mount),
- * each with exactly the environment node-init.sh would give it.
+ * Web hosts in the lab boot from the recorded launch template's user data (scripts/lab/web-boot.ts):
+ * the program's scripts are where the user data unpacked them, with the settings it exported. When a
+ * scenario runs one of them again (a web node mounting while a storage node is down), it runs it the
+ * way node-init.sh does: as root, with the user data's exports, from the unpacked bundle.
  */
-import { REDIS_PORT } from "../../components/cache/ports";
-import { DEFAULT_MOUNT_POINT, DEFAULT_VOLUME } from "../../components/storage/plan";
-import { WebNodePlan, webNodePartPlan, webNodePlan } from "../../components/web/plan";
-import { BootstrapPlan } from "../../components/shared/bootstrapPlan";
-import { HOSTS } from "./lab-core";
-
-/** ownCloud's domain in the lab: the Host header the health frontend asks status.php with. */
-export const LAB_DOMAIN = "cloud.lab.test";
-/** Settings only the container start reads (secrets, Redis, image), which the lab never runs. */
-const NOT_RUN_IN_LAB = "not-run-in-the-lab";
+import { HOSTS, Lab, RunResult } from "./lab-core";
 
 export const WEB_HOSTS = HOSTS.filter((h) => h.role === "web").map((h) => h.name);
 
-export function labWebNodePlan(): WebNodePlan {
-    return webNodePlan({
-        galeraNodes: HOSTS.filter((h) => h.role === "db").map((h) => ({ name: h.name, address: h.ip })),
-        glusterServers: HOSTS.filter((h) => h.role === "fs").map((h) => h.ip),
-        glusterVolume: DEFAULT_VOLUME,
-        mountPoint: DEFAULT_MOUNT_POINT,
-        domain: LAB_DOMAIN,
-        protocol: "http",
-        owncloudImage: NOT_RUN_IN_LAB,
-        redis: { host: NOT_RUN_IN_LAB, port: REDIS_PORT, clusterMode: false },
-        secrets: { region: NOT_RUN_IN_LAB, dbSecretArn: NOT_RUN_IN_LAB, redisSecretArn: NOT_RUN_IN_LAB, adminSecretArn: NOT_RUN_IN_LAB },
-    });
+/** Where the user data unpacks the program's scripts (components/shared/userData.ts `bootScript`). */
+export const USER_DATA_SCRIPTS = "/opt/owncloud-ha/scripts";
+/** Where cloud-init keeps the instance's user data as given (root only). */
+export const USER_DATA_FILE = "/var/lib/cloud/instance/user-data.txt";
+
+/**
+ * The bash that runs `script` (relative to scripts/) as the host's user data would: its `export`
+ * lines (components/shared/userData.ts `bootScript`: one line each, shell-quoted), then the script
+ * from the unpacked bundle.
+ */
+export function asUserDataScript(script: string, userDataFile = USER_DATA_FILE, scriptsDir = USER_DATA_SCRIPTS): string {
+    if (!/^[a-z0-9/_.-]+\.sh$/.test(script) || script.includes("..")) throw new Error(`not a bundled script path: ${script}`);
+    return [
+        "set -euo pipefail",
+        `exports="$(grep -E '^export [A-Z_][A-Z0-9_]*=' ${userDataFile})"`,
+        'eval "$exports"',
+        `exec bash ${scriptsDir}/${script}`,
+    ].join("\n");
 }
 
-/** The web hosts' node-local single-writer HAProxy (with the load balancer's health frontend), as on a cloud web node. */
-export const labHaproxyPlan = (): BootstrapPlan => webNodePartPlan(labWebNodePlan(), "haproxy", WEB_HOSTS);
-/** The shared volume's mount on the web hosts, as on a cloud web node. */
-export const labGlusterMountPlan = (after: string[] = []): BootstrapPlan => webNodePartPlan(labWebNodePlan(), "glusterMount", WEB_HOSTS, after);
+/** Runs one of the program's web node scripts on `host` as its user data does (as root, its exports). */
+export function runAsUserData(lab: Lab, host: string, script: string, timeoutMs = 600_000): Promise<RunResult> {
+    return lab.sh(host, asUserDataScript(script), { timeoutMs });
+}

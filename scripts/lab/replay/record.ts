@@ -437,11 +437,24 @@ function source(raw: Inputs | undefined, what: string): ReplayCopy["source"] {
     throw new Error(`${what}: source must be a FileArchive or FileAsset (a path); got ${JSON.stringify(raw).slice(0, 120)}`);
 }
 
-/** `export NAME='value'` from a launch template's user data (the program's quoting: single quotes). */
+/**
+ * `export NAME=<value>` from user data as cloud-init sees it, in the program's quoting
+ * (components/shared/userData.ts: shellQuote, single quotes with `'\''` for a quote).
+ */
+export function userDataSetting(userData: string, name: string): string | undefined {
+    const m = new RegExp(`^export ${name}=((?:'[^']*'|\\\\')+)$`, "m").exec(userData);
+    return m ? m[1].replace(/'([^']*)'|\\'/g, (_all, quoted: string | undefined) => quoted ?? "'") : undefined;
+}
+
+/** The recorded web launch template's user data, as EC2 hands it to cloud-init (decoded). */
+export function webUserData(rec: LabRecording): string {
+    const lts = rec.launchTemplates.filter((lt) => lt.role === "web" && lt.userDataBase64);
+    if (lts.length !== 1) throw new Error(`the recording has ${lts.length} web launch templates with user data; the lab boots web hosts from exactly one`);
+    return Buffer.from(lts[0].userDataBase64!, "base64").toString("utf8");
+}
+
 function userDataExport(userDataBase64: string | undefined, name: string): string | undefined {
-    if (!userDataBase64) return undefined;
-    const text = Buffer.from(userDataBase64, "base64").toString("utf8");
-    return new RegExp(`^export ${name}='([^']*)'$`, "m").exec(text)?.[1];
+    return userDataBase64 ? userDataSetting(Buffer.from(userDataBase64, "base64").toString("utf8"), name) : undefined;
 }
 
 const numberOrUndefined = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));

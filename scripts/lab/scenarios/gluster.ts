@@ -19,6 +19,7 @@
  *                            kill the frozen brick so every client's stall stays <= ping-timeout)
  */
 import { Lab, hostByName, sleep } from "../lab-core";
+import { runAsUserData } from "../web-lab";
 import { COMMAND_TYPE, type ReplayCommand } from "../replay/record";
 import { Scenario, ScenarioResult } from "../types";
 import { BRICK_WATCHDOG_SERVICE, brickPaths } from "../../../components/storage/plan";
@@ -30,7 +31,6 @@ import {
     isMounted,
     killGlusterHost,
     gluster,
-    labGlusterPlans,
     labGlusterSettings,
     readWriterLog,
     restoreNetwork,
@@ -182,7 +182,10 @@ const netCut: Scenario = {
         }, PING_TIMEOUT_S, "fs3"),
 };
 
-/** web2 mounts (the real plan step, over SSH) while fs1 is down; then writes and reads a file. */
+/**
+ * web2 mounts while fs1 is down, by the program's own gluster-mount.sh as its user data runs it (its
+ * ownCloud stopped first: the container holds the mount); then writes and reads a file.
+ */
 const mountFirstDown: Scenario = {
     name: "gluster-mount-first-down",
     description: "web2 mounts the volume while the first volfile server (fs1) is down — processes killed, then cut off the network",
@@ -191,7 +194,9 @@ const mountFirstDown: Scenario = {
         const notes: string[] = [];
         const figures: ScenarioResult["figures"] = {};
         let ok = true;
-        const step = labGlusterPlans(lab).clients.steps.find((s) => s.host === "web2")!;
+        const mount = () => runAsUserData(lab, "web2", "web/gluster-mount.sh", 300_000);
+        const stopped = await lab.svc("web2", "stop", "owncloud");
+        if (stopped.code !== 0) notes.push(`stopping owncloud on web2: ${stopped.stderr.trim()}`);
         const variants: [string, (l: Lab) => Promise<void>, (l: Lab) => Promise<void>][] = [
             ["killed", async (l) => { await killGlusterHost(l, "fs1"); }, (l) => startGlusterd(l, "fs1")],
             ["cut", (l) => cutNetwork(l, "fs1"), (l) => restoreNetwork(l, "fs1")],
@@ -205,7 +210,7 @@ const mountFirstDown: Scenario = {
                 await inject(lab);
                 down = true;
                 const m0 = Date.now();
-                const r = await lab.runStep(step, {});
+                const r = await mount();
                 const mountS = (Date.now() - m0) / 1000;
                 figures[`mountSeconds_fs1_${label}`] = round(mountS);
                 figures[`mountExit_fs1_${label}`] = r.code;
@@ -233,8 +238,13 @@ const mountFirstDown: Scenario = {
                 if (down) { try { await restore(lab); } catch { /* reported above */ } }
             }
         }
-        // leave web2 mounted whatever happened
-        if (!(await isMounted(lab, "web2"))) await lab.runStep(step, {});
+        // leave web2 mounted and serving whatever happened
+        if (!(await isMounted(lab, "web2"))) await mount();
+        const started = await lab.svc("web2", "start", "owncloud");
+        if (started.code !== 0) {
+            ok = false;
+            notes.push(`owncloud did not start again on web2: ${started.stderr.trim()}`);
+        }
         notes.push(`fstab line on web2 names fs1 first and backup-volfile-servers=fs2:fs3 (volume ${VOLUME})`);
         return { name: "gluster-mount-first-down", ok, figures, notes, durationSeconds: Math.round((Date.now() - t0) / 1000) };
     },

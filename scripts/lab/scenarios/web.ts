@@ -4,8 +4,7 @@
  * web node installs at a time and cron runs on one node at a time. These scenarios prove flock is
  * honoured ACROSS FUSE clients, and measure how long a dead holder keeps the lock.
  */
-import { HEALTH_PORT, OWNCLOUD_PORT } from "../../../components/web/ports";
-import { LAB_DOMAIN, labHaproxyPlan } from "../web-lab";
+import { HEALTH_PORT } from "../../../components/web/ports";
 import { MOUNT_POINT, cutNetwork, isMounted, restoreNetwork } from "../gluster-lab";
 import { designatedWriter, haproxyWriter } from "../galera-lab";
 import { Lab, hostByName, sleep } from "../lab-core";
@@ -59,27 +58,10 @@ function wrap(name: string, body: (figures: ScenarioResult["figures"], notes: st
     };
 }
 
-/**
- * A stand-in for ownCloud's status.php on 127.0.0.1, ownCloud's port (no container engine in the lab): like
- * ownCloud it answers 400 to a Host header that is not a trusted domain, and reports installed /
- * maintenance from /tmp/oc-state (ok | maintenance).
- */
-const FAKE_STATUS = `
-import http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.headers.get("Host", "").split(":")[0] != "${LAB_DOMAIN}":
-            self.send_response(400); self.end_headers(); return
-        state = open("/tmp/oc-state").read().strip()
-        body = ('{"installed":true,"maintenance":%s,"needsDbUpgrade":false,"version":"11.0.0"}' % ("true" if state == "maintenance" else "false")).encode()
-        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", ${OWNCLOUD_PORT}), H).serve_forever()
-`;
-
-/** HTTP status of web1's health frontend as the ALB sees it (from another host, Host header = an IP). */
-async function health(lab: Lab): Promise<number> {
-    const r = await lab.exec("web2", ["curl", "-s", "-o", "/dev/null", "-m", "3", "-w", "%{http_code}", `http://${hostByName("web1").ip}:${HEALTH_PORT}/healthz`], { timeoutMs: 10_000 });
+/** HTTP status of a web host's health frontend as the ALB sees it (from the other web host, Host header = an IP). */
+async function health(lab: Lab, web = "web1"): Promise<number> {
+    const from = web === "web1" ? "web2" : "web1";
+    const r = await lab.exec(from, ["curl", "-s", "-o", "/dev/null", "-m", "3", "-w", "%{http_code}", `http://${hostByName(web).ip}:${HEALTH_PORT}/healthz`], { timeoutMs: 10_000 });
     return Number(r.stdout.trim()) || 0;
 }
 
@@ -96,34 +78,30 @@ export const scenarios: Scenario[] = [
     {
         name: "web-health-frontend",
         description:
-            `the ALB's health check of a web node (HAProxy on ${HEALTH_PORT}, asking status.php with the right Host header): 200 only while ownCloud is installed and out of maintenance, whatever Host header the checker sends`,
-        run: async (lab) => {
-            const step = labHaproxyPlan().steps.find((st) => st.host === "web1")!;
-            const result = await wrap("web-health-frontend", async (figures, notes) => {
-                await lab.sh("web1", `printf ok > /tmp/oc-state; cat > /tmp/fake-status.py <<'PY'${FAKE_STATUS}PY
-setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/fake-status.pid`);
-                // The web node plan's step: its health frontend asks status.php with the lab's domain.
-                const r = await lab.runStep(step, {});
-                if (r.code !== 0) throw new Error(`haproxy.sh with the health frontend failed: ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
-                figures.healthyAfterSeconds = r2(await waitHealth(lab, 200));
-                await lab.sh("web1", "printf maintenance > /tmp/oc-state");
-                figures.unhealthyInMaintenanceAfterSeconds = r2(await waitHealth(lab, 503));
-                await lab.sh("web1", "printf ok > /tmp/oc-state");
-                figures.healthyAgainAfterSeconds = r2(await waitHealth(lab, 200));
-                await lab.sh("web1", 'kill -9 "$(cat /tmp/fake-status.pid)"');
-                figures.unhealthyWhenDownAfterSeconds = r2(await waitHealth(lab, 503));
+            `the ALB's health check of a web node (HAProxy on ${HEALTH_PORT}, asking the running ownCloud's status.php with the right Host header): 200 while ownCloud is installed and out of maintenance, 503 in maintenance and while its container is stopped, whatever Host header the checker sends`,
+        run: (lab) =>
+            wrap("web-health-frontend", async (figures, notes) => {
+                const occ = (flag: string) => lab.sh("web1", `docker exec -u www-data owncloud occ maintenance:mode ${flag}`, { timeoutMs: 60_000 });
+                try {
+                    figures.healthyAfterSeconds = r2(await waitHealth(lab, 200));
+                    const on = await occ("--on");
+                    if (on.code !== 0) throw new Error(`occ maintenance:mode --on failed: ${(on.stderr + on.stdout).trim()}`);
+                    figures.unhealthyInMaintenanceAfterSeconds = r2(await waitHealth(lab, 503));
+                    const off = await occ("--off");
+                    if (off.code !== 0) throw new Error(`occ maintenance:mode --off failed: ${(off.stderr + off.stdout).trim()}`);
+                    figures.healthyAgainAfterSeconds = r2(await waitHealth(lab, 200));
+                    await lab.svc("web1", "stop", "owncloud");
+                    figures.unhealthyWhenDownAfterSeconds = r2(await waitHealth(lab, 503));
+                } finally {
+                    // maintenance lives in the shared config.php: never leave it on for the other scenarios
+                    await occ("--off");
+                    await lab.svc("web1", "start", "owncloud");
+                }
+                figures.healthyAfterStartSeconds = r2(await waitHealth(lab, 200, 120_000));
                 notes.push(`checker sends Host: ${hostByName("web1").ip}:${HEALTH_PORT} (an address, as the ALB does); status.php would answer 400 to it directly`);
-                return [figures.healthyAfterSeconds, figures.unhealthyInMaintenanceAfterSeconds, figures.healthyAgainAfterSeconds, figures.unhealthyWhenDownAfterSeconds].every((x) => (x as number) >= 0);
-            })(lab);
-            // Back to the plan's configuration (the stand-in gone) for the other scenarios.
-            await lab.sh("web1", 'if [ -s /tmp/fake-status.pid ]; then kill -9 "$(cat /tmp/fake-status.pid)" 2>/dev/null || true; fi; rm -f /tmp/fake-status.pid');
-            const restore = await lab.runStep(step, {});
-            if (restore.code !== 0) {
-                result.ok = false;
-                result.notes.push(`restoring web1's HAProxy failed: ${restore.stderr.trim()}`);
-            }
-            return result;
-        },
+                notes.push("maintenance through the container's occ (config.php on the shared volume); down = systemctl stop owncloud");
+                return [figures.healthyAfterSeconds, figures.unhealthyInMaintenanceAfterSeconds, figures.healthyAgainAfterSeconds, figures.unhealthyWhenDownAfterSeconds, figures.healthyAfterStartSeconds].every((x) => (x as number) >= 0);
+            })(lab),
     },
     {
         name: "web-shared-locks",
@@ -199,6 +177,15 @@ setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/f
                 figures.mountedAfterBootSeconds = (await isMounted(lab, host)) ? r2((Date.now() - t1) / 1000) : -1;
                 const after = (await lab.sh(host, `sha256sum < ${file}`)).stdout.trim();
                 figures.probeFileIntact = after === sum;
+                // ownCloud serves again, and its container started only once the volume was mounted
+                // (owncloud.service: RequiresMountsFor; a start on the empty mount point would install afresh)
+                const t3 = Date.now();
+                while ((await health(lab, host)) !== 200 && Date.now() - t3 < 180_000) await sleep(500);
+                figures.servingAfterMountSeconds = (await health(lab, host)) === 200 ? r2((Date.now() - t3) / 1000 + (figures.mountedAfterBootSeconds as number)) : -1;
+                const mountUnit = (await lab.exec(host, ["systemd-escape", "--path", "--suffix=mount", MOUNT_POINT])).stdout.trim();
+                const mono = async (unit: string) => Number((await lab.exec(host, ["systemctl", "show", "-P", "ActiveEnterTimestampMonotonic", unit])).stdout.trim());
+                const [mountAt, containerAt] = [await mono(mountUnit), await mono("owncloud.service")];
+                figures.containerStartedAfterMount = mountAt > 0 && containerAt >= mountAt;
                 // the cluster's designated writer, not db1: it keeps the role after a failover (no failback),
                 // so earlier scenarios may have moved it; a rebooted HAProxy must follow the cluster's choice
                 const designated = await designatedWriter(lab);
@@ -209,7 +196,7 @@ setsid python3 /tmp/fake-status.py </dev/null >/dev/null 2>&1 & echo $! > /tmp/f
                 figures.designatedWriter = designated || "(none recorded)";
                 await lab.sh(host, `rm -f ${file}`);
                 notes.push(`the mount comes from the fstab line gluster-mount.sh wrote (_netdev, backup volfile servers); ${lab.booted.dir(host)}/console.log has the boot`);
-                return figures.mountedAfterBootSeconds !== -1 && figures.probeFileIntact === true && designated !== "" && writer === designated;
+                return figures.mountedAfterBootSeconds !== -1 && figures.probeFileIntact === true && figures.servingAfterMountSeconds !== -1 && figures.containerStartedAfterMount === true && designated !== "" && writer === designated;
             })(lab),
     },
 ];
