@@ -71,8 +71,8 @@ if volume_exists "$vol"; then
     log "volume $vol already exists ($type, $count bricks)"
 else
     log "creating $vol: disperse $n redundancy $r ${bricks[*]}"
-    gl volume create "$vol" disperse "$n" redundancy "$r" transport tcp "${bricks[@]}" >&2 \
-        || die "volume create $vol failed (a brick that remembers another volume in its xattrs is refused on purpose)"
+    gl_locked volume create "$vol" disperse "$n" redundancy "$r" transport tcp "${bricks[@]}" >&2 \
+        || die "volume create $vol failed (see gluster's answer above; a brick that remembers another volume in its xattrs is refused on purpose)"
 fi
 
 # 3. Options, each set only when different.
@@ -83,7 +83,7 @@ set_opt() {
     local key="$1" want="$2" cur
     cur="$(gl volume get "$vol" "$key" 2>/dev/null | awk -v k="$key" '$1 == k { $1 = ""; sub(/^ +/, ""); print }')"
     if [ "$cur" != "$want" ]; then
-        gl volume set "$vol" "$key" "$want" >/dev/null || die "volume set $vol $key $want failed"
+        gl_locked volume set "$vol" "$key" "$want" >/dev/null || die "volume set $vol $key $want failed"
         log "set $key = $want (was: ${cur:-unset})"
         case "$key" in *tcp-user-timeout) socket_opt_changed=1 ;; esac
     fi
@@ -105,7 +105,7 @@ if [ -n "${GLUSTER_OWNER_GID:-}" ]; then set_opt storage.owner-gid "$GLUSTER_OWN
 # 4. Start if not started.
 status="$(volume_field "$vol" Status)"
 if [ "$status" != Started ]; then
-    gl volume start "$vol" >/dev/null || die "volume start $vol failed"
+    gl_locked volume start "$vol" >/dev/null || die "volume start $vol failed"
     log "started $vol"
 fi
 

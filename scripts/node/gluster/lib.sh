@@ -3,6 +3,27 @@
 
 gl() { gluster --mode=script "$@"; }
 
+# gl_locked ARGS…: `gl ARGS…` for a command that changes a volume, run again while glusterd answers
+# that another transaction holds the volume's cluster-wide lock. glusterd takes that lock by volume
+# NAME for any command naming it, a volume not created yet included (glusterd-handler.c,
+# glusterd_mgmt_v3_lock: "Another transaction is in progress for VOL"), so a concurrent `volume
+# status VOL` on any peer (the metrics timer, an operator) makes a create or set fail at random.
+# Bounded by GLUSTER_LOCK_WAIT_S (default 60), GLUSTER_LOCK_RETRY_S apart (default 2). Prints the
+# command's output; returns its status.
+gl_locked() {
+    local out rc deadline=$((SECONDS + ${GLUSTER_LOCK_WAIT_S:-60}))
+    while :; do
+        rc=0
+        out="$(gl "$@" 2>&1)" || rc=$?
+        if [ "$rc" -eq 0 ] || ! grep -q 'Another transaction is in progress' <<< "$out" || [ "$SECONDS" -ge "$deadline" ]; then
+            printf '%s\n' "$out"
+            return "$rc"
+        fi
+        log "gluster $1 $2 $3: another transaction holds the lock; retrying"
+        sleep "${GLUSTER_LOCK_RETRY_S:-2}"
+    done
+}
+
 # volume_exists VOL: true when glusterd knows the volume (bricks also remember it in xattrs, so
 # creating it again would fail; this is the only test used before `volume create`).
 volume_exists() { gl volume info "$1" >/dev/null 2>&1; }

@@ -227,7 +227,7 @@ heal_full_and_wait() {
     if ! wait_for "every node's self-heal daemon connected to every brick" "$(( wait_s < 120 ? wait_s : 120 ))" shds_connected; then
         warn "not every node's self-heal daemon is connected to every brick yet (connections: $(brick_clients | tr '\n' ',')); starting the full heal anyway"
     fi
-    gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for a running heal"
+    gl_locked volume heal "$vol" full >&2 || warn "volume heal $vol full failed; waiting for a running heal"
     last_trigger=$SECONDS
     local polled_at=$SECONDS
     while ! rebuilt; do
@@ -240,7 +240,7 @@ heal_full_and_wait() {
                 last_missing="$n_missing"; last_trigger=$SECONDS
             elif [ $((SECONDS - last_trigger)) -ge "$retry_s" ]; then
                 log "nothing pending heal but $n_missing entries still missing on $brick for ${retry_s}s: full heal again"
-                gl volume heal "$vol" full >&2 || warn "volume heal $vol full failed"
+                gl_locked volume heal "$vol" full >&2 || warn "volume heal $vol full failed"
                 last_trigger=$SECONDS
             fi
         fi
@@ -274,8 +274,8 @@ fi
 
 log "brick $brick is empty (no volume-id): reset-brick, then a full heal"
 # A start left over from an interrupted run fails ("already in progress"): the commit decides.
-gl volume reset-brick "$vol" "$brick" start >&2 || warn "reset-brick $vol $brick start failed; trying the commit"
-gl volume reset-brick "$vol" "$brick" "$brick" commit force >&2 || die "reset-brick $vol $brick commit force failed"
+gl_locked volume reset-brick "$vol" "$brick" start >&2 || warn "reset-brick $vol $brick start failed; trying the commit"
+gl_locked volume reset-brick "$vol" "$brick" "$brick" commit force >&2 || die "reset-brick $vol $brick commit force failed"
 [ "$(brick_volume_id "$brick_dir")" = "$want" ] || die "reset-brick did not give $brick_dir $vol's volume-id"
 wait_for "all $n bricks of $vol online" "$wait_s" all_online || die "not all bricks of $vol online ${wait_s}s after reset-brick"
 heal_full_and_wait
