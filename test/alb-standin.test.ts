@@ -59,6 +59,11 @@ describe("ALB stand-in (from the recording of Pulumi.lab.yaml)", function () {
         expect(lb.targetGroups[0].stickiness).to.deep.include({ type: "lb_cookie", enabled: true, cookieDuration: 3600 });
     });
 
+    it("tries a target once per request within the ALB's 10 s connect timeout (no retries: the ALB answers 504)", () => {
+        const d = section(albStandin(rec, TARGETS).haproxyCfg, "defaults alb");
+        expect(d).to.include.members(["timeout connect 10s", "retries 0"]);
+    });
+
     it("listens on the recorded port, adds the X-Forwarded headers and forwards to the target group", () => {
         const cfg = albStandin(rec, TARGETS).haproxyCfg;
         const fe = section(cfg, "frontend lab-owncloud-http");

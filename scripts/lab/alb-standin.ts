@@ -192,6 +192,9 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
         "    log global",
         "    option httplog",
         `    timeout connect ${ALB_TARGET_CONNECT_TIMEOUT_SECONDS}s`,
+        // One connection attempt per request: the ALB answers 504 when it cannot connect within the
+        // timeout; HAProxy's default (3 retries) would hold a request 40 s on a dead target.
+        "    retries 0",
         // The ALB's idle timeout applies to the client's connection and to the target's.
         `    timeout client ${idle}s`,
         `    timeout server ${idle}s`,
