@@ -81,9 +81,9 @@ export async function roundTrip(fd: FrontDoor, file: string, size: number): Prom
 
 export interface TrafficFigures {
     requests: number;
-    /** Requests that did not succeed (transport errors, 5xx, refused locks), and when. */
+    /** Requests that did not succeed (transport errors, 5xx, refused locks). */
     failedRequests: number;
-    /** Seconds from the first to the last failed request (0 when none failed). */
+    /** Seconds from the first to the last failed request, by when each was sent (0 when none failed). */
     failureWindowSeconds: number;
     /** Uploads the front door acknowledged (201/204): each must come back intact. */
     ackedUploads: number;
@@ -110,9 +110,9 @@ export class Traffic {
     private loops: Promise<void>[] = [];
     private t0 = 0;
 
-    /** When the traffic started (ms since the epoch): the failures' times count from here. */
-    get startedAt(): number {
-        return this.t0;
+    /** How many of the failed requests were sent at or after `epochMs`. */
+    failedSince(epochMs: number): number {
+        return this.failureTimes.filter((t) => this.t0 + t * 1000 >= epochMs).length;
     }
 
     constructor(
@@ -121,8 +121,9 @@ export class Traffic {
         private readonly opts: { workers?: number; size?: number; maxSeconds?: number; pauseMs?: number } = {},
     ) {}
 
-    private fail(method: string, r: DavResult): void {
-        const t = (Date.now() - this.t0) / 1000;
+    /** A failed request, timed by when it was sent (a request sent during a fault may end long after it). */
+    private fail(method: string, r: DavResult, sentAt: number): void {
+        const t = (sentAt - this.t0) / 1000;
         this.failureTimes.push(t);
         if (this.failureLines.length < 8) this.failureLines.push(`${t.toFixed(1)}s ${method} ${r.error ?? r.status}`);
     }
@@ -140,15 +141,17 @@ export class Traffic {
                 const name = `${this.dir}/w${w}-${i}.bin`;
                 const data = crypto.randomBytes(size);
                 this.requests++;
+                const putAt = Date.now();
                 const put = await dav(this.fd, "PUT", name, data);
                 if (put.status === 201 || put.status === 204) this.acked.set(name, sha256(data));
-                else this.fail("PUT", put);
+                else this.fail("PUT", put, putAt);
                 if (i % 3 === 2 && this.acked.size > 0) {
                     const names = [...this.acked.keys()];
                     const pick = names[Math.floor(Math.random() * names.length)];
                     this.requests++;
+                    const getAt = Date.now();
                     const got = await dav(this.fd, "GET", pick);
-                    if (got.status !== 200) this.fail("GET", got);
+                    if (got.status !== 200) this.fail("GET", got, getAt);
                     else if (sha256(got.body) !== this.acked.get(pick)) this.corrupt++;
                 }
                 await new Promise((r) => setTimeout(r, pause));
@@ -178,7 +181,7 @@ export class Traffic {
         return {
             requests: this.requests,
             failedRequests: f.length,
-            failureWindowSeconds: f.length ? Math.round((f[f.length - 1] - f[0]) * 100) / 100 : 0,
+            failureWindowSeconds: f.length ? Math.round((Math.max(...f) - Math.min(...f)) * 100) / 100 : 0,
             ackedUploads: this.acked.size,
             lostFiles: lost,
             corruptFiles: this.corrupt,

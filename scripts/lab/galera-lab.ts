@@ -4,6 +4,7 @@ import { galeraRollingRestartPlan, GaleraNode } from "../../components/database/
 import { GALERA_PORTS } from "../../components/database/ports";
 import { decideOnce as sharedDecideOnce, recoverGalera as sharedRecoverGalera } from "../ops/galera-recovery";
 import { HOSTS, Lab, log } from "./lab-core";
+import { userDataSetting, webUserData } from "./replay/record";
 import { LAB_GALERA_SYNC_TIMEOUT_S, labGaleraRecoveryTarget, labOpsTarget, labRunner } from "./lab-ops";
 
 export const DB_NODES: GaleraNode[] = HOSTS.filter((h) => h.role === "db").map((h) => ({ name: h.name, address: h.ip }));
@@ -55,10 +56,31 @@ export async function galeraNodeStatus(lab: Lab, node: string): Promise<GaleraNo
     };
 }
 
+let serverHosts: Map<string, string> | undefined;
+/**
+ * The lab db host behind each of the web hosts' HAProxy server names: the names the web user data's
+ * GALERA_BACKENDS gives (`name=address`, the program's node names), mapped by address.
+ */
+function haproxyServerHosts(lab: Lab): Map<string, string> {
+    if (!serverHosts) {
+        const backends = userDataSetting(webUserData(lab.recording()), "GALERA_BACKENDS");
+        if (!backends) throw new Error("the recorded web user data sets no GALERA_BACKENDS");
+        serverHosts = new Map(
+            backends.split(",").map((entry) => {
+                const [name, address] = entry.split("=");
+                const host = HOSTS.find((h) => h.ip === address);
+                if (!host) throw new Error(`GALERA_BACKENDS names ${name}=${address}, which is no lab host's address`);
+                return [name, host.name] as const;
+            }),
+        );
+    }
+    return serverHosts;
+}
+
 /**
  * Which node a web host's HAProxy sends writes to, from its `show stat`: with `balance first` the first
  * UP server of tier 1 (the designated writer), else the first UP backup (no allbackups): a Synced
- * fallback `<node>-synced`, then a Donor `<node>-donor`. Returns the node name; `tier` says which.
+ * fallback `<node>-synced`, then a Donor `<node>-donor`. Returns the lab db host and the server's name.
  */
 export async function haproxyRoute(lab: Lab, web: string): Promise<{ node: string; server: string }> {
     const r = await lab.sh(web, "echo 'show stat' | socat -t2 stdio UNIX-CONNECT:/run/haproxy/admin.sock", { timeoutMs: 5000 });
@@ -68,7 +90,9 @@ export async function haproxyRoute(lab: Lab, web: string): Promise<{ node: strin
     const parsed = rows.map((l) => l.split(",")).map((c) => ({ name: c[1], status: c[17], backup: c[20] === "1" }));
     const up = parsed.filter((p) => p.status.startsWith("UP"));
     const active = up.find((p) => !p.backup) ?? up.find((p) => p.backup);
-    return active ? { node: active.name.replace(/-(synced|donor)$/, ""), server: active.name } : { node: "none-up", server: "none-up" };
+    if (!active) return { node: "none-up", server: "none-up" };
+    const name = active.name.replace(/-(synced|donor)$/, "");
+    return { node: haproxyServerHosts(lab).get(name) ?? name, server: active.name };
 }
 export async function haproxyWriter(lab: Lab, web: string): Promise<string> {
     return (await haproxyRoute(lab, web)).node;

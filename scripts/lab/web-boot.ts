@@ -41,6 +41,8 @@ export const REDIS_ENDPOINT_ADDRESS = "198.19.10.10";
 export const ALB_STANDIN_HOST = { name: "alb", address: "198.19.20.10" } as const;
 /** Inside a stand-in host: where elasticache-failover.sh lives (copied at boot). */
 const FAILOVER_SCRIPT = "/usr/local/sbin/oclab-elasticache-failover";
+/** On a Redis stand-in host: configured once; its role is the failovers' from then on. */
+const REDIS_CONFIGURED_MARK = "/etc/redis/oclab-standin-configured";
 
 /** A setting the program hands node-init in the user data; an error naming it when absent. */
 export function requiredUserDataSetting(userData: string, name: string): string {
@@ -199,17 +201,30 @@ export class WebBoot {
                 await this.bootStandinHost(h.name, h.address, ["redis-server", "redis-tools", "iputils-arping"], {
                     [FAILOVER_SCRIPT]: { content: failover, mode: 0o755 },
                 });
+                // a later `up` keeps a configured node as it is: failovers since have changed its role
+                const configured = await run([...this.lab.booted.nsenterArgs(h.name), "test", "-e", REDIS_CONFIGURED_MARK], { timeoutMs: 10_000 });
+                if (configured.code === 0) return;
                 // the configuration holds the AUTH token and the key is private: both reach the host on stdin, never in an argument
                 await this.hostSh(h.name, `install -d -m 750 -o root -g redis ${path.dirname(REDIS_TLS_FILES.cert)}`, "making the TLS directory");
                 await this.writeHostFile(h.name, REDIS_CONF_PATH, h.redisConf, "640", "redis");
                 await this.writeHostFile(h.name, REDIS_TLS_FILES.cert, fs.readFileSync(cert.certPath, "utf8"), "644", "root");
                 await this.writeHostFile(h.name, REDIS_TLS_FILES.key, fs.readFileSync(cert.keyPath, "utf8"), "640", "redis");
                 await this.writeHostFile(h.name, REDIS_TLS_FILES.ca, this.caPem, "644", "root");
-                await this.hostSh(h.name, "systemctl restart redis-server", "starting redis-server");
+                await this.hostSh(h.name, `systemctl restart redis-server && touch ${REDIS_CONFIGURED_MARK}`, "starting redis-server");
             }),
         );
-        await this.redisFailover("take", p.name);
+        const holder = await this.redisEndpointHolder();
+        if (!holder) await this.redisFailover("take", p.name);
         log(`ElastiCache stand-in: ${p.name} primary, ${s.name} replica; ${ec.endpointName} -> ${REDIS_ENDPOINT_ADDRESS}:${ec.port}`);
+    }
+
+    /** The Redis stand-in host that holds the primary endpoint's address now, if any. */
+    async redisEndpointHolder(): Promise<string | undefined> {
+        for (const h of REDIS_STANDIN_HOSTS) {
+            const r = await run([...this.lab.booted.nsenterArgs(h.name), "ip", "-4", "-o", "addr", "show", "dev", "host0"], { timeoutMs: 10_000 });
+            if (r.stdout.includes(`inet ${REDIS_ENDPOINT_ADDRESS}/`)) return h.name;
+        }
+        return undefined;
     }
 
     /**

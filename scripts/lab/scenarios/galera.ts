@@ -612,7 +612,8 @@ export const scenarios: Scenario[] = [
                         figures.appConnectionsAtCap === cap &&
                         /^1226 /.test(extra) &&
                         figures.healthAtCap === 200 &&
-                        route.server === writer &&
+                        route.node === writer &&
+                        !/-(synced|donor)$/.test(route.server) &&
                         figures.rootConnects === "yes";
                 } finally {
                     await probe.stop();

@@ -1,4 +1,4 @@
-/** Scenario registry: Galera scenarios (galera.ts), then the Gluster (gluster.ts), web-lock (web.ts) and restore-drill (backup.ts) ones. */
+/** Scenario registry: Galera scenarios (galera.ts), then the Gluster (gluster.ts), web (web.ts), user-level (user.ts) and restore-drill (backup.ts) ones. */
 import * as fs from "fs";
 import * as path from "path";
 import { Lab, log } from "../lab-core";
@@ -7,7 +7,7 @@ import { scenarios as galera } from "./galera";
 
 export async function allScenarios(): Promise<Scenario[]> {
     const list = [...galera];
-    for (const extra of ["gluster", "web", "backup"]) {
+    for (const extra of ["gluster", "web", "user", "backup"]) {
         const f = path.join(__dirname, `${extra}.ts`);
         if (fs.existsSync(f)) {
             const m = await import(f);
