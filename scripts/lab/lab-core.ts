@@ -81,13 +81,6 @@ export const LOGIN_USER = "admin";
 export const REMOTE_SCRIPTS = remoteScriptsDir(LOGIN_USER);
 
 /**
- * The tar command that packs a host's copy: scripts/node's files at the top, as CopyToRemote lands
- * them. Absolute -C directories: GNU tar resolves a relative -C against the previous one.
- */
-export function hostCopyTarArgs(tgz: string): string[] {
-    return ["tar", "-czf", tgz, "-C", NODE_SCRIPTS, "."];
-}
-/**
  * The lab's own test tools (Gluster writer/verify/bench helpers): a copy of scripts/ in the state
  * directory, bound read-only at the same path into every host. Not the program's: the program's
  * files reach hosts only through their copy steps.
@@ -104,9 +97,9 @@ export const LAB_PACKAGES = ["systemd-container", "debootstrap", "apt-cacher-ng"
  * backupS3Endpoint names. Its objects live in $OCLAB_STATE/s3 and go with `down`.
  */
 export const S3_STANDIN_PORT = 9000;
+export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
 /** The nft table of the IMDS address's rule on this machine (scripts/lab/web-boot.ts makes it, `down` deletes it). */
 export const IMDS_NFT_TABLE = "oclab_imds";
-export const S3_STANDIN_ENDPOINT = `http://${BRIDGE_IP}:${S3_STANDIN_PORT}`;
 
 export type { RunResult };
 export interface RunOpts {
@@ -541,26 +534,6 @@ export class Lab {
         }
         const tail = fs.readFileSync(logPath, "utf8").trim().split("\n").slice(-5).join(" | ");
         throw new Error(`the ${kind} stand-in did not come up within 15 s: ${tail || "no output"} (log: ${logPath})`);
-    }
-
-    /** Copy scripts/node to every host over SSH as the login user, where CopyToRemote lands it. */
-    async copyScripts(hosts = HOSTS.map((h) => h.name)): Promise<void> {
-        const tgz = path.join(STATE, "scripts.tgz");
-        runSync(hostCopyTarArgs(tgz));
-        const data = fs.readFileSync(tgz);
-        await Promise.all(
-            hosts.map(async (h) => {
-                const remote = `set -e; mkdir -p ${REMOTE_SCRIPTS}; tar -C ${REMOTE_SCRIPTS} -xzf -`;
-                const r = await new Promise<RunResult>((resolve) => {
-                    const p = spawn("ssh", ["-F", this.sshConfig, h, remote]);
-                    let err = "";
-                    p.stderr.on("data", (d) => (err += d));
-                    p.on("close", (code) => resolve({ code: code ?? 1, stdout: "", stderr: err }));
-                    p.stdin.end(data);
-                });
-                if (r.code !== 0) throw new Error(`copying scripts to ${h} failed: ${r.stderr}`);
-            }),
-        );
     }
 
     // ---------------------------------------------------------------- down

@@ -84,15 +84,27 @@ export function imdsRuleset(bridge: string, address: string, port = AWS_STANDIN_
 
 export class WebBoot {
     readonly caPem: string;
+    /** The web launch template's user data, decoded. */
+    private readonly userData: string;
     constructor(
         private readonly lab: Lab,
         private readonly rec: LabRecording,
     ) {
         this.caPem = fs.readFileSync(ensureLabCa(LAB_CA_DIR).certPath, "utf8");
+        this.userData = webUserData(rec);
     }
 
-    private get userData(): string {
-        return webUserData(this.rec);
+    /** The ElastiCache stand-in's hosts and settings, from the recorded replication group. */
+    private elasticache() {
+        const [p, s] = REDIS_STANDIN_HOSTS;
+        return elasticacheStandin(this.rec, { primary: { name: p.name, address: p.address }, replica: { name: s.name, address: s.address }, endpointAddress: REDIS_ENDPOINT_ADDRESS });
+    }
+
+    /** Boots a prepared host (its disk kept) and waits until systemd and cloud-init report the boot finished. */
+    private async boot(spec: BootSpec): Promise<void> {
+        this.lab.booted.prepareRoot(spec, baseImageDir(), false);
+        this.lab.booted.start(spec);
+        await this.lab.booted.waitBooted(spec.name, 300_000);
     }
 
     /** DNS, IMDS + Secrets Manager, the IMDS rule. */
@@ -162,18 +174,12 @@ export class WebBoot {
     async restartStandinHost(name: string): Promise<void> {
         const h = [...REDIS_STANDIN_HOSTS, ALB_STANDIN_HOST].find((x) => x.name === name);
         if (!h) throw new Error(`${name} is not a lab stand-in host`);
-        const spec = this.standinSpec(h.name, h.address);
-        this.lab.booted.prepareRoot(spec, baseImageDir(), false);
-        this.lab.booted.start(spec);
-        await this.lab.booted.waitBooted(name, 300_000);
+        await this.boot(this.standinSpec(h.name, h.address));
     }
 
     /** A stand-in host: booted Debian 12 on the lab segment, its packages through the egress. */
     private async bootStandinHost(name: string, address: string, packages: string[], files: Record<string, { content: string; mode: number }>): Promise<void> {
-        const spec = this.standinSpec(name, address, files);
-        this.lab.booted.prepareRoot(spec, baseImageDir(), false);
-        this.lab.booted.start(spec);
-        await this.lab.booted.waitBooted(name, 300_000);
+        await this.boot(this.standinSpec(name, address, files));
         const r = await run([...this.lab.booted.nsenterArgs(name), "bash", "-c",
             `set -euo pipefail; export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null; apt-get install -y -q --no-install-recommends ${packages.join(" ")} >/var/log/oclab-standin-install.log 2>&1 || { tail -n 20 /var/log/oclab-standin-install.log; exit 1; }`,
         ], { timeoutMs: 900_000 });
@@ -193,7 +199,7 @@ export class WebBoot {
     /** ElastiCache: a TLS-only primary and replica with AUTH; the primary takes the endpoint address. */
     async startRedis(): Promise<void> {
         const [p, s] = REDIS_STANDIN_HOSTS;
-        const ec = elasticacheStandin(this.rec, { primary: { name: p.name, address: p.address }, replica: { name: s.name, address: s.address }, endpointAddress: REDIS_ENDPOINT_ADDRESS });
+        const ec = this.elasticache();
         const failover = fs.readFileSync(path.join(__dirname, "elasticache-failover.sh"), "utf8");
         await Promise.all(
             ec.hosts.map(async (h) => {
@@ -233,8 +239,7 @@ export class WebBoot {
      * The AUTH token goes on stdin.
      */
     async redisFailover(mode: "take" | "release", host: string, newPrimary?: string): Promise<void> {
-        const [p, s] = REDIS_STANDIN_HOSTS;
-        const ec = elasticacheStandin(this.rec, { primary: { name: p.name, address: p.address }, replica: { name: s.name, address: s.address }, endpointAddress: REDIS_ENDPOINT_ADDRESS });
+        const ec = this.elasticache();
         const token = ec.authSecret ? (JSON.parse(this.rec.secrets[ec.authSecret].secretString) as { authToken: string }).authToken : "";
         const next = newPrimary ? REDIS_STANDIN_HOSTS.find((h) => h.name === newPrimary)?.address : undefined;
         if (mode === "release" && !next) throw new Error(`release on ${host}: name the new primary (redis1 or redis2), got ${newPrimary}`);
@@ -269,10 +274,7 @@ export class WebBoot {
      * user data not run again); returns once systemd and cloud-init report the boot finished.
      */
     async restartWebHost(host: string): Promise<void> {
-        const spec = this.webBootSpec(host);
-        this.lab.booted.prepareRoot(spec, baseImageDir(), false);
-        this.lab.booted.start(spec);
-        await this.lab.booted.waitBooted(host, 300_000);
+        await this.boot(this.webBootSpec(host));
     }
 
     /** web1/web2 booted with the launch template's user data; bounded wait for cloud-init. */
@@ -302,7 +304,8 @@ export class WebBoot {
  */
 export async function bootWebTier(lab: Lab): Promise<void> {
     const t0 = Date.now();
-    const wb = new WebBoot(lab, lab.recording());
+    const rec = lab.recording();
+    const wb = new WebBoot(lab, rec);
     await wb.startAwsStandins();
     await wb.startRegistry();
     await wb.startRedis();
@@ -310,7 +313,7 @@ export async function bootWebTier(lab: Lab): Promise<void> {
     await lab.writeSshConfig();
     await wb.startAlb();
     // through the front door, as a user: an upload and its download (the ALB needs 2 good checks first)
-    const fd = frontDoor(lab.recording(), ALB_STANDIN_HOST.address);
+    const fd = frontDoor(rec, ALB_STANDIN_HOST.address);
     let rt = await roundTrip(fd, "oclab-up-probe.bin", 1 << 20);
     for (let i = 0; i < 60 && !rt.intact; i++) {
         await sleep(1000);

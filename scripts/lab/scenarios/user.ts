@@ -11,6 +11,8 @@ import { killGlusterHost, startGlusterd, waitHealed } from "../gluster-lab";
 import { HAPROXY_ADMIN_SOCKET } from "../alb-standin";
 import { Lab, run, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
+import { waitFor } from "./galera";
+import { FAILOVER_FAILED_PROBES, FAILOVER_PROBE_INTERVAL_SECONDS } from "../elasticache-standin";
 import { REDIS_PORT } from "../../../components/cache/ports";
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -21,15 +23,6 @@ async function albTargetStatus(lab: Lab, target: string): Promise<string> {
     // the forwarding backend's server row (not the -check- backends, not the fail-open backups)
     const row = r.stdout.split("\n").map((l) => l.split(",")).find((c) => c[1] === target && !c[0].includes("-check-") && c[0] !== "stats");
     return row ? row[17] : `unknown (${r.stderr.trim() || "no row"})`;
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
-    const t0 = Date.now();
-    while (Date.now() - t0 < timeoutMs) {
-        if (await check()) return (Date.now() - t0) / 1000;
-        await sleep(500);
-    }
-    throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
 }
 
 /**
@@ -128,7 +121,7 @@ export const scenarios: Scenario[] = [
     {
         name: "user-redis-primary-failover",
         description:
-            "users upload and download through the front door while the Redis primary loses power; as ElastiCache does, the replica is promoted after 3 failed probes 1 s apart and the endpoint name follows it; the old primary boots again and follows the new one",
+            `users upload and download through the front door while the Redis primary loses power; as ElastiCache does, the replica is promoted after ${FAILOVER_FAILED_PROBES} failed probes ${FAILOVER_PROBE_INTERVAL_SECONDS} s apart and the endpoint name follows it; the old primary boots again and follows the new one`,
         run: (lab) =>
             underTraffic(lab, "user-redis-primary-failover", {
                 fault: async (figures) => {
@@ -142,13 +135,13 @@ export const scenarios: Scenario[] = [
                     const old = String(figures.oldPrimary);
                     const next = REDIS_STANDIN_HOSTS.find((h) => h.name !== old)!.name;
                     const t = Date.now();
-                    // ElastiCache's detection, modelled: 3 failed probes of the primary, 1 s apart
+                    // ElastiCache's detection, modelled: FAILOVER_FAILED_PROBES failed probes of the primary in a row
                     const address = REDIS_STANDIN_HOSTS.find((h) => h.name === old)!.address;
                     let missed = 0;
-                    for (let i = 0; i < 60 && missed < 3; i++) {
-                        const p = await run([...lab.booted.nsenterArgs(next), "timeout", "1", "bash", "-c", `exec 3<>/dev/tcp/${address}/${REDIS_PORT}`], { timeoutMs: 5000 });
+                    for (let i = 0; i < 60 && missed < FAILOVER_FAILED_PROBES; i++) {
+                        const p = await run([...lab.booted.nsenterArgs(next), "timeout", String(FAILOVER_PROBE_INTERVAL_SECONDS), "bash", "-c", `exec 3<>/dev/tcp/${address}/${REDIS_PORT}`], { timeoutMs: 5000 });
                         missed = p.code === 0 ? 0 : missed + 1;
-                        await sleep(1000);
+                        await sleep(FAILOVER_PROBE_INTERVAL_SECONDS * 1000);
                     }
                     await wb.redisFailover("take", next);
                     figures.newPrimary = next;
