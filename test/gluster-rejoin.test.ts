@@ -54,6 +54,15 @@ args="$*"
 echo "$args" >> "$ST/calls"
 case "$args" in
   *--remote-host=*"pool list") [ -f "$ST/remote_pool" ] || exit 1; cat "$ST/remote_pool" ;;
+  *--remote-host=*"peer status")
+    # A peer's view of this node (UUID from glusterd.info): $ST/reject_until_restart -> rejected
+    # until glusterd restarts here; else the next line of $ST/views (the last one sticks); else in
+    # the cluster. Another peer's block comes first, rejected, so only a match by UUID passes.
+    me=$(sed -n 's/^UUID=//p' "${t.dir}/glusterd/glusterd.info")
+    if [ -f "$ST/reject_until_restart" ] && ! grep -q "svc restart glusterd" "$ST/calls"; then view="Peer Rejected (Connected)"
+    elif [ -s "$ST/views" ]; then view=$(head -n1 "$ST/views"); [ "$(wc -l < "$ST/views")" -le 1 ] || sed -i 1d "$ST/views"
+    else view="Peer in Cluster (Connected)"; fi
+    printf 'Number of Peers: 2\n\nHostname: 10.0.1.99\nUuid: %s\nState: Peer Rejected (Connected)\n\nHostname: %s\nUuid: %s\nState: %s\n' "${NEW}" "${SELF}" "$me" "$view" ;;
   "--mode=script pool list") [ ! -f "$ST/down" ] || exit 1; cat "$ST/local_pool" ;;
   "--mode=script peer status") cat "$ST/peer_status" 2>/dev/null || true ;;
   "--mode=script volume info "*) [ -f "$ST/volinfo" ] || exit 1; cat "$ST/volinfo" ;;
@@ -277,6 +286,45 @@ esac`);
         expect(c).to.contain(`volume reset-brick gfs_v_r5 ${b} start\n`);
         expect(c).to.contain(`volume reset-brick gfs_v_r5 ${b} ${b} commit force\n`);
         expect(c.indexOf("commit force")).to.be.below(c.indexOf("volume heal gfs_v_r5 full"));
+    });
+
+    const resetPath = () => {
+        fs.writeFileSync(path.join(t.dir, "glusterd", "glusterd.info"), `UUID=${OLD}\n`);
+        healthyPool();
+        write("local_pool", poolList([[U1, PEERS[0]], [U2, PEERS[1]], [OLD, "localhost"]]));
+        write("volinfo", useBrickDir());
+    };
+    const peerViewCalls = () => (calls().match(/--remote-host=\S+ peer status/g) ?? []).length;
+
+    it("commits the reset only once every peer holds this node as 'Peer in Cluster (Connected)'", () => {
+        resetPath();
+        // the handshake after a restored identity passes through these states on a peer (lab trace)
+        write("views", "Accepted peer request (Connected)\nSent and Received peer request (Connected)\nSent and Received peer request (Connected)\nPeer in Cluster (Connected)\n");
+        const r = run();
+        expect(r.code, r.stderr).to.equal(0);
+        const c = calls();
+        expect(peerViewCalls()).to.be.at.least(4);
+        expect(c.lastIndexOf("peer status")).to.be.below(c.indexOf("reset-brick"));
+    });
+
+    it("gives a peer that still rejects this node a new handshake (glusterd restarted once), then resets", () => {
+        resetPath();
+        write("reject_until_restart", "");
+        const r = run();
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stderr).to.contain("a peer still rejects");
+        const c = calls();
+        expect((c.match(/svc restart glusterd/g) ?? []).length).to.equal(1);
+        expect(c.indexOf("svc restart glusterd")).to.be.below(c.indexOf("reset-brick"));
+    });
+
+    it("does not reset the brick while a peer holds this node in another state, naming each peer's view", () => {
+        resetPath();
+        write("views", "Accepted peer request (Connected)\n");
+        const r = run();
+        expect(r.code).to.not.equal(0);
+        expect(r.stderr).to.contain(`${PEERS[0]}: Accepted peer request (Connected)`).and.contain("re-run once they reconnect");
+        expect(calls()).to.not.contain("reset-brick").and.not.contain("svc restart");
     });
 
     it("refuses a brick that holds another volume, without force", () => {

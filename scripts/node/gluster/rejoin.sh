@@ -22,6 +22,14 @@
 #    (peers/<uuid>, state=3, hostname1=ADDR: the "same hostname" replacement in the GlusterFS admin
 #    guide) and glusterd is started again: it handshakes as the old member and imports the volumes.
 #    Nobody in the pool knows this address -> first deployment, nothing to do (create-volume probes).
+#    While this node ran with the new UUID, its peers' reconnects met a glusterd that did not know
+#    them: it answered their friend requests with a reject, so they hold this node as "Peer
+#    Rejected" until a later handshake is accepted (glusterd-sm.c: BEFRIENDED + RCVD_RJT ->
+#    REJECTED, REJECTED + RCVD_ACC -> BEFRIENDED). Every peer checks the brick of a reset-brick
+#    commit against its own view of this node ("Host X is not in 'Peer in Cluster' state",
+#    glusterd-utils.c glusterd_new_brick_validate), so the script waits until every peer, asked
+#    with its read-only `peer status`, holds this node as "Peer in Cluster (Connected)"; a peer
+#    still rejecting it after that wait gets a new handshake (glusterd restarted here once).
 # 2. Brick. A brick directory without the volume's `trusted.glusterfs.volume-id` xattr (new data
 #    volume, or wiped) is refused by the brick process. When the directory is EMPTY it is given back
 #    with `volume reset-brick VOL B start` + `reset-brick VOL B B commit force` (the documented way to
@@ -63,6 +71,36 @@ remote_pool() {
         length($1) == 36 && $1 ~ /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/ && substr($1, 9, 1) == "-" && substr($1, 14, 1) == "-" && substr($1, 19, 1) == "-" && substr($1, 24, 1) == "-" { print $1, ($2 == "localhost" ? me : $2) }'
 }
 
+# connected: this glusterd holds every peer as "Peer in Cluster (Connected)".
+connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
+# peer_view PEER UUID: the state PEER's glusterd holds for UUID, e.g. "Peer in Cluster (Connected)"
+# (read-only `peer status` over PEER's management port); nothing when PEER does not answer.
+peer_view() {
+    timeout 20 gluster --mode=script --remote-host="$1" peer status 2>/dev/null \
+        | awk -v u="$2" '$1 == "Uuid:" { cur = ($2 == u) } cur && /^State: / { sub(/^State: /, ""); print; exit }'
+}
+# seen_in_cluster UUID: every peer holds UUID as "Peer in Cluster (Connected)".
+seen_in_cluster() {
+    local p
+    for p in "${peers[@]}"; do [ "$(peer_view "$p" "$1")" = "Peer in Cluster (Connected)" ] || return 1; done
+}
+peer_views() { local p; for p in "${peers[@]}"; do printf '%s: %s; ' "$p" "$(peer_view "$p" "$1")"; done; }
+# wait_seen_in_cluster UUID: wait (bounded) until every peer holds this node in the cluster; a peer
+# that still rejects it then gets one new handshake (glusterd restarted here).
+wait_seen_in_cluster() {
+    wait_for "every peer holds $self ($1) as 'Peer in Cluster (Connected)'" "$wait_s" seen_in_cluster "$1" && return 0
+    local views
+    views="$(peer_views "$1")"
+    if ! grep -q 'Peer Rejected' <<< "$views"; then
+        die "not every peer holds $self as 'Peer in Cluster (Connected)' after ${wait_s}s (${views}); re-run once they reconnect"
+    fi
+    log "a peer still rejects $self (${views}): restarting glusterd here for a new handshake"
+    svc restart glusterd
+    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+    wait_for "every peer holds $self ($1) as 'Peer in Cluster (Connected)'" "$wait_s" seen_in_cluster "$1" \
+        || die "not every peer holds $self as 'Peer in Cluster (Connected)' after a new handshake ($(peer_views "$1")); inspect 'gluster peer status' on each peer"
+}
+
 # ---------------------------------------------------------------- 1. peer identity
 pool=""; asked=""
 for p in "${peers[@]}"; do
@@ -95,7 +133,6 @@ else
         done <<< "$pool"
         svc start glusterd
         wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after restoring UUID $known"
-        connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
         if ! wait_for "all ${#peers[@]} peers connected" "$wait_s" connected; then
             gl peer status >&2 || true
             die "peers not all connected ${wait_s}s after restoring UUID $known"
@@ -118,7 +155,6 @@ if [ "${restored:-0}" = 1 ]; then
     # restart it once, as the manual same-hostname replacement does after the probe.
     svc restart glusterd
     wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
-    connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
     wait_for "all ${#peers[@]} peers connected" "$wait_s" connected || die "peers not all connected ${wait_s}s after restarting glusterd"
     wait_for "volume $vol known here" "$wait_s" volume_exists "$vol" || die "volume $vol missing after restarting glusterd"
 fi
@@ -273,6 +309,7 @@ if [ -n "$(ls -A "$brick_dir")" ]; then
 fi
 
 log "brick $brick is empty (no volume-id): reset-brick, then a full heal"
+wait_seen_in_cluster "$(local_uuid)"
 # A start left over from an interrupted run fails ("already in progress"): the commit decides.
 gl_locked volume reset-brick "$vol" "$brick" start >&2 || warn "reset-brick $vol $brick start failed; trying the commit"
 gl_locked volume reset-brick "$vol" "$brick" "$brick" commit force >&2 || die "reset-brick $vol $brick commit force failed"
