@@ -1,8 +1,11 @@
 import { expect } from "chai";
+import { type ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
 import * as path from "path";
 import { InvalidArgsError } from "../components/shared/errors";
-import { albStandin, expectRule, type AlbTarget } from "../scripts/lab/alb-standin";
+import { HAPROXY_ADMIN_SOCKET, albStandin, expectRule, type AlbTarget } from "../scripts/lab/alb-standin";
 import type { LabRecording } from "../scripts/lab/replay/record";
 import { labRecording } from "./harness/labRecording";
 import { bash, tempDir } from "./harness/shell";
@@ -107,6 +110,24 @@ describe("ALB stand-in (from the recording of Pulumi.lab.yaml)", function () {
         expect(() => s.deregistration("web9")).to.throw(InvalidArgsError, /web9/);
     });
 
+    it("keeps a target launched later (scale-out) in maintenance until its registration makes it ready", () => {
+        const s = albStandin(rec, [...TARGETS, { name: "web3", address: "198.18.0.33", registered: false }]);
+        const be = section(s.haproxyCfg, "backend lab-owncloud-tg");
+        expect(be).to.include("server web3 198.18.0.33:8080 track lab-owncloud-tg-check-web3/web3 cookie web3 disabled");
+        expect(be).to.include("server web3-failopen 198.18.0.33:8080 backup disabled");
+        expect(section(s.haproxyCfg, "backend lab-owncloud-tg-check-web3")).to.include("server web3 198.18.0.33:8080 check port 8081 inter 10s rise 2 fall 3 disabled");
+        // the registered ones are untouched
+        expect(be).to.include("server web1 198.18.0.31:8080 track lab-owncloud-tg-check-web1/web1 cookie web1");
+        // the checked server first, its health down, so the serving one leaves maintenance as DOWN, not UP
+        expect(s.registration("web3")).to.deep.equal([
+            "set server lab-owncloud-tg-check-web3/web3 state ready",
+            "set server lab-owncloud-tg-check-web3/web3 health down",
+            "set server lab-owncloud-tg/web3 state ready",
+            "set server lab-owncloud-tg/web3-failopen state ready",
+        ]);
+        expect(() => s.registration("web9")).to.throw(InvalidArgsError, /web9/);
+    });
+
     it("follows the recording: other ports, thresholds, matcher, duration and idle timeout change the file", () => {
         const r = structuredClone(rec);
         const lb = r.loadBalancers![0];
@@ -177,6 +198,103 @@ describe("ALB stand-in (from the recording of Pulumi.lab.yaml)", function () {
         } finally {
             t.cleanup();
         }
+    });
+});
+
+/**
+ * HAProxy itself (2.6, as on the `alb` host) running the generated file on loopback addresses, with
+ * fast checks: what a registration does to a target launched later. The machine-specific global
+ * lines (chroot, user, daemon, the socket's path) are swapped for a temporary directory's.
+ */
+describe("ALB stand-in under HAProxy: a target registered while traffic flows", function () {
+    this.timeout(60_000);
+    const FRONT = 18480, TRAFFIC = 18481, HEALTH = 18482;
+    const T: AlbTarget[] = [
+        { name: "web1", address: "127.0.0.2" },
+        { name: "web3", address: "127.0.0.3", registered: false },
+    ];
+    let t: ReturnType<typeof tempDir>;
+    let haproxy: ChildProcess | undefined;
+    const servers: http.Server[] = [];
+    let sock: string;
+
+    const listen = (address: string, port: number, answer: (req: http.IncomingMessage) => [number, string]) =>
+        new Promise<void>((resolve, reject) => {
+            const srv = http.createServer((req, res) => {
+                const [code, body] = answer(req);
+                res.writeHead(code, { "Content-Type": "text/plain" }).end(body);
+            });
+            servers.push(srv);
+            srv.once("error", reject).listen(port, address, () => resolve());
+        });
+    const admin = (command: string) =>
+        new Promise<string>((resolve, reject) => {
+            let out = "";
+            const c = net.createConnection(sock, () => c.end(`${command}\n`));
+            c.on("data", (d) => (out += d)).on("end", () => resolve(out)).on("error", reject);
+        });
+    /** The serving backend's row for a server: its status (UP, DOWN, MAINT) and total sessions. */
+    const row = async (server: string) => {
+        const c = (await admin("show stat")).split("\n").map((l) => l.split(",")).find((f) => f[0] === "lab-owncloud-tg" && f[1] === server);
+        return { status: c?.[17] ?? "?", sessions: Number(c?.[7] ?? -1) };
+    };
+    const get = () =>
+        new Promise<string>((resolve, reject) => {
+            http.get({ host: "127.0.0.1", port: FRONT, path: "/x", headers: { Host: "cloud.lab.test" }, agent: false }, (res) => {
+                let b = "";
+                res.on("data", (d) => (b += d)).on("end", () => resolve(`${res.statusCode} ${b}`));
+            }).on("error", reject);
+        });
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+        for (let i = 0; i < 100; i++) {
+            if (await ok()) return;
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error(`not within 20 s: ${what}`);
+    };
+
+    before(async function () {
+        if (bash("command -v haproxy").code !== 0) this.skip();
+        const rec = structuredClone(await labRecording());
+        const lb = rec.loadBalancers![0];
+        lb.listeners[0].port = FRONT;
+        const tg = lb.targetGroups[0];
+        tg.port = TRAFFIC;
+        tg.healthCheck = { ...tg.healthCheck, port: String(HEALTH), interval: 1, timeout: 1 };
+        t = tempDir("alb-live");
+        sock = path.join(t.dir, "admin.sock");
+        const cfg = albStandin(rec, T, { bindAddress: "127.0.0.1" })
+            .haproxyCfg.split("\n")
+            .filter((l) => !/^\s+(chroot|user|group|daemon|log \/dev\/log)\b/.test(l))
+            .map((l) => l.replace(HAPROXY_ADMIN_SOCKET, sock))
+            .join("\n");
+        fs.writeFileSync(path.join(t.dir, "haproxy.cfg"), cfg);
+        for (const x of T) {
+            await listen(x.address, TRAFFIC, () => [200, x.name]);
+            await listen(x.address, HEALTH, () => [200, "ok"]);
+        }
+        haproxy = spawn("haproxy", ["-db", "-f", path.join(t.dir, "haproxy.cfg")], { stdio: "ignore" });
+        await until("HAProxy's admin socket answers", async () => fs.existsSync(sock) && (await admin("show info").catch(() => "")).includes("Name: HAProxy"));
+    });
+    after(async () => {
+        haproxy?.kill("SIGTERM");
+        for (const s of servers) s.close();
+        t?.cleanup();
+    });
+
+    it("sends it nothing before the registration, nor after it until its checks pass; then round robin includes it", async () => {
+        await until("web1 UP", async () => (await row("web1")).status === "UP");
+        expect((await row("web3")).status).to.match(/^MAINT/);
+        for (let i = 0; i < 6; i++) expect(await get()).to.equal("200 web1");
+        const s = albStandin(structuredClone(await labRecording()), T);
+        for (const c of s.registration("web3")) expect((await admin(c)).trim()).to.equal("");
+        // the ALB's "initial" state: registered, not healthy yet, no traffic
+        expect((await row("web3")).status).to.match(/^DOWN/);
+        expect((await row("web3")).sessions).to.equal(0);
+        await until("web3 UP after 2 passing checks", async () => (await row("web3")).status === "UP");
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) seen.add(await get());
+        expect([...seen].sort()).to.deep.equal(["200 web1", "200 web3"]);
     });
 });
 

@@ -23,9 +23,15 @@
  *   the Host header without a port on ports 80/443 and with it on other ports;
  * - the idle timeout on both connections, the ALB's 10 s connect timeout to targets;
  * - deregistration delay: `deregistration(target)` gives the runtime API commands (maintenance at
- *   once, its remaining sessions ended after the delay).
+ *   once, its remaining sessions ended after the delay);
+ * - registration: a target the Auto Scaling group launches later (scale-out) is in the file but in
+ *   maintenance (`disabled`) until `registration(target)`'s commands make it ready, its health
+ *   forced down first: no traffic while it is "initial" (registered, not yet passing checks).
  *
- * Not modelled: the check timeout is HAProxy's connect (≤ timeout connect) plus read
+ * Not modelled: a newly registered target serves after <healthyThreshold> passing checks (HAProxy's
+ * `rise` from a forced-down health) where the ALB needs one ("After your target is registered, it
+ * must pass one health check to be considered healthy"): up to (threshold - 1) intervals later;
+ * the check timeout is HAProxy's connect (≤ timeout connect) plus read
  * (`timeout check`) rather than one bound on the whole check; HAProxy starts a server as up
  * while the ALB waits for its first passing check; HAProxy appends its own X-Forwarded-For line
  * instead of extending the client's (the same list for HTTP); invalid header fields are refused
@@ -49,6 +55,8 @@ export interface AlbTarget {
     /** The lab host (web1, web2): the server's name in HAProxy. */
     name: string;
     address: string;
+    /** Registered with the target group from the start (default true); false: launched later, see `registration`. */
+    registered?: boolean;
 }
 
 export interface AlbStandinOptions {
@@ -67,6 +75,8 @@ export interface AlbStandin {
     deregistrationDelaySeconds: number;
     /** Runtime API commands (`socat stdio <admin socket>`) that deregister a target as the ALB does. */
     deregistration(target: string): { afterSeconds: number; command: string }[];
+    /** Runtime API commands that register a target (one given with `registered: false`) as the ALB does. */
+    registration(target: string): string[];
 }
 
 type HealthCheck = Required<Pick<NonNullable<LabTargetGroup["healthCheck"]>, "path" | "matcher" | "interval" | "timeout" | "healthyThreshold" | "unhealthyThreshold">> & { port: number };
@@ -176,7 +186,7 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
     const hc = healthCheck(tg);
     const idle = lb.idleTimeout ?? ALB_DEFAULT_IDLE_TIMEOUT_SECONDS;
     const sticky = tg.stickiness?.enabled === true && tg.stickiness.type === "lb_cookie";
-    const checkBackend = (t: AlbTarget) => `${tg.name}-check-${t.name}`;
+    const checkBackend = (target: string) => `${tg.name}-check-${target}`;
     const lines: string[] = [
         `# The lab's stand-in for the ALB ${lb.name} (scripts/lab/alb-standin.ts, from the recorded inputs; do not edit).`,
         "global",
@@ -205,26 +215,31 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
     lines.push(`backend ${tg.name}`, "    balance roundrobin", "    option allbackups");
     if (sticky) lines.push(`    cookie ${ALB_STICKINESS_COOKIE} insert indirect nocache maxlife ${tg.stickiness!.cookieDuration ?? 86400}s`);
     const cookie = (t: AlbTarget) => (sticky ? ` cookie ${t.name}` : "");
-    for (const t of targets) lines.push(`    server ${t.name} ${t.address}:${tg.port} track ${checkBackend(t)}/${t.name}${cookie(t)}`);
+    // not registered yet: in the file, in maintenance (no checks, no traffic, not failed open to)
+    const unregistered = (t: AlbTarget) => (t.registered === false ? " disabled" : "");
+    for (const t of targets) lines.push(`    server ${t.name} ${t.address}:${tg.port} track ${checkBackend(t.name)}/${t.name}${cookie(t)}${unregistered(t)}`);
     // Fail-open: every target again, unchecked, used together only when no checked server is up.
     // No cookie on them: a cookie naming a backup (always up) would keep a client on a target
     // after it turned unhealthy while others are healthy; stickiness pauses during fail-open instead.
-    for (const t of targets) lines.push(`    server ${t.name}-failopen ${t.address}:${tg.port} backup`);
+    for (const t of targets) lines.push(`    server ${t.name}-failopen ${t.address}:${tg.port} backup${unregistered(t)}`);
     lines.push("");
     for (const t of targets) {
         lines.push(
-            `backend ${checkBackend(t)}`,
+            `backend ${checkBackend(t.name)}`,
             "    option httpchk",
             // The ALB's check request carries Host: <target private IP>:<health check port>.
             `    http-check send meth GET uri ${hc.path} ver HTTP/1.1 hdr Host ${t.address}:${hc.port}`,
             `    ${expectRule(hc.matcher)}`,
             `    timeout connect ${hc.timeout}s`,
             `    timeout check ${hc.timeout}s`,
-            `    server ${t.name} ${t.address}:${tg.port} check port ${hc.port} inter ${hc.interval}s rise ${hc.healthyThreshold} fall ${hc.unhealthyThreshold}`,
+            `    server ${t.name} ${t.address}:${tg.port} check port ${hc.port} inter ${hc.interval}s rise ${hc.healthyThreshold} fall ${hc.unhealthyThreshold}${unregistered(t)}`,
             "",
         );
     }
     const delay = tg.deregistrationDelay ?? 300;
+    const known = (target: string) => {
+        if (!targets.some((t) => t.name === target)) throw new InvalidArgsError("ALB stand-in", lb.name, [problem("target", `${target} is not a target of the stand-in (${targets.map((t) => t.name).join(", ")})`)]);
+    };
     return {
         loadBalancer: lb.name,
         targetGroup: tg.name,
@@ -232,7 +247,7 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
         ...(opts.tls ? { cert: { name: "alb", dnsNames: [opts.tls.domain], ips: opts.bindAddress ? [opts.bindAddress] : [] } } : {}),
         deregistrationDelaySeconds: delay,
         deregistration: (target: string) => {
-            if (!targets.some((t) => t.name === target)) throw new InvalidArgsError("ALB stand-in", lb.name, [problem("target", `${target} is not a registered target (${targets.map((t) => t.name).join(", ")})`)]);
+            known(target);
             // The ALB sends a deregistered target no new request at once, sticky clients included
             // (HAProxy's `drain` would still take those: `maint` does not), lets in-flight requests
             // run for the delay, then ends what is left.
@@ -241,6 +256,20 @@ export function albStandin(recording: LabRecording, targets: AlbTarget[], opts: 
                 { afterSeconds: 0, command: `set server ${tg.name}/${target}-failopen state maint` },
                 { afterSeconds: delay, command: `shutdown sessions server ${tg.name}/${target}` },
                 { afterSeconds: delay, command: `shutdown sessions server ${tg.name}/${target}-failopen` },
+            ];
+        },
+        registration: (target: string) => {
+            known(target);
+            // The ALB sends a new target nothing before it passes a health check ("initial").
+            // HAProxy 2.6 takes a server leaving maintenance as UP at once ("UP/READY
+            // (leaving forced maintenance)") and ignores a health change while it is in
+            // maintenance (both measured): so the checked server leaves maintenance first, its
+            // health is forced down, and only then the serving server that tracks it is made ready.
+            return [
+                `set server ${checkBackend(target)}/${target} state ready`,
+                `set server ${checkBackend(target)}/${target} health down`,
+                `set server ${tg.name}/${target} state ready`,
+                `set server ${tg.name}/${target}-failopen state ready`,
             ];
         },
     };
