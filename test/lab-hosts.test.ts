@@ -7,9 +7,9 @@ import { expect } from "chai";
 import YAML from "yaml";
 import { nocloudSeed, type BootSpec } from "../scripts/lab/host/booted";
 import { egressRuleset, EGRESS_PORT } from "../scripts/lab/host/egress";
-import { systemctlArgs } from "../scripts/lab/lab-core";
+import { launchedAtUp, systemctlArgs } from "../scripts/lab/lab-core";
 import type { LabRecording, ReplayCommand } from "../scripts/lab/replay/record";
-import { LAB_BASTION_IP, LAB_WEB_IPS, labInstanceId, recordedStepSecrets, topologyFromRecording } from "../scripts/lab/topology";
+import { LAB_BASTION_IP, LAB_SCALE_OUT_WEB_IP, LAB_WEB_IPS, labInstanceId, recordedStepSecrets, topologyFromRecording } from "../scripts/lab/topology";
 
 const spec: BootSpec = {
     name: "db1",
@@ -95,7 +95,10 @@ describe("lab hosts: read off the recording", () => {
             ["fs1", "198.18.128.10", "fs"],
             ["web1", LAB_WEB_IPS[0], "web"],
             ["web2", LAB_WEB_IPS[1], "web"],
+            ["web3", LAB_SCALE_OUT_WEB_IP, "web"],
         ]);
+        // `up` launches web1/web2 (the group's desired count); web3 is the later scale-out's
+        expect(hosts.filter(launchedAtUp).map((h) => h.name)).to.deep.equal(["bastion", "db1", "db2", "fs1", "web1", "web2"]);
         expect(hosts.find((h) => h.name === "db2")!.dataDevice).to.equal("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol2");
         expect(hosts.find((h) => h.name === "fs1")!.dataDevice).to.equal("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol3");
     });

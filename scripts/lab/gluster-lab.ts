@@ -3,7 +3,7 @@
  * the fault-injection helpers the Gluster scenarios and bench use.
  */
 import * as path from "path";
-import { HOST_SCRIPTS, Lab, log, sleep, shq } from "./lab-core";
+import { HOST_SCRIPTS, Lab, launchedAtUp, log, sleep, shq } from "./lab-core";
 import {
     DEFAULT_MOUNT_POINT,
     DEFAULT_PING_TIMEOUT_S,
@@ -16,7 +16,7 @@ export const MOUNT_POINT = DEFAULT_MOUNT_POINT;
 export const PING_TIMEOUT_S = DEFAULT_PING_TIMEOUT_S;
 
 export const fsHosts = (lab: Lab) => lab.hosts.filter((h) => h.role === "fs");
-export const webHosts = (lab: Lab) => lab.hosts.filter((h) => h.role === "web");
+export const webHosts = (lab: Lab) => lab.hosts.filter((h) => h.role === "web" && launchedAtUp(h));
 
 export function labGlusterSettings(lab: Lab): GlusterSettings {
     return {

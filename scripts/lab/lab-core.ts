@@ -31,7 +31,12 @@ export interface LabHost {
     dataDevice?: string;
     /** The program's name for a cluster node (`node2`): what the node itself is configured as. */
     nodeName?: string;
+    /** A web node the Auto Scaling group launches later (scale-out): its scenario boots it, not `up`. */
+    scaleOut?: boolean;
 }
+
+/** Whether `up` boots the host (every host but a later scale-out's web node). */
+export const launchedAtUp = (h: LabHost): boolean => !h.scaleOut;
 
 export const BRIDGE = "oclab0";
 export const BRIDGE_IP = "198.18.0.1";
@@ -57,7 +62,7 @@ export function defaultTopology(): LabHost[] {
         h("bastion", "198.18.0.10", "bastion"),
         h("db1", "198.18.0.11", "db"), h("db2", "198.18.0.12", "db"), h("db3", "198.18.0.13", "db"),
         h("fs1", "198.18.0.21", "fs"), h("fs2", "198.18.0.22", "fs"), h("fs3", "198.18.0.23", "fs"),
-        h("web1", "198.18.0.31", "web"), h("web2", "198.18.0.32", "web"),
+        h("web1", "198.18.0.31", "web"), h("web2", "198.18.0.32", "web"), { ...h("web3", "198.18.0.33", "web"), scaleOut: true },
     ];
 }
 

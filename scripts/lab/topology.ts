@@ -12,6 +12,8 @@ import type { LabHost } from "./lab-core";
 export const LAB_BASTION_IP = "198.18.0.10";
 /** The web nodes' lab addresses (the web VPC: the range the database grants and the volume's auth-allow name). */
 export const LAB_WEB_IPS = ["198.18.0.31", "198.18.0.32"];
+/** The address of the web node the Auto Scaling group launches later (scale-out), in the same range. */
+export const LAB_SCALE_OUT_WEB_IP = "198.18.0.33";
 
 /** Recorded name of a cluster node instance → its index, e.g. `lab-galera-node2` → 2. */
 function nodeIndex(name: string): number {
@@ -55,6 +57,8 @@ export function topologyFromRecording(rec: LabRecording): LabHost[] {
         }
     }
     LAB_WEB_IPS.forEach((ip, i) => hosts.push({ name: `web${i + 1}`, ip, role: "web", instanceId: labInstanceId(`web${i + 1}`, ip) }));
+    const scaleOut = `web${LAB_WEB_IPS.length + 1}`;
+    hosts.push({ name: scaleOut, ip: LAB_SCALE_OUT_WEB_IP, role: "web", instanceId: labInstanceId(scaleOut, LAB_SCALE_OUT_WEB_IP), scaleOut: true });
     return hosts;
 }
 

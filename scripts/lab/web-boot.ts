@@ -22,10 +22,10 @@ import { REGISTRY_STANDIN_PORT, parseImageRef, registryMirrorDaemonJson } from "
 import { packImage } from "./oci-image";
 import { OWNCLOUD_STANDIN_IMAGE_CONFIG, buildOwncloudStandinRootfs, owncloudStandinRootfsDir } from "./owncloud-standin/image";
 import { REDIS_CONF_PATH, REDIS_TLS_FILES, elasticacheStandin } from "./elasticache-standin";
-import { HAPROXY_CFG_PATH, albStandin } from "./alb-standin";
+import { HAPROXY_ADMIN_SOCKET, HAPROXY_CFG_PATH, albStandin } from "./alb-standin";
 import { type LabRecording, userDataSetting, webUserData } from "./replay/record";
 import { type BootSpec, baseImageDir } from "./host/booted";
-import { BRIDGE, BRIDGE_IP, BRIDGE_PREFIX, CACHE, HOSTS, IMDS_NFT_TABLE, Lab, STATE, log, run, runSync, sleep } from "./lab-core";
+import { BRIDGE, BRIDGE_IP, BRIDGE_PREFIX, CACHE, HOSTS, IMDS_NFT_TABLE, Lab, STATE, launchedAtUp, log, run, runSync, sleep } from "./lab-core";
 import { frontDoor, roundTrip } from "./front-door";
 
 /** The lab CA (key and certificate), kept per machine: the ownCloud image stand-in trusts it when built. */
@@ -110,6 +110,7 @@ export class WebBoot {
     /** DNS, IMDS + Secrets Manager, the IMDS rule. */
     async startAwsStandins(): Promise<void> {
         const redisName = requiredUserDataSetting(this.userData, "REDIS_HOST");
+        // every web node, the later scale-out's included: IMDS answers an instance it knows
         const hosts = HOSTS.filter((h) => h.role === "web");
         const config = awsStandinConfig(this.rec, hosts, { address: BRIDGE_IP, caDir: LAB_CA_DIR });
         const records: Record<string, string> = { [redisName]: REDIS_ENDPOINT_ADDRESS };
@@ -251,14 +252,57 @@ export class WebBoot {
         );
     }
 
-    /** The front door: HAProxy built from the recorded listener and target group, targets web1/web2. */
+    /** The ALB stand-in's targets: the web nodes, registered when `up` launches them (a scale-out's later). */
+    private albTargets() {
+        return HOSTS.filter((h) => h.role === "web").map((h) => ({ name: h.name, address: h.ip, registered: launchedAtUp(h) }));
+    }
+
+    /** The front door: HAProxy built from the recorded listener and target group, targets web1/web2 (and web3, unregistered). */
     async startAlb(): Promise<void> {
-        const targets = HOSTS.filter((h) => h.role === "web").map((h) => ({ name: h.name, address: h.ip }));
+        const targets = this.albTargets();
         const alb = albStandin(this.rec, targets);
         await this.bootStandinHost(ALB_STANDIN_HOST.name, ALB_STANDIN_HOST.address, ["haproxy", "socat"], {});
         await this.writeHostFile(ALB_STANDIN_HOST.name, HAPROXY_CFG_PATH, alb.haproxyCfg, "644", "root");
         await this.hostSh(ALB_STANDIN_HOST.name, `haproxy -c -q -f ${HAPROXY_CFG_PATH} && systemctl restart haproxy`, "starting haproxy");
-        log(`ALB stand-in ${alb.loadBalancer} on ${ALB_STANDIN_HOST.address}, targets ${targets.map((t) => `${t.name}=${t.address}`).join(" ")}`);
+        log(`ALB stand-in ${alb.loadBalancer} on ${ALB_STANDIN_HOST.address}, targets ${targets.map((t) => `${t.name}=${t.address}${t.registered ? "" : " (not registered)"}`).join(" ")}`);
+    }
+
+    /** Runtime API commands to the ALB stand-in's HAProxy, one at a time; an error for any answer but none. */
+    async albCommands(commands: string[]): Promise<void> {
+        for (const c of commands) {
+            const out = await this.hostSh(ALB_STANDIN_HOST.name, `socat -t2 stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`, `ALB runtime command "${c}"`, `${c}\n`);
+            if (out.trim() !== "") throw new Error(`ALB stand-in: "${c}" answered: ${out.trim()}`);
+        }
+    }
+
+    /** The Auto Scaling group puts an instance in service: the target group registers it (the ALB then checks it). */
+    async registerTarget(host: string): Promise<void> {
+        await this.albCommands(albStandin(this.rec, this.albTargets()).registration(host));
+    }
+
+    /** The Auto Scaling group takes an instance out of service: deregistered at once (the delay's session cut is the caller's). */
+    async deregisterTarget(host: string): Promise<void> {
+        const steps = albStandin(this.rec, this.albTargets()).deregistration(host);
+        await this.albCommands(steps.filter((s) => s.afterSeconds === 0).map((s) => s.command));
+    }
+
+    /**
+     * The Auto Scaling group launches a new instance (scale-out): a fresh disk, the launch template's
+     * user data. Returns once it has started booting; `waitLaunched` waits for its user data.
+     */
+    launchWebHost(host: string): void {
+        const spec = this.webBootSpec(host);
+        this.lab.booted.prepareRoot(spec, baseImageDir(), true);
+        this.lab.booted.start(spec);
+    }
+
+    /** Waits (bounded) until a launched web host's cloud-init finished; an error with its output's tail otherwise. */
+    async waitLaunched(host: string, timeoutMs: number): Promise<void> {
+        const state = await this.lab.booted.waitBooted(host, timeoutMs);
+        if (state !== "done") {
+            const tail = (await this.lab.sh(host, "tail -n 25 /var/log/cloud-init-output.log")).stdout.trim();
+            throw new Error(`${host}: the user data failed (cloud-init ${state}):\n    ${tail.split("\n").join("\n    ")}`);
+        }
     }
 
     /** A web host as its Auto Scaling group launches it: the launch template's user data, the network's files. */
@@ -279,7 +323,7 @@ export class WebBoot {
 
     /** web1/web2 booted with the launch template's user data; bounded wait for cloud-init. */
     async bootWebHosts(): Promise<void> {
-        const webs = HOSTS.filter((h) => h.role === "web");
+        const webs = HOSTS.filter((h) => h.role === "web" && launchedAtUp(h));
         const t0 = Date.now();
         for (const h of webs) {
             const spec = this.webBootSpec(h.name);

@@ -4,9 +4,10 @@
  * scenario runs one of them again (a web node mounting while a storage node is down), it runs it the
  * way node-init.sh does: as root, with the user data's exports, from the unpacked bundle.
  */
-import { HOSTS, Lab, RunResult } from "./lab-core";
+import { HOSTS, Lab, RunResult, launchedAtUp } from "./lab-core";
 
-export const WEB_HOSTS = HOSTS.filter((h) => h.role === "web").map((h) => h.name);
+/** The web nodes `up` launches (the Auto Scaling group's desired count). */
+export const WEB_HOSTS = HOSTS.filter((h) => h.role === "web" && launchedAtUp(h)).map((h) => h.name);
 
 /** Where the user data unpacks the program's scripts (components/shared/userData.ts `bootScript`). */
 export const USER_DATA_SCRIPTS = "/opt/owncloud-ha/scripts";

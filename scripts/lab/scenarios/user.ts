@@ -9,7 +9,7 @@ import { Traffic, TrafficFigures, frontDoor } from "../front-door";
 import { designatedWriter, galeraNodeStatus, DB_NODES } from "../galera-lab";
 import { killGlusterHost, startGlusterd, waitHealed } from "../gluster-lab";
 import { HAPROXY_ADMIN_SOCKET } from "../alb-standin";
-import { Lab, run, sleep } from "../lab-core";
+import { HOSTS, Lab, run, sleep } from "../lab-core";
 import { Scenario, ScenarioResult } from "../types";
 import { waitFor } from "./galera";
 import { FAILOVER_FAILED_PROBES, FAILOVER_PROBE_INTERVAL_SECONDS } from "../elasticache-standin";
@@ -17,13 +17,17 @@ import { REDIS_PORT } from "../../../components/cache/ports";
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-/** The ALB's view of a target: its tracked server's status in the stand-in's HAProxy (UP, DOWN, …). */
-async function albTargetStatus(lab: Lab, target: string): Promise<string> {
+/**
+ * The ALB's view of a target: its server in the stand-in's forwarding backend (not the -check-
+ * backends, not the fail-open backups): status (UP, DOWN, MAINT, …) and the requests' sessions it
+ * has served (`show stat` fields 17 and 7).
+ */
+async function albTarget(lab: Lab, target: string): Promise<{ status: string; sessions: number }> {
     const r = await run([...lab.booted.nsenterArgs(ALB_STANDIN_HOST.name), "bash", "-c", `echo 'show stat' | socat -t2 stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`], { timeoutMs: 10_000 });
-    // the forwarding backend's server row (not the -check- backends, not the fail-open backups)
     const row = r.stdout.split("\n").map((l) => l.split(",")).find((c) => c[1] === target && !c[0].includes("-check-") && c[0] !== "stats");
-    return row ? row[17] : `unknown (${r.stderr.trim() || "no row"})`;
+    return row ? { status: row[17], sessions: Number(row[7]) } : { status: `unknown (${r.stderr.trim() || "no row"})`, sessions: -1 };
 }
+const albTargetStatus = async (lab: Lab, target: string) => (await albTarget(lab, target)).status;
 
 /**
  * Runs `fault` while users work through the front door: traffic for `leadSeconds`, the fault, then
@@ -75,6 +79,9 @@ async function underTraffic(
     }
     return { name, ok, figures, notes, durationSeconds: r2((Date.now() - t0) / 1000) };
 }
+
+/** The web node the Auto Scaling group launches in the scale-out scenario. */
+const SCALE_OUT_HOST = HOSTS.find((h) => h.role === "web" && h.scaleOut)?.name ?? "web3";
 
 export const scenarios: Scenario[] = [
     {
@@ -172,5 +179,49 @@ export const scenarios: Scenario[] = [
                 },
                 { tailSeconds: 5 },
             ),
+    },
+    {
+        name: "user-web-node-scale-out",
+        description: `users upload and download through the front door while the Auto Scaling group launches a new web node (${SCALE_OUT_HOST}) from the launch template's user data and the target group registers it at once; the ALB holds it unhealthy until its checks pass, then it serves users; then it is scaled in (deregistered, terminated)`,
+        run: async (lab) => {
+            const wb = new WebBoot(lab, lab.recording());
+            const host = SCALE_OUT_HOST;
+            let launchedAt = 0;
+            let result: ScenarioResult;
+            try {
+                result = await underTraffic(
+                    lab,
+                    "user-web-node-scale-out",
+                    {
+                        fault: async () => {
+                            launchedAt = Date.now();
+                            wb.launchWebHost(host);
+                            // no lifecycle hook in the program: the group registers an instance as it enters service
+                            await wb.registerTarget(host);
+                        },
+                        recover: async (figures) => {
+                            const status = await albTargetStatus(lab, host);
+                            if (!status.startsWith("DOWN")) throw new Error(`${host} registered: the ALB must hold it unhealthy until its checks pass, found ${status}`);
+                            await wb.waitLaunched(host, 1_500_000);
+                            figures.userDataDoneSeconds = r2((Date.now() - launchedAt) / 1000);
+                            await waitFor(`the ALB marking ${host} healthy`, 300_000, async () => (await albTargetStatus(lab, host)).startsWith("UP"));
+                            figures.healthyAfterLaunchSeconds = r2((Date.now() - launchedAt) / 1000);
+                        },
+                    },
+                    { tailSeconds: 20 },
+                );
+                const served = (await albTarget(lab, host)).sessions;
+                result.figures.requestsServedByNewNode = served;
+                if (served <= 0) {
+                    result.ok = false;
+                    result.notes.push(`${host} is healthy but served no request in 20 s of traffic`);
+                }
+            } finally {
+                // scale-in: the target group stops sending to it, the group terminates it
+                await wb.deregisterTarget(host).catch(() => undefined);
+                await lab.booted.remove(host);
+            }
+            return result;
+        },
     },
 ];
