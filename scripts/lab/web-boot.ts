@@ -291,18 +291,25 @@ export class WebBoot {
      * user data. Returns once it has started booting; `waitLaunched` waits for its user data.
      */
     launchWebHost(host: string): void {
+        this.startWebHost(host, true);
+    }
+
+    /** Starts a web host's boot with the launch template's user data; `fresh`: a new instance's empty disk. */
+    private startWebHost(host: string, fresh: boolean): void {
         const spec = this.webBootSpec(host);
-        this.lab.booted.prepareRoot(spec, baseImageDir(), true);
+        this.lab.booted.prepareRoot(spec, baseImageDir(), fresh);
         this.lab.booted.start(spec);
+    }
+
+    /** The last lines the user data printed on a web host (cloud-init's output log), indented for an error message. */
+    private async userDataTail(host: string): Promise<string> {
+        return (await this.lab.sh(host, "tail -n 25 /var/log/cloud-init-output.log")).stdout.trim().split("\n").join("\n    ");
     }
 
     /** Waits (bounded) until a launched web host's cloud-init finished; an error with its output's tail otherwise. */
     async waitLaunched(host: string, timeoutMs: number): Promise<void> {
         const state = await this.lab.booted.waitBooted(host, timeoutMs);
-        if (state !== "done") {
-            const tail = (await this.lab.sh(host, "tail -n 25 /var/log/cloud-init-output.log")).stdout.trim();
-            throw new Error(`${host}: the user data failed (cloud-init ${state}):\n    ${tail.split("\n").join("\n    ")}`);
-        }
+        if (state !== "done") throw new Error(`${host}: the user data failed (cloud-init ${state}):\n    ${await this.userDataTail(host)}`);
     }
 
     /** A web host as its Auto Scaling group launches it: the launch template's user data, the network's files. */
@@ -325,17 +332,11 @@ export class WebBoot {
     async bootWebHosts(): Promise<void> {
         const webs = HOSTS.filter((h) => h.role === "web" && launchedAtUp(h));
         const t0 = Date.now();
-        for (const h of webs) {
-            const spec = this.webBootSpec(h.name);
-            this.lab.booted.prepareRoot(spec, baseImageDir(), false);
-            this.lab.booted.start(spec);
-        }
+        for (const h of webs) this.startWebHost(h.name, false);
         const states = await Promise.all(webs.map(async (h) => [h.name, await this.lab.booted.waitBooted(h.name, 1_500_000)] as const));
         const failed = states.filter(([, s]) => s !== "done");
         if (failed.length) {
-            const tails = await Promise.all(
-                failed.map(async ([n]) => `${n}: ${(await this.lab.sh(n, "tail -n 25 /var/log/cloud-init-output.log")).stdout.trim().split("\n").join("\n    ")}`),
-            );
+            const tails = await Promise.all(failed.map(async ([n]) => `${n}: ${await this.userDataTail(n)}`));
             throw new Error(`web hosts' user data failed (cloud-init ${failed.map(([n, s]) => `${n}: ${s}`).join(", ")}):\n  ${tails.join("\n  ")}`);
         }
         log(`web hosts booted from the launch template's user data in ${((Date.now() - t0) / 1000).toFixed(0)} s (${states.map(([n, s]) => `${n}: cloud-init ${s}`).join(", ")})`);

@@ -71,6 +71,11 @@ remote_pool() {
         length($1) == 36 && $1 ~ /^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/ && substr($1, 9, 1) == "-" && substr($1, 14, 1) == "-" && substr($1, 19, 1) == "-" && substr($1, 24, 1) == "-" { print $1, ($2 == "localhost" ? me : $2) }'
 }
 
+# restart_glusterd: restart this node's glusterd and wait (bounded) until its CLI answers.
+restart_glusterd() {
+    svc restart glusterd
+    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+}
 # connected: this glusterd holds every peer as "Peer in Cluster (Connected)".
 connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
 # peer_view PEER UUID: the state PEER's glusterd holds for UUID, e.g. "Peer in Cluster (Connected)"
@@ -95,8 +100,7 @@ wait_seen_in_cluster() {
         die "not every peer holds $self as 'Peer in Cluster (Connected)' after ${wait_s}s (${views}); re-run once they reconnect"
     fi
     log "a peer still rejects $self (${views}): restarting glusterd here for a new handshake"
-    svc restart glusterd
-    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+    restart_glusterd
     wait_for "every peer holds $self ($1) as 'Peer in Cluster (Connected)'" "$wait_s" seen_in_cluster "$1" \
         || die "not every peer holds $self as 'Peer in Cluster (Connected)' after a new handshake ($(peer_views "$1")); inspect 'gluster peer status' on each peer"
 }
@@ -153,8 +157,7 @@ if [ "${restored:-0}" = 1 ]; then
     # each brick to a peer UUID when it starts (resolving all bricks), and reset-brick needs this
     # node's brick tied to its own UUID (else it calls the brick "new": measured in the lab). So
     # restart it once, as the manual same-hostname replacement does after the probe.
-    svc restart glusterd
-    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+    restart_glusterd
     wait_for "all ${#peers[@]} peers connected" "$wait_s" connected || die "peers not all connected ${wait_s}s after restarting glusterd"
     wait_for "volume $vol known here" "$wait_s" volume_exists "$vol" || die "volume $vol missing after restarting glusterd"
 fi
