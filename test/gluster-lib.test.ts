@@ -47,6 +47,12 @@ echo "volume create: gv0: success: please start the volume to access data"`);
         expect(r.stdout).to.contain("already part of a volume");
     });
 
+    it("by default outlasts glusterd's lock timer (GF_LOCK_TIMER, 180 s), which frees a lock a failed transaction left held", () => {
+        const lib = fs.readFileSync(path.join(NODE_SCRIPTS, "gluster", "lib.sh"), "utf8");
+        const wait = Number(/GLUSTER_LOCK_WAIT_S:-(\d+)/.exec(lib)?.[1]);
+        expect(wait).to.be.greaterThan(180);
+    });
+
     it("gives up after its bound with the lock's answer", () => {
         const r = run(1000, LOCKED, 0);
         expect(r.code).to.equal(1);

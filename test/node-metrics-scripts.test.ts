@@ -86,12 +86,13 @@ describe("node metrics: scripts/node/galera/metrics.sh --print (stand-in mariadb
 describe("node metrics: scripts/node/gluster/metrics.sh --print (stand-in gluster with the CLI's output shapes, df)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;
-    const run = (status: string | undefined, heal: string | undefined) => {
+    const run = (status: string | undefined, heal: string | undefined, exists = true) => {
         // gluster: `volume status VOL --xml` and `volume heal VOL info summary` from the recorded files; exit 1 when absent (glusterd down).
         fakeCommand(
             bin,
             "gluster",
-            `args="$*"\ncase "$args" in\n` +
+            `args="$*"\necho "$args" >> ${path.join(t.dir, "calls")}\ncase "$args" in\n` +
+                `  *"volume info gfs_v_r5"*) ${exists ? "echo 'Volume Name: gfs_v_r5'" : "echo 'Volume gfs_v_r5 does not exist' >&2; exit 1"} ;;\n` +
                 `  *"volume status gfs_v_r5 --xml"*) ${status ? `cat ${path.join(FIXTURES, status)}` : "echo 'Connection failed' >&2; exit 1"} ;;\n` +
                 `  *"volume heal gfs_v_r5 info summary"*) ${heal ? `cat ${path.join(FIXTURES, heal)}` : "exit 1"} ;;\n` +
                 `  *) echo "unexpected: $args" >&2; exit 2 ;;\nesac`,
@@ -124,6 +125,13 @@ describe("node metrics: scripts/node/gluster/metrics.sh --print (stand-in gluste
 
     it("sums entries pending heal over the bricks", () => {
         expect(parse(run("status-all-online.xml", "heal-summary-pending.txt").stdout).PendingHeals).to.equal("7");
+    });
+
+    it("before the volume exists: 0 bricks online, and no `volume status` or heal query (they take the volume's cluster-wide lock the first create needs)", () => {
+        const r = run("status-all-online.xml", "heal-summary-clean.txt", false);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(parse(r.stdout)).to.deep.equal({ BricksOnline: "0", BrickFreePercent: "75.0" });
+        expect(fs.readFileSync(path.join(t.dir, "calls"), "utf8").trim().split("\n")).to.deep.equal(["--mode=script volume info gfs_v_r5"]);
     });
 
     it("reports 0 bricks online when glusterd does not answer", () => {

@@ -8,10 +8,13 @@ gl() { gluster --mode=script "$@"; }
 # NAME for any command naming it, a volume not created yet included (glusterd-handler.c,
 # glusterd_mgmt_v3_lock: "Another transaction is in progress for VOL"), so a concurrent `volume
 # status VOL` on any peer (the metrics timer, an operator) makes a create or set fail at random.
-# Bounded by GLUSTER_LOCK_WAIT_S (default 60), GLUSTER_LOCK_RETRY_S apart (default 2). Prints the
-# command's output; returns its status.
+# A transaction that fails before its unlock phase (a peer handshaking meanwhile) leaves the lock
+# held on a peer until glusterd's lock timer frees it, 180 s after it was taken (glusterd-locks.c
+# glusterd_mgmt_v3_lock, GF_LOCK_TIMER; seen in the lab: "Unable to release lock for VOL"), so the
+# default bound outlasts that timer. Bounded by GLUSTER_LOCK_WAIT_S (default 200),
+# GLUSTER_LOCK_RETRY_S apart (default 2). Prints the command's output; returns its status.
 gl_locked() {
-    local out rc deadline=$((SECONDS + ${GLUSTER_LOCK_WAIT_S:-60}))
+    local out rc deadline=$((SECONDS + ${GLUSTER_LOCK_WAIT_S:-200}))
     while :; do
         rc=0
         out="$(gl "$@" 2>&1)" || rc=$?

@@ -21,11 +21,20 @@ set -euo pipefail
 metrics_read_gluster() {
     require_env GLUSTER_METRICS_VOLUME GLUSTER_METRICS_BRICK_MOUNT
     local on total heals
-    read -r on total <<<"$(bricks_online "$GLUSTER_METRICS_VOLUME")"
-    : "$total"
-    echo "BricksOnline ${on:-0}"
-    heals="$(pending_heals "$GLUSTER_METRICS_VOLUME")"
-    if [[ "$heals" =~ ^[0-9]+$ ]]; then echo "PendingHeals $heals"; fi
+    # `volume status` takes the volume's cluster-wide lock on every peer, and a transaction that
+    # fails while the pool is still forming (first deployment, a replaced node) can leave it held
+    # until glusterd's 180 s lock timer (glusterd-locks.c, GF_LOCK_TIMER) — long enough to fail the
+    # `volume create` that needs it. Before the volume exists there is nothing to ask: `volume info`
+    # is answered by the local glusterd without a lock.
+    if ! volume_exists "$GLUSTER_METRICS_VOLUME"; then
+        echo "BricksOnline 0"
+    else
+        read -r on total <<<"$(bricks_online "$GLUSTER_METRICS_VOLUME")"
+        : "$total"
+        echo "BricksOnline ${on:-0}"
+        heals="$(pending_heals "$GLUSTER_METRICS_VOLUME")"
+        if [[ "$heals" =~ ^[0-9]+$ ]]; then echo "PendingHeals $heals"; fi
+    fi
     metrics_free_percent "$GLUSTER_METRICS_BRICK_MOUNT" | sed 's/^/BrickFreePercent /' || true
     backup_age_metric files FilesBackupAgeSeconds
 }
