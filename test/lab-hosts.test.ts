@@ -5,9 +5,13 @@
  */
 import { expect } from "chai";
 import YAML from "yaml";
-import { nocloudSeed, type BootSpec } from "../scripts/lab/host/booted";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BootedHosts, nocloudSeed, recordedPid, type BootSpec } from "../scripts/lab/host/booted";
 import { egressRuleset, EGRESS_PORT } from "../scripts/lab/host/egress";
-import { launchedAtUp, systemctlArgs } from "../scripts/lab/lab-core";
+import { launchedAtUp, leftoverLab, systemctlArgs } from "../scripts/lab/lab-core";
 import type { LabRecording, ReplayCommand } from "../scripts/lab/replay/record";
 import { LAB_BASTION_IP, LAB_SCALE_OUT_WEB_IP, LAB_WEB_IPS, labInstanceId, recordedStepSecrets, topologyFromRecording } from "../scripts/lab/topology";
 
@@ -118,5 +122,49 @@ describe("lab hosts: read off the recording", () => {
         expect(recordedStepSecrets(recording([a, b]))).to.deep.equal({ GALERA_ROOT_PASSWORD: "r1", GALERA_SST_PASSWORD: "s1" });
         const c = command("c", "198.18.72.10", "x", "GALERA_ROOT_PASSWORD=other\n");
         expect(() => recordedStepSecrets(recording([a, c]))).to.throw(/disagree on the value of GALERA_ROOT_PASSWORD/);
+    });
+});
+
+describe("lab hosts: a recorded PID is signalled only while it is the recorded process", () => {
+    let dir: string;
+    let other: ReturnType<typeof spawn>;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "oclab-pid-"));
+        // a live process that is not the lab's: what a recorded PID names after this machine restarts
+        other = spawn("sleep", ["30"], { stdio: "ignore" });
+    });
+    afterEach(() => {
+        other.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the PID when its command line names the marker; none for another process, a dead PID, garbage or no file", async () => {
+        const file = path.join(dir, "x.pid");
+        fs.writeFileSync(file, `${other.pid}\n`);
+        expect(recordedPid(file, "sleep 30")).to.equal(other.pid);
+        expect(recordedPid(file, "/var/lib/oclab/s3-standin.ts")).to.equal(undefined);
+        const ended = spawn("true");
+        await new Promise((r) => ended.on("exit", r));
+        fs.writeFileSync(file, `${ended.pid}\n`);
+        expect(recordedPid(file, "true")).to.equal(undefined);
+        fs.writeFileSync(file, "not a pid\n");
+        expect(recordedPid(file, "sleep")).to.equal(undefined);
+        expect(recordedPid(path.join(dir, "absent.pid"), "sleep")).to.equal(undefined);
+    });
+
+    it("a host whose recorded supervisor PID now names another live process is not running (down and up leave that process alone)", () => {
+        const hosts = new BootedHosts(dir, "oclab-test0", () => {});
+        fs.mkdirSync(hosts.dir("db1"), { recursive: true });
+        fs.writeFileSync(path.join(hosts.dir("db1"), "run-host.pid"), `${other.pid}\n`);
+        expect(hosts.supervisorPid("db1")).to.equal(undefined);
+        expect(hosts.leaderPid("db1")).to.equal(undefined);
+    });
+});
+
+describe("lab hosts: what up finds left by an earlier run", () => {
+    it("nothing; a lab with a running host (up replays what changed); a lab none of whose hosts runs (removed first)", () => {
+        expect(leftoverLab([], () => true)).to.equal("none");
+        expect(leftoverLab(["bastion", "db1"], (h) => h === "db1")).to.equal("running");
+        expect(leftoverLab(["bastion", "db1", "web1"], () => false)).to.equal("stale");
     });
 });

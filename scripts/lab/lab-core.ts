@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BootstrapPlan, BootstrapStep } from "../../components/shared/bootstrapPlan";
 import { remoteScriptsDir, stepCommandLine } from "../../components/shared/remoteBootstrap";
-import { BootSpec, BootedHosts } from "./host/booted";
+import { BootSpec, BootedHosts, recordedPid } from "./host/booted";
 import { egressProxyUrl, startEgress, stopEgress } from "./host/egress";
 import { COMMAND_TYPE, type LabRecording, type ReplayCommand, recordLabStack } from "./replay/record";
 import { executeRecording } from "./replay/execute";
@@ -111,6 +111,30 @@ export interface RunOpts {
     input?: string;
     timeoutMs?: number;
     env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The resolver every host is given, as DHCP gives an instance the VPC's resolver: the DNS stand-in on
+ * the bridge (not this machine's resolver, which the base root's debootstrap copied).
+ */
+export function resolverFile(): NonNullable<BootSpec["systemFiles"]> {
+    return { "/etc/resolv.conf": { content: `nameserver ${BRIDGE_IP}\n`, mode: 0o644 } };
+}
+
+/** A lab stand-in's script (what its recorded PID's command line names). */
+function standinScript(kind: string): string {
+    return path.join(SCRIPTS, "lab", `${kind}-standin.ts`);
+}
+
+/**
+ * What `up` finds in the state directory: nothing, a lab whose hosts run (`up` again replays what
+ * changed), or a lab none of whose hosts runs — this machine restarted or a run was interrupted, at
+ * an unknown point of a scenario — which `up` removes first, as `down` would, rather than build on
+ * disks and a replay record whose agreement it cannot know.
+ */
+export function leftoverLab(hostDirs: readonly string[], running: (host: string) => boolean): "none" | "running" | "stale" {
+    if (hostDirs.length === 0) return "none";
+    return hostDirs.some(running) ? "running" : "stale";
 }
 
 export function log(msg: string): void {
@@ -449,6 +473,7 @@ export class Lab {
             fuse: true,
             readOnlyBinds: [HOST_SCRIPTS],
             apiVfsWritable: h.role === "web",
+            systemFiles: resolverFile(),
         };
     }
 
@@ -457,8 +482,14 @@ export class Lab {
      * hosts it names, then executes its recorded copy and command resources through the bastion
      * (scripts/lab/replay): the program's own route to its nodes.
      */
-    async up(): Promise<void> {
+    async up(opts: { beforeBoot?: (rec: LabRecording) => Promise<unknown> } = {}): Promise<void> {
         this.checkPrereqs();
+        const hostsDir = path.join(STATE, "hosts");
+        const left = fs.existsSync(hostsDir) ? fs.readdirSync(hostsDir) : [];
+        if (leftoverLab(left, (h) => this.booted.supervisorPid(h) !== undefined) === "stale") {
+            log(`a lab from an earlier run is left in ${STATE} (hosts ${left.join(", ")}) and none of its hosts runs (this machine restarted or that run was interrupted): removing it first, as down does`);
+            await this.down();
+        }
         this.ensurePackages();
         fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
         this.syncHostScripts();
@@ -476,6 +507,7 @@ export class Lab {
         runSync(["ip", "link", "set", BRIDGE, "up"]);
         await startEgress({ address: BRIDGE_IP, stateDir: STATE, cacheDir: path.join(CACHE, "apt"), deniedAddresses: [], log });
         const base = this.booted.ensureBaseImage(egressProxyUrl(BRIDGE_IP));
+        await opts.beforeBoot?.(rec);
         const t1 = Date.now();
         // the web hosts boot later from their user data (web-boot.ts), as the Auto Scaling group waits for the data tiers
         const first = HOSTS.filter((h) => h.role !== "web");
@@ -517,18 +549,11 @@ export class Lab {
     async startStandin(kind: string, args: string[], ready: () => boolean | Promise<boolean>): Promise<void> {
         const pidFile = path.join(STATE, `${kind}-standin.pid`);
         const logPath = path.join(STATE, `${kind}-standin.log`);
-        if (fs.existsSync(pidFile)) {
-            const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-            try {
-                process.kill(pid, 0);
-                return;
-            } catch {
-                /* stale: start a new one */
-            }
-        }
+        const script = standinScript(kind);
+        if (recordedPid(pidFile, script)) return;
         const logFile = fs.openSync(logPath, "a");
         const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-        const p = spawn(tsx, [path.join(SCRIPTS, "lab", `${kind}-standin.ts`), ...args], { detached: true, stdio: ["ignore", logFile, logFile] });
+        const p = spawn(tsx, [script, ...args], { detached: true, stdio: ["ignore", logFile, logFile] });
         p.unref();
         fs.closeSync(logFile);
         fs.writeFileSync(pidFile, `${p.pid}\n`);
@@ -556,8 +581,8 @@ export class Lab {
         runSync(["nft", "delete", "table", "ip", IMDS_NFT_TABLE], { allowFail: true });
         // the stand-ins: only what `up` started, by their recorded PIDs (the groups they lead: tsx and its node)
         for (const f of fs.existsSync(STATE) ? fs.readdirSync(STATE).filter((e) => e.endsWith("-standin.pid")) : []) {
-            const pid = Number(fs.readFileSync(path.join(STATE, f), "utf8").trim());
-            if (pid > 1) try { process.kill(-pid, "SIGTERM"); } catch { /* gone */ }
+            const pid = recordedPid(path.join(STATE, f), standinScript(f.slice(0, -"-standin.pid".length)));
+            if (pid) try { process.kill(-pid, "SIGTERM"); } catch { /* gone */ }
         }
         const loopsFile = path.join(STATE, "loops");
         if (fs.existsSync(loopsFile)) {

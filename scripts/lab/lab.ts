@@ -6,7 +6,7 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { HOSTS, Lab, log, STATE } from "./lab-core";
 import { DB_NODES, WEB_HOSTS, galeraNodeStatus, haproxyWriter } from "./galera-lab";
-import { bootWebTier } from "./web-boot";
+import { WebBoot, bootWebTier } from "./web-boot";
 import { glusterStatus } from "./gluster-lab";
 import { writeLabOpsOutputs } from "./lab-ops";
 
@@ -46,7 +46,8 @@ async function main() {
     switch (verb) {
         case "up": {
             const t0 = Date.now();
-            await lab.up();
+            // the VPC's resolver exists before its instances boot
+            await lab.up({ beforeBoot: (rec) => new WebBoot(lab, rec).startResolver() });
             writeLabOpsOutputs();
             await bootWebTier(lab);
             log(`up done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

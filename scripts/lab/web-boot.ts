@@ -25,7 +25,7 @@ import { REDIS_CONF_PATH, REDIS_TLS_FILES, elasticacheStandin } from "./elastica
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CFG_PATH, albStandin } from "./alb-standin";
 import { type LabRecording, userDataSetting, webUserData } from "./replay/record";
 import { type BootSpec, baseImageDir } from "./host/booted";
-import { BRIDGE, BRIDGE_IP, BRIDGE_PREFIX, CACHE, HOSTS, IMDS_NFT_TABLE, Lab, STATE, launchedAtUp, log, run, runSync, sleep } from "./lab-core";
+import { BRIDGE, BRIDGE_IP, BRIDGE_PREFIX, CACHE, HOSTS, IMDS_NFT_TABLE, Lab, STATE, launchedAtUp, log, resolverFile, run, runSync, sleep } from "./lab-core";
 import { frontDoor, roundTrip } from "./front-door";
 
 /** The lab CA (key and certificate), kept per machine: the ownCloud image stand-in trusts it when built. */
@@ -60,7 +60,7 @@ export function hostSystemFiles(caPem: string, baseRoot: string, opts: { registr
     const bundle = path.join(baseRoot, "etc/ssl/certs/ca-certificates.crt");
     const base = fs.existsSync(bundle) ? fs.readFileSync(bundle, "utf8") : "";
     return {
-        "/etc/resolv.conf": { content: `nameserver ${BRIDGE_IP}\n`, mode: 0o644 },
+        ...resolverFile(),
         // update-ca-certificates (run again by any ca-certificates trigger) keeps it in the bundle
         "/usr/local/share/ca-certificates/oclab-ca.crt": { content: caPem, mode: 0o644 },
         "/etc/ssl/certs/ca-certificates.crt": { content: base + (base.endsWith("\n") || !base ? "" : "\n") + caPem, mode: 0o644 },
@@ -107,20 +107,32 @@ export class WebBoot {
         await this.lab.booted.waitBooted(spec.name, 300_000);
     }
 
-    /** DNS, IMDS + Secrets Manager, the IMDS rule. */
-    async startAwsStandins(): Promise<void> {
-        const redisName = requiredUserDataSetting(this.userData, "REDIS_HOST");
-        // every web node, the later scale-out's included: IMDS answers an instance it knows
-        const hosts = HOSTS.filter((h) => h.role === "web");
-        const config = awsStandinConfig(this.rec, hosts, { address: BRIDGE_IP, caDir: LAB_CA_DIR });
-        const records: Record<string, string> = { [redisName]: REDIS_ENDPOINT_ADDRESS };
-        for (const n of secretsManagerHostnames(config)) records[n] = BRIDGE_IP;
+    /** The AWS stand-in's configuration: every web node, the later scale-out's included (IMDS answers an instance it knows). */
+    private awsConfig() {
+        return awsStandinConfig(this.rec, HOSTS.filter((h) => h.role === "web"), { address: BRIDGE_IP, caDir: LAB_CA_DIR });
+    }
+
+    /**
+     * The VPC resolver's stand-in. It runs before any host boots, as the VPC's resolver exists before
+     * its instances: every host's resolv.conf names it, and a host whose resolver does not answer
+     * waits out each lookup (glusterd's reverse lookups of its peers took 10 s each).
+     */
+    async startResolver(): Promise<string[]> {
+        const records: Record<string, string> = { [requiredUserDataSetting(this.userData, "REDIS_HOST")]: REDIS_ENDPOINT_ADDRESS };
+        for (const n of secretsManagerHostnames(this.awsConfig())) records[n] = BRIDGE_IP;
         const recordsFile = path.join(STATE, "dns-records.json");
         fs.writeFileSync(recordsFile, JSON.stringify(records, null, 2) + "\n");
         await this.lab.startStandin("dns", [BRIDGE_IP, String(DNS_STANDIN_PORT), recordsFile], () =>
             fs.existsSync(path.join(STATE, "dns-standin.log")) &&
             fs.readFileSync(path.join(STATE, "dns-standin.log"), "utf8").includes("DNS stand-in on"),
         );
+        return Object.keys(records);
+    }
+
+    /** DNS (already running after `up`'s boot), IMDS + Secrets Manager, the IMDS rule. */
+    async startAwsStandins(): Promise<void> {
+        const names = await this.startResolver();
+        const config = this.awsConfig();
         const configFile = path.join(STATE, "aws-standin.json");
         // it holds the stack's secret values, like the recording
         fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
@@ -130,7 +142,7 @@ export class WebBoot {
         runSync(["nft", "delete", "table", "ip", IMDS_NFT_TABLE], { allowFail: true });
         const nft = runSync(["nft", "-f", "-"], { input: imdsRuleset(BRIDGE, BRIDGE_IP), allowFail: true });
         if (nft.code !== 0) throw new Error(`the IMDS rule (nft table ip ${IMDS_NFT_TABLE}) failed: ${nft.stderr.trim()}`);
-        log(`DNS stand-in on ${BRIDGE_IP}:${DNS_STANDIN_PORT} (${Object.keys(records).join(", ")}); IMDS and Secrets Manager stand-in on ${BRIDGE_IP}`);
+        log(`DNS stand-in on ${BRIDGE_IP}:${DNS_STANDIN_PORT} (${names.join(", ")}); IMDS and Secrets Manager stand-in on ${BRIDGE_IP}`);
     }
 
     /** The ownCloud image stand-in served as the program's image (built and packed once per machine). */

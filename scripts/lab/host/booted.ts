@@ -130,6 +130,29 @@ export function alive(pid: number): boolean {
     }
 }
 
+/**
+ * The PID recorded in `pidFile` if that process still runs and is the one recorded: its command
+ * line contains `marker` (a script or directory only it names). A recorded PID whose process has
+ * ended may since name another one — after this machine restarts, any — and that one is never ours
+ * to signal.
+ */
+export function recordedPid(pidFile: string, marker: string): number | undefined {
+    let pid: number;
+    try {
+        pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    } catch {
+        return undefined;
+    }
+    if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    let cmdline: string;
+    try {
+        cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+    } catch {
+        return undefined;
+    }
+    return cmdline.includes(marker) ? pid : undefined;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class BootedHosts {
@@ -226,10 +249,8 @@ export class BootedHosts {
 
     /** PID of run-host.sh for a host, if it runs. */
     supervisorPid(host: string): number | undefined {
-        const f = this.pidFile(host);
-        if (!fs.existsSync(f)) return undefined;
-        const pid = Number(fs.readFileSync(f, "utf8").trim());
-        return pid > 1 && alive(pid) ? pid : undefined;
+        // run-host.sh is started with the host's root as an argument: no other process names it
+        return recordedPid(this.pidFile(host), this.root(host));
     }
 
     /** PID (on this machine) of the host's PID 1, systemd, if the host is up. */

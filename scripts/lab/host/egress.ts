@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { alive } from "./booted";
+import { alive, recordedPid } from "./booted";
 
 export const EGRESS_PORT = 3142;
 
@@ -39,9 +39,9 @@ export async function startEgress(o: EgressOptions): Promise<void> {
     const nft = spawnSync("nft", ["-f", "-"], { input: egressRuleset(o.address, o.deniedAddresses), encoding: "utf8" });
     if (nft.status !== 0) throw new Error(`egress stand-in: nft rules failed: ${nft.stderr.trim()}`);
     const pidFile = path.join(dir, "acng.pid");
-    if (fs.existsSync(pidFile) && alive(Number(fs.readFileSync(pidFile, "utf8")))) return;
     // apt-cacher-ng reads every *.conf in its config directory: give it a directory with ours only.
     const conf = path.join(dir, "conf");
+    if (recordedPid(pidFile, conf)) return;
     fs.mkdirSync(conf, { recursive: true });
     fs.copyFileSync(path.join(__dirname, "egress-acng.conf"), path.join(conf, "acng.conf"));
     const out = fs.openSync(path.join(dir, "acng.out"), "a");
@@ -68,10 +68,7 @@ export async function startEgress(o: EgressOptions): Promise<void> {
 
 /** Ends the proxy `startEgress` started (by its recorded PID) and removes its rules. */
 export function stopEgress(stateDir: string): void {
-    const pidFile = path.join(stateDir, "egress", "acng.pid");
-    if (fs.existsSync(pidFile)) {
-        const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-        if (pid > 1 && alive(pid)) process.kill(pid, "SIGTERM");
-    }
+    const pid = recordedPid(path.join(stateDir, "egress", "acng.pid"), path.join(stateDir, "egress", "conf"));
+    if (pid) process.kill(pid, "SIGTERM");
     spawnSync("nft", ["delete", "table", "inet", NFT_TABLE], { encoding: "utf8" });
 }
