@@ -273,20 +273,31 @@ describe("galera/health-check.sh: 200 only for a node that can take writes", () 
             `#!/usr/bin/env bash\nq="$*"\nif [[ "$q" == *"INSERT INTO owncloud_ha.heartbeat"* ]]; then ${heartbeat}\nelse printf '%b\\n' ${JSON.stringify(status)}; fi\n`,
             { mode: 0o755 },
         );
-    const ask = (env: Record<string, string> = {}, question?: string) => {
+    const healthEnv = (env: Record<string, string> = {}) => ({
+        PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+        GALERA_HEALTH_STATE_DIR: path.join(dir, "state"),
+        GALERA_HEALTH_ENV: path.join(dir, "health.env"),
+        ...env,
+    });
+    /** One evaluation (what the evaluator loop runs), writing the verdict. */
+    const evaluate = (env: Record<string, string> = {}) => {
         fs.writeFileSync(path.join(dir, "health.env"), "GALERA_WRITER_ORDER=db1,db2,db3\n");
+        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), "evaluate"], { env: healthEnv(env), encoding: "utf8", timeout: 20_000 });
+        expect(r.status, r.stderr).to.equal(0);
+    };
+    /** One check as HAProxy sends it: the answer from the latest verdict. */
+    const check = (question?: string, env: Record<string, string> = {}) => {
         const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), ...(question ? [question] : [])], {
             input: "GET / HTTP/1.0\r\n\r\n",
-            env: {
-                PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
-                GALERA_HEALTH_STATE_DIR: path.join(dir, "state"),
-                GALERA_HEALTH_ENV: path.join(dir, "health.env"),
-                ...env,
-            },
+            env: healthEnv(env),
             encoding: "utf8",
             timeout: 20_000,
         });
         return { code: Number(r.stdout.split(" ")[1]), body: r.stdout.split("\r\n\r\n")[1] ?? "" };
+    };
+    const ask = (env: Record<string, string> = {}, question?: string) => {
+        evaluate(env);
+        return check(question, env);
     };
     /** wsrep_local_state, wsrep_ready, wsrep_cluster_status, read_only, wsrep_node_name, datadir */
     const node = (state: number, me = "db1", cluster = "Primary", ro = 0) => `${state}\tON\t${cluster}\t${ro}\t${me}\t${path.join(dir, "datadir")}`;
@@ -302,7 +313,7 @@ describe("galera/health-check.sh: 200 only for a node that can take writes", () 
         expect(r.code).to.equal(503);
         expect(r.body).to.match(/heartbeat commit failed/);
     });
-    it("a commit that hangs (frozen disk) is 503 within the check's own bound", () => {
+    it("a commit that hangs (frozen disk) is 503 within the evaluation's own bound", () => {
         client(synced(), "sleep 10");
         expect(ask().code).to.equal(503);
     });
@@ -349,6 +360,53 @@ describe("galera/health-check.sh: 200 only for a node that can take writes", () 
         client(synced(), "exit 0");
         expect(ask({}, "bogus").body).to.match(/unknown health question 'bogus'/);
     });
+    it("a check answers from the latest verdict and never talks to MariaDB itself", () => {
+        client(synced(), "exit 0");
+        evaluate();
+        const calls = path.join(dir, "calls");
+        fs.writeFileSync(path.join(dir, "bin", "mariadb"), `#!/usr/bin/env bash\necho "$*" >> ${JSON.stringify(calls)}\nexit 1\n`, { mode: 0o755 });
+        for (const q of ["synced", "donor", "writer"]) expect(check(q).code, q).to.be.oneOf([200, 503]);
+        expect(check("synced").code).to.equal(200);
+        expect(fs.existsSync(calls)).to.equal(false);
+    });
+    it("no verdict yet is 503, naming the evaluator's unit", () => {
+        const r = check("synced");
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/no health verdict yet .*galera-health-eval\.service/);
+    });
+    it("a verdict older than the bound is 503: the evaluation hangs (mariadbd frozen, disk hung)", () => {
+        client(synced(), "exit 0");
+        evaluate();
+        const v = path.join(dir, "state", "verdict");
+        const old = BigInt(Date.now() - 5000) * 1000n;
+        fs.writeFileSync(v, fs.readFileSync(v, "utf8").replace(/^at \d+$/m, `at ${old}`));
+        const r = check("synced");
+        expect(r.code).to.equal(503);
+        expect(r.body).to.match(/latest health verdict is \d+ ms old \(over 2 s\)/);
+        expect(check("synced", { GALERA_HEALTH_STALE_S: "10" }).code).to.equal(200);
+    });
+    it("the evaluator loop keeps the verdict current: a node leaving the Primary Component turns 503", async () => {
+        client(synced(), "exit 0");
+        fs.writeFileSync(path.join(dir, "health.env"), "GALERA_WRITER_ORDER=db1,db2,db3\n");
+        const loop = spawn("bash", [path.join(GALERA, "health-check.sh"), "evaluator"], { env: healthEnv({ GALERA_HEALTH_EVAL_MS: "100" }), stdio: "ignore" });
+        try {
+            const until = async (what: string, ok: () => boolean) => {
+                for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+                expect(ok(), what).to.equal(true);
+            };
+            await until("200 from the loop's verdict", () => check("synced").code === 200);
+            client(node(4, "db1", "non-Primary"), "exit 0");
+            await until("503 once the loop saw non-Primary", () => check("synced").code === 503);
+            expect(check("synced").body).to.match(/cluster_status=non-Primary/);
+        } finally {
+            loop.kill("SIGTERM");
+        }
+    });
+    it("the evaluator refuses an interval below 100 ms, naming the setting", () => {
+        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), "evaluator"], { env: healthEnv({ GALERA_HEALTH_EVAL_MS: "5" }), encoding: "utf8", timeout: 5000 });
+        expect(r.status).to.equal(2);
+        expect(r.stderr).to.match(/GALERA_HEALTH_EVAL_MS must be a number of ms >= 100 \(got '5'\)/);
+    });
     it("writes the heartbeat at most once a second, whoever asks", () => {
         const counter = path.join(dir, "writes");
         client(synced(), `echo x >> ${JSON.stringify(counter)}; exit 0`);
@@ -383,14 +441,13 @@ describe("galera/health-check.sh writer: the cluster designates exactly one writ
             { mode: 0o755 },
         );
     };
+    /** One evaluation, then the writer question's answer from it. */
     const ask = () => {
         fs.writeFileSync(path.join(dir, "health.env"), "GALERA_WRITER_ORDER=db1,db2,db3\n");
-        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), "writer"], {
-            input: "GET / HTTP/1.0\r\n\r\n",
-            env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, GALERA_HEALTH_STATE_DIR: path.join(dir, "state"), GALERA_HEALTH_ENV: path.join(dir, "health.env") },
-            encoding: "utf8",
-            timeout: 20_000,
-        });
+        const env = { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, GALERA_HEALTH_STATE_DIR: path.join(dir, "state"), GALERA_HEALTH_ENV: path.join(dir, "health.env") };
+        const e = spawnSync("bash", [path.join(GALERA, "health-check.sh"), "evaluate"], { env, encoding: "utf8", timeout: 20_000 });
+        expect(e.status, e.stderr).to.equal(0);
+        const r = spawnSync("bash", [path.join(GALERA, "health-check.sh"), "writer"], { input: "GET / HTTP/1.0\r\n\r\n", env, encoding: "utf8", timeout: 20_000 });
         return { code: Number(r.stdout.split(" ")[1]), body: r.stdout.split("\r\n\r\n")[1] ?? "" };
     };
     const claims = () => (fs.existsSync(path.join(dir, "claims")) ? fs.readFileSync(path.join(dir, "claims"), "utf8") : "");

@@ -144,14 +144,22 @@ GALERA_REPLICATION_PORT=${GALERA_REPLICATION_PORT}
 ENV
 changed="$config_changed"
 
-install -d -m 755 /opt/owncloud-ha/bin
-install_if_changed /opt/owncloud-ha/bin/galera-health 755 root:root < "$(dirname "$0")/health-check.sh"
-# Non-secret setting of the health answers: the writer order (health-check.sh). Their ports are
-# recorded in $GALERA_PORTS_FILE above (the lab's service launcher reads them; systemd's socket
-# units below carry them).
+# The health answers (health-check.sh): not MariaDB's configuration, so never a reason to restart it.
+config_changed="$changed"
+# Non-secret setting of the health answers: the writer order. Their ports are recorded in
+# $GALERA_PORTS_FILE above (systemd's socket units below carry them).
 install_if_changed /etc/mysql/galera-health.env 644 root:root <<ENV
 GALERA_WRITER_ORDER=${GALERA_WRITER_ORDER}
 ENV
+if is_systemd && systemctl is-active --quiet galera-health.socket; then
+    # A running node whose answers may be about to read verdicts (an upgrade from answers that
+    # evaluated per check): one verdict from this script before they can ask for it.
+    bash "$(dirname "$0")/health-check.sh" evaluate >/dev/null 2>&1 || warn "one health evaluation before installing the answers failed"
+fi
+install -d -m 755 /opt/owncloud-ha/bin
+changed=0
+install_if_changed /opt/owncloud-ha/bin/galera-health 755 root:root < "$(dirname "$0")/health-check.sh"
+health_changed="$changed"
 
 if is_systemd; then
     # One socket per question (HAProxy checks each server on one port; the path is per backend):
@@ -179,8 +187,30 @@ StandardError=journal
 TimeoutStopSec=5
 UNIT
     done
+    # The answers above read the verdicts this loop writes: a check costs a file read, and the
+    # evaluation runs once per interval whatever the number of web hosts.
+    changed=0
+    install_if_changed /etc/systemd/system/galera-health-eval.service 644 root:root <<UNIT
+[Unit]
+Description=Galera health evaluation (the verdicts the galera-health sockets answer)
+[Service]
+ExecStart=/opt/owncloud-ha/bin/galera-health evaluator
+Restart=always
+RestartSec=1
+TimeoutStopSec=5
+[Install]
+WantedBy=multi-user.target
+UNIT
+    [ "$changed" = 0 ] || health_changed=1
     systemctl daemon-reload
+    # On a node already answering (a re-run or an upgrade), the loop runs before this step ends, the
+    # new script in it; a first deployment starts it with the answers (start.sh).
+    if systemctl is-active --quiet galera-health.socket; then
+        systemctl enable --quiet galera-health-eval.service
+        if [ "$health_changed" = 1 ]; then systemctl restart galera-health-eval.service; else systemctl start galera-health-eval.service; fi
+    fi
 fi
+changed="$config_changed"
 # Cluster size, local state, flow control and free space to CloudWatch every minute (no-op without systemd).
 metrics_install galera
 

@@ -33,6 +33,9 @@ TIMEOUT="$GALERA_SYNC_TIMEOUT"
 
 start_health() {
     local u
+    # the evaluation first: the answers read its verdict
+    svc enable galera-health-eval.service
+    svc start galera-health-eval.service
     for u in galera-health galera-health-donor galera-health-writer; do
         svc enable "$u.socket"
         svc start "$u.socket"
