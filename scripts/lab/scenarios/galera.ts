@@ -462,7 +462,7 @@ export const scenarios: Scenario[] = [
                 // The bound: a frozen node still accepts TCP, so each check costs its full `timeout
                 // check` (1 s); fall 2 at inter 0.5 s marks it down after about 2.5 s, then
                 // on-marked-down shutdown-sessions moves clients at once. 5 s leaves room for a loaded host.
-                notes.push("bound: 2 checks x 1 s check timeout + inter, then on-marked-down shutdown-sessions; target writer outage <= 5 s");
+                notes.push("bound: the evaluation's 2 s connect bound (or the verdict's 2 s age), 2 checks x fastinter, then on-marked-down shutdown-sessions; target writer outage <= 5 s");
                 return stayed && (figures.writerOutageSeconds as number) >= 0 && (figures.writerOutageSeconds as number) <= 5;
             }),
     },
