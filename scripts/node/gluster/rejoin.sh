@@ -74,8 +74,9 @@ remote_pool() {
 # restart_glusterd: restart this node's glusterd and wait (bounded) until its CLI answers.
 restart_glusterd() {
     svc restart glusterd
-    wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after its restart"
+    wait_for "glusterd answers" 60 gl pool list || die "glusterd does not answer after its restart"
 }
+
 # connected: this glusterd holds every peer as "Peer in Cluster (Connected)".
 connected() { [ "$(gl peer status 2>/dev/null | grep -c 'State: Peer in Cluster (Connected)' || true)" -ge "${#peers[@]}" ]; }
 # peer_view PEER UUID: the state PEER's glusterd holds for UUID, e.g. "Peer in Cluster (Connected)"
