@@ -315,3 +315,68 @@ describe("the point-in-time restore procedure (scripts/ops/restore-procedure.ts)
         expect(r.calls).to.have.length(0);
     });
 });
+
+describe("backups: gluster/backup.sh (stand-in gluster, mount, tar and aws)", () => {
+    let t: ReturnType<typeof tempDir>;
+    let bin: string;
+    const run = (tarExit: number, tarStderr: string) => {
+        fs.writeFileSync(path.join(t.dir, "tar-stderr"), tarStderr);
+        return bash(`bash ${NODE_SCRIPTS}/gluster/backup.sh`, {
+            PATH: `${bin}:${process.env.PATH}`,
+            TAR_EXIT: String(tarExit),
+            OCHA_BACKUP_STATE: path.join(t.dir, "state"),
+            OCHA_BACKUP_ENV_FILE: path.join(t.dir, "none.env"),
+            BACKUP_BUCKET: "bk",
+            BACKUP_PREFIX: "files",
+            BACKUP_NODE: "node1",
+            BACKUP_NODE_ORDER: "node1,node2,node3",
+            BACKUP_NODE_ADDRESSES: "10.0.1.10,10.0.2.10,10.0.3.10",
+            BACKUP_VOLUME: "gfs_v_r5",
+            BACKUP_REGION: "eu-central-1",
+        });
+    };
+    /** The objects the stand-in `aws s3 cp - URL` stored, by the key after the snapshot's name. */
+    const stored = () => {
+        const dir = path.join(t.dir, "s3");
+        return fs.existsSync(dir) ? Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")])) : {};
+    };
+    beforeEach(() => {
+        t = tempDir("files-backup");
+        bin = path.join(t.dir, "bin");
+        fakeCommand(bin, "gluster", `cat "${path.join(__dirname, "fixtures", "gluster", "status-all-online.xml")}"`);
+        for (const c of ["mount", "umount"]) fakeCommand(bin, c, "exit 0");
+        fakeCommand(bin, "mountpoint", "exit 1");
+        fakeCommand(bin, "timeout", `shift; exec "$@"`);
+        fakeCommand(bin, "zstd", "cat");
+        // GNU tar's create: the archive on stdout, the warnings on stderr, exit 1 = "some files differ".
+        fakeCommand(bin, "tar", `echo archive; cat "${t.dir}/tar-stderr" >&2; exit "$TAR_EXIT"`);
+        fakeCommand(bin, "aws", `mkdir -p "${t.dir}/s3"; for a; do u="$a"; done; cat > "${t.dir}/s3/\${u##*/}"`);
+    });
+    afterEach(() => t.cleanup());
+
+    it("keeps a snapshot during which files changed (tar exit 1), listing them beside it and counting them in the manifest", () => {
+        const warnings = "tar: ./u1/files/a.bin: file changed as we read it\ntar: ./u1/files/b.bin: File removed before we read it\n";
+        const r = run(1, warnings);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(stored()["files.tar.zst"]).to.equal("archive\n");
+        expect(stored()["changed-while-read.txt"]).to.equal(warnings);
+        expect(JSON.parse(stored()["manifest.json"])).to.include({ node: "node1", changedWhileRead: 2 });
+        expect(r.stderr).to.include("tar read 2 file(s) while they changed");
+        expect(fs.existsSync(path.join(t.dir, "state", "files-last-success"))).to.equal(true);
+    });
+
+    it("writes no manifest when tar fails (exit 2), so the snapshot never counts as complete", () => {
+        const r = run(2, "tar: ./u1: Cannot open: Input/output error\n");
+        expect(r.code).to.not.equal(0);
+        expect(r.stderr).to.include("tar exit 2").and.include("Input/output error");
+        expect(stored()).to.not.have.property("manifest.json");
+        expect(fs.existsSync(path.join(t.dir, "state", "files-last-success"))).to.equal(false);
+    });
+
+    it("a quiet snapshot has changedWhileRead 0 and no list", () => {
+        const r = run(0, "");
+        expect(r.code, r.stderr).to.equal(0);
+        expect(JSON.parse(stored()["manifest.json"])).to.include({ changedWhileRead: 0, files: 0 });
+        expect(stored()).to.not.have.property("changed-while-read.txt");
+    });
+});

@@ -46,16 +46,29 @@ url="$(s3_url "full/$name")"
 log "snapshot $name of volume $BACKUP_VOLUME to $url"
 S3_TIMEOUT_S="${BACKUP_STREAM_TIMEOUT_S:-21600}"
 err="$(mktemp)"
-# Leftovers of a restore (.owncloud-ha-*) are not content.
-if ! timeout "$S3_TIMEOUT_S" tar -C "$mnt" --create --file=- --numeric-owner --sparse --exclude='./.owncloud-ha-*' . 2>"$err" \
+# Leftovers of a restore (.owncloud-ha-*) are not content. GNU tar exits 1 when a file changed,
+# shrank or vanished while it was read ("Some files differ"), 2 on a fatal error: users keep
+# working during a snapshot, so 1 is the normal case of a live volume, not a failure. Those files
+# are as tar read them; their names go to changed-while-read.txt beside the snapshot and their count
+# into the manifest, so a restore can tell which files may be torn.
+set +e
+timeout "$S3_TIMEOUT_S" tar -C "$mnt" --create --file=- --numeric-owner --sparse --exclude='./.owncloud-ha-*' . 2>"$err" \
     | zstd -q -T0 -3 \
-    | S3_TIMEOUT_S="$S3_TIMEOUT_S" s3 cp - "$url/files.tar.zst"; then
-    die "snapshot $name failed (tar, zstd or the upload): $(tail -n 5 "$err" | tr '\n' ' ')"
+    | S3_TIMEOUT_S="$S3_TIMEOUT_S" s3 cp - "$url/files.tar.zst"
+stream=("${PIPESTATUS[@]}")
+set -e
+if [ "${stream[0]}" -gt 1 ] || [ "${stream[1]}" != 0 ] || [ "${stream[2]}" != 0 ]; then
+    die "snapshot $name failed (tar exit ${stream[0]}, zstd ${stream[1]}, upload ${stream[2]}): $(tail -n 5 "$err" | tr '\n' ' ')"
+fi
+changed="$(grep -cE ': (file changed as we read it|File removed before we read it|File shrank by [0-9]+ bytes.*)$' "$err" || true)"
+if [ "${stream[0]}" = 1 ]; then
+    warn "snapshot $name: tar read $changed file(s) while they changed (listed in changed-while-read.txt): $(head -n 3 "$err" | tr '\n' ' ')"
+    s3 cp - "$url/changed-while-read.txt" <"$err"
 fi
 files="$(find "$mnt" -path "$mnt/.owncloud-ha-*" -prune -o -type f -print | wc -l)"
 finished="$(date +%s)"
-printf '{"name": "%s", "node": "%s", "volume": "%s", "startedAt": %s, "finishedAt": %s, "files": %s}\n' \
-    "$name" "$BACKUP_NODE" "$BACKUP_VOLUME" "$started" "$finished" "$files" | s3 cp - "$url/manifest.json"
+printf '{"name": "%s", "node": "%s", "volume": "%s", "startedAt": %s, "finishedAt": %s, "files": %s, "changedWhileRead": %s}\n' \
+    "$name" "$BACKUP_NODE" "$BACKUP_VOLUME" "$started" "$finished" "$files" "$changed" | s3 cp - "$url/manifest.json"
 backup_record_success files
 log "snapshot $name complete in $((finished - started))s ($files files)"
 printf '{"backup": "%s", "url": "%s", "files": %s}\n' "$name" "$url" "$files"

@@ -56,8 +56,11 @@ cmd_files() {
     local files
     files="$(find "$mnt" -path "$mnt/.owncloud-ha-*" -prune -o -type f -print | wc -l)"
     log "volume $BACKUP_VOLUME restored from $chosen ($files files); the previous content is in $old on the volume"
-    printf '{"backup": "%s", "restoredTo": "%s", "files": %s, "previous": "%s"}\n' \
-        "$chosen" "$(date -u -d "@$chosen_finished" +%FT%TZ)" "$files" "$old"
+    local changed
+    changed="$(backup_manifest_number "$chosen_manifest" changedWhileRead)"
+    [ "${changed:-0}" = 0 ] || warn "snapshot $chosen holds $changed file(s) that changed while it was taken (may be torn): $(s3_url "full/$chosen/changed-while-read.txt")"
+    printf '{"backup": "%s", "restoredTo": "%s", "files": %s, "previous": "%s", "changedWhileRead": %s}\n' \
+        "$chosen" "$(date -u -d "@$chosen_finished" +%FT%TZ)" "$files" "$old" "${changed:-0}"
 }
 
 backup_require_settings
