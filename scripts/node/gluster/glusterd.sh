@@ -16,6 +16,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=../lib/metrics.sh
 . "$(dirname "$0")/../lib/metrics.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 require_env GLUSTER_BASE_PORT GLUSTER_MAX_PORT GLUSTERD_PORT_FROM GLUSTERD_PORT_TO
 for v in GLUSTER_BASE_PORT GLUSTER_MAX_PORT GLUSTERD_PORT_FROM GLUSTERD_PORT_TO; do
@@ -56,8 +58,7 @@ if svc status glusterd >/dev/null 2>&1; then
 else
     svc start glusterd
 fi
-wait_for "glusterd answers" 60 gluster --mode=script pool list \
-    || die "glusterd does not answer 'gluster pool list'"
+wait_glusterd_answers || die "glusterd does not answer 'gluster pool list'"
 # Bricks online, pending heals and brick free space to CloudWatch every minute (no-op without systemd).
 if is_systemd; then
     require_env GLUSTER_METRICS_VOLUME GLUSTER_METRICS_BRICK_MOUNT

@@ -3,6 +3,10 @@
 
 gl() { gluster --mode=script "$@"; }
 
+# wait_glusterd_answers: wait (bounded, 60 s) until this node's glusterd answers its CLI (`pool list`,
+# a read-only request); false when it never does.
+wait_glusterd_answers() { wait_for "glusterd answers" 60 gl pool list; }
+
 # gl_locked ARGS…: `gl ARGS…` for a command that changes a volume, run again while glusterd answers
 # that another transaction holds the volume's cluster-wide lock. glusterd takes that lock by volume
 # NAME for any command naming it, a volume not created yet included (glusterd-handler.c,

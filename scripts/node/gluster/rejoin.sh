@@ -74,7 +74,7 @@ remote_pool() {
 # restart_glusterd: restart this node's glusterd and wait (bounded) until its CLI answers.
 restart_glusterd() {
     svc restart glusterd
-    wait_for "glusterd answers" 60 gl pool list || die "glusterd does not answer after its restart"
+    wait_glusterd_answers || die "glusterd does not answer after its restart"
 }
 
 # connected: this glusterd holds every peer as "Peer in Cluster (Connected)".
@@ -137,7 +137,7 @@ else
             printf 'uuid=%s\nstate=3\nhostname1=%s\n' "$uuid" "$addr" | write_root_file "$workdir/peers/$uuid" 600
         done <<< "$pool"
         svc start glusterd
-        wait_for "glusterd answers" 60 gluster --mode=script pool list || die "glusterd does not answer after restoring UUID $known"
+        wait_glusterd_answers || die "glusterd does not answer after restoring UUID $known"
         if ! wait_for "all ${#peers[@]} peers connected" "$wait_s" connected; then
             gl peer status >&2 || true
             die "peers not all connected ${wait_s}s after restoring UUID $known"
