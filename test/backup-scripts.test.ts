@@ -380,3 +380,46 @@ describe("backups: gluster/backup.sh (stand-in gluster, mount, tar and aws)", ()
         expect(stored()).to.not.have.property("changed-while-read.txt");
     });
 });
+
+describe("backups: galera/lib.sh binlog_replay_start (stand-in mariadb-binlog)", () => {
+    // Decoded logs as mariadb-binlog prints them: "# at N" before each event; the second file holds a
+    // stretch of domain-0 transactions BEFORE the backup's 1-1-12, as MariaDB 10.11 logged after a
+    // full-cluster crash recovered by pc.recovery.
+    const decoded: Record<string, string[]> = {
+        f1: ["# at 256", "#x server id 1  end_log_pos 299 CRC32 0x0 \tGtid list [1-1-9]", "# at 300", "#x server id 1  end_log_pos 342 CRC32 0x0 \tGTID 1-1-10 trans", "# at 500", "#x server id 1  end_log_pos 531 CRC32 0x0 \tXid = 7"],
+        f2: [
+            "# at 256", "#x server id 1  end_log_pos 315 CRC32 0x0 \tGtid list [1-1-10]",
+            "# at 315", "#x server id 1  end_log_pos 357 CRC32 0x0 \tGTID 0-1-1 trans",
+            "# at 600", "#x server id 1  end_log_pos 642 CRC32 0x0 \tGTID 0-1-2 trans",
+            "# at 900", "#x server id 1  end_log_pos 942 CRC32 0x0 \tGTID 1-1-11 trans",
+            "# at 1200", "#x server id 1  end_log_pos 1242 CRC32 0x0 \tGTID 1-1-12 trans",
+            "# at 1300", "#x server id 1  end_log_pos 1331 CRC32 0x0 \tXid = 9",
+            "# at 1331", "#x server id 1  end_log_pos 1373 CRC32 0x0 \tGTID 0-1-3 trans",
+            "# at 1500", "#x server id 1  end_log_pos 1542 CRC32 0x0 \tGTID 1-1-120 trans",
+        ],
+        f3: ["# at 256", "#x server id 1  end_log_pos 299 CRC32 0x0 \tGtid list [1-1-120]", "# at 300", "#x server id 1  end_log_pos 342 CRC32 0x0 \tGTID 1-1-121 trans"],
+    };
+    const start = (seq: number, files = ["f1", "f2", "f3"]) => {
+        const t = tempDir("replay-start");
+        try {
+            const bin = path.join(t.dir, "bin");
+            for (const [f, lines] of Object.entries(decoded)) fs.writeFileSync(path.join(t.dir, f), lines.join("\n") + "\n");
+            fakeCommand(bin, "mariadb-binlog", `cat "$1"`);
+            return bash(`set -euo pipefail; cd ${t.dir}; . ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; binlog_replay_start 1 ${seq} ${files.join(" ")}`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
+        } finally {
+            t.cleanup();
+        }
+    };
+    it("continues at the next transaction's position in the log, whatever its domain (the domain-0 one after 1-1-12, not the earlier ones)", () => {
+        expect(start(12)).to.equal("1 1331");
+        expect(start(11)).to.equal("1 1200");
+    });
+    it("continues with the next file, whole, after a file's last transaction; past the last file there is nothing", () => {
+        expect(start(10)).to.equal("1 0");
+        expect(start(121)).to.equal("3 0");
+    });
+    it("matches the sequence number exactly and prints nothing when no file holds it", () => {
+        expect(start(1)).to.equal("");
+        expect(start(12, ["f1"])).to.equal("");
+    });
+});

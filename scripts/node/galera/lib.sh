@@ -45,6 +45,32 @@ binlog_has_gtid() {
     [ "${n:-0}" -gt 0 ]
 }
 
+# binlog_replay_start DOMAIN SEQ FILE… : where a replay continues after the transaction DOMAIN-*-SEQ in
+# these binary logs (in order): "INDEX OFFSET", INDEX the 0-based file holding the next transaction
+# and OFFSET its byte position (the "# at" of its GTID event), or OFFSET 0 when the transaction was
+# the last of its file (the next file is read whole). Prints nothing when no file holds it.
+# By position, not by GTID: the log's commit order is the cluster's, whatever domain a transaction
+# got. `--start-position=GTID` filters only that GTID's domain and lets every other domain through
+# from its start; MariaDB 10.11 logged replicated transactions in domain 0 for a while after a
+# full-cluster crash recovered by pc.recovery (lab: 0-1-1..0-1-9130 on db2 after galera-crash-all),
+# so a GTID start replayed those again onto a backup that held them (ERROR 1062).
+binlog_replay_start() {
+    local domain="$1" seq="$2" i=0 f at
+    shift 2
+    for f in "$@"; do
+        at="$(TZ=UTC mariadb-binlog "$f" 2>/dev/null | awk -v re="GTID ${domain}-[0-9]+-${seq}( |$)" '
+            /^# at [0-9]+$/ { at = $3 }
+            /[[:space:]]GTID [0-9]+-[0-9]+-[0-9]+( |$)/ { if (found && !done) { print at; done = 1 } if ($0 ~ re) found = 1 }
+            END { if (found && !done) print "end" }')"
+        case "$at" in
+            '') ;;
+            end) echo "$((i + 1)) 0"; return 0 ;;
+            *) echo "$i $at"; return 0 ;;
+        esac
+        i=$((i + 1))
+    done
+}
+
 # galera_sql_bounded SECONDS : like galera_sql_stdin, but gives up after SECONDS (connect 2 s).
 galera_sql_bounded() {
     timeout "$1" mariadb --no-defaults --socket=/run/mysqld/mysqld.sock -uroot -N -B --connect-timeout=2

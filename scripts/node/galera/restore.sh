@@ -7,7 +7,8 @@
 #   restore.sh list                          complete backups and binary-log chains in S3
 #   restore.sh datadir --to TIME [--backup NAME]
 #       Replace this node's datadir with the newest complete backup taken before TIME, then replay
-#       the binary logs from the backup's GTID up to (not including) TIME in a local server with
+#       the binary logs from the transaction after the backup's GTID (found by GTID, replayed by
+#       file and position) up to (not including) TIME in a local server with
 #       Galera off. TIME: UTC, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SSZ`. The chain replayed is
 #       one that contains the backup's own GTID (so it has no gap after it) and reaches furthest.
 #       Last stdout line: {"backup", "gtid", "chain", "transactions", "restoredTo"} — restoredTo is the
@@ -169,9 +170,27 @@ cmd_datadir() {
         warn "no usable binary-log chain: the data is the backup's, as of $(date -u -d "@$restored_to" '+%F %T')"
     else
         mapfile -t files < <(find "$LOGS/$best" -maxdepth 1 -type f -name '*.[0-9]*' | sort)
-        TZ=UTC mariadb-binlog --start-position="$gtid" --stop-datetime="$(date -u -d "@$target" '+%F %T')" "${files[@]}" >"$LOGS/replay.sql" \
-            || die "mariadb-binlog could not read chain $best"
-        replayed="$(grep -cE "GTID ${GALERA_CLUSTER_GTID_DOMAIN}-[0-9]+-[0-9]+" "$LOGS/replay.sql" || true)"
+        # From the transaction after the backup's, by file and position (binlog_replay_start says why).
+        local start first offset
+        # A backup without a transaction of the cluster's domain predates them all: the whole chain follows it.
+        start="0 0"
+        if [ "$seq" != 0 ]; then
+            start="$(binlog_replay_start "$GALERA_CLUSTER_GTID_DOMAIN" "$seq" "${files[@]}")"
+            [ -n "$start" ] || die "chain $best lost the backup's GTID $GALERA_CLUSTER_GTID_DOMAIN-*-$seq while it was read"
+        fi
+        first="${start% *}"; offset="${start#* }"
+        files=("${files[@]:$first}")
+        log "replaying chain $best from $(basename "${files[0]:-(nothing after the backup)}") at byte ${offset} (0: its start)"
+        if [ "${#files[@]}" -eq 0 ]; then
+            : >"$LOGS/replay.sql"
+        elif [ "$offset" != 0 ]; then
+            TZ=UTC mariadb-binlog --start-position="$offset" --stop-datetime="$(date -u -d "@$target" '+%F %T')" "${files[@]}" >"$LOGS/replay.sql" \
+                || die "mariadb-binlog could not read chain $best"
+        else
+            TZ=UTC mariadb-binlog --stop-datetime="$(date -u -d "@$target" '+%F %T')" "${files[@]}" >"$LOGS/replay.sql" \
+                || die "mariadb-binlog could not read chain $best"
+        fi
+        replayed="$(grep -cE "GTID [0-9]+-[0-9]+-[0-9]+( |$)" "$LOGS/replay.sql" || true)"
         local pid
         pid="$(start_local_server)"
         if ! timeout "${BACKUP_STREAM_TIMEOUT_S:-21600}" mariadb --no-defaults --socket="$SOCK" -uroot <"$LOGS/replay.sql" 2>"$LOGS/replay.err"; then
