@@ -46,6 +46,9 @@ import {
 const KILL_STALL_TARGET_S = 5;
 const FAULT_AT_S = 5;
 const HOLD_S = 20; // > ping-timeout, so the cut brick is really declared dead
+/** A killed brick is known dead at once (its sockets reset); every second of writes while it is down
+ * is heal work afterwards, so this hold is just long enough to write and read through the outage. */
+const KILL_HOLD_S = 10;
 const AFTER_S = 10;
 const MAX_FILES = 3000;
 const HEAL_TIMEOUT_S = 300;
@@ -92,7 +95,7 @@ async function crossCheck(lab: Lab, dir: string, logf: string, down: string, not
     }
 }
 
-async function runFault(lab: Lab, name: string, fault: Fault, stallTargetS: number, crossDown: string): Promise<ScenarioResult> {
+async function runFault(lab: Lab, name: string, fault: Fault, stallTargetS: number, crossDown: string, holdS = HOLD_S): Promise<ScenarioResult> {
     const t0 = Date.now();
     const notes: string[] = [];
     const figures: ScenarioResult["figures"] = {};
@@ -103,18 +106,18 @@ async function runFault(lab: Lab, name: string, fault: Fault, stallTargetS: numb
     try {
         await waitHealed(lab, 120);
         for (const w of ["web1", "web2"]) if (!(await isMounted(lab, w))) throw new Error(`${MOUNT_POINT} not mounted on ${w}`);
-        await startWriter(lab, "web1", dir, logf, MAX_FILES, FAULT_AT_S + HOLD_S + AFTER_S);
+        await startWriter(lab, "web1", dir, logf, MAX_FILES, FAULT_AT_S + holdS + AFTER_S);
         await sleep(FAULT_AT_S * 1000);
         const tFault = Date.now() / 1000;
         await fault.inject(lab);
         injected = true;
         lab.log(`${name}: fault injected on ${fault.victim}`);
-        await sleep(HOLD_S * 1000);
+        await sleep(holdS * 1000);
         const tRestore = Date.now() / 1000;
         await fault.restore(lab);
         injected = false;
         lab.log(`${name}: ${fault.victim} restored`);
-        const w = await waitWriter(lab, "web1", logf, FAULT_AT_S + HOLD_S + AFTER_S + 180);
+        const w = await waitWriter(lab, "web1", logf, FAULT_AT_S + holdS + AFTER_S + 180);
         const healT = Date.now();
         const healWait = await waitHealed(lab, HEAL_TIMEOUT_S);
         const healSeconds = (Date.now() - healT) / 1000;
@@ -162,13 +165,13 @@ async function runFault(lab: Lab, name: string, fault: Fault, stallTargetS: numb
 
 const killHost: Scenario = {
     name: "gluster-kill-host",
-    description: `kill -9 every gluster process on fs1 during writes; reads/writes go on (stall <= ${KILL_STALL_TARGET_S} s); restart; heal to 0; all checksums match`,
+    description: `kill -9 every gluster process on fs1 for ${KILL_HOLD_S} s during writes; reads/writes go on (stall <= ${KILL_STALL_TARGET_S} s); restart; heal to 0; all checksums match`,
     run: (lab) =>
         runFault(lab, "gluster-kill-host", {
             victim: "fs1",
             inject: async (l) => { await killGlusterHost(l, "fs1"); },
             restore: (l) => startGlusterd(l, "fs1"),
-        }, KILL_STALL_TARGET_S, "fs2"),
+        }, KILL_STALL_TARGET_S, "fs2", KILL_HOLD_S),
 };
 
 const netCut: Scenario = {
@@ -252,13 +255,14 @@ const mountFirstDown: Scenario = {
 
 const REPLACED = "fs3";
 const REPLACE_WRITE_S = 60;
-/** Content on the volume before the replacement: at least as full as the CI run that failed. */
-const PREFILL_DIRS = 30;
+/** Content on the volume before the replacement: more entries than one heal crawl of the step's bound
+ * rebuilds on this machine (3000 files took two runs of the step, 1500 are the suite's share of time). */
+const PREFILL_DIRS = 15;
 const PREFILL_FILES_PER_DIR = 100;
 const PREFILL_LARGE = 4; // 8 MiB each
 /** Created and deleted before the replacement: the surviving bricks keep the emptied .glusterfs/xx/yy
  * directories of deleted files, which is what made inode counts a false measure of the rebuild. */
-const CHURN_FILES = 1500;
+const CHURN_FILES = 750;
 const PREFILL_SUMS = "/tmp/gluster-replace-prefill.sha256";
 
 /** The UUID the pool (asked on fs1/fs2) lists for an address. */
@@ -467,7 +471,7 @@ find /var/lib/glusterd -mindepth 1 -delete
 
 const FREEZE_VICTIM = "fs2";
 /** Long enough for the clients' own ping timer to act when nothing else does (it can take up to ~2 x ping-timeout). */
-const FREEZE_UNWATCHED_HOLD_S = 40;
+const FREEZE_UNWATCHED_HOLD_S = 28;
 /** The watchdog acts within ping-timeout; the rest of the hold shows the restarted brick serving again. */
 const FREEZE_WATCHED_HOLD_S = 20;
 

@@ -83,6 +83,9 @@ async function underTraffic(
 /** The web node the Auto Scaling group launches in the scale-out scenario. */
 const SCALE_OUT_HOST = HOSTS.find((h) => h.role === "web" && h.scaleOut)?.name ?? "web3";
 
+/** Long enough for users' requests to meet the lost brick host; each second down is heal work afterwards. */
+const BRICK_HOST_DOWN_S = 10;
+
 export const scenarios: Scenario[] = [
     {
         name: "user-web-node-power-loss",
@@ -161,7 +164,7 @@ export const scenarios: Scenario[] = [
     },
     {
         name: "user-gluster-brick-host-down",
-        description: "users upload and download through the front door while fs3's GlusterFS processes are killed (a brick host lost: disperse 2+1 keeps serving), then fs3 comes back and heals",
+        description: `users upload and download through the front door while fs3's GlusterFS processes are killed for ${BRICK_HOST_DOWN_S} s (a brick host lost: disperse 2+1 keeps serving), then fs3 comes back and heals`,
         run: (lab) =>
             underTraffic(
                 lab,
@@ -170,7 +173,7 @@ export const scenarios: Scenario[] = [
                     fault: async (figures) => {
                         await waitHealed(lab, 300);
                         figures.killed = (await killGlusterHost(lab, "fs3")).length;
-                        await sleep(20_000);
+                        await sleep(BRICK_HOST_DOWN_S * 1000);
                     },
                     recover: async (figures) => {
                         await startGlusterd(lab, "fs3");
