@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import YAML from "yaml";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -166,5 +166,50 @@ describe("lab hosts: what up finds left by an earlier run", () => {
         expect(leftoverLab([], () => true)).to.equal("none");
         expect(leftoverLab(["bastion", "db1"], (h) => h === "db1")).to.equal("running");
         expect(leftoverLab(["bastion", "db1", "web1"], () => false)).to.equal("stale");
+    });
+});
+
+describe("lab hosts: the fstab device generator (stand-in for udev and a writable /sys at boot)", () => {
+    const generator = path.join(__dirname, "..", "scripts", "lab", "host", "fstab-devices-generator.sh");
+    const debianGenerator = "/lib/systemd/system-generators/systemd-fstab-generator";
+    const fstab = "UUID=1234-abcd /var/lib/mysql xfs defaults,noatime,inode64,nofail 0 0\n198.18.128.10:/gfs /mnt/data glusterfs defaults,_netdev 0 0\n";
+    /** Runs `cmd` (with $OUT) in a private mount namespace whose /sys is read-only, as inside systemd-nspawn. */
+    function inContainerView(dir: string, cmd: string) {
+        const out = path.join(dir, "out");
+        fs.mkdirSync(out, { recursive: true });
+        const r = spawnSync("unshare", ["-m", "bash", "-c", `mount -o remount,bind,ro /sys && ${cmd}`], {
+            env: { ...process.env, OUT: out, SYSTEMD_FSTAB: path.join(dir, "fstab"), OCLAB_GENERATOR_DEV: path.join(dir, "dev") },
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        return { code: r.status ?? -1, stderr: r.stderr, units: fs.readdirSync(out) };
+    }
+    let dir: string;
+    before(function () {
+        if (process.getuid?.() !== 0 || !fs.existsSync(debianGenerator)) this.skip();
+    });
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "fstab-gen-"));
+        fs.writeFileSync(path.join(dir, "fstab"), fstab);
+        fs.mkdirSync(path.join(dir, "dev"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("Debian's generator alone skips the data volume's line when /sys is read-only (so a rebooted host had no mount unit)", () => {
+        const r = inContainerView(dir, `${debianGenerator} "$OUT" "$OUT" "$OUT"`);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.units).to.include("mnt-data.mount");
+        expect(r.units).to.not.include("var-lib-mysql.mount");
+    });
+
+    it("writes the data volume's mount unit as an instance's boot does (nofail: wanted by local-fs.target), and only the device lines", () => {
+        const r = inContainerView(dir, `bash ${generator} "$OUT" "$OUT" "$OUT"`);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.units).to.include("var-lib-mysql.mount");
+        expect(r.units).to.not.include("mnt-data.mount");
+        const unit = fs.readFileSync(path.join(dir, "out", "var-lib-mysql.mount"), "utf8");
+        expect(unit).to.match(/^What=\/dev\/disk\/by-uuid\/1234-abcd$/m);
+        expect(unit).to.match(/^Options=defaults,noatime,inode64,nofail$/m);
+        expect(fs.readdirSync(path.join(dir, "out", "local-fs.target.wants"))).to.include("var-lib-mysql.mount");
     });
 });

@@ -14,6 +14,8 @@ import YAML from "yaml";
 const HERE = __dirname;
 const BASE_IMAGE_SCRIPT = path.join(HERE, "base-image.sh");
 const RUN_HOST_SCRIPT = path.join(HERE, "run-host.sh");
+/** Lab stand-in for udev and a writable /sys at boot: the fstab's device lines become mount units (see the script). */
+const FSTAB_DEVICES_GENERATOR = path.join(HERE, "fstab-devices-generator.sh");
 
 /** Where the base root lives: one per content of its build script, so a changed image is rebuilt. */
 export function baseImageDir(cacheDir = process.env.OCLAB_CACHE ?? "/var/cache/oclab"): string {
@@ -202,6 +204,7 @@ export class BootedHosts {
             sh(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${base},upperdir=${d}/upper,workdir=${d}/work`, this.root(spec.name)]);
         }
         if (spec.apiVfsWritable) this.writeCgroupUnit(spec.name);
+        if (spec.devices.length > 0) this.installFstabDeviceGenerator(spec.name);
         for (const [file, { content, mode }] of Object.entries(spec.systemFiles ?? {})) {
             const target = path.join(this.root(spec.name), file);
             fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -241,6 +244,18 @@ export class BootedHosts {
         );
         const link = path.join(dir, "sysinit.target.wants", unit);
         if (!fs.existsSync(link)) fs.symlinkSync(`../${unit}`, link);
+    }
+
+    /**
+     * Hosts with a data volume: systemd-fstab-generator skips fstab's device lines inside a
+     * container, so the program's data mount would not come back after a reboot; this generator
+     * runs it on those lines as an instance's boot does (fstab-devices-generator.sh says how).
+     */
+    private installFstabDeviceGenerator(host: string): void {
+        const dir = path.join(this.root(host), "etc/systemd/system-generators");
+        fs.mkdirSync(dir, { recursive: true });
+        fs.copyFileSync(FSTAB_DEVICES_GENERATOR, path.join(dir, "oclab-fstab-devices"));
+        fs.chmodSync(path.join(dir, "oclab-fstab-devices"), 0o755);
     }
 
     private pidFile(host: string): string {

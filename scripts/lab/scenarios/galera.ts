@@ -640,4 +640,38 @@ export const scenarios: Scenario[] = [
                 return true;
             }),
     },
+    {
+        name: "galera-node-reboot",
+        description:
+            "a non-writer node (db3) reboots (`systemctl reboot` inside it, as an instance reboot does): its data volume is mounted from the program's fstab line before mariadb starts (the RequiresMountsFor= drop-in), mariadb starts by itself and rejoins by IST; writes continue",
+        run: (lab) =>
+            scenario(lab, "galera-node-reboot", async ({ lab, w, notes, figures }) => {
+                const host = DB_NODES[2].name;
+                const before = lab.booted.leaderPid(host);
+                const off = logMark();
+                const t0 = Date.now();
+                await lab.exec(host, ["systemctl", "reboot"], { timeoutMs: 30_000 });
+                await waitFor(`${host} booting again`, 60_000, async () => ![before, undefined].includes(lab.booted.leaderPid(host)));
+                await lab.booted.waitBooted(host, 180_000);
+                figures.rebootSeconds = r2((Date.now() - t0) / 1000);
+                await waitAllSynced(lab, `${host} Synced again after its reboot`, 180_000);
+                figures.syncedAfterRebootSeconds = r2((Date.now() - t0) / 1000);
+                figures.stateTransfer = await stateTransfer(lab, host, off);
+                const show = async (unit: string, prop: string) =>
+                    (await lab.exec(host, ["systemctl", "show", "-P", prop, unit])).stdout.trim();
+                const mountUnit = (await lab.exec(host, ["systemd-escape", "--path", "--suffix=mount", "/var/lib/mysql"])).stdout.trim();
+                const mountedAt = Number(await show(mountUnit, "ActiveEnterTimestampMonotonic"));
+                const mariadbAt = Number(await show("mariadb.service", "ExecMainStartTimestampMonotonic"));
+                const source = (await lab.exec(host, ["findmnt", "-n", "-o", "SOURCE", "--mountpoint", "/var/lib/mysql"])).stdout.trim();
+                figures.dataMountSource = source || "not mounted";
+                figures.mariadbStartedAfterMountSeconds = mountedAt > 0 && mariadbAt > 0 ? r2((mariadbAt - mountedAt) / 1e6) : -1;
+                figures.mariadbRequiresMount = (await show("mariadb.service", "Requires")).split(" ").includes(mountUnit) ? "yes" : "no";
+                figures.maxCommitGapSeconds = r2(maxGapAfter(w, t0));
+                notes.push(`${host} rebooted; ${mountUnit} active at ${mountedAt} us, mariadb started at ${mariadbAt} us (monotonic)`);
+                return (
+                    source !== "" && figures.mariadbRequiresMount === "yes" && (figures.mariadbStartedAfterMountSeconds as number) >= 0 &&
+                    String(figures.stateTransfer).startsWith("IST") && (figures.maxCommitGapSeconds as number) <= 5
+                );
+            }),
+    },
 ];
