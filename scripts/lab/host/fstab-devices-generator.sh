@@ -24,12 +24,15 @@ lines="$(awk '$1 !~ /^#/ && ($1 ~ /^(UUID|LABEL|PARTUUID|PARTLABEL)=/ || $1 ~ /^
 
 dev_root="${OCLAB_GENERATOR_DEV:-/dev}" # tests only
 # The container's /dev holds only what the lab bound in: the loop device, also at the EBS by-id path.
-while IFS= read -r dev; do
+# `[ -b ]` stats each name: a bound device node sits on a placeholder file, whose directory entry
+# type (what `find -type b` reads) is a regular file's.
+for dev in "$dev_root"/* "$dev_root"/disk/by-id/*; do
+    [ -b "$dev" ] || continue
     uuid="$(blkid -p -s UUID -o value "$dev" 2>/dev/null || true)"
     [ -n "$uuid" ] || continue
     mkdir -p "$dev_root/disk/by-uuid"
     ln -sfn "$dev" "$dev_root/disk/by-uuid/$uuid"
-done < <(find "$dev_root" -maxdepth 4 -type b 2>/dev/null | sort)
+done
 
 devices="$(mktemp)"
 trap 'rm -f "$devices"' EXIT
