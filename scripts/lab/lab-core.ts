@@ -244,6 +244,21 @@ export class Lab {
     }
 
     /** A service verb on a host's systemd unit (see systemctlArgs). */
+    /**
+     * `systemctl reboot` inside a host, as an operator or an instance reboot does; returns once the
+     * new boot's systemd is up and cloud-init done (bounded: a new PID 1 within 60 s, booted within
+     * 180 s), with the seconds it took.
+     */
+    async reboot(host: string): Promise<number> {
+        const before = this.booted.leaderPid(host);
+        const t0 = Date.now();
+        await this.exec(host, ["systemctl", "reboot"], { timeoutMs: 30_000 });
+        for (let i = 0; i < 240 && [before, undefined].includes(this.booted.leaderPid(host)); i++) await sleep(250);
+        if ([before, undefined].includes(this.booted.leaderPid(host))) throw new Error(`${host} did not start a new boot within 60 s of systemctl reboot; see ${this.booted.dir(host)}/console.log`);
+        await this.booted.waitBooted(host, 180_000);
+        return (Date.now() - t0) / 1000;
+    }
+
     svc(host: string, action: string, name: string): Promise<RunResult> {
         return this.exec(host, systemctlArgs(action, name), { timeoutMs: 600_000 });
     }

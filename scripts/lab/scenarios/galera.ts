@@ -647,13 +647,9 @@ export const scenarios: Scenario[] = [
         run: (lab) =>
             scenario(lab, "galera-node-reboot", async ({ lab, w, notes, figures }) => {
                 const host = DB_NODES[2].name;
-                const before = lab.booted.leaderPid(host);
                 const off = logMark();
                 const t0 = Date.now();
-                await lab.exec(host, ["systemctl", "reboot"], { timeoutMs: 30_000 });
-                await waitFor(`${host} booting again`, 60_000, async () => ![before, undefined].includes(lab.booted.leaderPid(host)));
-                await lab.booted.waitBooted(host, 180_000);
-                figures.rebootSeconds = r2((Date.now() - t0) / 1000);
+                figures.rebootSeconds = r2(await lab.reboot(host));
                 await waitAllSynced(lab, `${host} Synced again after its reboot`, 180_000);
                 figures.syncedAfterRebootSeconds = r2((Date.now() - t0) / 1000);
                 figures.stateTransfer = await stateTransfer(lab, host, off);

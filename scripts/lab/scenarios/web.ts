@@ -164,14 +164,7 @@ export const scenarios: Scenario[] = [
                 const file = `${MOUNT_POINT}/.owncloud-ha/reboot-probe`;
                 const sum = (await lab.sh(host, `mkdir -p ${MOUNT_POINT}/.owncloud-ha && head -c 1048576 /dev/urandom > ${file} && sync && sha256sum < ${file}`)).stdout.trim();
                 if (!/^[0-9a-f]{64}/.test(sum)) throw new Error(`could not write the probe file on ${host}: ${sum}`);
-                const before = lab.booted.leaderPid(host);
-                const t0 = Date.now();
-                await lab.exec(host, ["systemctl", "reboot"], { timeoutMs: 30_000 });
-                // the new boot: another PID 1, then systemd up (bounded)
-                for (let i = 0; i < 240 && [before, undefined].includes(lab.booted.leaderPid(host)); i++) await sleep(250);
-                if ([before, undefined].includes(lab.booted.leaderPid(host))) throw new Error(`${host} did not start a new boot within 60 s of systemctl reboot; see ${lab.booted.dir(host)}/console.log`);
-                await lab.booted.waitBooted(host, 180_000);
-                figures.rebootSeconds = r2((Date.now() - t0) / 1000);
+                figures.rebootSeconds = r2(await lab.reboot(host));
                 const t1 = Date.now();
                 while (!(await isMounted(lab, host)) && Date.now() - t1 < 60_000) await sleep(500);
                 figures.mountedAfterBootSeconds = (await isMounted(lab, host)) ? r2((Date.now() - t1) / 1000) : -1;
