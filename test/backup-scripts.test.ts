@@ -174,23 +174,6 @@ describe("backups: galera/lib.sh gtid_seq", () => {
     });
 });
 
-describe("backups: galera/lib.sh binlog_has_gtid (stand-in mariadb-binlog)", () => {
-    it("finds a transaction near the start of a long decoded log (a reader that quits early must not turn it into a miss)", () => {
-        const t = tempDir("has-gtid");
-        try {
-            const bin = path.join(t.dir, "bin");
-            // the decoded logs: the wanted GTID first, then far more output than a pipe buffer holds
-            fakeCommand(bin, "mariadb-binlog", `echo "#251129 15:35:57 server id 1  end_log_pos 389 CRC32 0x0  GTID 1-1-4572 trans"\nfor i in $(seq 1 20000); do echo "#251129 15:36:00 server id 1  end_log_pos $i CRC32 0x0  GTID 1-1-$((4572 + i)) trans"; done`);
-            const has = (seq: string) => bash(`set -euo pipefail; . ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; binlog_has_gtid 1 ${seq} f1 && echo yes || echo no`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
-            expect(has("4572")).to.equal("yes");
-            expect(has("457")).to.equal("no");
-            expect(has("999999")).to.equal("no");
-        } finally {
-            t.cleanup();
-        }
-    });
-});
-
 describe("backups: galera/binlog-ship.sh (stand-in mariadb and aws)", () => {
     let t: ReturnType<typeof tempDir>;
     let bin: string;
@@ -399,27 +382,47 @@ describe("backups: galera/lib.sh binlog_replay_start (stand-in mariadb-binlog)",
         ],
         f3: ["# at 256", "#x server id 1  end_log_pos 299 CRC32 0x0 \tGtid list [1-1-120]", "# at 300", "#x server id 1  end_log_pos 342 CRC32 0x0 \tGTID 1-1-121 trans"],
     };
-    const start = (seq: number, files = ["f1", "f2", "f3"]) => {
+    const start = (gtids: string, files = ["f1", "f2", "f3"]) => {
         const t = tempDir("replay-start");
         try {
             const bin = path.join(t.dir, "bin");
             for (const [f, lines] of Object.entries(decoded)) fs.writeFileSync(path.join(t.dir, f), lines.join("\n") + "\n");
             fakeCommand(bin, "mariadb-binlog", `cat "$1"`);
-            return bash(`set -euo pipefail; cd ${t.dir}; . ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; binlog_replay_start 1 ${seq} ${files.join(" ")}`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
+            return bash(`set -euo pipefail; cd ${t.dir}; . ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; binlog_replay_start ${gtids} ${files.join(" ")}`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
         } finally {
             t.cleanup();
         }
     };
     it("continues at the next transaction's position in the log, whatever its domain (the domain-0 one after 1-1-12, not the earlier ones)", () => {
-        expect(start(12)).to.equal("1 1331");
-        expect(start(11)).to.equal("1 1200");
+        expect(start("1-1-12")).to.equal("1 1331");
+        expect(start("1-1-11")).to.equal("1 1200");
+    });
+    it("cuts after whichever of the backup's GTIDs comes last in the log (a backup taken during a domain-0 stretch), ignoring a node's local domain", () => {
+        expect(start("0-1-3,1-1-12")).to.equal("1 1500");
+        expect(start("0-1-2,1-1-12")).to.equal("1 1331");
+        expect(start("1-1-12,101-1-7")).to.equal("1 1331");
+        expect(start("0-1-99,1-1-12")).to.equal("");
     });
     it("continues with the next file, whole, after a file's last transaction; past the last file there is nothing", () => {
-        expect(start(10)).to.equal("1 0");
-        expect(start(121)).to.equal("3 0");
+        expect(start("1-1-10")).to.equal("1 0");
+        expect(start("1-1-121")).to.equal("3 0");
+    });
+    it("finds a transaction near the start of a long decoded log (a reader that quits early must not turn it into a miss)", () => {
+        const t = tempDir("replay-start-long");
+        try {
+            const bin = path.join(t.dir, "bin");
+            // the wanted GTID first, then far more output than a pipe buffer holds
+            fakeCommand(bin, "mariadb-binlog", `echo "# at 300"; echo "#x server id 1  end_log_pos 342 CRC32 0x0 \tGTID 1-1-4572 trans"\nfor i in $(seq 1 20000); do echo "# at $((400 + i))"; echo "#x server id 1  end_log_pos $i CRC32 0x0 \tGTID 1-1-$((4572 + i)) trans"; done`);
+            const at = (seq: string) => bash(`set -euo pipefail; . ${NODE_SCRIPTS}/lib/common.sh; . ${NODE_SCRIPTS}/galera/lib.sh; binlog_replay_start 1-1-${seq} f1`, { PATH: `${bin}:${process.env.PATH}` }).stdout.trim();
+            expect(at("4572")).to.equal("0 401");
+            expect(at("457")).to.equal("");
+            expect(at("999999")).to.equal("");
+        } finally {
+            t.cleanup();
+        }
     });
     it("matches the sequence number exactly and prints nothing when no file holds it", () => {
-        expect(start(1)).to.equal("");
-        expect(start(12, ["f1"])).to.equal("");
+        expect(start("1-1-1")).to.equal("");
+        expect(start("1-1-12", ["f1"])).to.equal("");
     });
 });

@@ -35,40 +35,48 @@ gtid_seq() {
     echo 0
 }
 
-# binlog_has_gtid DOMAIN SEQ FILE… : true when the binary logs hold the transaction DOMAIN-*-SEQ.
-# grep reads all of mariadb-binlog's output (-c, not -q): with pipefail, a grep that quits at the first
-# match kills the decoder with SIGPIPE and the pipeline reports failure for a log that does hold it.
-binlog_has_gtid() {
-    local domain="$1" seq="$2" n
-    shift 2
-    n="$(TZ=UTC mariadb-binlog "$@" 2>/dev/null | grep -cE "GTID ${domain}-[0-9]+-${seq}( |$)" || true)"
-    [ "${n:-0}" -gt 0 ]
-}
-
-# binlog_replay_start DOMAIN SEQ FILE… : where a replay continues after the transaction DOMAIN-*-SEQ in
-# these binary logs (in order): "INDEX OFFSET", INDEX the 0-based file holding the next transaction
-# and OFFSET its byte position (the "# at" of its GTID event), or OFFSET 0 when the transaction was
-# the last of its file (the next file is read whole). Prints nothing when no file holds it.
+# binlog_replay_start GTID_LIST FILE… : where a replay continues after a backup taken at GTID_LIST
+# (each domain's last GTID, as mariabackup reports it) in these binary logs (in order): "INDEX
+# OFFSET", INDEX the 0-based file holding the next transaction and OFFSET its byte position (the
+# "# at" of its GTID event), or OFFSET 0 when the file ends there (the next file is read whole). The
+# cut is after whichever of the list's GTIDs comes last in the log. Prints nothing unless the logs
+# hold every GTID of a replicated domain (below GALERA_LOCAL_GTID_DOMAIN_BASE; a node's local
+# domain is not in the others' logs): a chain without them would leave a gap. awk reads all of
+# mariadb-binlog's output: with pipefail, a reader that quit early would fail the pipeline.
 # By position, not by GTID: the log's commit order is the cluster's, whatever domain a transaction
-# got. `--start-position=GTID` filters only that GTID's domain and lets every other domain through
-# from its start; MariaDB 10.11 logged replicated transactions in domain 0 for a while after a
-# full-cluster crash recovered by pc.recovery (lab: 0-1-1..0-1-9130 on db2 after galera-crash-all),
-# so a GTID start replayed those again onto a backup that held them (ERROR 1062).
+# got. MariaDB 10.11 logged replicated transactions in domain 0 for a while after a full-cluster
+# crash recovered by pc.recovery (lab: 0-1-1..0-1-9130 after galera-crash-all). `--start-position`
+# with only the cluster domain's GTID let those through again onto a backup that held them (ERROR
+# 1062), and a backup taken during such a stretch ends with a domain-0 transaction, after its last
+# cluster-domain one.
 binlog_replay_start() {
-    local domain="$1" seq="$2" i=0 f at
-    shift 2
+    local list="$1" i=0 f kind v pos="" t
+    local -a targets=()
+    local -A found=()
+    shift
+    for t in ${list//,/ }; do targets+=("${t%%-*}-${t##*-}"); done
     for f in "$@"; do
-        at="$(TZ=UTC mariadb-binlog "$f" 2>/dev/null | awk -v re="GTID ${domain}-[0-9]+-${seq}( |$)" '
+        while read -r kind v; do
+            case "$kind" in
+                found) found[$v]=1 ;;
+                next) if [ "$v" = end ]; then pos="$((i + 1)) 0"; else pos="$i $v"; fi ;;
+            esac
+        done < <(TZ=UTC mariadb-binlog "$f" 2>/dev/null | awk -v t="${targets[*]}" '
+            BEGIN { n = split(t, a, " "); for (k = 1; k <= n; k++) want[a[k]] = 1 }
             /^# at [0-9]+$/ { at = $3 }
-            /[[:space:]]GTID [0-9]+-[0-9]+-[0-9]+( |$)/ { if (found && !done) { print at; done = 1 } if ($0 ~ re) found = 1 }
-            END { if (found && !done) print "end" }')"
-        case "$at" in
-            '') ;;
-            end) echo "$((i + 1)) 0"; return 0 ;;
-            *) echo "$i $at"; return 0 ;;
-        esac
+            /[[:space:]]GTID [0-9]+-[0-9]+-[0-9]+( |$)/ {
+                if (pending) { print "next " at; pending = 0 }
+                match($0, /GTID [0-9]+-[0-9]+-[0-9]+/)
+                split(substr($0, RSTART + 5, RLENGTH - 5), g, "-")
+                if ((g[1] "-" g[3]) in want) { print "found " g[1] "-" g[3]; pending = 1 }
+            }
+            END { if (pending) print "next end" }')
         i=$((i + 1))
     done
+    for t in "${targets[@]}"; do
+        [ "${t%%-*}" -ge "$GALERA_LOCAL_GTID_DOMAIN_BASE" ] || [ -n "${found[$t]:-}" ] || return 0
+    done
+    [ -z "$pos" ] || echo "$pos"
 }
 
 # galera_sql_bounded SECONDS : like galera_sql_stdin, but gives up after SECONDS (connect 2 s).

@@ -139,7 +139,9 @@ cmd_datadir() {
         || { tail -n 20 "$STAGE.prepare.log" >&2; die "mariabackup --prepare failed"; }
 
     # The binary-log chains: use one that holds the backup's own GTID (no gap after it), reaching furthest.
-    local chains=() c files best="" best_last=0 last
+    # Each usable chain's replay start (binlog_replay_start: the GTID found, the position after it);
+    # a backup without a transaction of the cluster's domain predates them all: the whole chain follows it.
+    local chains=() c files best="" best_last=0 best_start="" last start
     mapfile -t chains < <(s3 ls --recursive "$(s3_url binlog/)" 2>/dev/null | awk '{print $4}' \
         | sed -n "s#^$BACKUP_PREFIX/binlog/\([^/]*/[^/]*\)/.*#\1#p" | sort -u)
     for c in "${chains[@]}"; do
@@ -147,13 +149,17 @@ cmd_datadir() {
         s3 cp --recursive --only-show-errors "$(s3_url "binlog/$c/")" "$LOGS/$c/" || { warn "chain $c: download failed"; continue; }
         mapfile -t files < <(find "$LOGS/$c" -maxdepth 1 -type f -name '*.[0-9]*' | sort)
         [ "${#files[@]}" -gt 0 ] || continue
-        if [ "$seq" != 0 ] && ! binlog_has_gtid "$GALERA_CLUSTER_GTID_DOMAIN" "$seq" "${files[@]}"; then
-            log "chain $c does not hold the backup's GTID $GALERA_CLUSTER_GTID_DOMAIN-*-$seq: not usable (it would leave a gap)"
-            continue
+        start="0 0"
+        if [ "$seq" != 0 ]; then
+            start="$(binlog_replay_start "$gtid" "${files[@]}")"
+            if [ -z "$start" ]; then
+                log "chain $c does not hold the backup's GTIDs $gtid: not usable (it would leave a gap)"
+                continue
+            fi
         fi
         last="$(last_event_epoch "${files[@]}")"
         log "chain $c: ${#files[@]} file(s), last event $(date -u -d "@$last" '+%F %T')"
-        if [ "$last" -gt "$best_last" ]; then best="$c"; best_last="$last"; fi
+        if [ "$last" -gt "$best_last" ]; then best="$c"; best_last="$last"; best_start="$start"; fi
     done
 
     # Swap: the prepared backup becomes the datadir.
@@ -171,24 +177,15 @@ cmd_datadir() {
     else
         mapfile -t files < <(find "$LOGS/$best" -maxdepth 1 -type f -name '*.[0-9]*' | sort)
         # From the transaction after the backup's, by file and position (binlog_replay_start says why).
-        local start first offset
-        # A backup without a transaction of the cluster's domain predates them all: the whole chain follows it.
-        start="0 0"
-        if [ "$seq" != 0 ]; then
-            start="$(binlog_replay_start "$GALERA_CLUSTER_GTID_DOMAIN" "$seq" "${files[@]}")"
-            [ -n "$start" ] || die "chain $best lost the backup's GTID $GALERA_CLUSTER_GTID_DOMAIN-*-$seq while it was read"
-        fi
-        first="${start% *}"; offset="${start#* }"
+        local first offset args
+        first="${best_start% *}"; offset="${best_start#* }"
         files=("${files[@]:$first}")
         log "replaying chain $best from $(basename "${files[0]:-(nothing after the backup)}") at byte ${offset} (0: its start)"
-        if [ "${#files[@]}" -eq 0 ]; then
-            : >"$LOGS/replay.sql"
-        elif [ "$offset" != 0 ]; then
-            TZ=UTC mariadb-binlog --start-position="$offset" --stop-datetime="$(date -u -d "@$target" '+%F %T')" "${files[@]}" >"$LOGS/replay.sql" \
-                || die "mariadb-binlog could not read chain $best"
-        else
-            TZ=UTC mariadb-binlog --stop-datetime="$(date -u -d "@$target" '+%F %T')" "${files[@]}" >"$LOGS/replay.sql" \
-                || die "mariadb-binlog could not read chain $best"
+        args=(--stop-datetime="$(date -u -d "@$target" '+%F %T')")
+        [ "$offset" = 0 ] || args+=(--start-position="$offset")
+        : >"$LOGS/replay.sql"
+        if [ "${#files[@]}" -gt 0 ]; then
+            TZ=UTC mariadb-binlog "${args[@]}" "${files[@]}" >"$LOGS/replay.sql" || die "mariadb-binlog could not read chain $best"
         fi
         replayed="$(grep -cE "GTID [0-9]+-[0-9]+-[0-9]+( |$)" "$LOGS/replay.sql" || true)"
         local pid
