@@ -37,7 +37,7 @@ ensure_xfs_mount() {
         log "fstab: added $want"
     elif [ "$existing" != "$want" ]; then
         old_src="$(printf '%s\n' "$existing" | awk 'NR == 1 {print $1}')"
-        if [ "$old_src" != "UUID=$uuid" ] && blkid -U "${old_src#UUID=}" >/dev/null 2>&1; then
+        if [ "$old_src" != "UUID=$uuid" ] && uuid_device "${old_src#UUID=}" >/dev/null; then
             die "/etc/fstab already mounts another existing device at $mount_point: $existing"
         fi
         new_fstab="$(awk -v mp="$mount_point" -v want="$want" '$1 !~ /^#/ && $2 == mp { if (!done) print want; done = 1; next } { print }' /etc/fstab)"
@@ -55,6 +55,17 @@ ensure_xfs_mount() {
         log "mounted $device on $mount_point"
     fi
     mountpoint -q "$mount_point" || die "$mount_point is not a mount point after mount"
+}
+
+# uuid_device UUID: the attached block device that carries filesystem UUID now, or exit 1. `blkid -U`
+# alone returns whatever /dev/disk/by-uuid/UUID points at without probing it, so a device wiped a
+# moment ago still "has" its old UUID until udev handles the change event (in the lab, where links are
+# made at boot, until the next boot); the low-level probe of that device decides.
+uuid_device() {
+    local dev
+    dev="$(blkid -U "$1" 2>/dev/null)" || return 1
+    [ "$(blkid -p -o value -s UUID "$dev" 2>/dev/null)" = "$1" ] || return 1
+    printf '%s\n' "$dev"
 }
 
 # require_mounts_for UNIT PATH…: a drop-in so that UNIT starts only after, and only with, the mounts
