@@ -59,8 +59,9 @@ ensure_xfs_mount() {
 
 # uuid_device UUID: the attached block device that carries filesystem UUID now, or exit 1. `blkid -U`
 # alone returns whatever /dev/disk/by-uuid/UUID points at without probing it, so a device wiped a
-# moment ago still "has" its old UUID until udev handles the change event (in the lab, where links are
-# made at boot, until the next boot); the low-level probe of that device decides.
+# moment ago still "has" its old UUID until udev handles the change event (in the lab, whose links are
+# made only when systemd runs generators, until the next boot or daemon-reload); the low-level probe
+# of that device decides.
 uuid_device() {
     local dev
     dev="$(blkid -U "$1" 2>/dev/null)" || return 1
