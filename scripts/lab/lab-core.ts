@@ -243,7 +243,6 @@ export class Lab {
         return this.exec(host, ["bash", "-c", script], opts);
     }
 
-    /** A service verb on a host's systemd unit (see systemctlArgs). */
     /**
      * `systemctl reboot` inside a host, as an operator or an instance reboot does; returns once the
      * new boot's systemd is up and cloud-init done (bounded: a new PID 1 within 60 s, booted within
@@ -259,6 +258,7 @@ export class Lab {
         return (Date.now() - t0) / 1000;
     }
 
+    /** A service verb on a host's systemd unit (see systemctlArgs). */
     svc(host: string, action: string, name: string): Promise<RunResult> {
         return this.exec(host, systemctlArgs(action, name), { timeoutMs: 600_000 });
     }
